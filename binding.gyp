@@ -1,0 +1,22 @@
+{
+  "targets": [
+    {
+      "target_name": "vethd",
+      "sources": [
+        "native/binding.cc",
+        "native/frame.c",
+        "native/netdev.c",
+        "native/psock.c",
+        "native/relay.c",
+        "native/tap.c"
+      ],
+      "dependencies": [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
+      ],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_c": ["-std=gnu11"],
+      "cflags_cc": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"]
+    }
+  ]
+}

@@ -1,0 +1,182 @@
+// binding.cc - the one thin binding: argument checks, -errno -> JS Error
+// (.code, .errno, .syscall, .ifname), and nothing else. What it exports is
+// described exactly by src/native.ts.
+#include <napi.h>
+
+#include <cstring>
+#include <string>
+
+extern "C" {
+#include "frame.h"
+#include "relay.h"
+}
+
+namespace {
+
+// "<ifname>: <operation>: <strerror> (<ERRNO>)" with the fields a caller
+// switches on. errno is negative, as in Node's own system errors.
+Napi::Error MakeError(Napi::Env env, const vd_error& e) {
+  const char* name = strerrorname_np(e.err);
+  std::string code = name ? name : "E" + std::to_string(e.err);
+  std::string msg = std::string(e.ifname) + ": " + e.op + ": " + strerror(e.err) + " (" + code + ")";
+  Napi::Error err = Napi::Error::New(env, msg);
+  err.Set("code", code);
+  err.Set("errno", Napi::Number::New(env, -e.err));
+  err.Set("syscall", e.syscall);
+  err.Set("ifname", e.ifname);
+  return err;
+}
+
+std::string MacString(const uint8_t* m) {
+  char s[18];
+  snprintf(s, sizeof(s), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  return s;
+}
+
+Napi::Object Counters(Napi::Env env, const relay_dir_counters& live) {
+  relay_dir_counters c;
+  relay_read_counters(&live, &c);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("frames", static_cast<double>(c.frames));
+  o.Set("bytes", static_cast<double>(c.bytes));
+  Napi::Object drops = Napi::Object::New(env);
+  for (int v = FRAME_PASS + 1; v < FRAME_VERDICT_COUNT; v++)
+    drops.Set(frame_verdict_name(static_cast<frame_verdict>(v)), static_cast<double>(c.drops[v]));
+  o.Set("drops", drops);
+  return o;
+}
+
+std::string StringArg(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsString() || v.As<Napi::String>().Utf8Value().empty() ||
+      v.As<Napi::String>().Utf8Value().size() >= IF_NAMESIZE)
+    throw Napi::TypeError::New(o.Env(), std::string("options.") + key +
+                                            " must be an interface name of 1 to 15 bytes");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+class Relay : public Napi::ObjectWrap<Relay> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Relay",
+                       {InstanceMethod("start", &Relay::Start), InstanceMethod("close", &Relay::Close),
+                        InstanceMethod("info", &Relay::Info), InstanceMethod("stats", &Relay::Stats),
+                        InstanceMethod("status", &Relay::Status)});
+  }
+
+  // new Relay({tap, parent, mac?: Buffer(6), membership?, vnetHdr?, rcvbuf?})
+  explicit Relay(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Relay>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
+    Napi::Object o = info[0].As<Napi::Object>();
+    std::string tap = StringArg(o, "tap");
+    std::string parent = StringArg(o, "parent");
+    relay_config cfg{};
+    uint8_t mac[6];
+    Napi::Value m = o.Get("mac");
+    if (m.IsBuffer()) {
+      Napi::Buffer<uint8_t> b = m.As<Napi::Buffer<uint8_t>>();
+      if (b.Length() != 6) throw Napi::TypeError::New(env, "options.mac must be a 6-byte Buffer");
+      memcpy(mac, b.Data(), 6);
+      cfg.mac = mac;
+    } else if (!m.IsUndefined() && !m.IsNull()) {
+      throw Napi::TypeError::New(env, "options.mac must be a 6-byte Buffer");
+    }
+    std::string mode = o.Has("membership") ? o.Get("membership").ToString().Utf8Value() : "promisc";
+    if (mode == "promisc")
+      cfg.membership = PSOCK_MR_PROMISC;
+    else if (mode == "unicast")
+      cfg.membership = PSOCK_MR_UNICAST;
+    else if (mode == "none")
+      cfg.membership = PSOCK_MR_NONE;
+    else
+      throw Napi::TypeError::New(env, "options.membership must be promisc, unicast or none");
+    cfg.vnet_hdr = o.Has("vnetHdr") ? o.Get("vnetHdr").ToBoolean().Value() : 1;
+    cfg.rcvbuf = o.Has("rcvbuf") ? o.Get("rcvbuf").ToNumber().Int32Value() : 4 << 20;
+    cfg.tap = tap.c_str();
+    cfg.parent = parent.c_str();
+    vd_error e{};
+    if (relay_open(&relay_, &cfg, &e) < 0) throw MakeError(env, e);
+    open_ = true;
+  }
+
+  ~Relay() override {
+    if (open_) relay_close(&relay_);
+  }
+
+ private:
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env());
+    vd_error e{};
+    if (relay_start(&relay_, &e) < 0) throw MakeError(info.Env(), e);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (open_) relay_close(&relay_);
+    open_ = false;
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("tap", relay_.tap);
+    o.Set("parent", relay_.parent);
+    o.Set("mac", MacString(relay_.mac));
+    o.Set("tapIfindex", Napi::Number::New(env, relay_.tap_ifindex));
+    o.Set("parentIfindex", Napi::Number::New(env, relay_.parent_ifindex));
+    o.Set("mtu", Napi::Number::New(env, relay_.mtu));
+    o.Set("vnetHdr", Napi::Boolean::New(env, relay_.vnet_hdr != 0));
+    static const char* const modes[] = {"promisc", "unicast", "none"};
+    o.Set("membership", modes[relay_.membership]);
+    return o;
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("receive", Counters(env, relay_.rx));
+    o.Set("transmit", Counters(env, relay_.tx));
+    return o;
+  }
+
+  // {open, rxError, txError}: an Error for a relay thread that ended on its own.
+  Napi::Value Status(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("open", Napi::Boolean::New(env, open_));
+    o.Set("rxError", ThreadError(env, __atomic_load_n(&relay_.rx_error, __ATOMIC_ACQUIRE), relay_.parent,
+                                 "relay stopped reading the parent", "recvmsg"));
+    o.Set("txError", ThreadError(env, __atomic_load_n(&relay_.tx_error, __ATOMIC_ACQUIRE), relay_.tap,
+                                 "relay stopped reading the TAP", "read"));
+    return o;
+  }
+
+  static Napi::Value ThreadError(Napi::Env env, int err, const char* ifname, const char* op, const char* syscall) {
+    if (!err) return env.Null();
+    vd_error e{};
+    vd_fail(&e, ifname, op, syscall, err);
+    return MakeError(env, e).Value();
+  }
+
+  void RequireOpen(Napi::Env env) {
+    if (!open_) throw Napi::Error::New(env, "relay is closed");
+  }
+
+  relay relay_{};
+  bool open_ = false;
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Relay", Relay::Init(env));
+  Napi::Array names = Napi::Array::New(env);
+  for (int v = FRAME_PASS + 1; v < FRAME_VERDICT_COUNT; v++)
+    names.Set(static_cast<uint32_t>(v - 1), frame_verdict_name(static_cast<frame_verdict>(v)));
+  exports.Set("dropReasons", names);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(vethd, Init)

@@ -1,0 +1,93 @@
+/*
+ * frame.h - the pure frame classifier: which frames cross the relay, and the
+ * small rewrites they need on the way (802.1Q tag reinsertion).
+ *
+ * No sockets, no system calls, no allocation: every function here is a pure
+ * function of its arguments, so it is unit-tested (test/native/frame_test.c)
+ * and can be fuzzed without a network.
+ */
+#ifndef VETHD_FRAME_H
+#define VETHD_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FRAME_ETH_ALEN 6      /* bytes in a MAC address */
+#define FRAME_ETH_HLEN 14     /* bytes in an Ethernet II header: dst, src, EtherType */
+#define FRAME_VLAN_HLEN 4     /* bytes in one 802.1Q tag: TPID + TCI */
+
+/*
+ * Why a frame was not relayed. The numbering is the index into the drop
+ * counters (relay.h) and the order of frame_verdict_name(); FRAME_PASS (0) is
+ * not a drop.
+ */
+enum frame_verdict {
+	FRAME_PASS = 0,           /* relay it */
+	FRAME_DROP_RUNT,          /* shorter than an Ethernet header */
+	FRAME_DROP_NOT_FOR_US,    /* unicast to another station's MAC */
+	FRAME_DROP_OWN_ECHO,      /* our own transmission seen leaving the parent (PACKET_OUTGOING, source = vNIC MAC) */
+	FRAME_DROP_MAC_CONFLICT,  /* arriving from the wire with the vNIC's MAC as source: another station uses it */
+	FRAME_DROP_SPOOFED,       /* vNIC -> parent with a source other than the vNIC's MAC */
+	FRAME_DROP_OVERSIZE,      /* larger than the relay buffer (truncated by the kernel) */
+	FRAME_DROP_MALFORMED,     /* a virtio_net_hdr or length that does not describe the frame */
+	FRAME_DROP_TAP_DOWN,      /* the vNIC was administratively down (write() gave EIO) */
+	FRAME_DROP_PARENT_DOWN,   /* the parent was down or gone (ENETDOWN, ENXIO, ENODEV) */
+	FRAME_DROP_NO_BUFFER,     /* the kernel had no buffer for it (ENOBUFS, EAGAIN on send) */
+	FRAME_DROP_IO_ERROR,      /* any other error from read/write/send */
+	FRAME_VERDICT_COUNT       /* number of verdicts, not a verdict */
+};
+
+/* Values of sll_pkttype (see packet(7)); repeated so this file needs no kernel headers. */
+#define FRAME_PKT_HOST 0
+#define FRAME_PKT_BROADCAST 1
+#define FRAME_PKT_MULTICAST 2
+#define FRAME_PKT_OTHERHOST 3
+#define FRAME_PKT_OUTGOING 4
+
+/*
+ * Parent -> vNIC. frame/len: the frame as read from the packet socket, from the
+ * destination MAC on (len in bytes, Ethernet header included); vmac: the
+ * vNIC's MAC; pkttype: sll_pkttype of the frame.
+ * Returns FRAME_PASS when the frame is for the vNIC: destination = vmac, or the
+ * I/G bit set (broadcast, multicast); never a frame whose source is vmac (our
+ * own echo when outgoing, a MAC conflict when it came from the wire).
+ * Thread: any (pure).
+ */
+enum frame_verdict frame_classify_rx(const uint8_t *frame, size_t len, const uint8_t vmac[FRAME_ETH_ALEN],
+				     int pkttype);
+
+/*
+ * vNIC -> parent. frame/len as read from the TAP, from the destination MAC on.
+ * Returns FRAME_PASS when the source MAC is vmac, FRAME_DROP_SPOOFED when it is
+ * not, FRAME_DROP_RUNT when len < 14. Thread: any (pure).
+ */
+enum frame_verdict frame_classify_tx(const uint8_t *frame, size_t len, const uint8_t vmac[FRAME_ETH_ALEN]);
+
+/*
+ * Put back the 802.1Q tag the kernel moved into packet metadata
+ * (TP_STATUS_VLAN_VALID). start points at `pre` bytes that precede the frame
+ * (a virtio_net_hdr or nothing) followed by the frame; the 4 bytes before start
+ * must be writable headroom. The preamble and the two MAC addresses move 4
+ * bytes towards the headroom and the tag is written after them.
+ * tpid: 0x8100 (802.1Q) or 0x88a8 (802.1ad); tci: the tag control information.
+ * Returns the new start (start - 4); the frame grows by 4 bytes.
+ * Requires frame length >= 12 (checked by the classifier). Thread: any (pure).
+ */
+uint8_t *frame_vlan_insert(uint8_t *start, size_t pre, uint16_t tpid, uint16_t tci);
+
+/* The counter/label name of a verdict ("not_for_us", "own_echo", ...); "pass" for FRAME_PASS. */
+const char *frame_verdict_name(enum frame_verdict v);
+
+/* 1 when mac has the I/G bit set (group address: multicast or broadcast). */
+static inline int frame_mac_is_group(const uint8_t *mac)
+{
+	return mac[0] & 0x01;
+}
+
+/* 1 when a and b are the same 6-byte MAC address. */
+static inline int frame_mac_equal(const uint8_t *a, const uint8_t *b)
+{
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] && a[4] == b[4] && a[5] == b[5];
+}
+
+#endif

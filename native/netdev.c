@@ -1,0 +1,68 @@
+/*
+ * netdev.c - interface ioctls (see netdev.h for the contracts).
+ */
+#include "netdev.h"
+
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+static void ifr_init(struct ifreq *ifr, const char *name)
+{
+	memset(ifr, 0, sizeof(*ifr));
+	strncpy(ifr->ifr_name, name, IFNAMSIZ - 1);
+}
+
+int netdev_ifindex(int sock, const char *name, const char *op, struct vd_error *e)
+{
+	struct ifreq ifr;
+
+	ifr_init(&ifr, name);
+	if (ioctl(sock, SIOCGIFINDEX, &ifr) < 0)
+		return vd_fail(e, name, op, "ioctl(SIOCGIFINDEX)", errno);
+	return ifr.ifr_ifindex;
+}
+
+int netdev_hwtype(int sock, const char *name, struct vd_error *e)
+{
+	struct ifreq ifr;
+
+	ifr_init(&ifr, name);
+	if (ioctl(sock, SIOCGIFHWADDR, &ifr) < 0)
+		return vd_fail(e, name, "cannot read link type", "ioctl(SIOCGIFHWADDR)", errno);
+	return ifr.ifr_hwaddr.sa_family;
+}
+
+int netdev_get_mtu(int sock, const char *name, struct vd_error *e)
+{
+	struct ifreq ifr;
+
+	ifr_init(&ifr, name);
+	if (ioctl(sock, SIOCGIFMTU, &ifr) < 0)
+		return vd_fail(e, name, "cannot read MTU", "ioctl(SIOCGIFMTU)", errno);
+	return ifr.ifr_mtu;
+}
+
+int netdev_set_mtu(int sock, const char *name, int mtu, struct vd_error *e)
+{
+	struct ifreq ifr;
+
+	ifr_init(&ifr, name);
+	ifr.ifr_mtu = mtu;
+	if (ioctl(sock, SIOCSIFMTU, &ifr) < 0)
+		return vd_fail(e, name, "cannot set MTU", "ioctl(SIOCSIFMTU)", errno);
+	return 0;
+}
+
+int netdev_set_up(int sock, const char *name, struct vd_error *e)
+{
+	struct ifreq ifr;
+
+	ifr_init(&ifr, name);
+	if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+		return vd_fail(e, name, "cannot read link flags", "ioctl(SIOCGIFFLAGS)", errno);
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+		return vd_fail(e, name, "cannot bring link up", "ioctl(SIOCSIFFLAGS)", errno);
+	return 0;
+}

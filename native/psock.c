@@ -1,0 +1,69 @@
+/*
+ * psock.c - the packet socket on the parent (see psock.h for the contracts).
+ */
+#include "psock.h"
+
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int psock_open(const char *parent, int *vnet_hdr, struct vd_error *e)
+{
+	int one = 1;
+	int sock = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+
+	if (sock < 0)
+		return vd_fail(e, parent, "cannot open packet socket", "socket(AF_PACKET)", errno);
+	if (setsockopt(sock, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) < 0) {
+		int err = errno;
+
+		close(sock);
+		return vd_fail(e, parent, "cannot enable PACKET_AUXDATA", "setsockopt(PACKET_AUXDATA)", err);
+	}
+	if (*vnet_hdr && setsockopt(sock, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0)
+		*vnet_hdr = 0; /* unsupported: relay plain frames */
+	return sock;
+}
+
+int psock_bind(int sock, const char *parent, int ifindex, int rcvbuf, struct vd_error *e)
+{
+	struct sockaddr_ll sll;
+
+	/* Best effort: FORCE needs CAP_NET_ADMIN and ignores net.core.rmem_max. */
+	if (setsockopt(sock, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		(void)setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = ifindex;
+	if (bind(sock, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		return vd_fail(e, parent, "cannot bind packet socket", "bind", errno);
+	return 0;
+}
+
+int psock_add_membership(int sock, const char *parent, int ifindex, enum psock_membership mode,
+			 const uint8_t mac[6], struct vd_error *e)
+{
+	struct packet_mreq mr;
+
+	if (mode == PSOCK_MR_NONE)
+		return 0;
+	memset(&mr, 0, sizeof(mr));
+	mr.mr_ifindex = ifindex;
+	if (mode == PSOCK_MR_UNICAST) {
+		mr.mr_type = PACKET_MR_UNICAST;
+		mr.mr_alen = 6;
+		memcpy(mr.mr_address, mac, 6);
+	} else {
+		mr.mr_type = PACKET_MR_PROMISC;
+	}
+	if (setsockopt(sock, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0)
+		return vd_fail(e, parent, mode == PSOCK_MR_UNICAST ? "cannot add unicast filter entry"
+								  : "cannot add promiscuous membership",
+			       "setsockopt(PACKET_ADD_MEMBERSHIP)", errno);
+	return 0;
+}

@@ -1,0 +1,89 @@
+/*
+ * relay.h - the relay: one TAP (the vNIC) and one packet socket on the parent,
+ * and two threads that move frames between them.
+ *
+ *   rx thread: parent packet socket -> frame_classify_rx -> write() to TAP
+ *   tx thread: read() from TAP -> frame_classify_tx -> send() on packet socket
+ *
+ * The relay threads allocate nothing, log nothing, call no N-API and never
+ * exit the process: they move frames and bump counters that the JS thread
+ * reads at any time (relaxed atomics, one writer per counter).
+ */
+#ifndef VETHD_RELAY_H
+#define VETHD_RELAY_H
+
+#include <net/if.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "psock.h"
+#include "vderr.h"
+
+/* Room for a 64 KiB GSO super-frame, its virtio_net_hdr and a reinserted VLAN tag. */
+#define RELAY_FRAME_MAX (65536 + 64)
+/* Bytes kept free before each buffer so a VLAN tag can be reinserted in place. */
+#define RELAY_HEADROOM 64
+
+/* Counters for one direction; each is written by exactly one relay thread. */
+struct relay_dir_counters {
+	uint64_t frames;                       /* frames relayed */
+	uint64_t bytes;                        /* bytes relayed, Ethernet header and any VLAN tag included, virtio_net_hdr excluded */
+	uint64_t drops[FRAME_VERDICT_COUNT];   /* frames not relayed, by enum frame_verdict; [FRAME_PASS] stays 0 */
+} __attribute__((aligned(64)));            /* own cache line(s): the two threads never share one */
+
+/* What relay_open() is asked to build. */
+struct relay_config {
+	const char *tap;                       /* vNIC name, < IF_NAMESIZE bytes */
+	const char *parent;                    /* parent NIC name, < IF_NAMESIZE bytes */
+	const uint8_t *mac;                    /* vNIC MAC, or NULL to keep the one the kernel picked */
+	enum psock_membership membership;      /* how the parent is made to deliver our frames */
+	int vnet_hdr;                          /* 1: try virtio_net_hdr passthrough (GSO, partial checksums) */
+	int rcvbuf;                            /* packet socket receive buffer, bytes */
+};
+
+struct relay {
+	char tap[IF_NAMESIZE];                 /* vNIC name */
+	char parent[IF_NAMESIZE];              /* parent name */
+	uint8_t mac[6];                        /* the vNIC's MAC, as the kernel has it */
+	int tap_fd;                            /* /dev/net/tun descriptor; closing it deletes the vNIC */
+	int sock_fd;                           /* packet socket bound to the parent; closing it drops the membership */
+	int stop_fd;                           /* eventfd: written once to wake both threads for shutdown */
+	int parent_ifindex;                    /* parent's ifindex at open */
+	int tap_ifindex;                       /* vNIC's ifindex */
+	int mtu;                               /* MTU given to the vNIC (the parent's), bytes */
+	int vnet_hdr;                          /* 1: a virtio_net_hdr precedes every frame on both descriptors */
+	enum psock_membership membership;      /* membership in force */
+	int running;                           /* threads started and not joined; set-up thread only */
+	int stop;                              /* 1 asks the relay threads to end (atomic) */
+	int rx_error;                          /* errno that ended the rx thread, 0 while it runs (atomic) */
+	int tx_error;                          /* errno that ended the tx thread, 0 while it runs (atomic) */
+	pthread_t rx_tid;                      /* parent -> vNIC thread */
+	pthread_t tx_tid;                      /* vNIC -> parent thread */
+	uint8_t *rx_buf;                       /* RELAY_HEADROOM + RELAY_FRAME_MAX bytes, rx thread only */
+	uint8_t *tx_buf;                       /* RELAY_HEADROOM + RELAY_FRAME_MAX bytes, tx thread only */
+	struct relay_dir_counters rx;          /* parent -> vNIC: the vNIC's receive side */
+	struct relay_dir_counters tx;          /* vNIC -> parent: the vNIC's transmit side */
+};
+
+/*
+ * Build the relay: packet socket bound to the parent, TAP created with its MAC
+ * and the parent's MTU, offloads, membership, link up. On failure everything
+ * already made is undone (no TAP, no membership, no descriptor) and *e says
+ * which step failed. Returns 0 or -1. Thread: set-up (JS).
+ */
+int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error *e);
+
+/* Start both relay threads. Returns 0 or -1 with *e filled. Thread: set-up. */
+int relay_start(struct relay *r, struct vd_error *e);
+
+/* Ask both threads to end and join them; idempotent. Thread: set-up. */
+void relay_stop(struct relay *r);
+
+/* relay_stop(), then close every descriptor and free the buffers; idempotent. Thread: set-up. */
+void relay_close(struct relay *r);
+
+/* A consistent-enough copy of one direction's counters (each value is atomic). Thread: any. */
+void relay_read_counters(const struct relay_dir_counters *c, struct relay_dir_counters *out);
+
+#endif

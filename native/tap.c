@@ -1,0 +1,74 @@
+/*
+ * tap.c - the virtual NIC (see tap.h for the contracts).
+ */
+#include "tap.h"
+
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+int tap_open(const char *name, int *vnet_hdr, struct vd_error *e)
+{
+	struct ifreq ifr;
+	unsigned int features = 0;
+	int fd;
+
+	if (if_nametoindex(name) != 0)
+		return vd_fail(e, name, "cannot create TAP", "if_nametoindex", EEXIST);
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return vd_fail(e, name, "cannot open /dev/net/tun", "open", errno);
+	if (ioctl(fd, TUNGETFEATURES, &features) < 0)
+		features = IFF_TAP | IFF_NO_PI; /* pre-2.6.27 kernels: no probe, no vnet header */
+	if (!(features & IFF_VNET_HDR))
+		*vnet_hdr = 0;
+
+	memset(&ifr, 0, sizeof(ifr));
+	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (*vnet_hdr ? IFF_VNET_HDR : 0);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int err = errno;
+
+		close(fd);
+		return vd_fail(e, name, "cannot create TAP", "ioctl(TUNSETIFF)", err);
+	}
+	return fd;
+}
+
+int tap_fd_set_mac(int fd, const char *name, const uint8_t mac[6], struct vd_error *e)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
+	if (ioctl(fd, SIOCSIFHWADDR, &ifr) < 0)
+		return vd_fail(e, name, "cannot set TAP MAC address", "ioctl(SIOCSIFHWADDR)", errno);
+	return 0;
+}
+
+int tap_fd_get_mac(int fd, const char *name, uint8_t mac[6], struct vd_error *e)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+		return vd_fail(e, name, "cannot read TAP MAC address", "ioctl(SIOCGIFHWADDR)", errno);
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	return 0;
+}
+
+int tap_fd_set_offload(int fd, const char *name, struct vd_error *e)
+{
+	unsigned int offload = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+
+	if (ioctl(fd, TUNSETOFFLOAD, offload) < 0)
+		return vd_fail(e, name, "cannot set TAP offloads", "ioctl(TUNSETOFFLOAD)", errno);
+	return 0;
+}

@@ -1,0 +1,39 @@
+/*
+ * tap.h - the virtual NIC: a TAP device from /dev/net/tun (see
+ * Documentation/networking/tuntap.rst). Like QEMU's net/tap-linux.c:
+ * tap_probe_* asks the kernel, tap_fd_* changes a TAP descriptor.
+ * All functions run on the set-up (JS) thread and return 0 on success or -1
+ * with *e filled.
+ */
+#ifndef VETHD_TAP_H
+#define VETHD_TAP_H
+
+#include <stdint.h>
+
+#include "vderr.h"
+
+/*
+ * Create the non-persistent TAP `name` (IFF_TAP | IFF_NO_PI, plus IFF_VNET_HDR
+ * when *vnet_hdr is 1 and the kernel offers it; *vnet_hdr says what was got).
+ * Refuses (EEXIST) a name any interface already has: attaching to someone
+ * else's persistent TAP is never what the user meant. The descriptor is
+ * O_NONBLOCK and O_CLOEXEC; closing it deletes the device.
+ * Returns the descriptor, or -1 with *e filled.
+ */
+int tap_open(const char *name, int *vnet_hdr, struct vd_error *e);
+
+/* Set the TAP's MAC (SIOCSIFHWADDR on the TAP descriptor). Must precede link up. */
+int tap_fd_set_mac(int fd, const char *name, const uint8_t mac[6], struct vd_error *e);
+
+/* Read the TAP's MAC (SIOCGIFHWADDR) into mac. */
+int tap_fd_get_mac(int fd, const char *name, uint8_t mac[6], struct vd_error *e);
+
+/*
+ * Tell the kernel which offloads we accept in frames read from the TAP
+ * (TUNSETOFFLOAD: TUN_F_CSUM, TSO4/6, TSO_ECN): with a virtio_net_hdr on both
+ * sides, TCP leaves the vNIC as 64 KB super-frames with checksums left to the
+ * parent. Only meaningful with IFF_VNET_HDR.
+ */
+int tap_fd_set_offload(int fd, const char *name, struct vd_error *e);
+
+#endif

@@ -1,0 +1,42 @@
+/**
+ * One error path for the CLI: every failure becomes one line naming the input
+ * or interface, the operation and the cause, with a namespaced code and an
+ * exit status.
+ */
+import type { NativeError } from './native';
+
+/** Exit statuses: 1 runtime failure, 2 bad usage or input (as commander uses), 3 set-up refused by the kernel. */
+export const EXIT_RUNTIME = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_SETUP = 3;
+
+/** What the user can do about the errno names they meet most. */
+const HINTS: Record<string, string> = {
+  EPERM: 'needs CAP_NET_ADMIN and CAP_NET_RAW (run as root, or grant them to the service)',
+  EACCES: 'needs CAP_NET_ADMIN and CAP_NET_RAW (run as root, or grant them to the service)',
+  ENODEV: 'no such interface (see `ip link`)',
+  EEXIST: 'an interface with this name already exists: choose another -v name',
+  EBUSY: 'the TAP is held by another process',
+  ENETDOWN: 'the link is down',
+  EBADFD: 'the TAP was deleted from outside',
+};
+
+export function isNativeError(err: unknown): err is NativeError {
+  return err instanceof Error && typeof (err as NativeError).code === 'string' && typeof (err as NativeError).ifname === 'string';
+}
+
+/** The one line a user sees for err: the native message plus a hint for the common errno names. */
+export function describeError(err: unknown): string {
+  if (isNativeError(err)) {
+    const hint = HINTS[err.code];
+    return hint ? `${err.message}; ${hint}` : err.message;
+  }
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** The commander error code for err, namespaced: vethd.ENODEV, vethd.invalid-mac. */
+export function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' ? `vethd.${code}` : 'vethd.error';
+}
