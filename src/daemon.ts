@@ -22,7 +22,7 @@ export interface DaemonDeps {
   /** Where the one status line goes (stdout). */
   out: (line: string) => void;
   native?: NativeModule;
-  /** Emits 'SIGINT' / 'SIGTERM' (default: process). */
+  /** Emits 'SIGINT' / 'SIGTERM' (stop) and 'SIGUSR1' (log the counters); default: process. */
   signals?: Pick<EventEmitter, 'on' | 'off'>;
   /** How often the relay threads' health is checked, ms (default 250). */
   healthIntervalMs?: number;
@@ -61,7 +61,11 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
 
   const exit = await new Promise<Omit<DaemonExit, 'stats'>>((resolve) => {
     const onSignal = (name: string) => () => finish({ code: 0, reason: name });
-    const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') };
+    const handlers = {
+      SIGINT: onSignal('SIGINT'),
+      SIGTERM: onSignal('SIGTERM'),
+      SIGUSR1: () => log.info({ stats: relay.stats() }, 'counters'),
+    };
     const timer = setInterval(() => {
       const st = relay.status();
       const error = st.rxError ?? st.txError;
@@ -69,12 +73,10 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     }, deps.healthIntervalMs ?? 250);
     function finish(result: Omit<DaemonExit, 'stats'>): void {
       clearInterval(timer);
-      signals.off('SIGINT', handlers.SIGINT);
-      signals.off('SIGTERM', handlers.SIGTERM);
+      for (const [name, fn] of Object.entries(handlers)) signals.off(name, fn);
       resolve(result);
     }
-    signals.on('SIGINT', handlers.SIGINT);
-    signals.on('SIGTERM', handlers.SIGTERM);
+    for (const [name, fn] of Object.entries(handlers)) signals.on(name, fn);
   });
   const stats = relay.stats();
   relay.close();

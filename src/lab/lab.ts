@@ -99,7 +99,7 @@ export class Lab {
   }
 
   /** Write a file into the lab's scratch directory; returns its path. */
-  file(name: string, content: string): string {
+  file(name: string, content: string | Buffer): string {
     const p = path.join(this.dir, name);
     writeFileSync(p, content);
     return p;

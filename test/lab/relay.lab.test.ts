@@ -1,0 +1,145 @@
+/**
+ * The relay end to end, in a namespace lab (src/lab/lab.ts): a peer running
+ * dnsmasq, a third station, and the "firewall" fw whose eth0 is a bridge port
+ * and where vethd runs. veth keeps its offloads on (partial checksums, GSO).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { waitFor } from '../../src/lab/exec';
+import { Lab, PEER_IP, PEER_MAC } from '../../src/lab/lab';
+import { Capture, isRoot, linkExists, promiscuity, sendFrames, VethdProcess } from './tools';
+
+const VMAC = '02:00:c0:00:02:03';
+const MARKER = 0x88b6; // EtherType of the frame sent after the ones under test: once it is seen, they were processed
+
+describe.skipIf(!isRoot)('relay in the namespace lab', () => {
+  let lab: Lab;
+  let vethd: VethdProcess;
+  let eth0Ip: string;
+  let vethIp: string;
+
+  beforeAll(async () => {
+    lab = await Lab.create('relay');
+    await lab.startDhcpServer();
+    vethd = await VethdProcess.start(lab, ['-v', 'veth1', '-e', 'eth0', '-m', VMAC]);
+  });
+
+  afterAll(async () => {
+    await vethd?.stop().catch(() => undefined);
+    await lab?.destroy();
+  });
+
+  test('1. dhclient veth1 gets its own lease, and dnsmasq lists the virtual MAC', async () => {
+    eth0Ip = await lab.dhclient('fw', 'eth0');
+    vethIp = await lab.dhclient('fw', 'veth1');
+    expect(vethIp).toMatch(/^192\.0\.2\.1\d\d$/);
+    expect(vethIp).not.toBe(eth0Ip);
+    const leases = lab.leases();
+    expect(leases).toMatch(new RegExp(`${VMAC} ${vethIp.replace(/\./g, '\\.')} `));
+    expect(leases).toMatch(new RegExp(`02:00:00:00:0f:01 ${eth0Ip.replace(/\./g, '\\.')} `));
+  });
+
+  test('2. ping and a 4 MB TCP transfer each way between the peer and veth1', async () => {
+    expect(vethIp).toBeDefined();
+    // Replies from veth1's address leave through veth1 (eth0 shares the subnet).
+    await lab.exec('fw', 'ip', ['rule', 'add', 'from', vethIp, 'table', '101']);
+    await lab.exec('fw', 'ip', ['route', 'add', '192.0.2.0/24', 'dev', 'veth1', 'table', '101']);
+    const before = await vethd.stats();
+
+    const ping = await lab.exec('peer', 'ping', ['-c', '5', '-i', '0.2', '-W', '2', vethIp]);
+    expect(ping.stdout).toContain('5 received');
+
+    const data = randomBytes(4 << 20);
+    const sha = createHash('sha256').update(data).digest('hex');
+    const src = lab.file('tcp-4m.bin', data);
+    // peer -> veth1
+    const into = `${lab.dir}/into-fw.bin`;
+    const server = lab.spawn('fw', 'socat', ['-u', `TCP-LISTEN:5001,bind=${vethIp},reuseaddr`, `CREATE:${into}`]);
+    await waitFor('socat to listen on veth1', async () => (await lab.exec('fw', 'ss', ['-Hltn', 'sport = :5001'])).stdout.includes('5001'));
+    await lab.exec('peer', 'socat', ['-u', `OPEN:${src}`, `TCP:${vethIp}:5001`]);
+    await waitFor('the transfer into veth1 to finish', () => server.exitCode !== null, 20_000);
+    expect(await sha256(lab, 'fw', into)).toBe(sha);
+    // veth1 -> peer
+    const out = `${lab.dir}/into-peer.bin`;
+    const server2 = lab.spawn('peer', 'socat', ['-u', `TCP-LISTEN:5002,bind=${PEER_IP},reuseaddr`, `CREATE:${out}`]);
+    await waitFor('socat to listen on the peer', async () => (await lab.exec('peer', 'ss', ['-Hltn', 'sport = :5002'])).stdout.includes('5002'));
+    await lab.exec('fw', 'socat', ['-u', `OPEN:${src}`, `TCP:${PEER_IP}:5002,bind=${vethIp}`]);
+    await waitFor('the transfer out of veth1 to finish', () => server2.exitCode !== null, 20_000);
+    expect(await sha256(lab, 'peer', out)).toBe(sha);
+
+    // Both transfers went through the relay, not around it.
+    const after = await vethd.stats();
+    expect(after.receive.bytes - before.receive.bytes).toBeGreaterThan(4 << 20);
+    expect(after.transmit.bytes - before.transmit.bytes).toBeGreaterThan(4 << 20);
+  });
+
+  test('3. IPv6 on veth1 passes DAD (no echoed frames), and DAD still catches a real duplicate', async () => {
+    await lab.exec('peer', 'ip', ['-6', 'addr', 'add', '2001:db8::1/64', 'dev', 'eth0', 'nodad']);
+    await lab.exec('other', 'ip', ['-6', 'addr', 'add', '2001:db8::99/64', 'dev', 'eth0', 'nodad']);
+    await lab.exec('fw', 'ip', ['-6', 'addr', 'add', '2001:db8::11/64', 'dev', 'veth1']);
+    await lab.exec('fw', 'ip', ['-6', 'addr', 'add', '2001:db8::99/64', 'dev', 'veth1']);
+    const state = async (addr: string) => {
+      const r = await lab.exec('fw', 'ip', ['-6', 'addr', 'show', 'dev', 'veth1']);
+      const line = r.stdout.split('\n').find((l) => l.includes(`${addr}/64`)) ?? '';
+      return line.includes('dadfailed') ? 'dadfailed' : line.includes('tentative') ? 'tentative' : 'ok';
+    };
+    // The duplicate is detected: DAD runs through the relay in both directions...
+    await waitFor('DAD to fail for the address the third station holds', async () => (await state('2001:db8::99')) === 'dadfailed', 10_000);
+    // ...and the vNIC's own probes never come back as a duplicate.
+    await waitFor('DAD to finish for 2001:db8::11', async () => (await state('2001:db8::11')) !== 'tentative', 10_000);
+    expect(await state('2001:db8::11')).toBe('ok');
+    const ll = await lab.exec('fw', 'ip', ['-6', 'addr', 'show', 'dev', 'veth1', 'scope', 'link']);
+    expect(ll.stdout).toContain('fe80::');
+    expect(ll.stdout).not.toContain('dadfailed');
+    const ping = await lab.exec('peer', 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '2', '2001:db8::11']);
+    expect(ping.stdout).toContain('3 received');
+  });
+
+  test('4. unicast for another MAC, seen on the LAN, never reaches veth1', async () => {
+    const cap = await Capture.start(lab, 'fw', 'veth1');
+    const before = await vethd.stats();
+    await sendFrames(lab, 'peer', 'eth0', [{ dst: '02:00:00:00:99:99', src: PEER_MAC, type: 0x88b5 }], 20);
+    await sendFrames(lab, 'peer', 'eth0', [{ dst: VMAC, src: PEER_MAC, type: MARKER }]);
+    await cap.waitCount(`ether proto ${MARKER}`, 1);
+    await cap.stop();
+    expect(await cap.count('ether dst 02:00:00:00:99:99')).toBe(0);
+    const after = await vethd.stats();
+    expect(after.receive.drops.not_for_us - before.receive.drops.not_for_us).toBeGreaterThanOrEqual(20);
+  });
+
+  test('5. a frame written into veth1 with a forged source MAC never reaches the peer', async () => {
+    const cap = await Capture.start(lab, 'peer', 'eth0');
+    const before = await vethd.stats();
+    await sendFrames(lab, 'fw', 'veth1', [{ dst: PEER_MAC, src: '02:00:00:00:66:66', type: 0x88b5 }], 20);
+    await sendFrames(lab, 'fw', 'veth1', [{ dst: PEER_MAC, src: VMAC, type: MARKER }]);
+    await cap.waitCount(`ether proto ${MARKER}`, 1);
+    await cap.stop();
+    expect(await cap.count('ether src 02:00:00:00:66:66')).toBe(0);
+    const after = await vethd.stats();
+    expect(after.transmit.drops.spoofed_source - before.transmit.drops.spoofed_source).toBeGreaterThanOrEqual(20);
+  });
+
+  test('7. 802.1Q-tagged frames for the virtual MAC reach veth1 still tagged', async () => {
+    const cap = await Capture.start(lab, 'fw', 'veth1');
+    await sendFrames(lab, 'peer', 'eth0', [{ dst: VMAC, src: PEER_MAC, type: 0x88b5, vlan: 100 }], 10);
+    await cap.waitCount(`vlan 100 and ether dst ${VMAC} and ether proto ${0x88b5}`, 10);
+    await cap.stop();
+    expect(await cap.count(`ether dst ${VMAC} and not vlan and ether proto ${0x88b5}`)).toBe(0);
+  });
+
+  test.each(['SIGTERM', 'SIGKILL'] as const)('6. after %s: no TAP left, parent promiscuity back', async (sig) => {
+    const base = await promiscuity(lab, 'fw', 'eth0');
+    const v = await VethdProcess.start(lab, ['-v', 'veth2', '-e', 'eth0', '-m', '02:00:c0:00:02:04']);
+    expect(await linkExists(lab, 'fw', 'veth2')).toBe(true);
+    expect(await promiscuity(lab, 'fw', 'eth0')).toBe(base + 1);
+    const code = await v.stop(sig);
+    if (sig === 'SIGTERM') expect(code).toBe(0);
+    await waitFor('veth2 to disappear', async () => !(await linkExists(lab, 'fw', 'veth2')));
+    await waitFor('eth0 promiscuity back to its baseline', async () => (await promiscuity(lab, 'fw', 'eth0')) === base);
+  });
+});
+
+async function sha256(lab: Lab, host: 'fw' | 'peer', file: string): Promise<string> {
+  const r = await lab.exec(host, 'sha256sum', [file]);
+  return r.stdout.split(' ')[0];
+}

@@ -1,0 +1,136 @@
+/**
+ * Lab test tools: packet capture (tcpdump), frame generation (trafgen), and a
+ * handle on a running vethd (its counters via SIGUSR1). Everything runs inside
+ * the lab's namespaces.
+ */
+import { execFile, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { Host, Lab } from '../../src/lab/lab';
+import { waitFor } from '../../src/lab/exec';
+import { startVethd, stopChild } from '../../src/demo';
+import type { RelayStats } from '../../src/native';
+
+export const isRoot = process.getuid?.() === 0;
+
+/** A tcpdump writing every frame seen on an interface (never promiscuous: -p) to a pcap file. */
+export class Capture {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly file: string,
+  ) {}
+
+  static async start(lab: Lab, host: Host, ifname: string): Promise<Capture> {
+    const file = path.join(lab.dir, `cap-${host}-${ifname}-${Date.now()}.pcap`);
+    const child = lab.spawn(host, 'tcpdump', ['-p', '-U', '-nn', '-i', ifname, '-s', '256', '-w', file]);
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    await waitFor(`tcpdump on ${host}/${ifname}`, () => {
+      if (child.exitCode !== null) throw new Error(`tcpdump exited: ${err.trim()}`);
+      return err.includes('listening on');
+    });
+    return new Capture(child, file);
+  }
+
+  /** Frames captured so far that match a pcap filter expression. */
+  count(filter: string): Promise<number> {
+    // The file is still being written: a torn last record makes tcpdump exit non-zero after
+    // printing every whole one, so count stdout whatever the status.
+    return new Promise((resolve) => {
+      execFile('tcpdump', ['-nn', '-r', this.file, filter], { timeout: 10_000 }, (_err, stdout) => {
+        resolve(String(stdout).split('\n').filter(Boolean).length);
+      });
+    });
+  }
+
+  /** Wait (with a deadline) until at least n frames match filter. */
+  waitCount(filter: string, n: number, timeoutMs = 10_000): Promise<number> {
+    return waitFor(`${n} frame(s) matching "${filter}"`, async () => {
+      const c = await this.count(filter);
+      return c >= n ? c : undefined;
+    }, timeoutMs, 100);
+  }
+
+  async stop(): Promise<void> {
+    await stopChild(this.child, 'SIGINT').catch(() => this.child.kill('SIGKILL'));
+  }
+}
+
+/** "02:00:c0:00:02:03" -> "0x02,0x00,0xc0,0x00,0x02,0x03" for a trafgen packet. */
+function macBytes(mac: string): string {
+  return mac.split(':').map((o) => `0x${o}`).join(',');
+}
+
+export interface FrameSpec {
+  dst: string;
+  src: string;
+  /** EtherType, e.g. 0x88b5 (IEEE local experimental). */
+  type: number;
+  /** 802.1Q VLAN ID: the frame is tagged when set. */
+  vlan?: number;
+  /** Payload byte to fill 46 bytes with. */
+  fill?: number;
+}
+
+/** Send count copies of each frame from host's ifname with trafgen (PACKET_MMAP TX ring). */
+export async function sendFrames(lab: Lab, host: Host, ifname: string, frames: FrameSpec[], count = 1): Promise<void> {
+  const hex16 = (v: number) => `0x${((v >> 8) & 0xff).toString(16)},0x${(v & 0xff).toString(16)}`;
+  const conf = frames
+    .map((f) => {
+      const tag = f.vlan === undefined ? '' : `0x81,0x00, ${hex16(f.vlan)}, `;
+      return `{ ${macBytes(f.dst)}, ${macBytes(f.src)}, ${tag}${hex16(f.type)}, fill(0x${(f.fill ?? 0x41).toString(16)}, 46) }`;
+    })
+    .join('\n');
+  const file = lab.file(`trafgen-${Date.now()}-${Math.random().toString(36).slice(2)}.cfg`, `${conf}\n`);
+  await lab.exec(host, 'trafgen', ['--dev', ifname, '--conf', file, '--num', String(count * frames.length), '--no-sock-mem', '--cpus', '1', '-q'], 20_000);
+}
+
+/** A vethd process running in the lab's fw namespace. */
+export class VethdProcess {
+  private constructor(
+    readonly child: ChildProcess,
+    private readonly stderr: () => string,
+  ) {}
+
+  static async start(lab: Lab, args: string[]): Promise<VethdProcess> {
+    const v = await startVethd(lab, args);
+    return new VethdProcess(v.child, v.stderr);
+  }
+
+  /** The relay counters now: SIGUSR1 makes vethd log them; the next "counters" line is returned. */
+  async stats(): Promise<RelayStats> {
+    const before = this.countersLines().length;
+    this.child.kill('SIGUSR1');
+    return waitFor('vethd to log its counters', () => {
+      const lines = this.countersLines();
+      return lines.length > before ? lines[lines.length - 1].stats : undefined;
+    });
+  }
+
+  private countersLines(): { stats: RelayStats }[] {
+    return this.stderr()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"counters"'))
+      .map((l) => JSON.parse(l) as { stats: RelayStats });
+  }
+
+  log(): string {
+    return this.stderr();
+  }
+
+  stop(sig: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    return stopChild(this.child, sig);
+  }
+}
+
+/** The parent's promiscuity count (`ip -d link`): memberships plus IFF_PROMISC users. */
+export async function promiscuity(lab: Lab, host: Host, ifname: string): Promise<number> {
+  const r = await lab.exec(host, 'ip', ['-d', 'link', 'show', 'dev', ifname]);
+  const m = /promiscuity (\d+)/.exec(r.stdout);
+  if (!m) throw new Error(`no promiscuity in: ${r.stdout}`);
+  return Number(m[1]);
+}
+
+/** True when ifname exists in host's namespace. */
+export async function linkExists(lab: Lab, host: Host, ifname: string): Promise<boolean> {
+  return lab.exec(host, 'ip', ['link', 'show', 'dev', ifname]).then(() => true, () => false);
+}
