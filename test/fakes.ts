@@ -1,0 +1,53 @@
+/** A fake native module: records what the TS layer asks of the relay, no sockets. */
+import { EventEmitter } from 'node:events';
+import type { NativeError, NativeModule, Relay, RelayOptions, RelayStats, RelayStatus } from '../src/native';
+
+export const DROP_REASONS = ['runt', 'not_for_us', 'own_echo', 'mac_conflict', 'spoofed_source', 'oversize', 'malformed', 'tap_down', 'parent_down', 'no_buffer', 'io_error'] as const;
+
+export function zeroStats(): RelayStats {
+  const dir = () => ({ frames: 0, bytes: 0, drops: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as RelayStats['receive']['drops'] });
+  return { receive: dir(), transmit: dir() };
+}
+
+export function nativeError(ifname: string, op: string, code: string, errno: number, text: string): NativeError {
+  return Object.assign(new Error(`${ifname}: ${op}: ${text} (${code})`), { code, errno: -errno, syscall: 'ioctl', ifname });
+}
+
+export class FakeNative {
+  opened: RelayOptions[] = [];
+  closed = 0;
+  started = 0;
+  openError: NativeError | undefined;
+  status: RelayStatus = { open: true, rxError: null, txError: null };
+  stats = zeroStats();
+
+  module(): NativeModule {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const fake = this;
+    class FakeRelay implements Relay {
+      constructor(readonly opts: RelayOptions) {
+        if (fake.openError) throw fake.openError;
+        fake.opened.push(opts);
+      }
+      start() {
+        fake.started++;
+      }
+      close() {
+        fake.closed++;
+      }
+      info() {
+        const mac = this.opts.mac ? [...this.opts.mac].map((b) => b.toString(16).padStart(2, '0')).join(':') : '5e:1a:00:00:00:01';
+        return { tap: this.opts.tap, parent: this.opts.parent, mac, tapIfindex: 7, parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: this.opts.membership ?? 'promisc' };
+      }
+      stats() {
+        return fake.stats;
+      }
+      status() {
+        return fake.status;
+      }
+    }
+    return { Relay: FakeRelay, dropReasons: [...DROP_REASONS] };
+  }
+}
+
+export class FakeSignals extends EventEmitter {}

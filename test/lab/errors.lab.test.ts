@@ -1,0 +1,89 @@
+/**
+ * Bad input and refused set-up: one line naming the input or interface, the
+ * operation and the cause; exit status != 0; nothing left behind (no TAP, no
+ * promiscuous membership).
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Lab } from '../../src/lab/lab';
+import { isRoot, promiscuity } from './tools';
+
+const BIN = path.join(__dirname, '..', '..', 'bin', 'vethd');
+
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+describe.skipIf(!isRoot)('set-up errors in the namespace lab', () => {
+  let lab: Lab;
+  let baseline: number;
+  let links: string[];
+
+  beforeAll(async () => {
+    lab = await Lab.create('err');
+    baseline = await promiscuity(lab, 'fw', 'eth0');
+    links = await linkNames();
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  function vethd(args: string[], prefix: string[] = []): Promise<Outcome> {
+    return new Promise((resolve) => {
+      const argv = ['netns', 'exec', lab.ns('fw'), ...prefix, process.execPath, BIN, ...args];
+      execFile('ip', argv, { timeout: 15_000 }, (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout: String(stdout), stderr: String(stderr) });
+      });
+    });
+  }
+
+  async function linkNames(): Promise<string[]> {
+    const r = await lab.exec('fw', 'ip', ['-o', 'link', 'show']);
+    return r.stdout.split('\n').filter(Boolean).map((l) => l.split(':')[1].trim().split('@')[0]);
+  }
+
+  /** The fw namespace has the same interfaces as before, and eth0 no extra promiscuous membership. */
+  async function expectNoResidue(): Promise<void> {
+    expect(await linkNames()).toEqual(links);
+    expect(await promiscuity(lab, 'fw', 'eth0')).toBe(baseline);
+  }
+
+  test.each([
+    [['-v', 'veth1', '-e', 'eth9'], 'vethd: eth9: cannot bind packet socket: No such device (ENODEV)'],
+    [['-v', 'veth1', '-e', 'lo'], 'vethd: lo: cannot use as parent (link type is not Ethernet): Invalid argument (EINVAL)'],
+    [['-v', 'lo', '-e', 'eth0'], 'vethd: lo: cannot create TAP: File exists (EEXIST); an interface with this name already exists'],
+    [['-v', 'veth1', '-e', 'eth0', '-m', '02:00:c0:00:02'], 'vethd: invalid MAC "02:00:c0:00:02": expected six hex octets'],
+    [['-v', 'veth1', '-e', 'eth0', '-m', '01:00:5e:00:00:01'], 'vethd: invalid MAC "01:00:5e:00:00:01": multicast (I/G bit set) cannot be a station address'],
+    [['-v', 'veth1', '-e', 'eth0', '-m', '00:00:00:00:00:00'], 'vethd: invalid MAC "00:00:00:00:00:00": all-zero is not a station address'],
+    [['-v', 'veth1', '-e', 'eth0', '-m', 'ff:ff:ff:ff:ff:ff'], 'vethd: invalid MAC "ff:ff:ff:ff:ff:ff": broadcast cannot be a station address'],
+    [['-v', 'veth123456789012', '-e', 'eth0'], 'vethd: invalid interface name "veth123456789012": 16 bytes, longer than 15'],
+    [['-v', 'eth0', '-e', 'eth0'], 'vethd: -v and -e name the same interface "eth0"'],
+    [['-v', 'veth1', '-e', 'eth0', '--membership', 'all'], "error: option '--membership <mode>' argument 'all' is invalid"],
+  ])('vethd %j', async (args, message) => {
+    const r = await vethd(args);
+    expect(r.code).not.toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(message);
+    await expectNoResidue();
+  });
+
+  test('without CAP_NET_RAW / CAP_NET_ADMIN: one line naming the capability, nothing left', async () => {
+    const r = await vethd(['-v', 'veth1', '-e', 'eth0'], ['setpriv', '--bounding-set=-net_raw,-net_admin', '--']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim()).toBe(
+      'vethd: eth0: cannot open packet socket: Operation not permitted (EPERM); needs CAP_NET_ADMIN and CAP_NET_RAW (run as root, or grant them to the service)',
+    );
+    await expectNoResidue();
+  });
+
+  test('without CAP_NET_ADMIN only: the TAP cannot be created, and the packet socket is closed again', async () => {
+    const r = await vethd(['-v', 'veth1', '-e', 'eth0'], ['setpriv', '--bounding-set=-net_admin', '--']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim()).toMatch(/^vethd: veth1: cannot create TAP: Operation not permitted \(EPERM\); needs CAP_NET_ADMIN/);
+    await expectNoResidue();
+  });
+});
