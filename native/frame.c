@@ -43,6 +43,102 @@ uint8_t *frame_vlan_insert(uint8_t *start, size_t pre, uint16_t tpid, uint16_t t
 	return out;
 }
 
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* One's-complement sum of len bytes (big-endian 16-bit words), added to sum; not folded. */
+static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += be16(p + i);
+	if (len & 1)
+		sum += (uint64_t)p[len - 1] << 8;
+	return sum;
+}
+
+static uint16_t csum_fold(uint64_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+int frame_csum_complete(uint8_t *frame, size_t len)
+{
+	size_t off = FRAME_ETH_HLEN;
+	const uint8_t *addrs;
+	size_t addrs_len, l4len, field;
+	uint8_t *l4;
+	uint16_t type, sum;
+	uint64_t acc;
+	int proto;
+
+	if (len < FRAME_ETH_HLEN)
+		return -1;
+	type = be16(frame + 12);
+	while (type == 0x8100 || type == 0x88a8) {
+		if (off + FRAME_VLAN_HLEN > len)
+			return -1;
+		type = be16(frame + off + 2);
+		off += FRAME_VLAN_HLEN;
+	}
+	if (type == 0x0800) {
+		uint8_t *ip = frame + off;
+		size_t ihl, total;
+
+		if (off + 20 > len)
+			return -1;
+		ihl = (size_t)(ip[0] & 0x0f) * 4;
+		total = be16(ip + 2);
+		if ((ip[0] >> 4) != 4 || ihl < 20 || total < ihl || off + total > len)
+			return -1;
+		if (be16(ip + 6) & 0x3fff)
+			return 0; /* a fragment: the checksum covers the whole datagram */
+		proto = ip[9];
+		addrs = ip + 12;
+		addrs_len = 8;
+		l4 = ip + ihl;
+		l4len = total - ihl;
+	} else if (type == 0x86dd) {
+		uint8_t *ip = frame + off;
+
+		if (off + 40 > len)
+			return -1;
+		l4len = be16(ip + 4);
+		if ((ip[0] >> 4) != 6 || off + 40 + l4len > len)
+			return -1;
+		proto = ip[6];
+		addrs = ip + 8;
+		addrs_len = 32;
+		l4 = ip + 40;
+	} else {
+		return 0;
+	}
+	if (proto == 6 && l4len >= 20)
+		field = 16;
+	else if (proto == 17 && l4len >= 8)
+		field = 6;
+	else if (proto == 6 || proto == 17)
+		return -1;
+	else
+		return 0;
+
+	l4[field] = l4[field + 1] = 0;
+	acc = csum_add(0, addrs, addrs_len);
+	acc += (uint64_t)proto + l4len;
+	acc = csum_add(acc, l4, l4len);
+	sum = csum_fold(acc);
+	if (proto == 17 && sum == 0)
+		sum = 0xffff; /* RFC 768: zero means "no checksum" */
+	l4[field] = (uint8_t)(sum >> 8);
+	l4[field + 1] = (uint8_t)sum;
+	return 1;
+}
+
 static const char *const verdict_names[FRAME_VERDICT_COUNT] = {
 	[FRAME_PASS] = "pass",
 	[FRAME_DROP_RUNT] = "runt",

@@ -75,6 +75,19 @@ enum frame_verdict frame_classify_tx(const uint8_t *frame, size_t len, const uin
  */
 uint8_t *frame_vlan_insert(uint8_t *start, size_t pre, uint16_t tpid, uint16_t tci);
 
+/*
+ * Complete the TCP or UDP checksum of an IPv4/IPv6 frame in place (the
+ * fallback when no virtio_net_hdr is available and the kernel handed over a
+ * partial checksum, TP_STATUS_CSUMNOTREADY). frame/len from the destination
+ * MAC on; 802.1Q/802.1ad tags are skipped. The checksum is computed from
+ * scratch (RFC 1071, with the RFC 768/793/8200 pseudo-header), so whatever
+ * the field held does not matter.
+ * Returns 1 when a checksum was written, 0 when the frame has none to
+ * complete (not IP, not TCP/UDP, a fragment, IPv6 extension headers), -1 when
+ * its headers do not fit in len (malformed). Thread: any (pure).
+ */
+int frame_csum_complete(uint8_t *frame, size_t len);
+
 /* The counter/label name of a verdict ("not_for_us", "own_echo", ...); "pass" for FRAME_PASS. */
 const char *frame_verdict_name(enum frame_verdict v);
 

@@ -77,25 +77,17 @@ static enum frame_verdict write_error_verdict(int err)
 	}
 }
 
-/* The VLAN tag in auxdata, if the kernel moved one out of the frame. Returns 1 and fills tpid/tci. */
-static int aux_vlan(struct msghdr *msg, uint16_t *tpid, uint16_t *tci)
+/* The PACKET_AUXDATA record of a received frame, or NULL. */
+static const struct tpacket_auxdata *aux_find(struct msghdr *msg)
 {
 	struct cmsghdr *cmsg;
 
 	for (cmsg = CMSG_FIRSTHDR(msg); cmsg; cmsg = CMSG_NXTHDR(msg, cmsg)) {
-		const struct tpacket_auxdata *aux;
-
-		if (cmsg->cmsg_level != SOL_PACKET || cmsg->cmsg_type != PACKET_AUXDATA ||
-		    cmsg->cmsg_len < CMSG_LEN(sizeof(struct tpacket_auxdata)))
-			continue;
-		aux = (const struct tpacket_auxdata *)CMSG_DATA(cmsg);
-		if (!(aux->tp_status & TP_STATUS_VLAN_VALID))
-			return 0;
-		*tci = aux->tp_vlan_tci;
-		*tpid = (aux->tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux->tp_vlan_tpid : ETH_P_8021Q;
-		return 1;
+		if (cmsg->cmsg_level == SOL_PACKET && cmsg->cmsg_type == PACKET_AUXDATA &&
+		    cmsg->cmsg_len >= CMSG_LEN(sizeof(struct tpacket_auxdata)))
+			return (const struct tpacket_auxdata *)CMSG_DATA(cmsg);
 	}
-	return 0;
+	return NULL;
 }
 
 /* A reinserted tag moves the frame's headers 4 bytes on: so must the virtio_net_hdr offsets. */
@@ -125,8 +117,8 @@ static void *rx_main(void *arg)
 		struct iovec iov = { .iov_base = base, .iov_len = RELAY_FRAME_MAX };
 		struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
 				      .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+		const struct tpacket_auxdata *aux;
 		enum frame_verdict v;
-		uint16_t tpid, tci;
 		uint8_t *start = base;
 		size_t len, flen;
 		ssize_t n = recvmsg(r->sock_fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
@@ -162,8 +154,16 @@ static void *rx_main(void *arg)
 			count_drop(c, v);
 			continue;
 		}
-		if (aux_vlan(&msg, &tpid, &tci)) {
-			start = frame_vlan_insert(base, vh, tpid, tci);
+		aux = aux_find(&msg);
+		/* No virtio_net_hdr to carry a partial checksum: complete it here (the fallback mode). */
+		if (!vh && aux && (aux->tp_status & TP_STATUS_CSUMNOTREADY) && frame_csum_complete(base, flen) < 0) {
+			count_drop(c, FRAME_DROP_MALFORMED);
+			continue;
+		}
+		if (aux && (aux->tp_status & TP_STATUS_VLAN_VALID)) {
+			uint16_t tpid = (aux->tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux->tp_vlan_tpid : ETH_P_8021Q;
+
+			start = frame_vlan_insert(base, vh, tpid, aux->tp_vlan_tci);
 			if (vh)
 				vnet_shift((struct virtio_net_hdr *)start, FRAME_VLAN_HLEN);
 			len += FRAME_VLAN_HLEN;

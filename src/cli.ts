@@ -29,6 +29,7 @@ interface RootOptions {
   eth: string;
   mac?: string;
   membership: Membership;
+  vnetHdr: boolean;
   logLevel: LogLevel;
 }
 
@@ -60,6 +61,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .default('promisc')
         .env('VETHD_MEMBERSHIP'),
     )
+    .option('--no-vnet-hdr', 'relay plain frames, completing partial checksums in software, instead of passing virtio_net_hdr through (slower; for kernels or set-ups without it)')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('VETHD_LOG_LEVEL'))
     .action(async (opts: RootOptions) => {
       let mac: Buffer | undefined;
@@ -75,7 +77,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
       let exit;
       try {
         exit = await runDaemon(
-          { tap: opts.veth, parent: opts.eth, mac, membership: opts.membership },
+          { tap: opts.veth, parent: opts.eth, mac, membership: opts.membership, vnetHdr: opts.vnetHdr },
           { log, out, native: deps.native, signals: deps.signals },
         );
       } catch (err) {

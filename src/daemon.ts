@@ -15,6 +15,8 @@ export interface DaemonOptions {
   /** The vNIC's MAC, 6 bytes; undefined keeps the kernel's choice. */
   mac?: Buffer;
   membership: Membership;
+  /** Pass virtio_net_hdr through (default true); false relays plain frames with checksums completed in C. */
+  vnetHdr?: boolean;
 }
 
 export interface DaemonDeps {
@@ -44,7 +46,13 @@ export interface DaemonExit {
 export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<DaemonExit> {
   const native = deps.native ?? loadNative();
   const signals = deps.signals ?? process;
-  const relay: Relay = new native.Relay({ tap: opts.tap, parent: opts.parent, mac: opts.mac, membership: opts.membership });
+  const relay: Relay = new native.Relay({
+    tap: opts.tap,
+    parent: opts.parent,
+    mac: opts.mac,
+    membership: opts.membership,
+    vnetHdr: opts.vnetHdr ?? true,
+  });
   try {
     relay.start();
   } catch (err) {
@@ -56,7 +64,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   deps.out(`Attached ${info.tap} into ${info.parent} (${info.mac})`);
   log.info(
     { mac: info.mac, mtu: info.mtu, vnetHdr: info.vnetHdr, membership: info.membership, ifindex: info.tapIfindex },
-    `relay running (${info.vnetHdr ? 'virtio_net_hdr passthrough' : 'plain frames'}, ${info.membership} membership)`,
+    `relay running (${info.vnetHdr ? 'virtio_net_hdr passthrough' : 'plain frames, checksums completed in software'}, ${info.membership} membership)`,
   );
 
   const exit = await new Promise<Omit<DaemonExit, 'stats'>>((resolve) => {

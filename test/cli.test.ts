@@ -32,7 +32,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     const { fake, signals, lines, parse } = setup();
     const run = parse();
     await waitFor('attach', () => lines.length > 0);
-    expect(fake.opened).toEqual([{ tap: 'veth0', parent: 'eth0', mac: undefined, membership: 'promisc' }]);
+    expect(fake.opened).toEqual([{ tap: 'veth0', parent: 'eth0', mac: undefined, membership: 'promisc', vnetHdr: true }]);
     expect(fake.started).toBe(1);
     expect(lines).toEqual(['Attached veth0 into eth0 (5e:1a:00:00:00:01)']);
     signals.emit('SIGTERM');
@@ -50,11 +50,12 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(await outcome(run)).toBeUndefined();
   });
 
-  test('--membership unicast is passed to the relay', async () => {
+  test('--membership unicast and --no-vnet-hdr are passed to the relay', async () => {
     const { fake, signals, lines, parse } = setup();
-    const run = parse('--membership', 'unicast');
+    const run = parse('--membership', 'unicast', '--no-vnet-hdr');
     await waitFor('attach', () => lines.length > 0);
     expect(fake.opened[0].membership).toBe('unicast');
+    expect(fake.opened[0].vnetHdr).toBe(false);
     signals.emit('SIGTERM');
     await run;
   });

@@ -127,6 +127,44 @@ describe.skipIf(!isRoot)('relay in the namespace lab', () => {
     expect(await cap.count(`ether dst ${VMAC} and not vlan and ether proto ${0x88b5}`)).toBe(0);
   });
 
+  test('writes to a vNIC that is down (EIO) are counted as tap_down and the relay keeps running', async () => {
+    await lab.exec('fw', 'ip', ['link', 'set', 'veth1', 'down']);
+    const before = await vethd.stats();
+    await sendFrames(lab, 'peer', 'eth0', [{ dst: VMAC, src: PEER_MAC, type: 0x88b5 }], 10);
+    await waitFor('10 tap_down drops', async () => (await vethd.stats()).receive.drops.tap_down - before.receive.drops.tap_down >= 10);
+    await lab.exec('fw', 'ip', ['link', 'set', 'veth1', 'up']);
+    const cap = await Capture.start(lab, 'fw', 'veth1');
+    await sendFrames(lab, 'peer', 'eth0', [{ dst: VMAC, src: PEER_MAC, type: MARKER }], 3);
+    await cap.waitCount(`ether proto ${MARKER}`, 3);
+    await cap.stop();
+    expect(vethd.child.exitCode).toBeNull();
+  });
+
+  test('fallback without virtio_net_hdr: partial checksums completed in software, dhclient gets a lease', async () => {
+    const v = await VethdProcess.start(lab, ['-v', 'veth3', '-e', 'eth0', '-m', '02:00:c0:00:02:05', '--no-vnet-hdr']);
+    try {
+      expect(v.log()).toContain('plain frames, checksums completed in software');
+      const ip = await lab.dhclient('fw', 'veth3');
+      expect(lab.leases()).toContain(`02:00:c0:00:02:05 ${ip} `);
+    } finally {
+      await v.stop();
+    }
+  });
+
+  test('--membership unicast: the vNIC MAC goes into the parent\'s unicast filter instead of promiscuous mode', async () => {
+    const base = await promiscuity(lab, 'fw', 'eth0');
+    const v = await VethdProcess.start(lab, ['-v', 'veth4', '-e', 'eth0', '-m', '02:00:c0:00:02:06', '--membership', 'unicast']);
+    try {
+      // veth has no unicast filter (IFF_UNICAST_FLT): the kernel falls back to promiscuous mode itself.
+      const ip = await lab.dhclient('fw', 'veth4');
+      expect(lab.leases()).toContain(`02:00:c0:00:02:06 ${ip} `);
+      expect(await promiscuity(lab, 'fw', 'eth0')).toBeGreaterThanOrEqual(base);
+    } finally {
+      await v.stop();
+    }
+    await waitFor('eth0 promiscuity back to its baseline', async () => (await promiscuity(lab, 'fw', 'eth0')) === base);
+  });
+
   test.each(['SIGTERM', 'SIGKILL'] as const)('6. after %s: no TAP left, parent promiscuity back', async (sig) => {
     const base = await promiscuity(lab, 'fw', 'eth0');
     const v = await VethdProcess.start(lab, ['-v', 'veth2', '-e', 'eth0', '-m', '02:00:c0:00:02:04']);

@@ -108,6 +108,111 @@ static void test_vlan_insert(void)
 	CHECK(out[12] == 0x88 && out[13] == 0xa8 && out[14] == 0x00 && out[15] == 0x05);
 }
 
+/* Sum over pseudo-header + L4 segment (checksum included) folds to 0xffff when the checksum is valid. */
+static int l4_valid(const uint8_t *ip, int v6, int proto, size_t l4off, size_t l4len)
+{
+	uint64_t sum = 0;
+	size_t i;
+	const uint8_t *a = v6 ? ip + 8 : ip + 12;
+	size_t alen = v6 ? 32 : 8;
+
+	for (i = 0; i < alen; i += 2)
+		sum += (uint64_t)(a[i] << 8 | a[i + 1]);
+	sum += (uint64_t)proto + l4len;
+	for (i = 0; i < l4len; i += 2)
+		sum += (uint64_t)(ip[l4off + i] << 8 | (i + 1 < l4len ? ip[l4off + i + 1] : 0));
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+static void mk_ipv4_udp(uint8_t *f, size_t payload)
+{
+	uint8_t *ip = f + 14;
+
+	mk(f, VMAC, PEER);
+	memset(ip, 0, 28 + payload);
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)((28 + payload) >> 8);
+	ip[3] = (uint8_t)(28 + payload);
+	ip[8] = 64;
+	ip[9] = 17;
+	memcpy(ip + 12, "\xc0\x00\x02\x01\xc0\x00\x02\x6f", 8); /* 192.0.2.1 -> 192.0.2.111 */
+	ip[20] = 0x00, ip[21] = 0x43, ip[22] = 0x00, ip[23] = 0x44; /* 67 -> 68 */
+	ip[24] = (uint8_t)((8 + payload) >> 8);
+	ip[25] = (uint8_t)(8 + payload);
+	ip[26] = 0x12, ip[27] = 0x34; /* a partial (pseudo-header) sum, as the kernel leaves it */
+	for (size_t i = 0; i < payload; i++)
+		ip[28 + i] = (uint8_t)(i * 7 + 3);
+}
+
+static void test_csum(void)
+{
+	uint8_t f[256];
+	uint8_t *ip = f + 14;
+
+	/* IPv4/UDP, odd payload length */
+	mk_ipv4_udp(f, 33);
+	CHECK(frame_csum_complete(f, 14 + 28 + 33) == 1);
+	CHECK(l4_valid(ip, 0, 17, 20, 8 + 33));
+	/* known vector: payload 03 0a 11 18; 0x66bc computed independently (Python, RFC 1071) */
+	mk_ipv4_udp(f, 4);
+	CHECK(frame_csum_complete(f, 14 + 28 + 4) == 1);
+	CHECK(ip[26] == 0x66 && ip[27] == 0xbc);
+	CHECK(l4_valid(ip, 0, 17, 20, 12));
+	/* a longer frame than the IP datagram (Ethernet padding) is fine */
+	mk_ipv4_udp(f, 4);
+	CHECK(frame_csum_complete(f, 60) == 1 && l4_valid(ip, 0, 17, 20, 12));
+	/* IPv4 total length beyond the frame: malformed */
+	mk_ipv4_udp(f, 33);
+	CHECK(frame_csum_complete(f, 14 + 28 + 10) == -1);
+	/* IPv4 fragment: left alone */
+	mk_ipv4_udp(f, 4);
+	ip[6] = 0x20; /* MF */
+	CHECK(frame_csum_complete(f, 60) == 0 && ip[26] == 0x12);
+	/* TCP over IPv4 behind an 802.1Q tag */
+	{
+		uint8_t g[256];
+		uint8_t *gip = g + 18;
+
+		memset(g, 0, sizeof(g));
+		memcpy(g, VMAC, 6);
+		memcpy(g + 6, PEER, 6);
+		g[12] = 0x81, g[13] = 0x00, g[14] = 0x00, g[15] = 0x64, g[16] = 0x08, g[17] = 0x00;
+		gip[0] = 0x45, gip[3] = 40 + 5, gip[9] = 6;
+		memcpy(gip + 12, "\xc0\x00\x02\x01\xc0\x00\x02\x6f", 8);
+		gip[32] = 0x50; /* data offset 5 */
+		memcpy(gip + 40, "hello", 5);
+		CHECK(frame_csum_complete(g, 18 + 45) == 1);
+		CHECK(l4_valid(gip, 0, 6, 20, 25));
+		CHECK(frame_csum_complete(g, 17) == -1); /* truncated tag */
+	}
+	/* IPv6/UDP */
+	{
+		uint8_t h[256];
+		uint8_t *hip = h + 14;
+
+		mk(h, VMAC, PEER);
+		h[12] = 0x86, h[13] = 0xdd;
+		memset(hip, 0, 40 + 8 + 10);
+		hip[0] = 0x60, hip[5] = 18, hip[6] = 17, hip[7] = 64;
+		hip[8] = 0x20, hip[9] = 0x01, hip[10] = 0x0d, hip[11] = 0xb8, hip[23] = 1;  /* 2001:db8::1 */
+		hip[24] = 0x20, hip[25] = 0x01, hip[26] = 0x0d, hip[27] = 0xb8, hip[39] = 0x11; /* 2001:db8::11 */
+		hip[45] = 18;
+		memcpy(hip + 48, "0123456789", 10);
+		CHECK(frame_csum_complete(h, 14 + 58) == 1);
+		CHECK(l4_valid(hip, 1, 17, 40, 18));
+		CHECK(frame_csum_complete(h, 14 + 50) == -1); /* payload length lies */
+		hip[6] = 0; /* hop-by-hop extension header first: not completed */
+		CHECK(frame_csum_complete(h, 14 + 58) == 0);
+	}
+	/* not IP, and runts */
+	mk(f, VMAC, PEER);
+	f[12] = 0x08, f[13] = 0x06;
+	CHECK(frame_csum_complete(f, 60) == 0);
+	CHECK(frame_csum_complete(f, 10) == -1);
+}
+
 static void test_names(void)
 {
 	CHECK(strcmp(frame_verdict_name(FRAME_DROP_NOT_FOR_US), "not_for_us") == 0);
@@ -122,6 +227,7 @@ int main(void)
 	test_rx();
 	test_tx();
 	test_vlan_insert();
+	test_csum();
 	test_names();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
