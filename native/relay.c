@@ -77,6 +77,42 @@ static enum frame_verdict write_error_verdict(int err)
 	}
 }
 
+/*
+ * After a failed read()/recvmsg() with errno err: 0 to try again (EINTR, or
+ * EAGAIN once the descriptor is readable or shutdown was asked), else the
+ * errno that ends the thread. Thread: relay.
+ */
+static int read_failed(int fd, int stop_fd, int err)
+{
+	int w;
+
+	if (err == EINTR)
+		return 0;
+	if (err != EAGAIN)
+		return err;
+	w = wait_readable(fd, stop_fd);
+	return w < 0 ? -w : 0;
+}
+
+/*
+ * Write one frame (write() on the TAP, the same as send() on the bound packet
+ * socket), retrying EINTR; count it as relayed (counted bytes) or as dropped
+ * by the errno's reason. Thread: relay.
+ */
+static void put_frame(int fd, const uint8_t *buf, size_t len, size_t counted, struct relay_dir_counters *c)
+{
+	for (;;) {
+		if (write(fd, buf, len) >= 0) {
+			count_pass(c, counted);
+			return;
+		}
+		if (errno != EINTR) {
+			count_drop(c, write_error_verdict(errno));
+			return;
+		}
+	}
+}
+
 /* The PACKET_AUXDATA record of a received frame, or NULL. */
 static const struct tpacket_auxdata *aux_find(struct msghdr *msg)
 {
@@ -124,19 +160,10 @@ static void *rx_main(void *arg)
 		ssize_t n = recvmsg(r->sock_fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
 
 		if (n < 0) {
-			int w;
-
-			if (errno == EINTR || errno == ENETDOWN)
-				continue; /* ENETDOWN: the parent went down; the kernel rebinds at link up */
-			if (errno != EAGAIN) {
-				err = errno;
+			/* ENETDOWN: the parent went down; the kernel rebinds the socket at link up. */
+			err = errno == ENETDOWN ? 0 : read_failed(r->sock_fd, r->stop_fd, errno);
+			if (err)
 				break;
-			}
-			w = wait_readable(r->sock_fd, r->stop_fd);
-			if (w < 0) {
-				err = -w;
-				break;
-			}
 			continue;
 		}
 		if ((size_t)n > RELAY_FRAME_MAX || (msg.msg_flags & MSG_TRUNC)) {
@@ -169,16 +196,7 @@ static void *rx_main(void *arg)
 			len += FRAME_VLAN_HLEN;
 			flen += FRAME_VLAN_HLEN;
 		}
-		for (;;) {
-			if (write(r->tap_fd, start, len) >= 0) {
-				count_pass(c, flen);
-				break;
-			}
-			if (errno != EINTR) {
-				count_drop(c, write_error_verdict(errno));
-				break;
-			}
-		}
+		put_frame(r->tap_fd, start, len, flen, c);
 	}
 	__atomic_store_n(&r->rx_error, err, __ATOMIC_RELEASE);
 	return NULL;
@@ -198,19 +216,9 @@ static void *tx_main(void *arg)
 		ssize_t n = read(r->tap_fd, base, RELAY_FRAME_MAX);
 
 		if (n < 0) {
-			int w;
-
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN) {
-				err = errno; /* EBADFD: the TAP was deleted from outside */
+			err = read_failed(r->tap_fd, r->stop_fd, errno); /* EBADFD: the TAP was deleted from outside */
+			if (err)
 				break;
-			}
-			w = wait_readable(r->tap_fd, r->stop_fd);
-			if (w < 0) {
-				err = -w;
-				break;
-			}
 			continue;
 		}
 		if ((size_t)n < vh) {
@@ -222,16 +230,7 @@ static void *tx_main(void *arg)
 			count_drop(c, v);
 			continue;
 		}
-		for (;;) {
-			if (send(r->sock_fd, base, (size_t)n, 0) >= 0) {
-				count_pass(c, (size_t)n - vh);
-				break;
-			}
-			if (errno != EINTR) {
-				count_drop(c, write_error_verdict(errno));
-				break;
-			}
-		}
+		put_frame(r->sock_fd, base, (size_t)n, (size_t)n - vh, c);
 	}
 	__atomic_store_n(&r->tx_error, err, __ATOMIC_RELEASE);
 	return NULL;
