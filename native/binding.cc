@@ -59,7 +59,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Relay",
-                       {InstanceMethod("start", &Relay::Start), InstanceMethod("close", &Relay::Close),
+                       {InstanceMethod("start", &Relay::Start), InstanceMethod("up", &Relay::Up), InstanceMethod("close", &Relay::Close),
                         InstanceMethod("info", &Relay::Info), InstanceMethod("stats", &Relay::Stats),
                         InstanceMethod("status", &Relay::Status)});
   }
@@ -109,6 +109,13 @@ class Relay : public Napi::ObjectWrap<Relay> {
     RequireOpen(info.Env());
     vd_error e{};
     if (relay_start(&relay_, &e) < 0) throw MakeError(info.Env(), e);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Up(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env());
+    vd_error e{};
+    if (relay_up(&relay_, &e) < 0) throw MakeError(info.Env(), e);
     return info.Env().Undefined();
   }
 

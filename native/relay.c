@@ -318,12 +318,15 @@ int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error 
 		vd_fail(e, r->tap, "cannot allocate relay buffers", "malloc", ENOMEM);
 		goto fail;
 	}
-	if (netdev_set_up(r->sock_fd, r->tap, e) < 0)
-		goto fail;
 	return 0;
 fail:
 	relay_close(r);
 	return -1;
+}
+
+int relay_up(struct relay *r, struct vd_error *e)
+{
+	return netdev_set_up(r->sock_fd, r->tap, e);
 }
 
 int relay_start(struct relay *r, struct vd_error *e)

@@ -68,11 +68,15 @@ struct relay {
 
 /*
  * Build the relay: packet socket bound to the parent, TAP created with its MAC
- * and the parent's MTU, offloads, membership, link up. On failure everything
+ * and the parent's MTU, offloads, membership; the TAP stays down until
+ * relay_up(), so a MAC-collision probe can run first. On failure everything
  * already made is undone (no TAP, no membership, no descriptor) and *e says
  * which step failed. Returns 0 or -1. Thread: set-up (JS).
  */
 int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error *e);
+
+/* Bring the vNIC's link up (IFF_UP). Returns 0 or -1 with *e filled. Thread: set-up. */
+int relay_up(struct relay *r, struct vd_error *e);
 
 /* Start both relay threads. Returns 0 or -1 with *e filled. Thread: set-up. */
 int relay_start(struct relay *r, struct vd_error *e);

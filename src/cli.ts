@@ -1,15 +1,20 @@
 /**
  * The command line, compatible with the original vethd:
  *   vethd [-v veth-device] [-e eth-device] [-m mac-address]
- * plus `vethd demo`. One error path: program.error(message, {exitCode, code}).
+ * plus `vethd mac generate|inspect` and `vethd demo`. One error path:
+ * program.error(message, {exitCode, code}).
  */
-import { Command, Option } from 'commander';
-import { runDaemon } from './daemon';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { localUsers } from './collision';
+import { runDaemon, type OnConflict } from './daemon';
 import { runDemo } from './demo';
 import { describeError, errorCode, EXIT_RUNTIME, EXIT_SETUP, EXIT_USAGE } from './errors';
 import { checkIfname } from './ifname';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log';
-import { parseStationMac } from './mac';
+import { formatMac, parseMac } from './mac';
+import { MAC_POLICIES, parseMacSpec, resolveMac, type MacContext } from './macpolicy';
+import { inspectLines, universalWarning } from './mactext';
+import { readMachineId } from './machineid';
 import type { Membership, NativeModule } from './native';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -22,6 +27,10 @@ export interface CliDeps {
   /** Build the logger (tests pass a silent one). */
   logger?: (level: LogLevel) => Logger;
   signals?: Parameters<typeof runDaemon>[1]['signals'];
+  /** The machine id (default: read /etc/machine-id). */
+  machineId?: () => string | undefined;
+  /** Interfaces on this host that already have a MAC (default: sysfs). */
+  localUsers?: (mac: Buffer) => string[];
 }
 
 interface RootOptions {
@@ -30,7 +39,60 @@ interface RootOptions {
   mac?: string;
   membership: Membership;
   vnetHdr: boolean;
+  probeWindow: number;
+  onConflict: OnConflict;
   logLevel: LogLevel;
+}
+
+const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
+
+function fail(program: Command, err: unknown, exitCode: number): never {
+  program.error(`vethd: ${describeError(err)}`, { exitCode, code: errorCode(err) });
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 60_000) throw new InvalidArgumentError(`expected milliseconds from 0 to 60000, got "${value}"`);
+  return n;
+}
+
+/** The MAC for -m (default persistent) in ctx; without a machine id the default falls back to random, with a warning. */
+function chooseMac(text: string | undefined, ctx: MacContext, log: Logger): Buffer {
+  if (text === undefined && !ctx.machineId) {
+    log.warn('no /etc/machine-id: the default persistent MAC policy is not available, using -m random (the MAC will change at each start)');
+    return resolveMac({ kind: 'random' }, ctx);
+  }
+  return resolveMac(parseMacSpec(text ?? 'persistent'), ctx);
+}
+
+function macCommand(deps: CliDeps, out: (line: string) => void, program: Command): Command {
+  const mac = new Command('mac').description('generate or inspect MAC addresses');
+  mac
+    .command('generate')
+    .description(`print the MAC a policy gives (default persistent): ${MAC_POLICIES.join(', ')}, or an address`)
+    .argument('[policy]', 'policy or address', 'persistent')
+    .option('-v, --veth <device>', 'virtual NIC name (keys the persistent policy)', 'veth0')
+    .option('-e, --eth <device>', 'parent NIC name (keys the persistent policy)', 'eth0')
+    .action((policy: string, opts: { veth: string; eth: string }) => {
+      try {
+        const ctx = { machineId: (deps.machineId ?? readMachineId)(), tap: checkIfname(opts.veth), parent: checkIfname(opts.eth) };
+        out(formatMac(resolveMac(parseMacSpec(policy), ctx)));
+      } catch (err) {
+        fail(program, err, EXIT_USAGE);
+      }
+    });
+  mac
+    .command('inspect')
+    .description('unicast or multicast, locally or universally administered, vendor, IPv6 link-local (EUI-64)')
+    .argument('<mac>', 'address to inspect')
+    .action((text: string) => {
+      try {
+        for (const line of inspectLines(parseMac(text))) out(line);
+      } catch (err) {
+        fail(program, err, EXIT_USAGE);
+      }
+    });
+  return mac;
 }
 
 function demoCommand(program: Command, out: (line: string) => void): Command {
@@ -52,46 +114,76 @@ export function buildProgram(deps: CliDeps = {}): Command {
   program
     .description('Give a host a second Ethernet identity: a TAP device with its own MAC, relayed onto a parent NIC')
     .version(VERSION, '--version', 'print the version')
+    .enablePositionalOptions()
     .option('-v, --veth <device>', 'virtual NIC (TAP) to create', 'veth0')
     .option('-e, --eth <device>', 'parent NIC to relay onto', 'eth0')
-    .option('-m, --mac <address>', 'MAC of the virtual NIC, e.g. 02:00:c0:00:02:03 (default: one the kernel picks)')
+    .addOption(new Option('-m, --mac <address|policy>', MAC_HELP).env('VETHD_MAC'))
     .addOption(
-      new Option('--membership <mode>', 'how the parent delivers the vNIC\'s frames: promiscuous membership, unicast filter entry, or none')
+      new Option('--membership <mode>', "how the parent delivers the vNIC's frames: promiscuous membership, unicast filter entry, or none")
         .choices(['promisc', 'unicast', 'none'])
         .default('promisc')
         .env('VETHD_MEMBERSHIP'),
     )
     .option('--no-vnet-hdr', 'relay plain frames, completing partial checksums in software, instead of passing virtio_net_hdr through (slower; for kernels or set-ups without it)')
+    .addOption(
+      new Option('--probe-window <ms>', 'before bringing the vNIC up, listen this long on the parent for another station using the MAC (0: skip)')
+        .argParser(nonNegativeInt)
+        .default(500),
+    )
+    .addOption(
+      new Option('--on-conflict <action>', 'when another station uses the MAC while running: warn once per burst, or exit 1')
+        .choices(['warn', 'exit'])
+        .default('warn'),
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('VETHD_LOG_LEVEL'))
     .action(async (opts: RootOptions) => {
-      let mac: Buffer | undefined;
+      const log = (deps.logger ?? createLogger)(opts.logLevel);
+      let mac: Buffer;
       try {
         checkIfname(opts.veth);
         checkIfname(opts.eth);
         if (opts.veth === opts.eth) throw Object.assign(new Error(`-v and -e name the same interface "${opts.veth}"`), { code: 'same-interface' });
-        mac = opts.mac === undefined ? undefined : parseStationMac(opts.mac);
+        mac = chooseMac(opts.mac, { machineId: (deps.machineId ?? readMachineId)(), tap: opts.veth, parent: opts.eth }, log);
       } catch (err) {
-        program.error(`vethd: ${describeError(err)}`, { exitCode: EXIT_USAGE, code: errorCode(err) });
+        fail(program, err, EXIT_USAGE);
       }
-      const log = (deps.logger ?? createLogger)(opts.logLevel);
+      const warning = universalWarning(mac);
+      if (warning) log.warn({ mac: formatMac(mac) }, warning);
+      const users = (deps.localUsers ?? localUsers)(mac);
+      if (users.length) {
+        fail(program, Object.assign(new Error(`MAC ${formatMac(mac)} is already used by ${users.join(', ')} on this host; choose another -m`), { code: 'mac-in-use' }), EXIT_SETUP);
+      }
       let exit;
       try {
         exit = await runDaemon(
-          { tap: opts.veth, parent: opts.eth, mac, membership: opts.membership, vnetHdr: opts.vnetHdr },
+          {
+            tap: opts.veth,
+            parent: opts.eth,
+            mac,
+            membership: opts.membership,
+            vnetHdr: opts.vnetHdr,
+            probeWindowMs: opts.probeWindow,
+            onConflict: opts.onConflict,
+          },
           { log, out, native: deps.native, signals: deps.signals },
         );
       } catch (err) {
-        program.error(`vethd: ${describeError(err)}`, { exitCode: EXIT_SETUP, code: errorCode(err) });
+        fail(program, err, EXIT_SETUP);
       }
-      if (exit.code !== 0) {
-        program.error(`vethd: ${describeError(exit.error ?? exit.reason)}`, { exitCode: EXIT_RUNTIME, code: errorCode(exit.error) });
-      }
+      if (exit.code !== 0) fail(program, exit.error ?? exit.reason, EXIT_RUNTIME);
     });
+  program.addCommand(macCommand(deps, out, program));
   program.addCommand(demoCommand(program, out));
   return program;
 }
 
-/** Entry point for bin/vethd. */
+/** Entry point for bin/vethd. Commander's own usage errors exit 2, like ours. */
 export async function main(argv: string[] = process.argv): Promise<void> {
-  await buildProgram().parseAsync(argv);
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    process.exitCode = err.exitCode === 1 && err.code.startsWith('commander.') ? EXIT_USAGE : err.exitCode;
+  }
 }

@@ -1,11 +1,16 @@
 /**
- * The daemon's lifecycle: build the relay, start it, say so, watch its threads,
- * stop cleanly on SIGINT/SIGTERM. Everything it touches is passed in, so tests
- * drive it with a fake native module and a fake signal source.
+ * The daemon's lifecycle: build the relay (vNIC still down), listen for a
+ * station already using the MAC, bring the vNIC up, say so, watch the relay
+ * threads and MAC conflicts, stop cleanly on SIGINT/SIGTERM. Everything it
+ * touches is passed in, so tests drive it with a fake native module and a
+ * fake signal source.
  */
 import type { EventEmitter } from 'node:events';
+import { ConflictWatch, MacConflictError } from './collision';
 import type { Logger } from './log';
 import { loadNative, type Membership, type NativeModule, type Relay, type RelayStats } from './native';
+
+export type OnConflict = 'warn' | 'exit';
 
 export interface DaemonOptions {
   /** vNIC (TAP) name. */
@@ -17,6 +22,10 @@ export interface DaemonOptions {
   membership: Membership;
   /** Pass virtio_net_hdr through (default true); false relays plain frames with checksums completed in C. */
   vnetHdr?: boolean;
+  /** How long to listen on the parent for our MAC as a source before bringing the vNIC up, ms (0: skip). */
+  probeWindowMs?: number;
+  /** A conflict seen while running: log a warning once per burst, or end the daemon (exit 1). */
+  onConflict?: OnConflict;
 }
 
 export interface DaemonDeps {
@@ -26,11 +35,13 @@ export interface DaemonDeps {
   native?: NativeModule;
   /** Emits 'SIGINT' / 'SIGTERM' (stop) and 'SIGUSR1' (log the counters); default: process. */
   signals?: Pick<EventEmitter, 'on' | 'off'>;
-  /** How often the relay threads' health is checked, ms (default 250). */
+  /** How often the relay threads' health and the conflict counter are checked, ms (default 250). */
   healthIntervalMs?: number;
+  /** Clock for conflict bursts (default Date.now). */
+  now?: () => number;
 }
 
-/** How the daemon ended: 0 on a signal, 1 when a relay thread failed. */
+/** How the daemon ended: 0 on a signal, 1 when a relay thread failed or a conflict was fatal. */
 export interface DaemonExit {
   code: number;
   reason: string;
@@ -38,14 +49,36 @@ export interface DaemonExit {
   error?: Error;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Listen for probeWindowMs with the vNIC down; throw MacConflictError (after
+ * closing the relay) when frames with our MAC as source came from the wire.
+ */
+async function probeConflict(relay: Relay, opts: DaemonOptions): Promise<void> {
+  const ms = opts.probeWindowMs ?? 0;
+  if (ms <= 0) return;
+  await sleep(ms);
+  const seen = relay.stats().receive.drops.mac_conflict;
+  if (seen > 0) {
+    const mac = relay.info().mac;
+    relay.close();
+    throw new MacConflictError(
+      `${opts.tap}: MAC ${mac} is already used on ${opts.parent}: ${seen} frame(s) from it in ${ms} ms; choose another -m`,
+    );
+  }
+}
+
 /**
  * Open the relay (throws the native set-up error, leaving nothing behind),
- * start it, print `Attached <tap> into <parent> (<mac>)`, and resolve when it
- * ends. The relay is closed (TAP deleted, membership dropped) before resolving.
+ * start it, probe for a MAC conflict, bring the vNIC up, print
+ * `Attached <tap> into <parent> (<mac>)`, and resolve when it ends. The relay
+ * is closed (TAP deleted, membership dropped) before resolving.
  */
 export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<DaemonExit> {
   const native = deps.native ?? loadNative();
   const signals = deps.signals ?? process;
+  const now = deps.now ?? Date.now;
   const relay: Relay = new native.Relay({
     tap: opts.tap,
     parent: opts.parent,
@@ -55,6 +88,8 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   });
   try {
     relay.start();
+    await probeConflict(relay, opts);
+    relay.up();
   } catch (err) {
     relay.close();
     throw err;
@@ -67,6 +102,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     `relay running (${info.vnetHdr ? 'virtio_net_hdr passthrough' : 'plain frames, checksums completed in software'}, ${info.membership} membership)`,
   );
 
+  const conflicts = new ConflictWatch(relay.stats().receive.drops.mac_conflict);
   const exit = await new Promise<Omit<DaemonExit, 'stats'>>((resolve) => {
     const onSignal = (name: string) => () => finish({ code: 0, reason: name });
     const handlers = {
@@ -77,7 +113,16 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     const timer = setInterval(() => {
       const st = relay.status();
       const error = st.rxError ?? st.txError;
-      if (error) finish({ code: 1, reason: 'relay thread failed', error });
+      if (error) return finish({ code: 1, reason: 'relay thread failed', error });
+      const seen = relay.stats().receive.drops.mac_conflict;
+      const event = conflicts.observe(seen, now());
+      if (!event) return;
+      const text = `another station on ${info.parent} sends with our MAC ${info.mac} (${seen} frame(s) so far)`;
+      if (opts.onConflict === 'exit') {
+        finish({ code: 1, reason: 'MAC conflict', error: new MacConflictError(`${info.tap}: ${text}`) });
+      } else if (event === 'new-burst') {
+        log.warn({ mac: info.mac, frames: seen }, `MAC conflict: ${text}`);
+      }
     }, deps.healthIntervalMs ?? 250);
     function finish(result: Omit<DaemonExit, 'stats'>): void {
       clearInterval(timer);

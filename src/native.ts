@@ -88,10 +88,15 @@ export interface RelayStatus {
   txError: NativeError | null;
 }
 
-/** A relay: TAP + packet socket + two threads. Constructing it builds everything or throws NativeError. */
+/**
+ * A relay: TAP + packet socket + two threads. Constructing it builds everything
+ * (the TAP still down) or throws NativeError, leaving nothing behind.
+ */
 export interface Relay {
   /** Start the relay threads. Throws NativeError. */
   start(): void;
+  /** Bring the vNIC's link up. Throws NativeError. */
+  up(): void;
   /** Stop the threads, delete the TAP, drop the membership. Idempotent. */
   close(): void;
   info(): RelayInfo;

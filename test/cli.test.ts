@@ -3,17 +3,30 @@ import pino from 'pino';
 import { describe, expect, test } from 'vitest';
 import { buildProgram } from '../src/cli';
 import { waitFor } from '../src/lab/exec';
+import { formatMac } from '../src/mac';
+import { resolveMac } from '../src/macpolicy';
 import { FakeNative, FakeSignals, nativeError } from './fakes';
 
-function setup() {
+const MACHINE_ID = '0123456789abcdef0123456789abcdef';
+
+function setup(opts: { machineId?: string; users?: string[] } = {}) {
   const fake = new FakeNative();
   const signals = new FakeSignals();
   const lines: string[] = [];
   const errors: string[] = [];
-  const program = buildProgram({ native: fake.module(), out: (l) => lines.push(l), logger: () => pino({ level: 'silent' }), signals });
+  const logs: string[] = [];
+  const logger = () => pino({ level: 'info' }, { write: (s: string) => logs.push(s) });
+  const program = buildProgram({
+    native: fake.module(),
+    out: (l) => lines.push(l),
+    logger,
+    signals,
+    machineId: () => ('machineId' in opts ? opts.machineId : MACHINE_ID),
+    localUsers: () => opts.users ?? [],
+  });
   program.exitOverride().configureOutput({ writeErr: (s) => errors.push(s), writeOut: (s) => lines.push(s) });
   const parse = (...args: string[]) => program.parseAsync(['node', 'vethd', ...args]);
-  return { fake, signals, lines, errors, parse };
+  return { fake, signals, lines, errors, logs, parse };
 }
 
 /** Run parse() to its end and return the CommanderError it threw (or undefined). */
@@ -28,13 +41,15 @@ async function outcome(p: Promise<unknown>): Promise<CommanderError | undefined>
 }
 
 describe('vethd [-v veth] [-e eth] [-m mac]', () => {
-  test('defaults: veth0 on eth0, the kernel\'s MAC, promiscuous membership; SIGTERM stops it cleanly', async () => {
+  test('defaults: veth0 on eth0, the persistent MAC, promiscuous membership; SIGTERM stops it cleanly', async () => {
     const { fake, signals, lines, parse } = setup();
-    const run = parse();
+    const run = parse('--probe-window', '0');
     await waitFor('attach', () => lines.length > 0);
-    expect(fake.opened).toEqual([{ tap: 'veth0', parent: 'eth0', mac: undefined, membership: 'promisc', vnetHdr: true }]);
+    const mac = resolveMac({ kind: 'persistent' }, { machineId: MACHINE_ID, tap: 'veth0', parent: 'eth0' });
+    expect(fake.opened).toEqual([{ tap: 'veth0', parent: 'eth0', mac, membership: 'promisc', vnetHdr: true }]);
     expect(fake.started).toBe(1);
-    expect(lines).toEqual(['Attached veth0 into eth0 (5e:1a:00:00:00:01)']);
+    expect(fake.ups).toBe(1);
+    expect(lines).toEqual([`Attached veth0 into eth0 (${formatMac(mac)})`]);
     signals.emit('SIGTERM');
     expect(await outcome(run)).toBeUndefined();
     expect(fake.closed).toBe(1);
@@ -42,7 +57,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
 
   test('the original interface: -v -e -m, any MAC notation', async () => {
     const { fake, signals, lines, parse } = setup();
-    const run = parse('-v', 'veth1', '-e', 'eth1', '-m', '0200.c000.0203');
+    const run = parse('-v', 'veth1', '-e', 'eth1', '-m', '0200.c000.0203', '--probe-window', '0');
     await waitFor('attach', () => lines.length > 0);
     expect(fake.opened[0].mac).toEqual(Buffer.from('0200c0000203', 'hex'));
     expect(lines).toEqual(['Attached veth1 into eth1 (02:00:c0:00:02:03)']);
@@ -52,7 +67,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
 
   test('--membership unicast and --no-vnet-hdr are passed to the relay', async () => {
     const { fake, signals, lines, parse } = setup();
-    const run = parse('--membership', 'unicast', '--no-vnet-hdr');
+    const run = parse('--membership', 'unicast', '--no-vnet-hdr', '--probe-window', '0');
     await waitFor('attach', () => lines.length > 0);
     expect(fake.opened[0].membership).toBe('unicast');
     expect(fake.opened[0].vnetHdr).toBe(false);
@@ -71,7 +86,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
 
   test('a relay thread that dies ends the daemon with exit 1 and the relay closed', async () => {
     const { fake, lines, errors, parse } = setup();
-    const run = parse('-v', 'veth1');
+    const run = parse('-v', 'veth1', '--probe-window', '0');
     await waitFor('attach', () => lines.length > 0);
     fake.status = { open: true, rxError: null, txError: nativeError('veth1', 'relay stopped reading the TAP', 'EBADFD', 77, 'File descriptor in bad state') };
     const err = await outcome(run);
@@ -81,7 +96,9 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
   });
 
   test.each([
-    [['-m', 'nonsense'], 'vethd: invalid MAC "nonsense"'],
+    [['-m', 'nonsense'], 'vethd: invalid MAC "nonsense": unknown policy'],
+    [['-m', 'ip:300.1.1.1'], 'vethd: invalid MAC "ip:300.1.1.1": "300.1.1.1" is not an IPv4 address'],
+    [['-m', 'oui:01:00:5e'], 'vethd: invalid MAC "oui:01:00:5e": the prefix has the I/G bit set'],
     [['-v', 'a/b'], 'vethd: invalid interface name "a/b": contains "/"'],
     [['-v', 'eth0'], 'vethd: -v and -e name the same interface "eth0"'],
   ])('bad input %j: exit 2, one line, relay never opened', async (args, msg) => {
@@ -90,6 +107,92 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(err?.exitCode).toBe(2);
     expect(errors.join('')).toContain(msg);
     expect(errors.join('').trim().split('\n')).toHaveLength(1);
+    expect(fake.opened).toHaveLength(0);
+  });
+
+  test('-m policies reach the relay: ip:, random, oui:', async () => {
+    for (const [spec, check] of [
+      ['ip:192.0.2.3', (m: string) => m === '02:00:c0:00:02:03'],
+      ['random', (m: string) => /^[0-9a-f][26ae]:/.test(m)],
+      ['oui:00:16:3e', (m: string) => m.startsWith('00:16:3e:')],
+    ] as const) {
+      const { fake, signals, lines, parse } = setup();
+      const run = parse('-m', spec, '--probe-window', '0');
+      await waitFor('attach', () => lines.length > 0);
+      expect(check(formatMac(fake.opened[0].mac!))).toBe(true);
+      signals.emit('SIGTERM');
+      await run;
+    }
+  });
+
+  test('a universally administered MAC draws a warning naming the vendor', async () => {
+    const { signals, lines, logs, parse } = setup();
+    const run = parse('-m', 'b8:27:eb:00:00:01', '--probe-window', '0');
+    await waitFor('attach', () => lines.length > 0);
+    signals.emit('SIGTERM');
+    await run;
+    const warn = logs.map((l) => JSON.parse(l)).find((l) => l.level === 40);
+    expect(warn.msg).toContain('b8:27:eb:00:00:01 is universally administered, registered to Raspberry Pi Foundation');
+    expect(warn.msg).toContain('locally administered');
+  });
+
+  test('no machine id: the default falls back to random with a warning; an explicit persistent is refused', async () => {
+    const a = setup({ machineId: undefined });
+    const run = a.parse('--probe-window', '0');
+    await waitFor('attach', () => a.lines.length > 0);
+    a.signals.emit('SIGTERM');
+    await run;
+    expect(a.logs.join('')).toContain('no /etc/machine-id');
+    const b = setup({ machineId: undefined });
+    const err = await outcome(b.parse('-m', 'persistent'));
+    expect(err?.exitCode).toBe(2);
+    expect(b.errors.join('')).toContain('cannot derive a persistent MAC: no valid /etc/machine-id');
+  });
+
+  test('a MAC an interface on this host already has is refused before anything is opened', async () => {
+    const { fake, errors, parse } = setup({ users: ['eth0'] });
+    const err = await outcome(parse('-m', '02:00:00:00:0f:01'));
+    expect(err?.exitCode).toBe(3);
+    expect(errors.join('')).toBe('vethd: MAC 02:00:00:00:0f:01 is already used by eth0 on this host; choose another -m\n');
+    expect(fake.opened).toHaveLength(0);
+  });
+
+  test('frames from our MAC during the probe window: refused, relay closed, vNIC never up', async () => {
+    const { fake, errors, parse } = setup();
+    fake.stats.receive.drops.mac_conflict = 3;
+    const err = await outcome(parse('-v', 'veth1', '-m', '02:00:c0:00:02:03', '--probe-window', '50'));
+    expect(err?.exitCode).toBe(3);
+    expect(errors.join('')).toBe('vethd: veth1: MAC 02:00:c0:00:02:03 is already used on eth0: 3 frame(s) from it in 50 ms; choose another -m\n');
+    expect(fake.ups).toBe(0);
+    expect(fake.closed).toBeGreaterThanOrEqual(1);
+  });
+
+  test('a conflict while running: one warning per burst with --on-conflict warn, exit 1 with exit', async () => {
+    const a = setup();
+    const run = a.parse('-m', '02:00:c0:00:02:03', '--probe-window', '0');
+    await waitFor('attach', () => a.lines.length > 0);
+    a.fake.stats.receive.drops.mac_conflict = 1;
+    await waitFor('a warning', () => a.logs.some((l) => l.includes('MAC conflict')));
+    a.fake.stats.receive.drops.mac_conflict = 5;
+    await new Promise((r) => setTimeout(r, 600)); // two health checks: same burst, no second warning
+    expect(a.logs.filter((l) => l.includes('MAC conflict'))).toHaveLength(1);
+    a.signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+
+    const b = setup();
+    const run2 = b.parse('-v', 'veth1', '-m', '02:00:c0:00:02:03', '--probe-window', '0', '--on-conflict', 'exit');
+    await waitFor('attach', () => b.lines.length > 0);
+    b.fake.stats.receive.drops.mac_conflict = 2;
+    const err = await outcome(run2);
+    expect(err?.exitCode).toBe(1);
+    expect(b.errors.join('')).toContain('vethd: veth1: another station on eth0 sends with our MAC 02:00:c0:00:02:03 (2 frame(s) so far)');
+  });
+
+  test('a bad --probe-window is a usage error naming the value', async () => {
+    const { fake, errors, parse } = setup();
+    const err = await outcome(parse('--probe-window', '-5'));
+    expect(err?.code).toBe('commander.invalidArgument');
+    expect(errors.join('')).toContain('expected milliseconds from 0 to 60000, got "-5"');
     expect(fake.opened).toHaveLength(0);
   });
 

@@ -17,6 +17,7 @@ export class FakeNative {
   opened: RelayOptions[] = [];
   closed = 0;
   started = 0;
+  ups = 0;
   openError: NativeError | undefined;
   status: RelayStatus = { open: true, rxError: null, txError: null };
   stats = zeroStats();
@@ -31,6 +32,9 @@ export class FakeNative {
       }
       start() {
         fake.started++;
+      }
+      up() {
+        fake.ups++;
       }
       close() {
         fake.closed++;
