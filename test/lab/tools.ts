@@ -88,12 +88,13 @@ export async function sendFrames(lab: Lab, host: Host, ifname: string, frames: F
 export class VethdProcess {
   private constructor(
     readonly child: ChildProcess,
+    readonly stdout: () => string,
     private readonly stderr: () => string,
   ) {}
 
   static async start(lab: Lab, args: string[]): Promise<VethdProcess> {
     const v = await startVethd(lab, args);
-    return new VethdProcess(v.child, v.stderr);
+    return new VethdProcess(v.child, v.stdout, v.stderr);
   }
 
   /** The relay counters now: SIGUSR1 makes vethd log them; the next "counters" line is returned. */
