@@ -179,7 +179,12 @@ export function buildProgram(deps: CliDeps = {}): Command {
 
 /** Entry point for bin/vethd. Commander's own usage errors exit 2, like ours. */
 export async function main(argv: string[] = process.argv): Promise<void> {
-  const program = buildProgram().exitOverride();
+  const program = buildProgram();
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {
