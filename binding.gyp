@@ -6,6 +6,7 @@
         "native/binding.cc",
         "native/frame.c",
         "native/netdev.c",
+        "native/notify.c",
         "native/psock.c",
         "native/relay.c",
         "native/tap.c"

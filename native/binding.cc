@@ -8,6 +8,7 @@
 
 extern "C" {
 #include "frame.h"
+#include "notify.h"
 #include "relay.h"
 }
 
@@ -175,7 +176,23 @@ class Relay : public Napi::ObjectWrap<Relay> {
   bool open_ = false;
 };
 
+// sdNotify(socketPath, state): 1 sent, 0 no socket; throws with .code on failure.
+Napi::Value SdNotify(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[1].IsString()) throw Napi::TypeError::New(env, "state must be a string");
+  std::string path = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  std::string state = info[1].As<Napi::String>().Utf8Value();
+  int r = notify_send(path.c_str(), state.c_str());
+  if (r < 0) {
+    vd_error e{};
+    vd_fail(&e, "sd_notify", "cannot notify systemd", "sendto", -r);
+    throw MakeError(env, e);
+  }
+  return Napi::Number::New(env, r);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("sdNotify", Napi::Function::New(env, SdNotify));
   exports.Set("Relay", Relay::Init(env));
   Napi::Array names = Napi::Array::New(env);
   for (int v = FRAME_PASS + 1; v < FRAME_VERDICT_COUNT; v++)

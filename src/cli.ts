@@ -9,23 +9,23 @@ import { localUsers } from './collision';
 import { runDaemon, type OnConflict } from './daemon';
 import { runDemo } from './demo';
 import { describeError, errorCode, EXIT_RUNTIME, EXIT_SETUP, EXIT_USAGE } from './errors';
+import { DEFAULT_METRICS_LISTEN, parseListen } from './http';
 import { checkIfname } from './ifname';
-import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log';
+import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from './log';
 import { formatMac, parseMac } from './mac';
 import { MAC_POLICIES, parseMacSpec, resolveMac, type MacContext } from './macpolicy';
 import { inspectLines, universalWarning } from './mactext';
 import { readMachineId } from './machineid';
 import type { Membership, NativeModule } from './native';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const VERSION: string = require('../package.json').version;
+import { VERSION } from './version';
 
 export interface CliDeps {
   native?: NativeModule;
   /** stdout line writer. */
   out?: (line: string) => void;
   /** Build the logger (tests pass a silent one). */
-  logger?: (level: LogLevel) => Logger;
+  logger?: (level: LogLevel, format: LogFormat) => Logger;
   signals?: Parameters<typeof runDaemon>[1]['signals'];
   /** The machine id (default: read /etc/machine-id). */
   machineId?: () => string | undefined;
@@ -41,7 +41,9 @@ interface RootOptions {
   vnetHdr: boolean;
   probeWindow: number;
   onConflict: OnConflict;
+  metricsListen: string;
   logLevel: LogLevel;
+  logFormat: LogFormat;
 }
 
 const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
@@ -116,7 +118,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
     .version(VERSION, '--version', 'print the version')
     .enablePositionalOptions()
     .option('-v, --veth <device>', 'virtual NIC (TAP) to create', 'veth0')
-    .option('-e, --eth <device>', 'parent NIC to relay onto', 'eth0')
+    .addOption(new Option('-e, --eth <device>', 'parent NIC to relay onto').default('eth0').env('VETHD_PARENT'))
     .addOption(new Option('-m, --mac <address|policy>', MAC_HELP).env('VETHD_MAC'))
     .addOption(
       new Option('--membership <mode>', "how the parent delivers the vNIC's frames: promiscuous membership, unicast filter entry, or none")
@@ -135,14 +137,22 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .choices(['warn', 'exit'])
         .default('warn'),
     )
+    .addOption(
+      new Option('--metrics-listen <host:port|off>', 'Prometheus /metrics and /healthz endpoint (loopback by default)')
+        .default(DEFAULT_METRICS_LISTEN)
+        .env('VETHD_METRICS_LISTEN'),
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('VETHD_LOG_LEVEL'))
+    .addOption(new Option('--log-format <format>', 'log lines on stdout: JSON, or pretty; auto is pretty on a TTY').choices(LOG_FORMATS).default('auto').env('VETHD_LOG_FORMAT'))
     .action(async (opts: RootOptions) => {
-      const log = (deps.logger ?? createLogger)(opts.logLevel);
+      const log = (deps.logger ?? createLogger)(opts.logLevel, opts.logFormat);
       let mac: Buffer;
+      let metricsListen: ReturnType<typeof parseListen>;
       try {
         checkIfname(opts.veth);
         checkIfname(opts.eth);
         if (opts.veth === opts.eth) throw Object.assign(new Error(`-v and -e name the same interface "${opts.veth}"`), { code: 'same-interface' });
+        metricsListen = parseListen(opts.metricsListen);
         mac = chooseMac(opts.mac, { machineId: (deps.machineId ?? readMachineId)(), tap: opts.veth, parent: opts.eth }, log);
       } catch (err) {
         fail(program, err, EXIT_USAGE);
@@ -164,6 +174,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
             vnetHdr: opts.vnetHdr,
             probeWindowMs: opts.probeWindow,
             onConflict: opts.onConflict,
+            metricsListen,
           },
           { log, out, native: deps.native, signals: deps.signals },
         );

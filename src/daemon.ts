@@ -7,7 +7,11 @@
  */
 import type { EventEmitter } from 'node:events';
 import { ConflictWatch, MacConflictError } from './collision';
+import { serveMetrics, type ListenAddress, type MetricsServer } from './http';
 import type { Logger } from './log';
+import { createMetrics, sysfsOperUp } from './metrics';
+import { createNotifier } from './systemd';
+import { VERSION } from './version';
 import { loadNative, type Membership, type NativeModule, type Relay, type RelayStats } from './native';
 
 export type OnConflict = 'warn' | 'exit';
@@ -26,6 +30,8 @@ export interface DaemonOptions {
   probeWindowMs?: number;
   /** A conflict seen while running: log a warning once per burst, or end the daemon (exit 1). */
   onConflict?: OnConflict;
+  /** Where /metrics and /healthz listen; undefined: no endpoint. */
+  metricsListen?: ListenAddress;
 }
 
 export interface DaemonDeps {
@@ -39,6 +45,8 @@ export interface DaemonDeps {
   healthIntervalMs?: number;
   /** Clock for conflict bursts (default Date.now). */
   now?: () => number;
+  /** Environment for sd_notify ($NOTIFY_SOCKET, $WATCHDOG_USEC); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** How the daemon ended: 0 on a signal, 1 when a relay thread failed or a conflict was fatal. */
@@ -49,6 +57,7 @@ export interface DaemonExit {
   error?: Error;
 }
 
+const fmtHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -86,21 +95,37 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     membership: opts.membership,
     vnetHdr: opts.vnetHdr ?? true,
   });
+  let running = false;
+  let server: MetricsServer | undefined;
+  const info = relay.info();
+  const log = deps.log.child({ device: info.tap, parent: info.parent });
   try {
     relay.start();
     await probeConflict(relay, opts);
     relay.up();
+    running = true;
+    if (opts.metricsListen) {
+      const registry = createMetrics({
+        stats: () => relay.stats(),
+        info: () => info,
+        parentUp: () => sysfsOperUp(info.parent),
+        version: VERSION,
+        dropReasons: native.dropReasons,
+      });
+      server = await serveMetrics(registry, opts.metricsListen, () => running);
+    }
   } catch (err) {
     relay.close();
     throw err;
   }
-  const info = relay.info();
-  const log = deps.log.child({ device: info.tap, parent: info.parent });
+  const notifier = createNotifier(native.sdNotify, deps.env ?? process.env, (err) => log.warn({ err }, 'sd_notify failed'));
   deps.out(`Attached ${info.tap} into ${info.parent} (${info.mac})`);
   log.info(
     { mac: info.mac, mtu: info.mtu, vnetHdr: info.vnetHdr, membership: info.membership, ifindex: info.tapIfindex },
     `relay running (${info.vnetHdr ? 'virtio_net_hdr passthrough' : 'plain frames, checksums completed in software'}, ${info.membership} membership)`,
   );
+  if (server) log.info({ url: `http://${fmtHost(server.address.host)}:${server.address.port}/metrics` }, 'metrics endpoint listening');
+  notifier.ready(`Attached ${info.tap} into ${info.parent} (${info.mac})`);
 
   const conflicts = new ConflictWatch(relay.stats().receive.drops.mac_conflict);
   const exit = await new Promise<Omit<DaemonExit, 'stats'>>((resolve) => {
@@ -131,6 +156,10 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     }
     for (const [name, fn] of Object.entries(handlers)) signals.on(name, fn);
   });
+  running = false;
+  notifier.stopping();
+  notifier.close();
+  await server?.close();
   const stats = relay.stats();
   relay.close();
   if (exit.error) log.error({ err: exit.error, stats }, 'relay stopped');

@@ -109,6 +109,12 @@ export interface NativeModule {
   Relay: new (options: RelayOptions) => Relay;
   /** Every DropReason, in counter order. */
   dropReasons: DropReason[];
+  /**
+   * Send an sd_notify(3) state ("READY=1", "STOPPING=1", "WATCHDOG=1") to the
+   * AF_UNIX datagram socket socketPath ($NOTIFY_SOCKET: a path or "@abstract").
+   * Returns 1 when sent, 0 when socketPath is empty; throws NativeError.
+   */
+  sdNotify(socketPath: string | undefined, state: string): number;
 }
 
 let loaded: NativeModule | undefined;

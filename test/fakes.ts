@@ -18,6 +18,7 @@ export class FakeNative {
   closed = 0;
   started = 0;
   ups = 0;
+  notified: string[] = [];
   openError: NativeError | undefined;
   status: RelayStatus = { open: true, rxError: null, txError: null };
   stats = zeroStats();
@@ -50,7 +51,14 @@ export class FakeNative {
         return fake.status;
       }
     }
-    return { Relay: FakeRelay, dropReasons: [...DROP_REASONS] };
+    return {
+      Relay: FakeRelay,
+      dropReasons: [...DROP_REASONS],
+      sdNotify: (socket: string | undefined, state: string) => {
+        fake.notified.push(state);
+        return socket ? 1 : 0;
+      },
+    };
   }
 }
 

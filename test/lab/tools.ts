@@ -92,8 +92,9 @@ export class VethdProcess {
     private readonly stderr: () => string,
   ) {}
 
+  /** Start vethd in fw; without --metrics-listen in args the endpoint is off (several may run at once). */
   static async start(lab: Lab, args: string[]): Promise<VethdProcess> {
-    const v = await startVethd(lab, args);
+    const v = await startVethd(lab, args.includes('--metrics-listen') ? args : [...args, '--metrics-listen', 'off']);
     return new VethdProcess(v.child, v.stdout, v.stderr);
   }
 
@@ -108,14 +109,15 @@ export class VethdProcess {
   }
 
   private countersLines(): { stats: RelayStats }[] {
-    return this.stderr()
+    return this.stdout()
       .split('\n')
       .filter((l) => l.includes('"msg":"counters"'))
       .map((l) => JSON.parse(l) as { stats: RelayStats });
   }
 
+  /** Everything vethd wrote: log lines (stdout) and errors (stderr). */
   log(): string {
-    return this.stderr();
+    return this.stdout() + this.stderr();
   }
 
   stop(sig: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {

@@ -1,0 +1,72 @@
+/**
+ * The metrics endpoint: GET /metrics (Prometheus text format) and GET
+ * /healthz (200 while the relay runs, 503 otherwise), on node:http.
+ */
+import http from 'node:http';
+import { isIP } from 'node:net';
+import type { Registry } from 'prom-client';
+
+/** Where the endpoint listens. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** The default: loopback only. 10823 is outside the 9100-9999 range the Prometheus default port allocations list fills. */
+export const DEFAULT_METRICS_LISTEN = '127.0.0.1:10823';
+
+/** Parse `HOST:PORT`, `[v6]:PORT` or `off` (undefined). Throws one line naming the value. */
+export function parseListen(text: string): ListenAddress | undefined {
+  if (text === 'off') return undefined;
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  const host = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  if (!m || !host || port < 1 || port > 65535 || (m[1] !== undefined && isIP(m[1]) !== 6)) {
+    throw Object.assign(new Error(`invalid --metrics-listen "${text}": expected HOST:PORT, [IPv6]:PORT or off`), { code: 'invalid-listen' });
+  }
+  return { host, port };
+}
+
+export interface MetricsServer {
+  /** The address actually bound (port 0 resolves to the kernel's pick). */
+  address: ListenAddress;
+  close(): Promise<void>;
+}
+
+/** Serve registry on addr. Rejects with one line naming the address and errno when it cannot listen. */
+export function serveMetrics(registry: Registry, addr: ListenAddress, healthy: () => boolean): Promise<MetricsServer> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD' }).end();
+    } else if (path === '/metrics') {
+      registry.metrics().then(
+        (body) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(body),
+        (err: Error) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${err.message}\n`),
+      );
+    } else if (path === '/healthz') {
+      const ok = healthy();
+      res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ok ? 'ok\n' : 'relay not running\n');
+    } else {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('see /metrics and /healthz\n');
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(Object.assign(new Error(`metrics: cannot listen on ${addr.host}:${addr.port}: ${err.message.replace(/^listen \w+: /, '')}`), { code: err.code }));
+    });
+    server.listen(addr.port, addr.host, () => {
+      const a = server.address();
+      const port = typeof a === 'object' && a ? a.port : addr.port;
+      resolve({
+        address: { host: addr.host, port },
+        close: () =>
+          new Promise<void>((r) => {
+            server.close(() => r());
+            server.closeAllConnections(); // Prometheus keeps its connection alive between scrapes
+          }),
+      });
+      server.unref();
+    });
+  });
+}
