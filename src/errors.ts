@@ -28,6 +28,9 @@ export function isNativeError(err: unknown): err is NativeError {
 /** The one line a user sees for err: the native message plus a hint for the common errno names. */
 export function describeError(err: unknown): string {
   if (isNativeError(err)) {
+    if (err.code === 'EACCES' && err.message.includes('/dev/net/tun')) {
+      return `${err.message}; this user may not open /dev/net/tun (udev's default mode is 0666; run as root, or fix the mode)`;
+    }
     const hint = HINTS[err.code];
     return hint ? `${err.message}; ${hint}` : err.message;
   }
