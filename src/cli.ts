@@ -31,6 +31,8 @@ export interface CliDeps {
   machineId?: () => string | undefined;
   /** Interfaces on this host that already have a MAC (default: sysfs). */
   localUsers?: (mac: Buffer) => string[];
+  /** The parent's operational state (default: sysfs). */
+  parentUp?: (parent: string) => boolean | undefined;
 }
 
 interface RootOptions {
@@ -176,7 +178,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
             onConflict: opts.onConflict,
             metricsListen,
           },
-          { log, out, native: deps.native, signals: deps.signals },
+          { log, out, native: deps.native, signals: deps.signals, parentUp: deps.parentUp },
         );
       } catch (err) {
         fail(program, err, EXIT_SETUP);

@@ -47,6 +47,8 @@ export interface DaemonDeps {
   now?: () => number;
   /** Environment for sd_notify ($NOTIFY_SOCKET, $WATCHDOG_USEC); default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** The parent's operational state (default: sysfs operstate). */
+  parentUp?: (parent: string) => boolean | undefined;
 }
 
 /** How the daemon ended: 0 on a signal, 1 when a relay thread failed or a conflict was fatal. */
@@ -88,6 +90,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   const native = deps.native ?? loadNative();
   const signals = deps.signals ?? process;
   const now = deps.now ?? Date.now;
+  const parentUp = deps.parentUp ?? sysfsOperUp;
   const relay: Relay = new native.Relay({
     tap: opts.tap,
     parent: opts.parent,
@@ -108,7 +111,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       const registry = createMetrics({
         stats: () => relay.stats(),
         info: () => info,
-        parentUp: () => sysfsOperUp(info.parent),
+        parentUp: () => parentUp(info.parent),
         version: VERSION,
         dropReasons: native.dropReasons,
       });
@@ -128,6 +131,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   notifier.ready(`Attached ${info.tap} into ${info.parent} (${info.mac})`);
 
   const conflicts = new ConflictWatch(relay.stats().receive.drops.mac_conflict);
+  let linkUp = parentUp(info.parent);
   const exit = await new Promise<Omit<DaemonExit, 'stats'>>((resolve) => {
     const onSignal = (name: string) => () => finish({ code: 0, reason: name });
     const handlers = {
@@ -139,6 +143,12 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       const st = relay.status();
       const error = st.rxError ?? st.txError;
       if (error) return finish({ code: 1, reason: 'relay thread failed', error });
+      const up = parentUp(info.parent);
+      if (up !== linkUp) {
+        if (up === false) log.warn(`parent link ${info.parent} is down: frames to it are dropped (parent_down) until it is up`);
+        else if (up) log.info(`parent link ${info.parent} is up`);
+        linkUp = up;
+      }
       const seen = relay.stats().receive.drops.mac_conflict;
       const event = conflicts.observe(seen, now());
       if (!event) return;

@@ -9,7 +9,7 @@ import { FakeNative, FakeSignals, nativeError } from './fakes';
 
 const MACHINE_ID = '0123456789abcdef0123456789abcdef';
 
-function setup(opts: { machineId?: string; users?: string[] } = {}) {
+function setup(opts: { machineId?: string; users?: string[]; parentUp?: () => boolean | undefined } = {}) {
   const fake = new FakeNative();
   const signals = new FakeSignals();
   const lines: string[] = [];
@@ -23,6 +23,7 @@ function setup(opts: { machineId?: string; users?: string[] } = {}) {
     signals,
     machineId: () => ('machineId' in opts ? opts.machineId : MACHINE_ID),
     localUsers: () => opts.users ?? [],
+    parentUp: opts.parentUp ?? (() => true),
   });
   program.exitOverride().configureOutput({ writeErr: (s) => errors.push(s), writeOut: (s) => lines.push(s) });
   const parse = (...args: string[]) => program.parseAsync(['node', 'vethd', ...args]);
@@ -194,6 +195,20 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(err?.code).toBe('commander.invalidArgument');
     expect(errors.join('')).toContain('expected milliseconds from 0 to 60000, got "-5"');
     expect(fake.opened).toHaveLength(0);
+  });
+
+  test('parent link down and up are logged once each, as they happen', async () => {
+    let up = true;
+    const { signals, lines, logs, parse } = setup({ parentUp: () => up });
+    const run = parse('-e', 'eth1', '--probe-window', '0', '--metrics-listen', 'off');
+    await waitFor('attach', () => lines.length > 0);
+    up = false;
+    await waitFor('a link-down warning', () => logs.some((l) => l.includes('parent link eth1 is down')));
+    up = true;
+    await waitFor('a link-up line', () => logs.some((l) => l.includes('parent link eth1 is up')));
+    signals.emit('SIGTERM');
+    await run;
+    expect(logs.filter((l) => l.includes('parent link eth1 is down'))).toHaveLength(1);
   });
 
   test('--version prints the package version', async () => {

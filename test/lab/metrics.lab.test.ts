@@ -55,6 +55,17 @@ describe.skipIf(!isRoot)('metrics in the namespace lab', () => {
     expect(health).toEqual({ status: 200, body: 'ok\n' });
   });
 
+  test('parent link down and up: vethd_parent_up follows, and each change is logged once', async () => {
+    const parentUp = async () => /vethd_parent_up\{device="veth1",parent="eth0"\} (\d)/.exec((await get(`http://${LISTEN}/metrics`)).body)?.[1];
+    await lab.exec('fw', 'ip', ['link', 'set', 'eth0', 'down']);
+    await waitFor('vethd_parent_up 0', async () => (await parentUp()) === '0');
+    await waitFor('a link-down log line', () => vethd.log().includes('parent link eth0 is down'));
+    await lab.exec('fw', 'ip', ['link', 'set', 'eth0', 'up']);
+    await waitFor('vethd_parent_up 1', async () => (await parentUp()) === '1', 10_000);
+    await waitFor('a link-up log line', () => vethd.log().includes('parent link eth0 is up'));
+    expect(vethd.log().split('parent link eth0 is down').length - 1).toBe(1);
+  });
+
   test('a real Prometheus scraping vethd reports the relay\'s receive counter', async () => {
     const dir = lab.dir;
     const cfg = lab.file('prometheus.yml', `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: vethd\n    static_configs:\n      - targets: ['${LISTEN}']\n`);
