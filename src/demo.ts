@@ -63,7 +63,8 @@ export async function runDemo(say: (line: string) => void): Promise<void> {
     await lab.startDhcpServer();
     say(`peer: dnsmasq serving 192.0.2.100-199 on ${PEER_IP}`);
     const vethd = await startVethd(lab, ['-v', 'veth1', '-e', 'eth0', '-m', DEMO_MAC]);
-    say(`fw: vethd -v veth1 -e eth0 -m ${DEMO_MAC}: ${vethd.stdout().trim()}`);
+    const attached = vethd.stdout().split('\n').find((l) => l.startsWith('Attached'));
+    say(`fw: vethd -v veth1 -e eth0 -m ${DEMO_MAC}: ${attached}`);
     const eth0Ip = await lab.dhclient('fw', 'eth0');
     say(`fw: dhclient eth0  -> ${eth0Ip}`);
     const vethIp = await lab.dhclient('fw', 'veth1');
