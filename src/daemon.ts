@@ -63,8 +63,8 @@ const fmtHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Listen for probeWindowMs with the vNIC down; throw MacConflictError (after
- * closing the relay) when frames with our MAC as source came from the wire.
+ * Listen for probeWindowMs with the vNIC down; throw MacConflictError when
+ * frames with our MAC as source came from the wire (the caller closes the relay).
  */
 async function probeConflict(relay: Relay, opts: DaemonOptions): Promise<void> {
   const ms = opts.probeWindowMs ?? 0;
@@ -73,7 +73,6 @@ async function probeConflict(relay: Relay, opts: DaemonOptions): Promise<void> {
   const seen = relay.stats().receive.drops.mac_conflict;
   if (seen > 0) {
     const mac = relay.info().mac;
-    relay.close();
     throw new MacConflictError(
       `${opts.tap}: MAC ${mac} is already used on ${opts.parent}: ${seen} frame(s) from it in ${ms} ms; choose another -m`,
     );
