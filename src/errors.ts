@@ -13,7 +13,8 @@ export const EXIT_SETUP = 3;
 /** What the user can do about the errno names they meet most. */
 const HINTS: Record<string, string> = {
   EPERM: 'needs CAP_NET_ADMIN and CAP_NET_RAW (run as root, or grant them to the service)',
-  EACCES: 'needs CAP_NET_ADMIN and CAP_NET_RAW (run as root, or grant them to the service)',
+  // Capabilities fail with EPERM; EACCES is a file mode: /dev/net/tun is 0666 by udev's default.
+  EACCES: "this user may not open it (udev's default mode for /dev/net/tun is 0666; run as root, or fix the mode)",
   ENODEV: 'no such interface (see `ip link`)',
   EEXIST: 'an interface with this name already exists: choose another -v name',
   EBUSY: 'the TAP is held by another process',
@@ -28,9 +29,6 @@ export function isNativeError(err: unknown): err is NativeError {
 /** The one line a user sees for err: the native message plus a hint for the common errno names. */
 export function describeError(err: unknown): string {
   if (isNativeError(err)) {
-    if (err.code === 'EACCES' && err.message.includes('/dev/net/tun')) {
-      return `${err.message}; this user may not open /dev/net/tun (udev's default mode is 0666; run as root, or fix the mode)`;
-    }
     const hint = HINTS[err.code];
     return hint ? `${err.message}; ${hint}` : err.message;
   }
