@@ -11,7 +11,7 @@ import { run, waitFor } from './lab/exec';
 
 export const DEMO_MAC = '02:00:c0:00:02:03';
 const BIN = path.join(__dirname, '..', 'bin', 'vethd');
-const TOOLS: Record<string, string> = { ip: 'iproute2', dnsmasq: 'dnsmasq', dhclient: 'isc-dhcp-client', ping: 'iputils-ping' };
+const TOOLS: Record<string, string> = { ip: 'iproute2', dnsmasq: 'dnsmasq-base', dhclient: 'isc-dhcp-client', ping: 'iputils-ping' };
 
 /** Throws one line listing the Debian packages to install when a lab tool is missing, or when not root. */
 export async function checkLabHost(): Promise<void> {
