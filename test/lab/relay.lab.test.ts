@@ -7,10 +7,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../src/lab/exec';
 import { Lab, PEER_IP, PEER_MAC } from '../../src/lab/lab';
-import { Capture, isRoot, linkExists, promiscuity, sendFrames, VethdProcess } from './tools';
+import { Capture, isRoot, linkExists, MARKER_TYPE, promiscuity, sendFrames, sendThenMarker, VethdProcess } from './tools';
 
 const VMAC = '02:00:c0:00:02:03';
-const MARKER = 0x88b6; // EtherType of the frame sent after the ones under test: once it is seen, they were processed
 
 describe.skipIf(!isRoot)('relay in the namespace lab', () => {
   let lab: Lab;
@@ -98,10 +97,8 @@ describe.skipIf(!isRoot)('relay in the namespace lab', () => {
   test('4. unicast for another MAC, seen on the LAN, never reaches veth1', async () => {
     const cap = await Capture.start(lab, 'fw', 'veth1');
     const before = await vethd.stats();
-    await sendFrames(lab, 'peer', 'eth0', [{ dst: '02:00:00:00:99:99', src: PEER_MAC, type: 0x88b5 }], 20);
-    await sendFrames(lab, 'peer', 'eth0', [{ dst: VMAC, src: PEER_MAC, type: MARKER }]);
-    await cap.waitCount(`ether proto ${MARKER}`, 1);
-    await cap.stop();
+    const foreign = { dst: '02:00:00:00:99:99', src: PEER_MAC, type: 0x88b5 };
+    await sendThenMarker(lab, cap, 'peer', 'eth0', foreign, 20, { dst: VMAC, src: PEER_MAC, type: 0 });
     expect(await cap.count('ether dst 02:00:00:00:99:99')).toBe(0);
     const after = await vethd.stats();
     expect(after.receive.drops.not_for_us - before.receive.drops.not_for_us).toBeGreaterThanOrEqual(20);
@@ -110,10 +107,8 @@ describe.skipIf(!isRoot)('relay in the namespace lab', () => {
   test('5. a frame written into veth1 with a forged source MAC never reaches the peer', async () => {
     const cap = await Capture.start(lab, 'peer', 'eth0');
     const before = await vethd.stats();
-    await sendFrames(lab, 'fw', 'veth1', [{ dst: PEER_MAC, src: '02:00:00:00:66:66', type: 0x88b5 }], 20);
-    await sendFrames(lab, 'fw', 'veth1', [{ dst: PEER_MAC, src: VMAC, type: MARKER }]);
-    await cap.waitCount(`ether proto ${MARKER}`, 1);
-    await cap.stop();
+    const forged = { dst: PEER_MAC, src: '02:00:00:00:66:66', type: 0x88b5 };
+    await sendThenMarker(lab, cap, 'fw', 'veth1', forged, 20, { dst: PEER_MAC, src: VMAC, type: 0 });
     expect(await cap.count('ether src 02:00:00:00:66:66')).toBe(0);
     const after = await vethd.stats();
     expect(after.transmit.drops.spoofed_source - before.transmit.drops.spoofed_source).toBeGreaterThanOrEqual(20);
@@ -134,8 +129,8 @@ describe.skipIf(!isRoot)('relay in the namespace lab', () => {
     await waitFor('10 tap_down drops', async () => (await vethd.stats()).receive.drops.tap_down - before.receive.drops.tap_down >= 10);
     await lab.exec('fw', 'ip', ['link', 'set', 'veth1', 'up']);
     const cap = await Capture.start(lab, 'fw', 'veth1');
-    await sendFrames(lab, 'peer', 'eth0', [{ dst: VMAC, src: PEER_MAC, type: MARKER }], 3);
-    await cap.waitCount(`ether proto ${MARKER}`, 3);
+    await sendFrames(lab, 'peer', 'eth0', [{ dst: VMAC, src: PEER_MAC, type: MARKER_TYPE }], 3);
+    await cap.waitCount(`ether proto ${MARKER_TYPE}`, 3);
     await cap.stop();
     expect(vethd.child.exitCode).toBeNull();
   });

@@ -84,6 +84,22 @@ export async function sendFrames(lab: Lab, host: Host, ifname: string, frames: F
   await lab.exec(host, 'trafgen', ['--dev', ifname, '--conf', file, '--num', String(count * frames.length), '--no-sock-mem', '--cpus', '1', '-q'], 20_000);
 }
 
+/** EtherType of the marker frame sent after the frames under test. */
+export const MARKER_TYPE = 0x88b6;
+
+/**
+ * Send `count` copies of `frame` from host/ifname, then one marker frame (same
+ * addresses, EtherType MARKER_TYPE), and wait until cap has seen the marker:
+ * frames on one path are handled in order, so by then the ones under test were
+ * processed too. Stops the capture; count what it holds afterwards.
+ */
+export async function sendThenMarker(lab: Lab, cap: Capture, host: Host, ifname: string, frame: FrameSpec, count: number, marker: FrameSpec): Promise<void> {
+  await sendFrames(lab, host, ifname, [frame], count);
+  await sendFrames(lab, host, ifname, [{ ...marker, type: MARKER_TYPE }]);
+  await cap.waitCount(`ether proto ${MARKER_TYPE}`, 1);
+  await cap.stop();
+}
+
 /** A vethd process running in the lab's fw namespace. */
 export class VethdProcess {
   private constructor(
