@@ -8,7 +8,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { localUsers } from './collision';
 import { runDaemon, type OnConflict } from './daemon';
 import { runDemo } from './demo';
-import { describeError, errorCode, EXIT_RUNTIME, EXIT_SETUP, EXIT_USAGE } from './errors';
+import { codedError, describeError, errorCode, EXIT_RUNTIME, EXIT_SETUP, EXIT_USAGE } from './errors';
 import { DEFAULT_METRICS_LISTEN, parseListen } from './http';
 import { checkIfname } from './ifname';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from './log';
@@ -153,7 +153,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
       try {
         checkIfname(opts.veth);
         checkIfname(opts.eth);
-        if (opts.veth === opts.eth) throw Object.assign(new Error(`-v and -e name the same interface "${opts.veth}"`), { code: 'same-interface' });
+        if (opts.veth === opts.eth) throw codedError('same-interface', `-v and -e name the same interface "${opts.veth}"`);
         metricsListen = parseListen(opts.metricsListen);
         mac = chooseMac(opts.mac, { machineId: (deps.machineId ?? readMachineId)(), tap: opts.veth, parent: opts.eth }, log);
       } catch (err) {
@@ -163,7 +163,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
       if (warning) log.warn({ mac: formatMac(mac) }, warning);
       const users = (deps.localUsers ?? localUsers)(mac);
       if (users.length) {
-        fail(program, Object.assign(new Error(`MAC ${formatMac(mac)} is already used by ${users.join(', ')} on this host; choose another -m`), { code: 'mac-in-use' }), EXIT_SETUP);
+        fail(program, codedError('mac-in-use', `MAC ${formatMac(mac)} is already used by ${users.join(', ')} on this host; choose another -m`), EXIT_SETUP);
       }
       let exit;
       try {

@@ -22,6 +22,11 @@ const HINTS: Record<string, string> = {
   EBADFD: 'the TAP was deleted from outside',
 };
 
+/** An Error carrying a code (namespaced to vethd.<code> by errorCode()): one line, naming the bad value. */
+export function codedError(code: string, message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code });
+}
+
 export function isNativeError(err: unknown): err is NativeError {
   return err instanceof Error && typeof (err as NativeError).code === 'string' && typeof (err as NativeError).ifname === 'string';
 }

@@ -12,6 +12,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { isIPv4 } from 'node:net';
+import { codedError } from './errors';
 import { MacError, parseStationMac } from './mac';
 
 export type MacSpec =
@@ -59,9 +60,7 @@ export interface MacContext {
 export function persistentBytes(ctx: MacContext): Buffer {
   const id = ctx.machineId?.trim();
   if (!id || !/^[0-9a-f]{32}$/i.test(id)) {
-    throw Object.assign(new Error('cannot derive a persistent MAC: no valid /etc/machine-id (give -m an address, or -m random)'), {
-      code: 'no-machine-id',
-    });
+    throw codedError('no-machine-id', 'cannot derive a persistent MAC: no valid /etc/machine-id (give -m an address, or -m random)');
   }
   return createHmac('sha256', Buffer.from(id.toLowerCase(), 'hex'))
     .update(`vethd\0${ctx.tap}\0${ctx.parent}`)
