@@ -5,6 +5,7 @@
       "sources": [
         "native/binding.cc",
         "native/frame.c",
+        "native/linkmon.c",
         "native/netdev.c",
         "native/notify.c",
         "native/psock.c",

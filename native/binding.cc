@@ -2,12 +2,16 @@
 // (.code, .errno, .syscall, .ifname), and nothing else. What it exports is
 // described exactly by src/native.ts.
 #include <napi.h>
+#include <uv.h>
+
+#include <unistd.h>
 
 #include <cstring>
 #include <string>
 
 extern "C" {
 #include "frame.h"
+#include "linkmon.h"
 #include "notify.h"
 #include "relay.h"
 }
@@ -62,10 +66,11 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return DefineClass(env, "Relay",
                        {InstanceMethod("start", &Relay::Start), InstanceMethod("up", &Relay::Up), InstanceMethod("close", &Relay::Close),
                         InstanceMethod("info", &Relay::Info), InstanceMethod("stats", &Relay::Stats),
-                        InstanceMethod("status", &Relay::Status)});
+                        InstanceMethod("status", &Relay::Status), InstanceMethod("rebind", &Relay::Rebind),
+                        InstanceMethod("setAntiSpoofing", &Relay::SetAntiSpoofing)});
   }
 
-  // new Relay({tap, parent, mac?: Buffer(6), membership?, vnetHdr?, rcvbuf?})
+  // new Relay({tap, parent, mac?: Buffer(6), membership?, vnetHdr?, rcvbuf?, antiSpoofing?})
   explicit Relay(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Relay>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
@@ -94,6 +99,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
       throw Napi::TypeError::New(env, "options.membership must be promisc, unicast or none");
     cfg.vnet_hdr = o.Has("vnetHdr") ? o.Get("vnetHdr").ToBoolean().Value() : 1;
     cfg.rcvbuf = o.Has("rcvbuf") ? o.Get("rcvbuf").ToNumber().Int32Value() : 4 << 20;
+    cfg.antispoof = o.Has("antiSpoofing") ? o.Get("antiSpoofing").ToBoolean().Value() : 1;
     cfg.tap = tap.c_str();
     cfg.parent = parent.c_str();
     vd_error e{};
@@ -120,6 +126,23 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return info.Env().Undefined();
   }
 
+  // rebind(parent, ifindex): the parent is back as a new device.
+  Napi::Value Rebind(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RequireOpen(env);
+    if (!info[0].IsString() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "rebind(parent, ifindex)");
+    std::string parent = info[0].As<Napi::String>().Utf8Value();
+    if (parent.empty() || parent.size() >= IF_NAMESIZE) throw Napi::TypeError::New(env, "parent must be 1 to 15 bytes");
+    vd_error e{};
+    if (relay_rebind(&relay_, parent.c_str(), info[1].As<Napi::Number>().Int32Value(), &e) < 0) throw MakeError(env, e);
+    return env.Undefined();
+  }
+
+  Napi::Value SetAntiSpoofing(const Napi::CallbackInfo& info) {
+    relay_set_antispoof(&relay_, info[0].ToBoolean().Value());
+    return info.Env().Undefined();
+  }
+
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (open_) relay_close(&relay_);
     open_ = false;
@@ -138,12 +161,14 @@ class Relay : public Napi::ObjectWrap<Relay> {
     o.Set("vnetHdr", Napi::Boolean::New(env, relay_.vnet_hdr != 0));
     static const char* const modes[] = {"promisc", "unicast", "none"};
     o.Set("membership", modes[relay_.membership]);
+    o.Set("antiSpoofing", Napi::Boolean::New(env, (__atomic_load_n(&relay_.tx_flags, __ATOMIC_RELAXED) & FRAME_TX_ANTISPOOF) != 0));
     return o;
   }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
+    if (open_) relay_collect_overruns(&relay_);
     o.Set("receive", Counters(env, relay_.rx));
     o.Set("transmit", Counters(env, relay_.tx));
     return o;
@@ -176,6 +201,96 @@ class Relay : public Napi::ObjectWrap<Relay> {
   bool open_ = false;
 };
 
+// new LinkMonitor(onEvents): rtnetlink link events delivered on the JS thread
+// through a libuv poll handle (unref'd: it never keeps the process alive).
+// onEvents(events: {type: 'new'|'del'|'resync', ifindex, flags, operstate, mtu, name}[]).
+class LinkMonitor : public Napi::ObjectWrap<LinkMonitor> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "LinkMonitor", {InstanceMethod("close", &LinkMonitor::Close)});
+  }
+
+  explicit LinkMonitor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LinkMonitor>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "onEvents must be a function");
+    vd_error e{};
+    int fd = linkmon_open(&e);
+    if (fd < 0) throw MakeError(env, e);
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
+      close(fd);
+      throw Napi::Error::New(env, "no event loop");
+    }
+    state_ = new State{};
+    state_->fd = fd;
+    state_->env = env;
+    state_->callback = Napi::Persistent(info[0].As<Napi::Function>());
+    state_->poll.data = state_;
+    uv_poll_init(loop, &state_->poll, fd);
+    uv_poll_start(&state_->poll, UV_READABLE, OnReadable);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&state_->poll));
+  }
+
+  ~LinkMonitor() override { Shutdown(); }
+
+ private:
+  struct State {
+    uv_poll_t poll;
+    int fd;
+    napi_env env;
+    Napi::FunctionReference callback;
+    uint8_t buf[32768];
+    link_event events[64];
+  };
+
+  static void OnReadable(uv_poll_t* handle, int status, int) {
+    State* st = static_cast<State*>(handle->data);
+    int n = linkmon_read(st->fd, st->buf, sizeof(st->buf), st->events, 64);
+    if (n <= 0) return;  // an error here leaves the handle armed; the daemon's resync covers a lost event
+    Napi::Env env(st->env);
+    Napi::HandleScope scope(env);
+    static const char* const types[] = {"new", "del", "resync"};
+    Napi::Array arr = Napi::Array::New(env, n);
+    for (int i = 0; i < n; i++) {
+      const link_event& ev = st->events[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("type", types[ev.type]);
+      o.Set("ifindex", ev.ifindex);
+      o.Set("flags", static_cast<double>(ev.flags));
+      o.Set("operstate", ev.operstate);
+      o.Set("mtu", ev.mtu);
+      o.Set("name", ev.name);
+      arr.Set(static_cast<uint32_t>(i), o);
+    }
+    try {
+      st->callback.MakeCallback(env.Global(), {arr});
+    } catch (const Napi::Error& err) {
+      napi_fatal_exception(env, err.Value());  // an exception in the handler is an uncaught exception
+    }
+  }
+
+  static void OnClosed(uv_handle_t* handle) {
+    State* st = static_cast<State*>(handle->data);
+    close(st->fd);
+    delete st;
+  }
+
+  void Shutdown() {
+    if (!state_) return;
+    state_->callback.Reset();
+    uv_poll_stop(&state_->poll);
+    uv_close(reinterpret_cast<uv_handle_t*>(&state_->poll), OnClosed);
+    state_ = nullptr;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Shutdown();
+    return info.Env().Undefined();
+  }
+
+  State* state_ = nullptr;
+};
+
 // sdNotify(socketPath, state): 1 sent, 0 no socket; throws with .code on failure.
 Napi::Value SdNotify(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -194,6 +309,7 @@ Napi::Value SdNotify(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sdNotify", Napi::Function::New(env, SdNotify));
   exports.Set("Relay", Relay::Init(env));
+  exports.Set("LinkMonitor", LinkMonitor::Init(env));
   Napi::Array names = Napi::Array::New(env);
   for (int v = FRAME_PASS + 1; v < FRAME_VERDICT_COUNT; v++)
     names.Set(static_cast<uint32_t>(v - 1), frame_verdict_name(static_cast<frame_verdict>(v)));

@@ -21,12 +21,60 @@ enum frame_verdict frame_classify_rx(const uint8_t *frame, size_t len, const uin
 	return FRAME_DROP_NOT_FOR_US;
 }
 
-enum frame_verdict frame_classify_tx(const uint8_t *frame, size_t len, const uint8_t vmac[FRAME_ETH_ALEN])
+static uint16_t be16(const uint8_t *p)
 {
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+#define ETH_P_ARP_ 0x0806
+#define ETH_P_8021Q_ 0x8100
+#define ETH_P_8021AD_ 0x88a8
+/* ARP (RFC 826) for Ethernet/IPv4: htype 1, hlen 6; the sender hardware address is at offset 8. */
+#define ARP_SHA_OFF 8
+
+/* Offset of the payload after the EtherType and any VLAN tags, and that EtherType; 0 when cut short. */
+static size_t eth_payload(const uint8_t *frame, size_t len, uint16_t *type)
+{
+	size_t off = 2 * FRAME_ETH_ALEN;
+
+	for (;;) {
+		if (off + 2 > len)
+			return 0;
+		*type = be16(frame + off);
+		off += 2;
+		if (*type != ETH_P_8021Q_ && *type != ETH_P_8021AD_)
+			return off;
+		off += 2; /* the TCI; the next EtherType (or TPID) follows */
+	}
+}
+
+/* An ARP packet at arp (avail bytes): FRAME_PASS when its sender hardware address is vmac. */
+static enum frame_verdict arp_check(const uint8_t *arp, size_t avail, const uint8_t *vmac)
+{
+	if (avail < ARP_SHA_OFF + FRAME_ETH_ALEN)
+		return FRAME_DROP_MALFORMED;
+	if (be16(arp) != 1 || arp[4] != FRAME_ETH_ALEN)
+		return FRAME_DROP_MALFORMED;
+	return frame_mac_equal(arp + ARP_SHA_OFF, vmac) ? FRAME_PASS : FRAME_DROP_SPOOFED_ARP;
+}
+
+enum frame_verdict frame_classify_tx(const uint8_t *frame, size_t len, const uint8_t vmac[FRAME_ETH_ALEN],
+				     unsigned flags)
+{
+	uint16_t type = 0;
+	size_t off;
+
 	if (len < FRAME_ETH_HLEN)
 		return FRAME_DROP_RUNT;
+	if (!(flags & FRAME_TX_ANTISPOOF))
+		return FRAME_PASS;
 	if (!frame_mac_equal(frame + FRAME_ETH_ALEN, vmac))
 		return FRAME_DROP_SPOOFED;
+	off = eth_payload(frame, len, &type);
+	if (!off)
+		return FRAME_DROP_MALFORMED; /* a VLAN tag cut short */
+	if (type == ETH_P_ARP_)
+		return arp_check(frame + off, len - off, vmac);
 	return FRAME_PASS;
 }
 
@@ -41,11 +89,6 @@ uint8_t *frame_vlan_insert(uint8_t *start, size_t pre, uint16_t tpid, uint16_t t
 	tag[2] = (uint8_t)(tci >> 8);
 	tag[3] = (uint8_t)tci;
 	return out;
-}
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
 /* One's-complement sum of len bytes (big-endian 16-bit words), added to sum; not folded. */
@@ -69,7 +112,7 @@ static uint16_t csum_fold(uint64_t sum)
 
 int frame_csum_complete(uint8_t *frame, size_t len)
 {
-	size_t off = FRAME_ETH_HLEN;
+	size_t off;
 	const uint8_t *addrs;
 	size_t addrs_len, l4len, field;
 	uint8_t *l4;
@@ -77,15 +120,9 @@ int frame_csum_complete(uint8_t *frame, size_t len)
 	uint64_t acc;
 	int proto;
 
-	if (len < FRAME_ETH_HLEN)
+	off = eth_payload(frame, len, &type);
+	if (!off)
 		return -1;
-	type = be16(frame + 12);
-	while (type == 0x8100 || type == 0x88a8) {
-		if (off + FRAME_VLAN_HLEN > len)
-			return -1;
-		type = be16(frame + off + 2);
-		off += FRAME_VLAN_HLEN;
-	}
 	if (type == 0x0800) {
 		uint8_t *ip = frame + off;
 		size_t ihl, total;
@@ -146,11 +183,13 @@ static const char *const verdict_names[FRAME_VERDICT_COUNT] = {
 	[FRAME_DROP_OWN_ECHO] = "own_echo",
 	[FRAME_DROP_MAC_CONFLICT] = "mac_conflict",
 	[FRAME_DROP_SPOOFED] = "spoofed_source",
+	[FRAME_DROP_SPOOFED_ARP] = "spoofed_arp",
 	[FRAME_DROP_OVERSIZE] = "oversize",
 	[FRAME_DROP_MALFORMED] = "malformed",
 	[FRAME_DROP_TAP_DOWN] = "tap_down",
 	[FRAME_DROP_PARENT_DOWN] = "parent_down",
 	[FRAME_DROP_NO_BUFFER] = "no_buffer",
+	[FRAME_DROP_OVERRUN] = "socket_overrun",
 	[FRAME_DROP_IO_ERROR] = "io_error",
 };
 

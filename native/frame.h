@@ -28,11 +28,13 @@ enum frame_verdict {
 	FRAME_DROP_OWN_ECHO,      /* our own transmission seen leaving the parent (PACKET_OUTGOING, source = vNIC MAC) */
 	FRAME_DROP_MAC_CONFLICT,  /* arriving from the wire with the vNIC's MAC as source: another station uses it */
 	FRAME_DROP_SPOOFED,       /* vNIC -> parent with a source other than the vNIC's MAC */
+	FRAME_DROP_SPOOFED_ARP,   /* vNIC -> parent ARP whose sender hardware address is not the vNIC's MAC */
 	FRAME_DROP_OVERSIZE,      /* larger than the relay buffer (truncated by the kernel) */
 	FRAME_DROP_MALFORMED,     /* a virtio_net_hdr or length that does not describe the frame */
 	FRAME_DROP_TAP_DOWN,      /* the vNIC was administratively down (write() gave EIO) */
 	FRAME_DROP_PARENT_DOWN,   /* the parent was down or gone (ENETDOWN, ENXIO, ENODEV) */
 	FRAME_DROP_NO_BUFFER,     /* the kernel had no buffer for it (ENOBUFS, EAGAIN on send) */
+	FRAME_DROP_OVERRUN,       /* dropped by the kernel before we read it: socket receive buffer full (PACKET_STATISTICS) */
 	FRAME_DROP_IO_ERROR,      /* any other error from read/write/send */
 	FRAME_VERDICT_COUNT       /* number of verdicts, not a verdict */
 };
@@ -56,12 +58,20 @@ enum frame_verdict {
 enum frame_verdict frame_classify_rx(const uint8_t *frame, size_t len, const uint8_t vmac[FRAME_ETH_ALEN],
 				     int pkttype);
 
+/* frame_classify_tx() flags. */
+#define FRAME_TX_ANTISPOOF 0x1 /* drop foreign source MACs and ARP with a foreign sender hardware address */
+
 /*
  * vNIC -> parent. frame/len as read from the TAP, from the destination MAC on.
- * Returns FRAME_PASS when the source MAC is vmac, FRAME_DROP_SPOOFED when it is
- * not, FRAME_DROP_RUNT when len < 14. Thread: any (pure).
+ * Returns FRAME_DROP_RUNT when len < 14. With FRAME_TX_ANTISPOOF in flags:
+ * FRAME_DROP_SPOOFED when the source MAC is not vmac; for ARP (EtherType
+ * 0x0806, after any 802.1Q/802.1ad tags) FRAME_DROP_SPOOFED_ARP when the
+ * sender hardware address is not vmac, FRAME_DROP_MALFORMED when the ARP
+ * header is cut short or is not Ethernet/6-byte (RFC 826). Otherwise
+ * FRAME_PASS. Thread: any (pure).
  */
-enum frame_verdict frame_classify_tx(const uint8_t *frame, size_t len, const uint8_t vmac[FRAME_ETH_ALEN]);
+enum frame_verdict frame_classify_tx(const uint8_t *frame, size_t len, const uint8_t vmac[FRAME_ETH_ALEN],
+				     unsigned flags);
 
 /*
  * Put back the 802.1Q tag the kernel moved into packet metadata

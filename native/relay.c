@@ -225,7 +225,7 @@ static void *tx_main(void *arg)
 			count_drop(c, FRAME_DROP_MALFORMED);
 			continue;
 		}
-		v = frame_classify_tx(base + vh, (size_t)n - vh, r->mac);
+		v = frame_classify_tx(base + vh, (size_t)n - vh, r->mac, __atomic_load_n(&r->tx_flags, __ATOMIC_RELAXED));
 		if (v != FRAME_PASS) {
 			count_drop(c, v);
 			continue;
@@ -243,6 +243,8 @@ static void relay_init(struct relay *r, const struct relay_config *cfg)
 	strncpy(r->tap, cfg->tap, IF_NAMESIZE - 1);
 	strncpy(r->parent, cfg->parent, IF_NAMESIZE - 1);
 	r->membership = cfg->membership;
+	r->rcvbuf = cfg->rcvbuf;
+	r->tx_flags = cfg->antispoof ? FRAME_TX_ANTISPOOF : 0;
 }
 
 /* The parent: a bound packet socket on an Ethernet device, with its MTU read. */
@@ -266,6 +268,35 @@ static int open_parent(struct relay *r, const struct relay_config *cfg, struct v
 	if (r->mtu < 0)
 		return -1;
 	return psock_bind(r->sock_fd, r->parent, r->parent_ifindex, cfg->rcvbuf, e);
+}
+
+int relay_rebind(struct relay *r, const char *parent, int ifindex, struct vd_error *e)
+{
+	char name[IF_NAMESIZE] = { 0 };
+	int hw;
+
+	strncpy(name, parent, IF_NAMESIZE - 1);
+	hw = netdev_hwtype(r->sock_fd, name, e);
+	if (hw < 0)
+		return -1;
+	if (hw != ARPHRD_ETHER)
+		return vd_fail(e, name, "cannot use as parent (link type is not Ethernet)", "ioctl(SIOCGIFHWADDR)", EINVAL);
+	if (psock_bind(r->sock_fd, name, ifindex, r->rcvbuf, e) < 0)
+		return -1;
+	if (psock_add_membership(r->sock_fd, name, ifindex, r->membership, r->mac, e) < 0)
+		return -1;
+	memcpy(r->parent, name, IF_NAMESIZE);
+	r->parent_ifindex = ifindex;
+	return 0;
+}
+
+void relay_collect_overruns(struct relay *r)
+{
+	struct tpacket_stats st;
+	socklen_t len = sizeof(st);
+
+	if (r->sock_fd >= 0 && getsockopt(r->sock_fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
+		COUNTER_ADD(&r->rx.drops[FRAME_DROP_OVERRUN], st.tp_drops);
 }
 
 /* The vNIC: TAP created, MAC set (or read back), the parent's MTU, offloads. */
@@ -382,6 +413,11 @@ void relay_close(struct relay *r)
 	free(r->rx_buf);
 	free(r->tx_buf);
 	r->rx_buf = r->tx_buf = NULL;
+}
+
+void relay_set_antispoof(struct relay *r, int on)
+{
+	__atomic_store_n(&r->tx_flags, on ? FRAME_TX_ANTISPOOF : 0u, __ATOMIC_RELAXED);
 }
 
 void relay_read_counters(const struct relay_dir_counters *c, struct relay_dir_counters *out)

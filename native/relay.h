@@ -40,6 +40,7 @@ struct relay_config {
 	enum psock_membership membership;      /* how the parent is made to deliver our frames */
 	int vnet_hdr;                          /* 1: try virtio_net_hdr passthrough (GSO, partial checksums) */
 	int rcvbuf;                            /* packet socket receive buffer, bytes */
+	int antispoof;                         /* 1: drop vNIC frames with a foreign source MAC or ARP sender (FRAME_TX_ANTISPOOF) */
 };
 
 struct relay {
@@ -49,13 +50,15 @@ struct relay {
 	int tap_fd;                            /* /dev/net/tun descriptor; closing it deletes the vNIC */
 	int sock_fd;                           /* packet socket bound to the parent; closing it drops the membership */
 	int stop_fd;                           /* eventfd: written once to wake both threads for shutdown */
-	int parent_ifindex;                    /* parent's ifindex at open */
+	int parent_ifindex;                    /* ifindex the socket is bound to; changed by relay_rebind() */
 	int tap_ifindex;                       /* vNIC's ifindex */
 	int mtu;                               /* MTU given to the vNIC (the parent's), bytes */
 	int vnet_hdr;                          /* 1: a virtio_net_hdr precedes every frame on both descriptors */
 	enum psock_membership membership;      /* membership in force */
+	int rcvbuf;                            /* receive buffer asked for, bytes (again at rebind) */
 	int running;                           /* threads started and not joined; set-up thread only */
 	int stop;                              /* 1 asks the relay threads to end (atomic) */
+	unsigned tx_flags;                     /* frame_classify_tx() flags; set by relay_set_antispoof() (atomic) */
 	int rx_error;                          /* errno that ended the rx thread, 0 while it runs (atomic) */
 	int tx_error;                          /* errno that ended the tx thread, 0 while it runs (atomic) */
 	pthread_t rx_tid;                      /* parent -> vNIC thread */
@@ -86,6 +89,26 @@ void relay_stop(struct relay *r);
 
 /* relay_stop(), then close every descriptor and free the buffers; idempotent. Thread: set-up. */
 void relay_close(struct relay *r);
+
+/*
+ * The parent came back as a new device (deleted and re-created, or moved back
+ * into this namespace): bind the packet socket to parent/ifindex and add the
+ * membership again, without stopping the relay threads (bind() on a packet
+ * socket is atomic towards recvmsg()/send()). The device must be Ethernet.
+ * r->parent and r->parent_ifindex are updated. Returns 0 or -1 with *e filled.
+ * Thread: set-up (JS).
+ */
+int relay_rebind(struct relay *r, const char *parent, int ifindex, struct vd_error *e);
+
+/*
+ * Fold the kernel's receive-buffer drop count (PACKET_STATISTICS, which the
+ * kernel resets on every read) into rx.drops[FRAME_DROP_OVERRUN]. The JS
+ * thread is that counter's one writer. Thread: JS.
+ */
+void relay_collect_overruns(struct relay *r);
+
+/* Turn anti-spoofing on (1) or off (0) for the frames read from now on. Thread: any. */
+void relay_set_antispoof(struct relay *r, int on);
 
 /* A consistent-enough copy of one direction's counters (each value is atomic). Thread: any. */
 void relay_read_counters(const struct relay_dir_counters *c, struct relay_dir_counters *out);

@@ -41,6 +41,7 @@ interface RootOptions {
   mac?: string;
   membership: Membership;
   vnetHdr: boolean;
+  antiSpoofing: boolean;
   probeWindow: number;
   onConflict: OnConflict;
   metricsListen: string;
@@ -128,6 +129,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .default('promisc')
         .env('VETHD_MEMBERSHIP'),
     )
+    .option('--no-anti-spoofing', "relay the vNIC's frames whatever their source MAC or ARP sender hardware address (for a vNIC that is a bridge port); by default those are dropped and counted")
     .option('--no-vnet-hdr', 'relay plain frames, completing partial checksums in software, instead of passing virtio_net_hdr through (slower; for kernels or set-ups without it)')
     .addOption(
       new Option('--probe-window <ms>', 'before bringing the vNIC up, listen this long on the parent for another station using the MAC (0: skip)')
@@ -174,6 +176,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
             mac,
             membership: opts.membership,
             vnetHdr: opts.vnetHdr,
+            antiSpoofing: opts.antiSpoofing,
             probeWindowMs: opts.probeWindow,
             onConflict: opts.onConflict,
             metricsListen,

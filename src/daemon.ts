@@ -9,10 +9,12 @@ import type { EventEmitter } from 'node:events';
 import { ConflictWatch, MacConflictError } from './collision';
 import { serveMetrics, type ListenAddress, type MetricsServer } from './http';
 import type { Logger } from './log';
-import { createMetrics, sysfsOperUp } from './metrics';
+import { createMetrics } from './metrics';
+import { ParentWatch, type ParentChange } from './parentwatch';
+import { sysfsIfindex, sysfsOperUp } from './sysfs';
 import { createNotifier } from './systemd';
 import { VERSION } from './version';
-import { loadNative, type Membership, type NativeModule, type Relay, type RelayStats } from './native';
+import { loadNative, type LinkEvent, type Membership, type NativeModule, type Relay, type RelayStats } from './native';
 
 export type OnConflict = 'warn' | 'exit';
 
@@ -32,6 +34,8 @@ export interface DaemonOptions {
   onConflict?: OnConflict;
   /** Where /metrics and /healthz listen; undefined: no endpoint. */
   metricsListen?: ListenAddress;
+  /** Drop vNIC frames with a foreign source MAC or ARP sender (default true). */
+  antiSpoofing?: boolean;
 }
 
 export interface DaemonDeps {
@@ -47,8 +51,10 @@ export interface DaemonDeps {
   now?: () => number;
   /** Environment for sd_notify ($NOTIFY_SOCKET, $WATCHDOG_USEC); default process.env. */
   env?: NodeJS.ProcessEnv;
-  /** The parent's operational state (default: sysfs operstate). */
+  /** The parent's operational state at start and after lost link events (default: sysfs operstate). */
   parentUp?: (parent: string) => boolean | undefined;
+  /** The ifindex a name has now, undefined when there is no such device (default: sysfs), after lost link events. */
+  ifindexOf?: (name: string) => number | undefined;
 }
 
 /** How the daemon ended: 0 on a signal, 1 when a relay thread failed or a conflict was fatal. */
@@ -90,17 +96,29 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   const signals = deps.signals ?? process;
   const now = deps.now ?? Date.now;
   const parentUp = deps.parentUp ?? sysfsOperUp;
-  const relay: Relay = new native.Relay({
-    tap: opts.tap,
-    parent: opts.parent,
-    mac: opts.mac,
-    membership: opts.membership,
-    vnetHdr: opts.vnetHdr ?? true,
-  });
+  // Listen for link events before the socket is bound, so a parent that vanishes in between is not missed.
+  const early: LinkEvent[] = [];
+  let onLinkEvents: (events: LinkEvent[]) => void = (events) => early.push(...events);
+  const monitor = new native.LinkMonitor((events) => onLinkEvents(events));
+  let relay: Relay;
+  try {
+    relay = new native.Relay({
+      tap: opts.tap,
+      parent: opts.parent,
+      mac: opts.mac,
+      membership: opts.membership,
+      vnetHdr: opts.vnetHdr ?? true,
+      antiSpoofing: opts.antiSpoofing ?? true,
+    });
+  } catch (err) {
+    monitor.close();
+    throw err;
+  }
   let running = false;
   let server: MetricsServer | undefined;
   const info = relay.info();
   const log = deps.log.child({ device: info.tap, parent: info.parent });
+  const watch = new ParentWatch(info.parent, info.parentIfindex, parentUp(info.parent), info.tapIfindex);
   try {
     relay.start();
     await probeConflict(relay, opts);
@@ -110,13 +128,14 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       const registry = createMetrics({
         stats: () => relay.stats(),
         info: () => info,
-        parentUp: () => parentUp(info.parent),
+        parentUp: () => watch.up,
         version: VERSION,
         dropReasons: native.dropReasons,
       });
       server = await serveMetrics(registry, opts.metricsListen, () => running);
     }
   } catch (err) {
+    monitor.close();
     relay.close();
     throw err;
   }
@@ -130,7 +149,13 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   notifier.ready(`Attached ${info.tap} into ${info.parent} (${info.mac})`);
 
   const conflicts = new ConflictWatch(relay.stats().receive.drops.mac_conflict);
-  let linkUp = parentUp(info.parent);
+  const onChange = (change: ParentChange): void => {
+    applyParentChange(change, { relay, watch, log, tap: info.tap, mtu: info.mtu, parentUp, ifindexOf: deps.ifindexOf ?? sysfsIfindex }, onChange);
+    info.parent = watch.name;
+    info.parentIfindex = watch.ifindex;
+  };
+  onLinkEvents = (events) => events.forEach((ev) => watch.handle(ev).forEach(onChange));
+  onLinkEvents(early.splice(0));
   const exit = await new Promise<Omit<DaemonExit, 'stats'>>((resolve) => {
     const onSignal = (name: string) => () => finish({ code: 0, reason: name });
     const handlers = {
@@ -142,12 +167,6 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       const st = relay.status();
       const error = st.rxError ?? st.txError;
       if (error) return finish({ code: 1, reason: 'relay thread failed', error });
-      const up = parentUp(info.parent);
-      if (up !== linkUp) {
-        if (up === false) log.warn(`parent link ${info.parent} is down: frames to it are dropped (parent_down) until it is up`);
-        else if (up) log.info(`parent link ${info.parent} is up`);
-        linkUp = up;
-      }
       const seen = relay.stats().receive.drops.mac_conflict;
       const event = conflicts.observe(seen, now());
       if (!event) return;
@@ -166,6 +185,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     for (const [name, fn] of Object.entries(handlers)) signals.on(name, fn);
   });
   running = false;
+  monitor.close();
   notifier.stopping();
   notifier.close();
   await server?.close();
@@ -174,4 +194,45 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   if (exit.error) log.error({ err: exit.error, stats }, 'relay stopped');
   else log.info({ stats }, `stopped on ${exit.reason}`);
   return { ...exit, stats };
+}
+
+interface ChangeContext {
+  relay: Relay;
+  watch: ParentWatch;
+  log: Logger;
+  tap: string;
+  /** The vNIC's MTU, bytes. */
+  mtu: number;
+  parentUp: (name: string) => boolean | undefined;
+  ifindexOf: (name: string) => number | undefined;
+}
+
+/** Log one parent change and act on it: rebind when the parent is back; re-read the state after lost events. */
+function applyParentChange(change: ParentChange, c: ChangeContext, again: (change: ParentChange) => void): void {
+  const { log, watch } = c;
+  switch (change.kind) {
+    case 'down':
+      return log.warn(`parent link ${watch.name} is down: frames to it are dropped (parent_down) until it is up`);
+    case 'up':
+      return log.info(`parent link ${watch.name} is up`);
+    case 'renamed':
+      return log.info({ from: change.from, to: change.to, ifindex: watch.ifindex }, `parent ${change.from} was renamed ${change.to}: the relay follows it`);
+    case 'gone':
+      return log.warn(`parent ${watch.name} was deleted or left this namespace: waiting for a device named ${watch.name} to rebind`);
+    case 'vnic-left':
+      return log.info(`vNIC ${c.tap} left this network namespace (moved to a container, or being deleted)`);
+    case 'back':
+      try {
+        c.relay.rebind(change.name, change.ifindex);
+      } catch (err) {
+        watch.present = false;
+        return log.error({ err }, `parent ${change.name} is back (ifindex ${change.ifindex}) but cannot be used: still waiting`);
+      }
+      log.info({ ifindex: change.ifindex }, `parent ${change.name} is back (ifindex ${change.ifindex}): packet socket rebound`);
+      if (change.mtu > 0 && change.mtu !== c.mtu) log.warn(`parent ${change.name} now has MTU ${change.mtu}, the vNIC keeps ${c.mtu}`);
+      return;
+    case 'resync':
+      log.warn('link events were lost (rtnetlink ENOBUFS): re-reading the parent state');
+      return watch.resync(c.ifindexOf(watch.name), c.parentUp(watch.name)).forEach(again);
+  }
 }

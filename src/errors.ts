@@ -19,7 +19,7 @@ const HINTS: Record<string, string> = {
   EEXIST: 'an interface with this name already exists: choose another -v name',
   EBUSY: 'the TAP is held by another process',
   ENETDOWN: 'the link is down',
-  EBADFD: 'the TAP was deleted from outside',
+  EBADFD: 'the vNIC was deleted from outside; restart vethd (systemd does, with Restart=on-failure) to recreate it',
 };
 
 /** An Error carrying a code (namespaced to vethd.<code> by errorCode()): one line, naming the bad value. */

@@ -4,7 +4,6 @@
  * transmit = vNIC -> parent. Every value is read from the native counters at
  * scrape time, in collect(); nothing is copied on a timer.
  */
-import { readFileSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { DropReason, RelayInfo, RelayStats } from './native';
 
@@ -33,18 +32,6 @@ export interface MetricsSource {
   parentUp(): boolean | undefined;
   version: string;
   dropReasons: readonly DropReason[];
-}
-
-/** The parent's operstate from sysfs: "up" -> true, "down"/"lowerlayerdown" -> false, else undefined. */
-export function sysfsOperUp(ifname: string, sysfs = '/sys/class/net'): boolean | undefined {
-  try {
-    const state = readFileSync(`${sysfs}/${ifname}/operstate`, 'utf8').trim();
-    if (state === 'up') return true;
-    if (state === 'down' || state === 'lowerlayerdown' || state === 'dormant') return false;
-    return undefined;
-  } catch {
-    return false; // gone
-  }
 }
 
 /** A registry with vethd's metrics and the process/runtime defaults. */

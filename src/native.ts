@@ -12,11 +12,13 @@ export type DropReason =
   | 'own_echo'
   | 'mac_conflict'
   | 'spoofed_source'
+  | 'spoofed_arp'
   | 'oversize'
   | 'malformed'
   | 'tap_down'
   | 'parent_down'
   | 'no_buffer'
+  | 'socket_overrun'
   | 'io_error';
 
 /** How the parent is made to deliver frames for the vNIC's MAC (see packet(7), PACKET_ADD_MEMBERSHIP). */
@@ -35,6 +37,12 @@ export interface RelayOptions {
   vnetHdr?: boolean;
   /** Packet socket receive buffer, bytes; default 4 MiB. */
   rcvbuf?: number;
+  /**
+   * Drop vNIC frames whose source MAC, or ARP sender hardware address, is not
+   * the vNIC's (counted as spoofed_source / spoofed_arp); default true. Off for
+   * a vNIC that is a bridge port and forwards other stations' frames.
+   */
+  antiSpoofing?: boolean;
 }
 
 /** One direction's counters, from the vNIC's point of view. */
@@ -66,6 +74,8 @@ export interface RelayInfo {
   /** True when virtio_net_hdr passthrough is in force on both descriptors. */
   vnetHdr: boolean;
   membership: Membership;
+  /** Anti-spoofing in force (see RelayOptions.antiSpoofing). */
+  antiSpoofing: boolean;
 }
 
 /** An Error thrown by the addon: "<ifname>: <operation>: <strerror> (<ERRNO>)". */
@@ -103,10 +113,42 @@ export interface Relay {
   /** Counters read at call time (no copying on a timer). */
   stats(): RelayStats;
   status(): RelayStatus;
+  /**
+   * The parent is back as a new device (deleted and re-created): bind the
+   * packet socket to it and add the membership again, threads running.
+   * info().parent/parentIfindex follow. Throws NativeError (EINVAL: not Ethernet).
+   */
+  rebind(parent: string, ifindex: number): void;
+  /** Turn anti-spoofing on or off from the next frame on. */
+  setAntiSpoofing(on: boolean): void;
+}
+
+/** One rtnetlink link event (see rtnetlink(7), RTM_NEWLINK / RTM_DELLINK). */
+export interface LinkEvent {
+  /** new: created or changed; del: deleted or moved to another namespace; resync: events were lost (ENOBUFS). */
+  type: 'new' | 'del' | 'resync';
+  /** 0 for resync. */
+  ifindex: number;
+  /** ifi_flags (IFF_UP = 0x1, IFF_RUNNING = 0x40, IFF_LOWER_UP = 0x10000). */
+  flags: number;
+  /** IFLA_OPERSTATE (RFC 2863: 2 down, 3 lowerlayerdown, 5 dormant, 6 up), -1 when absent. */
+  operstate: number;
+  /** IFLA_MTU in bytes, -1 when absent. */
+  mtu: number;
+  /** IFLA_IFNAME, '' when absent. */
+  name: string;
+}
+
+/** rtnetlink link events on the JS thread; never keeps the process alive. */
+export interface LinkMonitor {
+  /** Stop listening and close the netlink socket. Idempotent. */
+  close(): void;
 }
 
 export interface NativeModule {
   Relay: new (options: RelayOptions) => Relay;
+  /** Subscribe to RTMGRP_LINK; onEvents runs on the JS thread. Throws NativeError. */
+  LinkMonitor: new (onEvents: (events: LinkEvent[]) => void) => LinkMonitor;
   /** Every DropReason, in counter order. */
   dropReasons: DropReason[];
   /**

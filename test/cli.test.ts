@@ -9,7 +9,7 @@ import { FakeNative, FakeSignals, nativeError } from './fakes';
 
 const MACHINE_ID = '0123456789abcdef0123456789abcdef';
 
-function setup(opts: { machineId?: string; users?: string[]; parentUp?: () => boolean | undefined } = {}) {
+function setup(opts: { machineId?: string; users?: string[] } = {}) {
   const fake = new FakeNative();
   const signals = new FakeSignals();
   const lines: string[] = [];
@@ -23,7 +23,7 @@ function setup(opts: { machineId?: string; users?: string[]; parentUp?: () => bo
     signals,
     machineId: () => ('machineId' in opts ? opts.machineId : MACHINE_ID),
     localUsers: () => opts.users ?? [],
-    parentUp: opts.parentUp ?? (() => true),
+    parentUp: () => true,
   });
   program.exitOverride().configureOutput({ writeErr: (s) => errors.push(s), writeOut: (s) => lines.push(s) });
   const parse = (...args: string[]) => program.parseAsync(['node', 'vethd', ...args]);
@@ -47,7 +47,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     const run = parse('--probe-window', '0');
     await waitFor('attach', () => lines.length > 0);
     const mac = resolveMac({ kind: 'persistent' }, { machineId: MACHINE_ID, tap: 'veth0', parent: 'eth0' });
-    expect(fake.opened).toEqual([{ tap: 'veth0', parent: 'eth0', mac, membership: 'promisc', vnetHdr: true }]);
+    expect(fake.opened).toEqual([{ tap: 'veth0', parent: 'eth0', mac, membership: 'promisc', vnetHdr: true, antiSpoofing: true }]);
     expect(fake.started).toBe(1);
     expect(fake.ups).toBe(1);
     expect(lines).toEqual([`Attached veth0 into eth0 (${formatMac(mac)})`]);
@@ -92,7 +92,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     fake.status = { open: true, rxError: null, txError: nativeError('veth1', 'relay stopped reading the TAP', 'EBADFD', 77, 'File descriptor in bad state') };
     const err = await outcome(run);
     expect(err?.exitCode).toBe(1);
-    expect(errors.join('')).toContain('vethd: veth1: relay stopped reading the TAP: File descriptor in bad state (EBADFD); the TAP was deleted from outside');
+    expect(errors.join('')).toContain('vethd: veth1: relay stopped reading the TAP: File descriptor in bad state (EBADFD); the vNIC was deleted from outside; restart vethd (systemd does, with Restart=on-failure) to recreate it');
     expect(fake.closed).toBe(1);
   });
 
@@ -197,18 +197,67 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(fake.opened).toHaveLength(0);
   });
 
-  test('parent link down and up are logged once each, as they happen', async () => {
-    let up = true;
-    const { signals, lines, logs, parse } = setup({ parentUp: () => up });
+  test('parent link down and up, from link events, are logged once each', async () => {
+    const { fake, signals, lines, logs, parse } = setup();
     const run = parse('-e', 'eth1', '--probe-window', '0', '--metrics-listen', 'off');
     await waitFor('attach', () => lines.length > 0);
-    up = false;
+    fake.linkEvents({ ifindex: 2, name: 'eth1', operstate: 2, flags: 0x1 });
+    fake.linkEvents({ ifindex: 2, name: 'eth1', operstate: 2, flags: 0x1 });
     await waitFor('a link-down warning', () => logs.some((l) => l.includes('parent link eth1 is down')));
-    up = true;
+    fake.linkEvents({ ifindex: 9, name: 'eth9', operstate: 2 }); // another device: nothing
+    fake.linkEvents({ ifindex: 2, name: 'eth1', operstate: 6, flags: 0x10041 });
     await waitFor('a link-up line', () => logs.some((l) => l.includes('parent link eth1 is up')));
     signals.emit('SIGTERM');
     await run;
     expect(logs.filter((l) => l.includes('parent link eth1 is down'))).toHaveLength(1);
+    expect(logs.some((l) => l.includes('eth9'))).toBe(false);
+    expect(fake.linkListeners.size).toBe(0);
+  });
+
+  test('a parent deleted and re-created is rebound to its new ifindex; a rename is followed', async () => {
+    const { fake, signals, lines, logs, parse } = setup();
+    const run = parse('-e', 'eth1', '--probe-window', '0', '--metrics-listen', 'off');
+    await waitFor('attach', () => lines.length > 0);
+    fake.linkEvents({ type: 'del', ifindex: 2, name: 'eth1' });
+    await waitFor('a gone warning', () => logs.some((l) => l.includes('parent eth1 was deleted or left this namespace')));
+    fake.linkEvents({ type: 'new', ifindex: 11, name: 'eth2', operstate: 6 }); // not ours
+    fake.linkEvents({ type: 'new', ifindex: 12, name: 'eth1', operstate: 6, mtu: 9000 });
+    await waitFor('the rebind', () => fake.rebinds.length > 0);
+    expect(fake.rebinds).toEqual([{ parent: 'eth1', ifindex: 12 }]);
+    expect(logs.join('')).toContain('parent eth1 is back (ifindex 12): packet socket rebound');
+    expect(logs.join('')).toContain('parent eth1 now has MTU 9000, the vNIC keeps 1500');
+    fake.linkEvents({ type: 'new', ifindex: 12, name: 'lan0', operstate: 6 });
+    await waitFor('the rename', () => logs.some((l) => l.includes('parent eth1 was renamed lan0: the relay follows it')));
+    fake.linkEvents({ type: 'del', ifindex: 7, name: 'veth0' });
+    await waitFor('vNIC left', () => logs.some((l) => l.includes('vNIC veth0 left this network namespace')));
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+  });
+
+  test('a parent that comes back as something unusable is reported and waited for', async () => {
+    const { fake, signals, lines, logs, parse } = setup();
+    fake.rebindError = nativeError('eth1', 'cannot use as parent (link type is not Ethernet)', 'EINVAL', 22, 'Invalid argument');
+    const run = parse('-e', 'eth1', '--probe-window', '0', '--metrics-listen', 'off');
+    await waitFor('attach', () => lines.length > 0);
+    fake.linkEvents({ type: 'del', ifindex: 2, name: 'eth1' }, { type: 'new', ifindex: 13, name: 'eth1' });
+    await waitFor('the error', () => logs.some((l) => l.includes('parent eth1 is back (ifindex 13) but cannot be used: still waiting')));
+    fake.rebindError = undefined;
+    fake.linkEvents({ type: 'del', ifindex: 13, name: 'eth1' }, { type: 'new', ifindex: 14, name: 'eth1' });
+    await waitFor('the rebind', () => fake.rebinds.length > 0);
+    expect(fake.rebinds).toEqual([{ parent: 'eth1', ifindex: 14 }]);
+    signals.emit('SIGTERM');
+    await run;
+  });
+
+  test('anti-spoofing is on by default and --no-anti-spoofing turns it off', async () => {
+    for (const [args, want] of [[[], true], [['--no-anti-spoofing'], false]] as const) {
+      const { fake, signals, lines, parse } = setup();
+      const run = parse(...args, '--probe-window', '0', '--metrics-listen', 'off');
+      await waitFor('attach', () => lines.length > 0);
+      expect(fake.opened[0].antiSpoofing).toBe(want);
+      signals.emit('SIGTERM');
+      await run;
+    }
   });
 
   test('--version prints the package version', async () => {

@@ -1,8 +1,8 @@
 /** A fake native module: records what the TS layer asks of the relay, no sockets. */
 import { EventEmitter } from 'node:events';
-import type { NativeError, NativeModule, Relay, RelayOptions, RelayStats, RelayStatus } from '../src/native';
+import type { LinkEvent, NativeError, NativeModule, Relay, RelayOptions, RelayStats, RelayStatus } from '../src/native';
 
-export const DROP_REASONS = ['runt', 'not_for_us', 'own_echo', 'mac_conflict', 'spoofed_source', 'oversize', 'malformed', 'tap_down', 'parent_down', 'no_buffer', 'io_error'] as const;
+export const DROP_REASONS = ['runt', 'not_for_us', 'own_echo', 'mac_conflict', 'spoofed_source', 'spoofed_arp', 'oversize', 'malformed', 'tap_down', 'parent_down', 'no_buffer', 'socket_overrun', 'io_error'] as const;
 
 export function zeroStats(): RelayStats {
   const dir = () => ({ frames: 0, bytes: 0, drops: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as RelayStats['receive']['drops'] });
@@ -22,6 +22,17 @@ export class FakeNative {
   openError: NativeError | undefined;
   status: RelayStatus = { open: true, rxError: null, txError: null };
   stats = zeroStats();
+  rebinds: { parent: string; ifindex: number }[] = [];
+  rebindError: NativeError | undefined;
+  antiSpoofing: boolean[] = [];
+  /** The LinkMonitor callbacks still listening. */
+  linkListeners = new Set<(events: LinkEvent[]) => void>();
+
+  /** Deliver rtnetlink link events to every open LinkMonitor. */
+  linkEvents(...events: Partial<LinkEvent>[]): void {
+    const full = events.map((e) => ({ type: 'new' as const, ifindex: 0, flags: 0, operstate: -1, mtu: -1, name: '', ...e }));
+    for (const fn of this.linkListeners) fn(full);
+  }
 
   module(): NativeModule {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
@@ -42,7 +53,7 @@ export class FakeNative {
       }
       info() {
         const mac = this.opts.mac ? [...this.opts.mac].map((b) => b.toString(16).padStart(2, '0')).join(':') : '5e:1a:00:00:00:01';
-        return { tap: this.opts.tap, parent: this.opts.parent, mac, tapIfindex: 7, parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: this.opts.membership ?? 'promisc' };
+        return { tap: this.opts.tap, parent: this.opts.parent, mac, tapIfindex: 7, parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: this.opts.membership ?? 'promisc', antiSpoofing: this.opts.antiSpoofing ?? true };
       }
       stats() {
         return fake.stats;
@@ -50,9 +61,25 @@ export class FakeNative {
       status() {
         return fake.status;
       }
+      rebind(parent: string, ifindex: number) {
+        if (fake.rebindError) throw fake.rebindError;
+        fake.rebinds.push({ parent, ifindex });
+      }
+      setAntiSpoofing(on: boolean) {
+        fake.antiSpoofing.push(on);
+      }
+    }
+    class FakeLinkMonitor {
+      constructor(private readonly fn: (events: LinkEvent[]) => void) {
+        fake.linkListeners.add(fn);
+      }
+      close() {
+        fake.linkListeners.delete(this.fn);
+      }
     }
     return {
       Relay: FakeRelay,
+      LinkMonitor: FakeLinkMonitor,
       dropReasons: [...DROP_REASONS],
       sdNotify: (socket: string | undefined, state: string) => {
         fake.notified.push(state);

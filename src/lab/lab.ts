@@ -24,6 +24,7 @@ export const OTHER_MAC = '02:00:00:00:09:09';
 export const FW_MAC = '02:00:00:00:0f:01';
 
 const HOSTS = ['peer', 'other', 'fw'] as const;
+const HOST_MACS: Record<(typeof HOSTS)[number], string> = { peer: PEER_MAC, other: OTHER_MAC, fw: FW_MAC };
 export type Host = (typeof HOSTS)[number] | 'sw';
 
 /** Namespaces the lab makes all start with this, followed by the owner's pid. */
@@ -67,14 +68,9 @@ export class Lab {
     for (const h of [...HOSTS, 'sw' as const]) await run('ip', ['netns', 'add', this.ns(h)]);
     await run('ip', ['-n', sw, 'link', 'add', 'br0', 'type', 'bridge']);
     await run('ip', ['-n', sw, 'link', 'set', 'br0', 'up']);
-    const macs: Record<(typeof HOSTS)[number], string> = { peer: PEER_MAC, other: OTHER_MAC, fw: FW_MAC };
     for (const h of HOSTS) {
-      const port = `p-${h}`;
-      await run('ip', ['-n', sw, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.ns(h)]);
-      await run('ip', ['-n', sw, 'link', 'set', port, 'master', 'br0', 'up']);
-      await run('ip', ['-n', this.ns(h), 'link', 'set', 'eth0', 'address', macs[h]]);
       await run('ip', ['-n', this.ns(h), 'link', 'set', 'lo', 'up']);
-      await run('ip', ['-n', this.ns(h), 'link', 'set', 'eth0', 'up']);
+      await this.plug(h);
     }
     await run('ip', ['-n', this.ns('peer'), 'addr', 'add', `${PEER_IP}/24`, 'dev', 'eth0']);
     await run('ip', ['-n', this.ns('other'), 'addr', 'add', `${OTHER_IP}/24`, 'dev', 'eth0']);
@@ -83,6 +79,25 @@ export class Lab {
     for (const key of ['arp_ignore=1', 'arp_announce=2']) {
       await this.exec('fw', 'sysctl', ['-q', '-w', `net.ipv4.conf.all.${key}`]);
     }
+  }
+
+  /**
+   * Cable a host to the switch: a veth pair, eth0 in the host (its lab MAC,
+   * up) and p-<host> a port of br0. Also re-creates an eth0 that unplug()
+   * removed (a new device: a new ifindex).
+   */
+  async plug(h: (typeof HOSTS)[number]): Promise<void> {
+    const sw = this.ns('sw');
+    const port = `p-${h}`;
+    await run('ip', ['-n', sw, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.ns(h)]);
+    await run('ip', ['-n', sw, 'link', 'set', port, 'master', 'br0', 'up']);
+    await run('ip', ['-n', this.ns(h), 'link', 'set', 'eth0', 'address', HOST_MACS[h]]);
+    await run('ip', ['-n', this.ns(h), 'link', 'set', 'eth0', 'up']);
+  }
+
+  /** Delete a host's eth0 (and with it the switch port): the NIC is gone, as when its driver is unloaded. */
+  async unplug(h: (typeof HOSTS)[number]): Promise<void> {
+    await run('ip', ['-n', this.ns(h), 'link', 'del', 'eth0']);
   }
 
   /** Run a command inside a host's namespace. */

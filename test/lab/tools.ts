@@ -60,6 +60,17 @@ function macBytes(mac: string): string {
   return mac.split(':').map((o) => `0x${o}`).join(',');
 }
 
+/** The 6 bytes of a colon-form MAC. */
+export function macOctets(mac: string): number[] {
+  return mac.split(':').map((o) => Number.parseInt(o, 16));
+}
+
+/** An ARP request payload (RFC 826, Ethernet/IPv4) from sha/spa asking for tpa. */
+export function arpRequest(sha: string, spa: string, tpa: string): number[] {
+  const ip = (a: string) => a.split('.').map(Number);
+  return [0, 1, 0x08, 0, 6, 4, 0, 1, ...macOctets(sha), ...ip(spa), 0, 0, 0, 0, 0, 0, ...ip(tpa)];
+}
+
 export interface FrameSpec {
   dst: string;
   src: string;
@@ -69,6 +80,8 @@ export interface FrameSpec {
   vlan?: number;
   /** Payload byte to fill 46 bytes with. */
   fill?: number;
+  /** The payload's bytes instead of the fill (padded to 46 with zeros). */
+  payload?: number[];
 }
 
 /** Send count copies of each frame from host's ifname with trafgen (PACKET_MMAP TX ring). */
@@ -77,7 +90,10 @@ export async function sendFrames(lab: Lab, host: Host, ifname: string, frames: F
   const conf = frames
     .map((f) => {
       const tag = f.vlan === undefined ? '' : `0x81,0x00, ${hex16(f.vlan)}, `;
-      return `{ ${macBytes(f.dst)}, ${macBytes(f.src)}, ${tag}${hex16(f.type)}, fill(0x${(f.fill ?? 0x41).toString(16)}, 46) }`;
+      const body = f.payload
+        ? [...f.payload, ...Array<number>(Math.max(0, 46 - f.payload.length)).fill(0)].map((b) => `0x${b.toString(16)}`).join(',')
+        : `fill(0x${(f.fill ?? 0x41).toString(16)}, 46)`;
+      return `{ ${macBytes(f.dst)}, ${macBytes(f.src)}, ${tag}${hex16(f.type)}, ${body} }`;
     })
     .join('\n');
   const file = lab.file(`trafgen-${Date.now()}-${Math.random().toString(36).slice(2)}.cfg`, `${conf}\n`);

@@ -64,21 +64,83 @@ static void test_rx(void)
 	CHECK(frame_classify_rx(f, 14, VMAC, FRAME_PKT_HOST) == FRAME_PASS);
 }
 
+#define AS FRAME_TX_ANTISPOOF
+
 static void test_tx(void)
 {
 	uint8_t f[60];
 
 	mk(f, PEER, VMAC);
-	CHECK(frame_classify_tx(f, 60, VMAC) == FRAME_PASS);
+	CHECK(frame_classify_tx(f, 60, VMAC, AS) == FRAME_PASS);
 	mk(f, BCAST, VMAC);
-	CHECK(frame_classify_tx(f, 60, VMAC) == FRAME_PASS);
+	CHECK(frame_classify_tx(f, 60, VMAC, AS) == FRAME_PASS);
 	mk(f, PEER, OTHER);
-	CHECK(frame_classify_tx(f, 60, VMAC) == FRAME_DROP_SPOOFED);
+	CHECK(frame_classify_tx(f, 60, VMAC, AS) == FRAME_DROP_SPOOFED);
 	/* one bit off is still spoofed */
 	mk(f, PEER, VMAC);
 	f[11] ^= 0x01;
-	CHECK(frame_classify_tx(f, 60, VMAC) == FRAME_DROP_SPOOFED);
-	CHECK(frame_classify_tx(f, 5, VMAC) == FRAME_DROP_RUNT);
+	CHECK(frame_classify_tx(f, 60, VMAC, AS) == FRAME_DROP_SPOOFED);
+	CHECK(frame_classify_tx(f, 5, VMAC, AS) == FRAME_DROP_RUNT);
+	/* anti-spoofing off (a vNIC that is a bridge port): any source passes, runts still do not */
+	mk(f, PEER, OTHER);
+	CHECK(frame_classify_tx(f, 60, VMAC, 0) == FRAME_PASS);
+	CHECK(frame_classify_tx(f, 13, VMAC, 0) == FRAME_DROP_RUNT);
+}
+
+/* An ARP request from src with sender hardware address sha, after `tags` 802.1Q tags. */
+static size_t mk_arp(uint8_t *f, const uint8_t *src, const uint8_t *sha, int tags)
+{
+	size_t off = 12;
+	int i;
+
+	memset(f, 0, 64);
+	memcpy(f, BCAST, 6);
+	memcpy(f + 6, src, 6);
+	for (i = 0; i < tags; i++) {
+		f[off] = 0x81, f[off + 1] = 0x00, f[off + 2] = 0x00, f[off + 3] = 0x64;
+		off += 4;
+	}
+	f[off] = 0x08, f[off + 1] = 0x06;
+	off += 2;
+	f[off + 1] = 1;                  /* htype Ethernet */
+	f[off + 2] = 0x08;               /* ptype IPv4 */
+	f[off + 4] = 6, f[off + 5] = 4;  /* hlen, plen */
+	f[off + 7] = 1;                  /* request */
+	memcpy(f + off + 8, sha, 6);
+	return off + 28;
+}
+
+static void test_tx_arp(void)
+{
+	uint8_t f[64];
+	size_t n;
+
+	n = mk_arp(f, VMAC, VMAC, 0);
+	CHECK(frame_classify_tx(f, n, VMAC, AS) == FRAME_PASS);
+	/* right Ethernet source, foreign sender hardware address: ARP cache poisoning */
+	n = mk_arp(f, VMAC, OTHER, 0);
+	CHECK(frame_classify_tx(f, n, VMAC, AS) == FRAME_DROP_SPOOFED_ARP);
+	CHECK(frame_classify_tx(f, n, VMAC, 0) == FRAME_PASS);
+	/* the same behind one and two VLAN tags */
+	n = mk_arp(f, VMAC, OTHER, 1);
+	CHECK(frame_classify_tx(f, n, VMAC, AS) == FRAME_DROP_SPOOFED_ARP);
+	n = mk_arp(f, VMAC, OTHER, 2);
+	CHECK(frame_classify_tx(f, n, VMAC, AS) == FRAME_DROP_SPOOFED_ARP);
+	n = mk_arp(f, VMAC, VMAC, 2);
+	CHECK(frame_classify_tx(f, n, VMAC, AS) == FRAME_PASS);
+	/* cut inside the sender hardware address, or inside a tag: malformed, never read past len */
+	n = mk_arp(f, VMAC, VMAC, 0);
+	CHECK(frame_classify_tx(f, 14 + 13, VMAC, AS) == FRAME_DROP_MALFORMED);
+	CHECK(frame_classify_tx(f, 14 + 14, VMAC, AS) == FRAME_PASS);
+	n = mk_arp(f, VMAC, VMAC, 1);
+	CHECK(frame_classify_tx(f, 15, VMAC, AS) == FRAME_DROP_MALFORMED);
+	/* not Ethernet hardware, or a 4-byte hardware address: not an ARP this relay can vouch for */
+	n = mk_arp(f, VMAC, VMAC, 0);
+	f[14 + 1] = 6;
+	CHECK(frame_classify_tx(f, n, VMAC, AS) == FRAME_DROP_MALFORMED);
+	n = mk_arp(f, VMAC, VMAC, 0);
+	f[14 + 4] = 4;
+	CHECK(frame_classify_tx(f, n, VMAC, AS) == FRAME_DROP_MALFORMED);
 }
 
 static void test_vlan_insert(void)
@@ -226,6 +288,7 @@ int main(void)
 {
 	test_rx();
 	test_tx();
+	test_tx_arp();
 	test_vlan_insert();
 	test_csum();
 	test_names();

@@ -1,0 +1,116 @@
+/*
+ * linkmon.c - rtnetlink link events (see linkmon.h).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "linkmon.h"
+
+#include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* The attributes of one ifinfomsg we care about. */
+static void parse_attrs(const struct ifinfomsg *ifi, size_t len, struct link_event *ev)
+{
+	const struct rtattr *rta = IFLA_RTA(ifi);
+	unsigned int left = (unsigned int)len;
+
+	for (; RTA_OK(rta, left); rta = RTA_NEXT(rta, left)) {
+		const void *d = RTA_DATA(rta);
+		size_t n = RTA_PAYLOAD(rta);
+
+		switch (rta->rta_type) {
+		case IFLA_IFNAME:
+			if (n > 0 && n <= IF_NAMESIZE && memchr(d, '\0', n)) /* a C string that fits */
+				memcpy(ev->name, d, n);
+			break;
+		case IFLA_OPERSTATE:
+			if (n >= 1)
+				ev->operstate = *(const uint8_t *)d;
+			break;
+		case IFLA_MTU:
+			if (n >= 4) {
+				uint32_t mtu;
+
+				memcpy(&mtu, d, 4);
+				ev->mtu = mtu > 0x7fffffff ? -1 : (int)mtu;
+			}
+			break;
+		}
+	}
+}
+
+size_t linkmon_parse(const uint8_t *buf, size_t len, struct link_event *out, size_t max)
+{
+	const struct nlmsghdr *nh = (const struct nlmsghdr *)buf;
+	unsigned int left = len > 0x7fffffff ? 0x7fffffff : (unsigned int)len;
+	size_t n = 0;
+
+	for (; n < max && NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+		const struct ifinfomsg *ifi;
+		struct link_event *ev;
+
+		if (nh->nlmsg_type != RTM_NEWLINK && nh->nlmsg_type != RTM_DELLINK)
+			continue;
+		if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+			break;
+		ifi = NLMSG_DATA(nh);
+		ev = &out[n++];
+		memset(ev, 0, sizeof(*ev));
+		ev->type = nh->nlmsg_type == RTM_NEWLINK ? LINK_EVENT_NEW : LINK_EVENT_DEL;
+		ev->ifindex = ifi->ifi_index;
+		ev->flags = ifi->ifi_flags;
+		ev->operstate = -1;
+		ev->mtu = -1;
+		parse_attrs(ifi, nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi)), ev);
+	}
+	return n;
+}
+
+int linkmon_open(struct vd_error *e)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+
+	if (fd < 0)
+		return vd_fail(e, "rtnetlink", "cannot open link-event socket", "socket(AF_NETLINK)", errno);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = errno;
+
+		close(fd);
+		return vd_fail(e, "rtnetlink", "cannot subscribe to link events", "bind(RTMGRP_LINK)", err);
+	}
+	return fd;
+}
+
+#define LINKMON_DGRAM_ROOM 8
+
+int linkmon_read(int fd, uint8_t *buf, size_t buflen, struct link_event *out, size_t max)
+{
+	size_t n = 0;
+
+	/* rtnetlink sends one message per notification; keep room for a few per datagram anyway. */
+	while (max - n >= LINKMON_DGRAM_ROOM) {
+		ssize_t got = recv(fd, buf, buflen, MSG_DONTWAIT);
+
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			if (errno != ENOBUFS)
+				return -errno;
+			memset(&out[n], 0, sizeof(out[n]));
+			out[n].type = LINK_EVENT_RESYNC;
+			out[n].operstate = out[n].mtu = -1;
+			n++;
+			continue;
+		}
+		n += linkmon_parse(buf, (size_t)got, out + n, max - n);
+	}
+	return (int)n;
+}

@@ -1,0 +1,141 @@
+/**
+ * Robustness in the namespace lab: the network changes under a running vethd
+ * (parent link flaps, the parent deleted and re-created, the socket buffer
+ * overrun, the vNIC deleted from outside) and hostile frames from the vNIC
+ * side (forged ARP). Each step is bounded in time.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { waitFor } from '../../src/lab/exec';
+import { Lab, OTHER_IP, OTHER_MAC, PEER_IP, PEER_MAC } from '../../src/lab/lab';
+import { arpRequest, Capture, isRoot, MARKER_TYPE, promiscuity, sendFrames, sendThenMarker, VethdProcess } from './tools';
+
+const VMAC = '02:00:c0:00:02:13';
+const FORGED = '02:00:00:00:66:66';
+const ETH_P_ARP = 0x0806;
+
+describe.skipIf(!isRoot)('robustness in the namespace lab', () => {
+  let lab: Lab;
+  let vethd: VethdProcess;
+  let vethIp: string;
+
+  /** One ping from the peer to veth1's address answered, trying every 50 ms for at most deadlineS seconds. */
+  const pingVeth = async (deadlineS: number) => {
+    const r = await lab.exec('peer', 'ping', ['-n', '-q', '-c', '1', '-i', '0.05', '-w', String(deadlineS), vethIp]).catch((e: Error) => e);
+    return !(r instanceof Error);
+  };
+
+  beforeAll(async () => {
+    lab = await Lab.create('robust');
+    await lab.startDhcpServer();
+    vethd = await VethdProcess.start(lab, ['-v', 'veth1', '-e', 'eth0', '-m', VMAC]);
+    vethIp = await lab.dhclient('fw', 'veth1');
+  });
+
+  afterAll(async () => {
+    await vethd?.stop().catch(() => undefined);
+    await lab?.destroy();
+  });
+
+  test('parent link down and up 20 times: the relay resumes within 1 s of each link-up, and a DHCP renew succeeds', async () => {
+    expect(await pingVeth(5)).toBe(true);
+    const resume: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      await lab.exec('fw', 'ip', ['link', 'set', 'eth0', 'down']);
+      await lab.exec('fw', 'ip', ['link', 'set', 'eth0', 'up']);
+      const t0 = performance.now();
+      const ok = await pingVeth(2);
+      resume.push(performance.now() - t0);
+      expect(ok, `flap ${i + 1}: no reply through the relay within 2 s of link-up`).toBe(true);
+    }
+    // Measured from the link-up command's return to the reply, process start-up included.
+    expect(Math.max(...resume)).toBeLessThan(1000);
+    expect(vethd.child.exitCode).toBeNull();
+    expect(await lab.dhclient('fw', 'veth1')).toBe(vethIp);
+    // Each change was heard from rtnetlink and logged.
+    await waitFor('20 link-up lines', () => vethd.log().split('parent link eth0 is up').length - 1 >= 20);
+  });
+
+  test('parent deleted and re-created with the same name (new ifindex): vethd rebinds and traffic resumes', async () => {
+    const ifindex = async () => Number((await lab.exec('fw', 'cat', ['/sys/class/net/eth0/ifindex'])).stdout);
+    const before = await ifindex();
+    await lab.unplug('fw');
+    await waitFor('vethd to notice the parent is gone', () => vethd.log().includes('parent eth0 was deleted or left this namespace'));
+    await lab.plug('fw');
+    const after = await ifindex();
+    expect(after).not.toBe(before);
+    await waitFor('vethd to rebind', () => vethd.log().includes(`parent eth0 is back (ifindex ${after}): packet socket rebound`));
+    // The promiscuous membership is back on the new device, and frames flow both ways again.
+    expect(await promiscuity(lab, 'fw', 'eth0')).toBe(1);
+    expect(await pingVeth(5)).toBe(true);
+    expect(vethd.child.exitCode).toBeNull();
+  });
+
+  test('socket buffer overrun while vethd is stopped: kernel drops counted as socket_overrun, never fatal', async () => {
+    const before = await vethd.stats();
+    vethd.child.kill('SIGSTOP');
+    try {
+      await sendFrames(lab, 'peer', 'eth0', [{ dst: VMAC, src: PEER_MAC, type: 0x88b5 }], 60_000);
+    } finally {
+      vethd.child.kill('SIGCONT');
+    }
+    const after = await vethd.stats();
+    expect(after.receive.drops.socket_overrun - before.receive.drops.socket_overrun).toBeGreaterThan(0);
+    expect(await pingVeth(5)).toBe(true);
+  });
+
+  test('other stations\' unicast never reaches veth1, even with the parent promiscuous and the switch flooding', async () => {
+    // A hub: the bridge forgets addresses at once and floods all unicast; eth0 itself promiscuous.
+    await lab.exec('sw', 'ip', ['link', 'set', 'br0', 'type', 'bridge', 'ageing_time', '0']);
+    await lab.exec('fw', 'ip', ['link', 'set', 'eth0', 'promisc', 'on']);
+    try {
+      const onParent = await Capture.start(lab, 'fw', 'eth0');
+      const onVnic = await Capture.start(lab, 'fw', 'veth1');
+      const before = await vethd.stats();
+      const ping = await lab.exec('peer', 'ping', ['-n', '-q', '-c', '20', '-i', '0.01', '-W', '2', OTHER_IP]);
+      expect(ping.stdout).toContain('20 received');
+      const icmp = `icmp and host ${PEER_IP} and host ${OTHER_IP}`;
+      // The parent saw the conversation (the control), the vNIC none of it.
+      await onParent.waitCount(icmp, 40);
+      await sendFrames(lab, 'peer', 'eth0', [{ dst: VMAC, src: PEER_MAC, type: MARKER_TYPE }]);
+      await onVnic.waitCount(`ether proto ${MARKER_TYPE}`, 1);
+      await onVnic.stop();
+      await onParent.stop();
+      expect(await onVnic.count(icmp)).toBe(0);
+      // (its broadcast ARP is for everyone, the vNIC included)
+      expect(await onVnic.count(`ether host ${OTHER_MAC} and not ether broadcast and not ether multicast`)).toBe(0);
+      const after = await vethd.stats();
+      expect(after.receive.drops.not_for_us - before.receive.drops.not_for_us).toBeGreaterThanOrEqual(40);
+    } finally {
+      await lab.exec('fw', 'ip', ['link', 'set', 'eth0', 'promisc', 'off']);
+      await lab.exec('sw', 'ip', ['link', 'set', 'br0', 'type', 'bridge', 'ageing_time', '30000']);
+    }
+  });
+
+  test('ARP with a foreign sender hardware address never leaves; --no-anti-spoofing lets it through', async () => {
+    const forgedArp = (src: string) => ({ dst: 'ff:ff:ff:ff:ff:ff', src, type: ETH_P_ARP, payload: arpRequest(FORGED, '192.0.2.77', PEER_IP) });
+    const cap = await Capture.start(lab, 'peer', 'eth0');
+    const before = await vethd.stats();
+    await sendThenMarker(lab, cap, 'fw', 'veth1', forgedArp(VMAC), 20, { dst: PEER_MAC, src: VMAC, type: 0 });
+    expect(await cap.count(`arp and ether src ${VMAC}`)).toBe(0);
+    const after = await vethd.stats();
+    expect(after.transmit.drops.spoofed_arp - before.transmit.drops.spoofed_arp).toBeGreaterThanOrEqual(20);
+
+    // The same frames through a vNIC with anti-spoofing off (a bridge-port set-up) do arrive.
+    const open = await VethdProcess.start(lab, ['-v', 'veth2', '-e', 'eth0', '-m', '02:00:c0:00:02:14', '--no-anti-spoofing']);
+    try {
+      const cap2 = await Capture.start(lab, 'peer', 'eth0');
+      await sendThenMarker(lab, cap2, 'fw', 'veth2', forgedArp('02:00:c0:00:02:14'), 5, { dst: PEER_MAC, src: '02:00:c0:00:02:14', type: 0 });
+      expect(await cap2.count('arp and ether src 02:00:c0:00:02:14')).toBe(5);
+    } finally {
+      await open.stop();
+    }
+  });
+
+  test('the vNIC deleted from outside: exit 1, one line that says so, the membership dropped', async () => {
+    await lab.exec('fw', 'ip', ['link', 'del', 'veth1']);
+    const code = await waitFor('vethd to exit', () => vethd.child.exitCode ?? undefined);
+    expect(code).toBe(1);
+    expect(vethd.log()).toMatch(/vethd: veth1: relay stopped reading the TAP: File descriptor in bad state \(EBADFD\); the vNIC was deleted from outside/);
+    expect(await promiscuity(lab, 'fw', 'eth0')).toBe(0);
+  });
+});
