@@ -193,6 +193,58 @@ static const char *const verdict_names[FRAME_VERDICT_COUNT] = {
 	[FRAME_DROP_IO_ERROR] = "io_error",
 };
 
+/* virtio_net_hdr fields (native-endian on the packet socket and the TAP as we set them up). */
+#define VNET_F_NEEDS_CSUM 1
+#define VNET_OFF_FLAGS 0
+#define VNET_OFF_HDR_LEN 2
+#define VNET_OFF_CSUM_START 6
+
+static void add16(uint8_t *p, uint16_t by)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	v = (uint16_t)(v + by);
+	memcpy(p, &v, 2);
+}
+
+static int get16_nonzero(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return v != 0;
+}
+
+enum frame_verdict frame_rx_prepare(uint8_t *buf, size_t n, size_t vh, const uint8_t vmac[FRAME_ETH_ALEN],
+				    const struct frame_rx_meta *m, uint8_t **start, size_t *len)
+{
+	enum frame_verdict v;
+	size_t flen;
+
+	if (n < vh)
+		return FRAME_DROP_MALFORMED;
+	flen = n - vh;
+	v = frame_classify_rx(buf + vh, flen, vmac, m->pkttype);
+	if (v != FRAME_PASS)
+		return v;
+	/* No virtio_net_hdr to carry a partial checksum: complete it here (the fallback mode). */
+	if (!vh && m->csum_not_ready && frame_csum_complete(buf, flen) < 0)
+		return FRAME_DROP_MALFORMED;
+	*start = buf;
+	*len = n;
+	if (m->vlan_valid) {
+		*start = frame_vlan_insert(buf, vh, m->vlan_tpid, m->vlan_tci);
+		/* The tag moves the headers 4 bytes on: so must the virtio_net_hdr's offsets. */
+		if (vh && (*start)[VNET_OFF_FLAGS] & VNET_F_NEEDS_CSUM)
+			add16(*start + VNET_OFF_CSUM_START, FRAME_VLAN_HLEN);
+		if (vh && get16_nonzero(*start + VNET_OFF_HDR_LEN))
+			add16(*start + VNET_OFF_HDR_LEN, FRAME_VLAN_HLEN);
+		*len += FRAME_VLAN_HLEN;
+	}
+	return FRAME_PASS;
+}
+
 const char *frame_verdict_name(enum frame_verdict v)
 {
 	if ((unsigned)v >= FRAME_VERDICT_COUNT)

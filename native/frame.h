@@ -98,6 +98,33 @@ uint8_t *frame_vlan_insert(uint8_t *start, size_t pre, uint16_t tpid, uint16_t t
  */
 int frame_csum_complete(uint8_t *frame, size_t len);
 
+/* What the kernel said about a received frame (from sockaddr_ll and PACKET_AUXDATA). */
+struct frame_rx_meta {
+	int pkttype;          /* sll_pkttype, FRAME_PKT_* */
+	int csum_not_ready;   /* 1: TP_STATUS_CSUMNOTREADY (a partial checksum) */
+	int vlan_valid;       /* 1: TP_STATUS_VLAN_VALID: the kernel took an 802.1Q tag off */
+	uint16_t vlan_tpid;   /* the tag's TPID (0x8100 when the kernel did not say) */
+	uint16_t vlan_tci;    /* the tag's TCI */
+};
+
+/* Bytes in a struct virtio_net_hdr (include/uapi/linux/virtio_net.h). */
+#define FRAME_VNET_HLEN 10
+
+/*
+ * Parent -> vNIC, the whole per-frame pipeline after recvmsg(): buf holds n
+ * bytes, a virtio_net_hdr of vh bytes (0 or FRAME_VNET_HLEN) then the frame,
+ * with at least FRAME_VLAN_HLEN writable bytes before buf. Classifies the
+ * frame (frame_classify_rx); when vh is 0 and the checksum is partial,
+ * completes it (frame_csum_complete); puts back a VLAN tag the kernel took off
+ * (frame_vlan_insert) and moves the virtio_net_hdr's csum_start and hdr_len
+ * with it. On FRAME_PASS, *start and *len are what to write to the TAP (header
+ * included; *len in bytes). Otherwise the verdict to count: n < vh is
+ * FRAME_DROP_MALFORMED, as is a checksum whose headers do not fit.
+ * Thread: any (pure).
+ */
+enum frame_verdict frame_rx_prepare(uint8_t *buf, size_t n, size_t vh, const uint8_t vmac[FRAME_ETH_ALEN],
+				    const struct frame_rx_meta *m, uint8_t **start, size_t *len);
+
 /* The counter/label name of a verdict ("not_for_us", "own_echo", ...); "pass" for FRAME_PASS. */
 const char *frame_verdict_name(enum frame_verdict v);
 

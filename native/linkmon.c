@@ -16,12 +16,19 @@
 /* The attributes of one ifinfomsg we care about. */
 static void parse_attrs(const struct ifinfomsg *ifi, size_t len, struct link_event *ev)
 {
-	const struct rtattr *rta = IFLA_RTA(ifi);
-	unsigned int left = (unsigned int)len;
+	const uint8_t *p = (const uint8_t *)IFLA_RTA(ifi);
+	size_t left = len;
 
-	for (; RTA_OK(rta, left); rta = RTA_NEXT(rta, left)) {
+	/* RTA_NEXT() would wrap `left` when the last attribute's aligned length overshoots: step by hand. */
+	while (left >= sizeof(struct rtattr)) {
+		const struct rtattr *rta = (const struct rtattr *)p;
 		const void *d = RTA_DATA(rta);
-		size_t n = RTA_PAYLOAD(rta);
+		size_t n, step;
+
+		if (rta->rta_len < sizeof(*rta) || rta->rta_len > left)
+			return;
+		n = rta->rta_len - RTA_LENGTH(0);
+		step = RTA_ALIGN(rta->rta_len);
 
 		switch (rta->rta_type) {
 		case IFLA_IFNAME:
@@ -41,19 +48,30 @@ static void parse_attrs(const struct ifinfomsg *ifi, size_t len, struct link_eve
 			}
 			break;
 		}
+		if (step >= left)
+			return;
+		p += step;
+		left -= step;
 	}
 }
 
 size_t linkmon_parse(const uint8_t *buf, size_t len, struct link_event *out, size_t max)
 {
-	const struct nlmsghdr *nh = (const struct nlmsghdr *)buf;
-	unsigned int left = len > 0x7fffffff ? 0x7fffffff : (unsigned int)len;
+	size_t left = len;
 	size_t n = 0;
 
-	for (; n < max && NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+	/* NLMSG_NEXT() would wrap `left` on a last message whose aligned length overshoots: step by hand. */
+	while (n < max && left >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *nh = (const struct nlmsghdr *)buf;
 		const struct ifinfomsg *ifi;
 		struct link_event *ev;
+		size_t step;
 
+		if (nh->nlmsg_len < sizeof(*nh) || nh->nlmsg_len > left)
+			break;
+		step = NLMSG_ALIGN(nh->nlmsg_len);
+		buf += step < left ? step : left;
+		left -= step < left ? step : left;
 		if (nh->nlmsg_type != RTM_NEWLINK && nh->nlmsg_type != RTM_DELLINK)
 			continue;
 		if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))

@@ -22,6 +22,7 @@
 #include "tap.h"
 
 #define VNET_HLEN ((size_t)sizeof(struct virtio_net_hdr))
+_Static_assert(sizeof(struct virtio_net_hdr) == FRAME_VNET_HLEN, "frame.c's virtio_net_hdr layout");
 
 /* One writer per counter: a relaxed load + store is enough and costs no lock prefix. */
 #define COUNTER_ADD(p, n) __atomic_store_n((p), __atomic_load_n((p), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
@@ -126,15 +127,6 @@ static const struct tpacket_auxdata *aux_find(struct msghdr *msg)
 	return NULL;
 }
 
-/* A reinserted tag moves the frame's headers 4 bytes on: so must the virtio_net_hdr offsets. */
-static void vnet_shift(struct virtio_net_hdr *vh, uint16_t by)
-{
-	if (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
-		vh->csum_start += by;
-	if (vh->hdr_len)
-		vh->hdr_len += by;
-}
-
 /* Parent -> vNIC. Thread: rx relay thread. Returns NULL; sets r->rx_error when it ends on an error. */
 static void *rx_main(void *arg)
 {
@@ -154,9 +146,10 @@ static void *rx_main(void *arg)
 		struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
 				      .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
 		const struct tpacket_auxdata *aux;
+		struct frame_rx_meta meta = { 0 };
 		enum frame_verdict v;
-		uint8_t *start = base;
-		size_t len, flen;
+		uint8_t *start;
+		size_t len;
 		ssize_t n = recvmsg(r->sock_fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
 
 		if (n < 0) {
@@ -170,33 +163,20 @@ static void *rx_main(void *arg)
 			count_drop(c, FRAME_DROP_OVERSIZE);
 			continue;
 		}
-		if ((size_t)n < vh) {
-			count_drop(c, FRAME_DROP_MALFORMED);
-			continue;
+		aux = aux_find(&msg);
+		meta.pkttype = from.sll_pkttype;
+		meta.csum_not_ready = aux && (aux->tp_status & TP_STATUS_CSUMNOTREADY);
+		meta.vlan_valid = aux && (aux->tp_status & TP_STATUS_VLAN_VALID);
+		if (meta.vlan_valid) {
+			meta.vlan_tpid = (aux->tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux->tp_vlan_tpid : ETH_P_8021Q;
+			meta.vlan_tci = aux->tp_vlan_tci;
 		}
-		len = (size_t)n;
-		flen = len - vh;
-		v = frame_classify_rx(base + vh, flen, r->mac, from.sll_pkttype);
+		v = frame_rx_prepare(base, (size_t)n, vh, r->mac, &meta, &start, &len);
 		if (v != FRAME_PASS) {
 			count_drop(c, v);
 			continue;
 		}
-		aux = aux_find(&msg);
-		/* No virtio_net_hdr to carry a partial checksum: complete it here (the fallback mode). */
-		if (!vh && aux && (aux->tp_status & TP_STATUS_CSUMNOTREADY) && frame_csum_complete(base, flen) < 0) {
-			count_drop(c, FRAME_DROP_MALFORMED);
-			continue;
-		}
-		if (aux && (aux->tp_status & TP_STATUS_VLAN_VALID)) {
-			uint16_t tpid = (aux->tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux->tp_vlan_tpid : ETH_P_8021Q;
-
-			start = frame_vlan_insert(base, vh, tpid, aux->tp_vlan_tci);
-			if (vh)
-				vnet_shift((struct virtio_net_hdr *)start, FRAME_VLAN_HLEN);
-			len += FRAME_VLAN_HLEN;
-			flen += FRAME_VLAN_HLEN;
-		}
-		put_frame(r->tap_fd, start, len, flen, c);
+		put_frame(r->tap_fd, start, len, len - vh, c);
 	}
 	__atomic_store_n(&r->rx_error, err, __ATOMIC_RELEASE);
 	return NULL;

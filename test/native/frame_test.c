@@ -143,6 +143,49 @@ static void test_tx_arp(void)
 	CHECK(frame_classify_tx(f, n, VMAC, AS) == FRAME_DROP_MALFORMED);
 }
 
+static void test_rx_prepare(void)
+{
+	uint8_t buf[4 + 10 + 60];
+	uint8_t *base = buf + 4, *start = NULL;
+	struct frame_rx_meta m = { .pkttype = FRAME_PKT_HOST, .vlan_valid = 1, .vlan_tpid = 0x8100, .vlan_tci = 100 };
+	uint16_t v;
+	size_t len = 0;
+
+	/* virtio_net_hdr: NEEDS_CSUM, hdr_len 54, csum_start 34; then a frame for us */
+	memset(base, 0, 10);
+	base[0] = 1;
+	v = 54, memcpy(base + 2, &v, 2);
+	v = 34, memcpy(base + 6, &v, 2);
+	mk(base + 10, VMAC, PEER);
+	CHECK(frame_rx_prepare(base, 70, 10, VMAC, &m, &start, &len) == FRAME_PASS);
+	CHECK(start == buf && len == 74);
+	memcpy(&v, start + 2, 2);
+	CHECK(v == 58);
+	memcpy(&v, start + 6, 2);
+	CHECK(v == 38);
+	CHECK(start[10 + 12] == 0x81 && start[10 + 13] == 0x00 && start[10 + 15] == 100);
+	CHECK(memcmp(start + 10, VMAC, 6) == 0);
+	/* no NEEDS_CSUM, hdr_len 0: the offsets stay as they are */
+	memset(base, 0, 10);
+	mk(base + 10, VMAC, PEER);
+	CHECK(frame_rx_prepare(base, 70, 10, VMAC, &m, &start, &len) == FRAME_PASS);
+	memcpy(&v, start + 2, 2);
+	CHECK(v == 0);
+	memcpy(&v, start + 6, 2);
+	CHECK(v == 0);
+	/* shorter than the virtio_net_hdr; not for us; a runt behind the header */
+	CHECK(frame_rx_prepare(base, 9, 10, VMAC, &m, &start, &len) == FRAME_DROP_MALFORMED);
+	mk(base + 10, OTHER, PEER);
+	CHECK(frame_rx_prepare(base, 70, 10, VMAC, &m, &start, &len) == FRAME_DROP_NOT_FOR_US);
+	CHECK(frame_rx_prepare(base, 20, 10, VMAC, &m, &start, &len) == FRAME_DROP_RUNT);
+	/* fallback mode (no header): a partial checksum on a frame whose IPv4 header is cut short is malformed */
+	m.vlan_valid = 0;
+	m.csum_not_ready = 1;
+	mk(base, VMAC, PEER);
+	CHECK(frame_rx_prepare(base, 20, 0, VMAC, &m, &start, &len) == FRAME_DROP_MALFORMED);
+	CHECK(frame_rx_prepare(base, 14, 0, VMAC, &m, &start, &len) == FRAME_DROP_MALFORMED);
+}
+
 static void test_vlan_insert(void)
 {
 	uint8_t buf[4 + 10 + 60];
@@ -289,6 +332,7 @@ int main(void)
 	test_rx();
 	test_tx();
 	test_tx_arp();
+	test_rx_prepare();
 	test_vlan_insert();
 	test_csum();
 	test_names();
