@@ -4,6 +4,7 @@
       "target_name": "vethd",
       "sources": [
         "native/binding.cc",
+        "native/caps.c",
         "native/frame.c",
         "native/linkmon.c",
         "native/netdev.c",

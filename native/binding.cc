@@ -10,6 +10,7 @@
 #include <string>
 
 extern "C" {
+#include "caps.h"
 #include "frame.h"
 #include "linkmon.h"
 #include "notify.h"
@@ -306,7 +307,24 @@ Napi::Value SdNotify(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, r);
 }
 
+// dropCapabilities(): {threads, holding, error?} (see caps.h).
+Napi::Value DropCapabilities(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  caps_report rep{};
+  caps_drop_process(&rep);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("threads", rep.threads);
+  o.Set("holding", rep.holding);
+  if (rep.err) {
+    vd_error e{};
+    vd_fail(&e, "vethd", "cannot drop capabilities", "capset", rep.err);
+    o.Set("error", MakeError(env, e).Value());
+  }
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("dropCapabilities", Napi::Function::New(env, DropCapabilities));
   exports.Set("sdNotify", Napi::Function::New(env, SdNotify));
   exports.Set("Relay", Relay::Init(env));
   exports.Set("LinkMonitor", LinkMonitor::Init(env));

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "netdev.h"
 #include "tap.h"
 
@@ -140,6 +141,7 @@ static void *rx_main(void *arg)
 	} ctl;
 	int err = 0;
 
+	caps_drop_thread(); /* the thread that reads the wire needs no privilege */
 	while (!stop_asked(r)) {
 		struct sockaddr_ll from;
 		struct iovec iov = { .iov_base = base, .iov_len = RELAY_FRAME_MAX };
@@ -191,6 +193,7 @@ static void *tx_main(void *arg)
 	uint8_t *const base = r->tx_buf + RELAY_HEADROOM;
 	int err = 0;
 
+	caps_drop_thread(); /* nor the one that reads the vNIC */
 	while (!stop_asked(r)) {
 		enum frame_verdict v;
 		ssize_t n = read(r->tap_fd, base, RELAY_FRAME_MAX);

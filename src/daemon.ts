@@ -139,6 +139,10 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     relay.close();
     throw err;
   }
+  // Set-up is over: nothing from here on needs a capability (native/caps.h says why).
+  const caps = native.dropCapabilities();
+  if (caps.error) log.warn({ err: caps.error }, 'could not drop capabilities');
+  else log.info({ threads: caps.threads, holding: caps.holding }, `capabilities dropped (${caps.threads - caps.holding} of ${caps.threads} threads hold none)`);
   const notifier = createNotifier(native.sdNotify, deps.env ?? process.env, (err) => log.warn({ err }, 'sd_notify failed'));
   deps.out(`Attached ${info.tap} into ${info.parent} (${info.mac})`);
   log.info(

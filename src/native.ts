@@ -157,6 +157,13 @@ export interface NativeModule {
    * Returns 1 when sent, 0 when socketPath is empty; throws NativeError.
    */
   sdNotify(socketPath: string | undefined, state: string): number;
+  /**
+   * Give up every capability (effective, permitted, inheritable, ambient,
+   * bounding when allowed) and set no_new_privs, on every thread that can be
+   * asked (native/caps.h). Returns the thread count, how many still hold a
+   * permitted set, and the calling thread's own failure, if any.
+   */
+  dropCapabilities(): { threads: number; holding: number; error?: NativeError };
 }
 
 let loaded: NativeModule | undefined;

@@ -25,6 +25,7 @@ export class FakeNative {
   rebinds: { parent: string; ifindex: number }[] = [];
   rebindError: NativeError | undefined;
   antiSpoofing: boolean[] = [];
+  capsDropped = 0;
   /** The LinkMonitor callbacks still listening. */
   linkListeners = new Set<(events: LinkEvent[]) => void>();
 
@@ -81,6 +82,10 @@ export class FakeNative {
       Relay: FakeRelay,
       LinkMonitor: FakeLinkMonitor,
       dropReasons: [...DROP_REASONS],
+      dropCapabilities: () => {
+        fake.capsDropped++;
+        return { threads: 11, holding: 1 };
+      },
       sdNotify: (socket: string | undefined, state: string) => {
         fake.notified.push(state);
         return socket ? 1 : 0;

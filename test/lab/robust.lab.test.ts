@@ -4,6 +4,7 @@
  * overrun, the vNIC deleted from outside) and hostile frames from the vNIC
  * side (forged ARP). Each step is bounded in time.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../src/lab/exec';
 import { Lab, OTHER_IP, OTHER_MAC, PEER_IP, PEER_MAC } from '../../src/lab/lab';
@@ -129,6 +130,21 @@ describe.skipIf(!isRoot)('robustness in the namespace lab', () => {
     } finally {
       await open.stop();
     }
+  });
+
+  test('after set-up vethd holds no capability: main and relay threads have empty sets and no_new_privs', async () => {
+    const pid = vethd.child.pid;
+    const tasks = readdirSync(`/proc/${pid}/task`);
+    const status = (tid: string) => readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+    const field = (text: string, key: string) => new RegExp(`^${key}:\\s*(\\S+)`, 'm').exec(text)?.[1];
+    const main = status(String(pid));
+    for (const key of ['CapEff', 'CapPrm', 'CapInh', 'CapAmb']) expect(field(main, key), key).toBe('0000000000000000');
+    expect(field(main, 'NoNewPrivs')).toBe('1');
+    // Every thread but, at most, the one Node.js thread that blocks all signals (caps.h).
+    const holding = tasks.filter((t) => field(status(t), 'CapPrm') !== '0000000000000000');
+    expect(holding.length).toBeLessThanOrEqual(1);
+    expect(tasks.length).toBeGreaterThanOrEqual(4); // main + 2 relay threads + Node's own
+    expect(vethd.log()).toMatch(/capabilities dropped \(\d+ of \d+ threads hold none\)/);
   });
 
   test('the vNIC deleted from outside: exit 1, one line that says so, the membership dropped', async () => {
