@@ -6,12 +6,13 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { localUsers } from './collision';
-import { runDaemon, type OnConflict } from './daemon';
+import { applyConfig, readConfig } from './config';
+import { runDaemon, type OnConflict, type ReloadResult } from './daemon';
 import { runDemo } from './demo';
 import { codedError, describeError, errorCode, EXIT_RUNTIME, EXIT_SETUP, EXIT_USAGE } from './errors';
 import { DEFAULT_METRICS_LISTEN, parseListen } from './http';
 import { checkIfname } from './ifname';
-import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from './log';
+import { createLogger, LOG_FORMATS, LOG_LEVELS, reopenLogFiles, type LogFormat, type Logger, type LogLevel } from './log';
 import { formatMac, parseMac } from './mac';
 import { MAC_POLICIES, parseMacSpec, resolveMac, type MacContext } from './macpolicy';
 import { inspectLines, universalWarning } from './mactext';
@@ -24,8 +25,8 @@ export interface CliDeps {
   native?: NativeModule;
   /** stdout line writer. */
   out?: (line: string) => void;
-  /** Build the logger (tests pass a silent one). */
-  logger?: (level: LogLevel, format: LogFormat) => Logger;
+  /** Build the logger (tests pass a silent one); logFile: append JSON lines there instead of stdout. */
+  logger?: (level: LogLevel, format: LogFormat, logFile?: string) => Logger;
   signals?: Parameters<typeof runDaemon>[1]['signals'];
   /** The machine id (default: read /etc/machine-id). */
   machineId?: () => string | undefined;
@@ -47,7 +48,12 @@ interface RootOptions {
   metricsListen: string;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  logFile?: string;
+  config?: string;
 }
+
+/** Settings SIGHUP cannot change in a running daemon (a restart applies them). */
+const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile'] as const;
 
 const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
 
@@ -112,6 +118,28 @@ function demoCommand(program: Command, out: (line: string) => void): Command {
     });
 }
 
+/**
+ * SIGHUP: read the config file again; a key that left the file goes back to
+ * its default (unless the command line or environment set it). Returns what
+ * the daemon can apply live, and the settings that changed but need a
+ * restart. Throws the file's error, leaving the settings as they were.
+ */
+function reloadConfig(program: Command, started: RootOptions): ReloadResult {
+  const values = readConfig(started.config as string, program);
+  for (const o of program.options) {
+    const attr = o.attributeName();
+    if (program.getOptionValueSource(attr) === 'config' && !(attr in values)) program.setOptionValueWithSource(attr, o.defaultValue, 'default');
+  }
+  applyConfig(program, values);
+  const now = program.opts<RootOptions>();
+  return {
+    logLevel: now.logLevel,
+    onConflict: now.onConflict,
+    antiSpoofing: now.antiSpoofing,
+    restartNeeded: FIXED_SETTINGS.filter((k) => now[k] !== started[k]),
+  };
+}
+
 /** The commander program; parse with `await program.parseAsync(argv)`. */
 export function buildProgram(deps: CliDeps = {}): Command {
   const out = deps.out ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -148,8 +176,19 @@ export function buildProgram(deps: CliDeps = {}): Command {
     )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('VETHD_LOG_LEVEL'))
     .addOption(new Option('--log-format <format>', 'log lines on stdout: JSON, or pretty; auto is pretty on a TTY').choices(LOG_FORMATS).default('auto').env('VETHD_LOG_FORMAT'))
-    .action(async (opts: RootOptions) => {
-      const log = (deps.logger ?? createLogger)(opts.logLevel, opts.logFormat);
+    .addOption(new Option('--log-file <path>', 'append JSON log lines to this file instead of stdout; SIGHUP reopens it (for logrotate)').env('VETHD_LOG_FILE'))
+    .addOption(new Option('-c, --config <file>', 'read options from a TOML file (keys are the long option names; the command line and environment win); SIGHUP re-reads it').env('VETHD_CONFIG'))
+    .action(async (cliOpts: RootOptions) => {
+      let opts = cliOpts;
+      if (opts.config) {
+        try {
+          applyConfig(program, readConfig(opts.config, program));
+        } catch (err) {
+          fail(program, err, EXIT_USAGE);
+        }
+        opts = program.opts<RootOptions>();
+      }
+      const log = (deps.logger ?? createLogger)(opts.logLevel, opts.logFormat, opts.logFile);
       let mac: Buffer;
       let metricsListen: ReturnType<typeof parseListen>;
       try {
@@ -167,6 +206,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
       if (users.length) {
         fail(program, codedError('mac-in-use', `MAC ${formatMac(mac)} is already used by ${users.join(', ')} on this host; choose another -m`), EXIT_SETUP);
       }
+      const started = { ...opts }; // opts() is live: keep what the daemon started with
       let exit;
       try {
         exit = await runDaemon(
@@ -181,7 +221,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
             onConflict: opts.onConflict,
             metricsListen,
           },
-          { log, out, native: deps.native, signals: deps.signals, parentUp: deps.parentUp },
+          { log, out, native: deps.native, signals: deps.signals, parentUp: deps.parentUp, reload: opts.config ? () => reloadConfig(program, started) : undefined, reopenLog: reopenLogFiles },
         );
       } catch (err) {
         fail(program, err, EXIT_SETUP);

@@ -8,7 +8,7 @@
 import type { EventEmitter } from 'node:events';
 import { ConflictWatch, MacConflictError } from './collision';
 import { serveMetrics, type ListenAddress, type MetricsServer } from './http';
-import type { Logger } from './log';
+import type { Logger, LogLevel } from './log';
 import { createMetrics } from './metrics';
 import { ParentWatch, type ParentChange } from './parentwatch';
 import { sysfsIfindex, sysfsOperUp } from './sysfs';
@@ -17,6 +17,15 @@ import { VERSION } from './version';
 import { loadNative, type LinkEvent, type Membership, type NativeModule, type Relay, type RelayStats } from './native';
 
 export type OnConflict = 'warn' | 'exit';
+
+/** What SIGHUP's reload gives the running daemon. */
+export interface ReloadResult {
+  logLevel: LogLevel;
+  onConflict: OnConflict;
+  antiSpoofing: boolean;
+  /** Settings (option names) that changed in the file but only apply at the next start. */
+  restartNeeded: string[];
+}
 
 export interface DaemonOptions {
   /** vNIC (TAP) name. */
@@ -53,6 +62,10 @@ export interface DaemonDeps {
   env?: NodeJS.ProcessEnv;
   /** The parent's operational state at start and after lost link events (default: sysfs operstate). */
   parentUp?: (parent: string) => boolean | undefined;
+  /** SIGHUP: re-read the configuration (throws its error: the old settings stay); undefined: nothing to re-read. */
+  reload?: () => ReloadResult;
+  /** SIGHUP: reopen log files (logrotate). */
+  reopenLog?: () => void;
   /** The ifindex a name has now, undefined when there is no such device (default: sysfs), after lost link events. */
   ifindexOf?: (name: string) => number | undefined;
 }
@@ -153,6 +166,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   notifier.ready(`Attached ${info.tap} into ${info.parent} (${info.mac})`);
 
   const conflicts = new ConflictWatch(relay.stats().receive.drops.mac_conflict);
+  let onConflict = opts.onConflict ?? 'warn';
   const onChange = (change: ParentChange): void => {
     applyParentChange(change, { relay, watch, log, tap: info.tap, mtu: info.mtu, parentUp, ifindexOf: deps.ifindexOf ?? sysfsIfindex }, onChange);
     info.parent = watch.name;
@@ -166,6 +180,23 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       SIGINT: onSignal('SIGINT'),
       SIGTERM: onSignal('SIGTERM'),
       SIGUSR1: () => log.info({ stats: relay.stats() }, 'counters'),
+      SIGHUP: () => onHangup(),
+    };
+    const onHangup = (): void => {
+      deps.reopenLog?.();
+      if (!deps.reload) return log.info('SIGHUP: log files reopened (no config file to re-read)');
+      let r: ReloadResult;
+      try {
+        r = deps.reload();
+      } catch (err) {
+        return log.error({ err }, 'SIGHUP: config not reloaded, the running settings stay');
+      }
+      deps.log.level = r.logLevel;
+      log.level = r.logLevel; // a child keeps the level it was made with
+      onConflict = r.onConflict;
+      relay.setAntiSpoofing(r.antiSpoofing);
+      log.info({ logLevel: r.logLevel, onConflict: r.onConflict, antiSpoofing: r.antiSpoofing }, 'SIGHUP: config reloaded, log files reopened');
+      if (r.restartNeeded.length) log.warn({ settings: r.restartNeeded }, `SIGHUP: ${r.restartNeeded.join(', ')} changed: takes effect when vethd restarts`);
     };
     const timer = setInterval(() => {
       const st = relay.status();
@@ -175,7 +206,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       const event = conflicts.observe(seen, now());
       if (!event) return;
       const text = `another station on ${info.parent} sends with our MAC ${info.mac} (${seen} frame(s) so far)`;
-      if (opts.onConflict === 'exit') {
+      if (onConflict === 'exit') {
         finish({ code: 1, reason: 'MAC conflict', error: new MacConflictError(`${info.tap}: ${text}`) });
       } else if (event === 'new-burst') {
         log.warn({ mac: info.mac, frames: seen }, `MAC conflict: ${text}`);

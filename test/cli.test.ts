@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { CommanderError } from 'commander';
 import pino from 'pino';
 import { describe, expect, test } from 'vitest';
@@ -258,6 +261,59 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
       signals.emit('SIGTERM');
       await run;
     }
+  });
+
+  test('a TOML config file supplies options; the command line wins over it', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-'));
+    const conf = path.join(dir, 'vethd.toml');
+    writeFileSync(conf, 'veth = "veth7"\neth = "eth3"\nmac = "02:00:c0:00:02:07"\nmembership = "unicast"\nanti-spoofing = false\nprobe-window = 0\nmetrics-listen = "off"\n');
+    const { fake, signals, lines, parse } = setup();
+    const run = parse('-c', conf, '-v', 'veth8');
+    await waitFor('attach', () => lines.length > 0);
+    expect(fake.opened[0]).toMatchObject({ tap: 'veth8', parent: 'eth3', membership: 'unicast', antiSpoofing: false });
+    expect(formatMac(fake.opened[0].mac as Buffer)).toBe('02:00:c0:00:02:07');
+    signals.emit('SIGTERM');
+    await run;
+  });
+
+  test.each([
+    ['colour = "blue"', 'unknown key "colour"'],
+    ['membership = "all"', '"membership" must be one of promisc, unicast, none, got "all"'],
+    ['probe-window = -1', '"probe-window": expected milliseconds from 0 to 60000, got "-1"'],
+    ['anti-spoofing = "no"', '"anti-spoofing" must be true or false'],
+    ['veth = [1, 2]', '"veth" must be a string or a number'],
+    ['veth = ', 'not valid TOML'],
+  ])('a bad config file (%s): exit 2, one line naming the file and the key', async (text, want) => {
+    const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-')), 'bad.toml');
+    writeFileSync(conf, `${text}\n`);
+    const { fake, errors, parse } = setup();
+    const err = await outcome(parse('-c', conf));
+    expect(err?.exitCode).toBe(2);
+    expect(errors.join('')).toContain(`vethd: config ${conf}: ${want}`);
+    expect(errors.join('').trim().split('\n')).toHaveLength(1);
+    expect(fake.opened).toHaveLength(0);
+  });
+
+  test('SIGHUP re-reads the config: live settings apply, the rest is named as needing a restart, a broken file changes nothing', async () => {
+    const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-')), 'vethd.toml');
+    writeFileSync(conf, 'eth = "eth1"\nprobe-window = 0\nmetrics-listen = "off"\n');
+    const { fake, signals, lines, logs, parse } = setup();
+    const run = parse('-c', conf);
+    await waitFor('attach', () => lines.length > 0);
+    writeFileSync(conf, 'eth = "eth2"\nprobe-window = 0\nmetrics-listen = "off"\nanti-spoofing = false\non-conflict = "exit"\n');
+    signals.emit('SIGHUP');
+    await waitFor('the reload line', () => logs.some((l) => l.includes('SIGHUP: config reloaded')));
+    expect(fake.antiSpoofing).toEqual([false]);
+    expect(logs.join('')).toContain('SIGHUP: eth changed: takes effect when vethd restarts');
+    writeFileSync(conf, 'eth = \n');
+    signals.emit('SIGHUP');
+    await waitFor('the refusal', () => logs.some((l) => l.includes('SIGHUP: config not reloaded, the running settings stay')));
+    expect(fake.antiSpoofing).toEqual([false]);
+    // on-conflict = "exit" took effect: a conflict now ends the daemon.
+    fake.stats.receive.drops.mac_conflict = 1;
+    const err = await outcome(run);
+    expect(err?.exitCode).toBe(1);
+    expect(fake.opened).toHaveLength(1);
   });
 
   test('--version prints the package version', async () => {

@@ -4,7 +4,7 @@
  * overrun, the vNIC deleted from outside) and hostile frames from the vNIC
  * side (forged ARP). Each step is bounded in time.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../src/lab/exec';
 import { Lab, OTHER_IP, OTHER_MAC, PEER_IP, PEER_MAC } from '../../src/lab/lab';
@@ -129,6 +129,27 @@ describe.skipIf(!isRoot)('robustness in the namespace lab', () => {
       expect(await cap2.count('arp and ether src 02:00:c0:00:02:14')).toBe(5);
     } finally {
       await open.stop();
+    }
+  });
+
+  test('SIGHUP reopens the log file (logrotate) and re-reads the config without touching the vNIC', async () => {
+    const log = `${lab.dir}/vethd3.log`;
+    const conf = lab.file('vethd3.toml', `veth = "veth3"\neth = "eth0"\nmac = "02:00:c0:00:02:15"\nlog-file = "${log}"\n`);
+    const v = await VethdProcess.start(lab, ['-c', conf]);
+    try {
+      const ifindex = async () => (await lab.exec('fw', 'cat', ['/sys/class/net/veth3/ifindex'])).stdout.trim();
+      const before = await ifindex();
+      await waitFor('the log file to fill', () => existsSync(log) && readFileSync(log, 'utf8').includes('relay running'));
+      renameSync(log, `${log}.1`);
+      writeFileSync(conf, `veth = "veth3"\neth = "eth0"\nmac = "02:00:c0:00:02:15"\nlog-file = "${log}"\nanti-spoofing = false\n`);
+      v.child.kill('SIGHUP');
+      await waitFor('the reload line in a new log file', () => existsSync(log) && readFileSync(log, 'utf8').includes('SIGHUP: config reloaded'));
+      expect(readFileSync(log, 'utf8')).toContain('"antiSpoofing":false');
+      expect(readFileSync(`${log}.1`, 'utf8')).not.toContain('SIGHUP');
+      expect(await ifindex()).toBe(before);
+      expect(v.child.exitCode).toBeNull();
+    } finally {
+      await v.stop();
     }
   });
 
