@@ -35,7 +35,9 @@ export function readConfig(file: string, program: Command): Record<string, unkno
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw codedError('config', `${where}: cannot read: ${(err as Error).message}`);
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code ? `${e.message.split(',')[0].replace(`${e.code}: `, '')} (${e.code})` : e.message;
+    throw codedError('config', `${where}: cannot read: ${why}`);
   }
   let doc: Record<string, unknown>;
   try {

@@ -4,12 +4,22 @@
  * promiscuous membership).
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Lab } from '../../src/lab/lab';
 import { isRoot, promiscuity } from './tools';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'vethd');
+const CONF_DIR = mkdtempSync(path.join(os.tmpdir(), 'vethd-badconf-'));
+
+/** A config file holding text, for the bad-input table. */
+function conf(name: string, text: string): string {
+  const p = path.join(CONF_DIR, `${name}.toml`);
+  writeFileSync(p, `${text}\n`);
+  return p;
+}
 
 interface Outcome {
   code: number | null;
@@ -24,11 +34,14 @@ describe.skipIf(!isRoot)('set-up errors in the namespace lab', () => {
 
   beforeAll(async () => {
     lab = await Lab.create('err');
+    // A real NIC (a veth pair) whose name the TAP may not take.
+    await lab.exec('fw', 'ip', ['link', 'add', 'nic1', 'type', 'veth', 'peer', 'name', 'nic2']);
     baseline = await promiscuity(lab, 'fw', 'eth0');
     links = await linkNames();
   });
   afterAll(async () => {
     await lab?.destroy();
+    rmSync(CONF_DIR, { recursive: true, force: true });
   });
 
   function vethd(args: string[], prefix: string[] = []): Promise<Outcome> {
@@ -62,6 +75,36 @@ describe.skipIf(!isRoot)('set-up errors in the namespace lab', () => {
     [['-v', 'veth123456789012', '-e', 'eth0'], 'vethd: invalid interface name "veth123456789012": 16 bytes, longer than 15'],
     [['-v', 'eth0', '-e', 'eth0'], 'vethd: -v and -e name the same interface "eth0"'],
     [['-v', 'veth1', '-e', 'eth0', '--membership', 'all'], "error: option '--membership <mode>' argument 'all' is invalid"],
+    // names: hostile characters, empty, reserved, too long for the parent too; a real NIC's name for the TAP
+    [['-v', 'a/b', '-e', 'eth0'], 'vethd: invalid interface name "a/b": contains "/"'],
+    [['-v', 'a b', '-e', 'eth0'], 'vethd: invalid interface name "a b": contains " "'],
+    [['-v', '', '-e', 'eth0'], 'vethd: invalid interface name "": empty'],
+    [['-v', '..', '-e', 'eth0'], 'vethd: invalid interface name "..": reserved name'],
+    [['-v', 'veth1', '-e', 'eth0123456789012'], 'vethd: invalid interface name "eth0123456789012": 16 bytes, longer than 15'],
+    [['-v', 'nic1', '-e', 'eth0'], 'vethd: nic1: cannot create TAP: File exists (EEXIST)'],
+    // MAC forms and policies, hostile text included
+    [['-v', 'veth1', '-e', 'eth0', '-m', '02:00:c0:00:02:03:04'], 'vethd: invalid MAC "02:00:c0:00:02:03:04": expected six hex octets'],
+    [['-v', 'veth1', '-e', 'eth0', '-m', '$(reboot)'], 'vethd: invalid MAC "$(reboot)": expected six hex octets'],
+    [['-v', 'veth1', '-e', 'eth0', '-m', 'ip:1.2.3'], 'vethd: invalid MAC "ip:1.2.3": "1.2.3" is not an IPv4 address'],
+    [['-v', 'veth1', '-e', 'eth0', '-m', 'oui:zz:00:00'], 'vethd: invalid MAC "oui:zz:00:00": expected a 3-octet prefix'],
+    // every other option, out of range or not one of its choices
+    [['--probe-window', '70000'], 'expected milliseconds from 0 to 60000, got "70000"'],
+    [['--probe-window', 'abc'], 'expected milliseconds from 0 to 60000, got "abc"'],
+    [['--on-conflict', 'ignore'], "error: option '--on-conflict <action>' argument 'ignore' is invalid"],
+    [['--metrics-listen', '127.0.0.1:99999'], 'vethd: invalid --metrics-listen "127.0.0.1:99999": expected HOST:PORT, [IPv6]:PORT or off'],
+    [['--metrics-listen', 'nohost'], 'vethd: invalid --metrics-listen "nohost"'],
+    [['--log-level', 'loud'], "error: option '--log-level <level>' argument 'loud' is invalid"],
+    [['--log-format', 'xml'], "error: option '--log-format <format>' argument 'xml' is invalid"],
+    // the same checks for config file values
+    [['-c', '/nonexistent/vethd.toml'], 'vethd: config /nonexistent/vethd.toml: cannot read: no such file or directory (ENOENT)'],
+    [['-c', conf('unknown', 'colour = 1')], 'unknown key "colour"'],
+    [['-c', conf('name', 'veth = "a/b"\neth = "eth0"')], 'vethd: invalid interface name "a/b": contains "/"'],
+    [['-c', conf('mac', 'veth = "veth1"\neth = "eth0"\nmac = "ff:ff:ff:ff:ff:ff"')], 'broadcast cannot be a station address'],
+    [['-c', conf('window', 'probe-window = 999999')], '"probe-window": expected milliseconds from 0 to 60000'],
+    [['-c', conf('choice', 'membership = "everything"')], '"membership" must be one of promisc, unicast, none'],
+    [['-c', conf('type', 'anti-spoofing = 1')], '"anti-spoofing" must be true or false'],
+    [['-c', conf('toml', 'veth = "unterminated')], 'not valid TOML'],
+    [['-c', conf('same', 'veth = "eth0"\neth = "eth0"')], 'vethd: -v and -e name the same interface "eth0"'],
   ])('vethd %j', async (args, message) => {
     const r = await vethd(args);
     expect(r.code).not.toBe(0);
