@@ -230,11 +230,21 @@ static void relay_init(struct relay *r, const struct relay_config *cfg)
 	r->tx_flags = cfg->antispoof ? FRAME_TX_ANTISPOOF : 0;
 }
 
+/* 0 when parent is an Ethernet device, else -1 with *e filled (EINVAL: another link type). */
+static int require_ethernet(int sock, const char *parent, struct vd_error *e)
+{
+	int hw = netdev_hwtype(sock, parent, e);
+
+	if (hw < 0)
+		return -1;
+	if (hw != ARPHRD_ETHER)
+		return vd_fail(e, parent, "cannot use as parent (link type is not Ethernet)", "ioctl(SIOCGIFHWADDR)", EINVAL);
+	return 0;
+}
+
 /* The parent: a bound packet socket on an Ethernet device, with its MTU read. */
 static int open_parent(struct relay *r, const struct relay_config *cfg, struct vd_error *e)
 {
-	int hw;
-
 	r->vnet_hdr = cfg->vnet_hdr;
 	r->sock_fd = psock_open(r->parent, &r->vnet_hdr, e);
 	if (r->sock_fd < 0)
@@ -242,11 +252,8 @@ static int open_parent(struct relay *r, const struct relay_config *cfg, struct v
 	r->parent_ifindex = netdev_ifindex(r->sock_fd, r->parent, "cannot bind packet socket", e);
 	if (r->parent_ifindex < 0)
 		return -1;
-	hw = netdev_hwtype(r->sock_fd, r->parent, e);
-	if (hw < 0)
+	if (require_ethernet(r->sock_fd, r->parent, e) < 0)
 		return -1;
-	if (hw != ARPHRD_ETHER)
-		return vd_fail(e, r->parent, "cannot use as parent (link type is not Ethernet)", "ioctl(SIOCGIFHWADDR)", EINVAL);
 	r->mtu = netdev_get_mtu(r->sock_fd, r->parent, e);
 	if (r->mtu < 0)
 		return -1;
@@ -256,14 +263,10 @@ static int open_parent(struct relay *r, const struct relay_config *cfg, struct v
 int relay_rebind(struct relay *r, const char *parent, int ifindex, struct vd_error *e)
 {
 	char name[IF_NAMESIZE] = { 0 };
-	int hw;
 
 	strncpy(name, parent, IF_NAMESIZE - 1);
-	hw = netdev_hwtype(r->sock_fd, name, e);
-	if (hw < 0)
+	if (require_ethernet(r->sock_fd, name, e) < 0)
 		return -1;
-	if (hw != ARPHRD_ETHER)
-		return vd_fail(e, name, "cannot use as parent (link type is not Ethernet)", "ioctl(SIOCGIFHWADDR)", EINVAL);
 	if (psock_bind(r->sock_fd, name, ifindex, r->rcvbuf, e) < 0)
 		return -1;
 	if (psock_add_membership(r->sock_fd, name, ifindex, r->membership, r->mac, e) < 0)
