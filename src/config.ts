@@ -72,18 +72,10 @@ function checkValue(where: string, key: string, opt: Option, value: unknown): un
   }
 }
 
-/**
- * Give the file's values to every option still at its default (command line
- * and environment win). Returns the attribute names taken from the file.
- */
-export function applyConfig(program: Command, values: Record<string, unknown>): string[] {
-  const taken: string[] = [];
+/** Give the file's values to every option still at its default (command line and environment win). */
+export function applyConfig(program: Command, values: Record<string, unknown>): void {
   for (const [attr, value] of Object.entries(values)) {
     const source = program.getOptionValueSource(attr);
-    if (source === undefined || source === 'default' || source === 'config') {
-      program.setOptionValueWithSource(attr, value, 'config');
-      taken.push(attr);
-    }
+    if (source === undefined || source === 'default' || source === 'config') program.setOptionValueWithSource(attr, value, 'config');
   }
-  return taken;
 }
