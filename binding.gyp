@@ -5,12 +5,14 @@
       "sources": [
         "native/binding.cc",
         "native/caps.c",
+        "native/filter.c",
         "native/frame.c",
         "native/linkmon.c",
         "native/netdev.c",
         "native/notify.c",
         "native/psock.c",
         "native/relay.c",
+        "native/ring.c",
         "native/tap.c"
       ],
       "dependencies": [

@@ -71,7 +71,8 @@ class Relay : public Napi::ObjectWrap<Relay> {
                         InstanceMethod("setAntiSpoofing", &Relay::SetAntiSpoofing)});
   }
 
-  // new Relay({tap, parent, mac?: Buffer(6), membership?, vnetHdr?, rcvbuf?, antiSpoofing?})
+  // new Relay({tap, parent, mac?: Buffer(6), membership?, vnetHdr?, rcvbuf?, antiSpoofing?, rxRing?, kernelFilter?,
+  //            txBatch?, qdiscBypass?})
   explicit Relay(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Relay>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
@@ -101,6 +102,20 @@ class Relay : public Napi::ObjectWrap<Relay> {
     cfg.vnet_hdr = o.Has("vnetHdr") ? o.Get("vnetHdr").ToBoolean().Value() : 1;
     cfg.rcvbuf = o.Has("rcvbuf") ? o.Get("rcvbuf").ToNumber().Int32Value() : 4 << 20;
     cfg.antispoof = o.Has("antiSpoofing") ? o.Get("antiSpoofing").ToBoolean().Value() : 1;
+    std::string ring = o.Has("rxRing") ? o.Get("rxRing").ToString().Utf8Value() : "auto";
+    if (ring == "auto")
+      cfg.rx_ring = RELAY_RING_AUTO;
+    else if (ring == "v3")
+      cfg.rx_ring = RING_V3;
+    else if (ring == "v2")
+      cfg.rx_ring = RING_V2;
+    else if (ring == "off")
+      cfg.rx_ring = RING_OFF;
+    else
+      throw Napi::TypeError::New(env, "options.rxRing must be auto, v3, v2 or off");
+    cfg.kernel_filter = o.Has("kernelFilter") ? o.Get("kernelFilter").ToBoolean().Value() : 1;
+    cfg.tx_batch = o.Has("txBatch") ? o.Get("txBatch").ToNumber().Int32Value() : RELAY_TX_BATCH;
+    cfg.qdisc_bypass = o.Has("qdiscBypass") ? o.Get("qdiscBypass").ToBoolean().Value() : 0;
     cfg.tap = tap.c_str();
     cfg.parent = parent.c_str();
     vd_error e{};
@@ -163,6 +178,10 @@ class Relay : public Napi::ObjectWrap<Relay> {
     static const char* const modes[] = {"promisc", "unicast", "none"};
     o.Set("membership", modes[relay_.membership]);
     o.Set("antiSpoofing", Napi::Boolean::New(env, (__atomic_load_n(&relay_.tx_flags, __ATOMIC_RELAXED) & FRAME_TX_ANTISPOOF) != 0));
+    o.Set("rxRing", ring_mode_name(relay_.ring.mode));
+    o.Set("kernelFilter", Napi::Boolean::New(env, relay_.kernel_filter != 0));
+    o.Set("txBatch", Napi::Number::New(env, relay_.tx_batch));
+    o.Set("qdiscBypass", Napi::Boolean::New(env, relay_.qdisc_bypass != 0));
     return o;
   }
 

@@ -14,11 +14,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "caps.h"
+#include "filter.h"
 #include "netdev.h"
 #include "tap.h"
 
@@ -128,92 +130,267 @@ static const struct tpacket_auxdata *aux_find(struct msghdr *msg)
 	return NULL;
 }
 
-/* Parent -> vNIC. Thread: rx relay thread. Returns NULL; sets r->rx_error when it ends on an error. */
-static void *rx_main(void *arg)
+/* What the kernel said about a frame, from its TP_STATUS_* word, packet type and VLAN fields. */
+static void rx_meta(struct frame_rx_meta *m, uint32_t status, int pkttype, uint16_t tci, uint16_t tpid)
 {
-	struct relay *r = arg;
-	struct relay_dir_counters *c = &r->rx;
-	const size_t vh = r->vnet_hdr ? VNET_HLEN : 0;
+	m->pkttype = pkttype;
+	m->csum_not_ready = (status & TP_STATUS_CSUMNOTREADY) != 0;
+	m->vlan_valid = (status & TP_STATUS_VLAN_VALID) != 0;
+	m->vlan_tpid = (status & TP_STATUS_VLAN_TPID_VALID) ? tpid : ETH_P_8021Q;
+	m->vlan_tci = tci;
+}
+
+/*
+ * Classify, prepare and write one received frame to the vNIC: buf holds n
+ * bytes, a virtio_net_hdr of vh bytes then the frame, with FRAME_VLAN_HLEN
+ * writable bytes before buf. Thread: rx.
+ */
+static void rx_deliver(struct relay *r, uint8_t *buf, size_t n, size_t vh, const struct frame_rx_meta *m)
+{
+	uint8_t *start;
+	size_t len;
+	enum frame_verdict v = frame_rx_prepare(buf, n, vh, r->mac, m, &start, &len);
+
+	if (v != FRAME_PASS) {
+		count_drop(&r->rx, v);
+		return;
+	}
+	put_frame(r->tap_fd, start, len, len - vh, &r->rx);
+}
+
+/*
+ * One frame from the socket's receive queue by recvmsg(): the only path
+ * without a ring; with one, the full copies of frames too big for a slot and
+ * whatever was queued before the ring existed. Returns 0 when a frame was
+ * handled, else the errno (EAGAIN: the queue is empty). Thread: rx.
+ */
+static int rx_recv_one(struct relay *r, size_t vh)
+{
 	uint8_t *const base = r->rx_buf + RELAY_HEADROOM;
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
 	} ctl;
+	struct sockaddr_ll from;
+	struct iovec iov = { .iov_base = base, .iov_len = RELAY_FRAME_MAX };
+	struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
+			      .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+	const struct tpacket_auxdata *aux;
+	struct frame_rx_meta meta;
+	ssize_t n = recvmsg(r->sock_fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
+
+	if (n < 0)
+		return errno;
+	if ((size_t)n > RELAY_FRAME_MAX || (msg.msg_flags & MSG_TRUNC)) {
+		count_drop(&r->rx, FRAME_DROP_OVERSIZE);
+		return 0;
+	}
+	aux = aux_find(&msg);
+	if (aux)
+		rx_meta(&meta, aux->tp_status, from.sll_pkttype, aux->tp_vlan_tci, aux->tp_vlan_tpid);
+	else
+		rx_meta(&meta, 0, from.sll_pkttype, 0, 0);
+	rx_deliver(r, base, (size_t)n, vh, &meta);
+	return 0;
+}
+
+/*
+ * One frame in the ring: hdr is its tpacket2_hdr/tpacket3_hdr, hdr_len that
+ * header's aligned size (the sockaddr_ll follows it), the frame at mac bytes
+ * from hdr with its virtio_net_hdr just before. Thread: rx.
+ */
+static void rx_ring_frame(struct relay *r, uint8_t *hdr, size_t hdr_len, unsigned mac, uint32_t snaplen,
+			  uint32_t len, uint32_t status, uint16_t tci, uint16_t tpid, size_t vh)
+{
+	const struct sockaddr_ll *sll = (const struct sockaddr_ll *)(hdr + hdr_len);
+	struct frame_rx_meta meta;
+
+	if (snaplen < len) { /* bigger than a V3 block, or no room for a V2 copy */
+		count_drop(&r->rx, FRAME_DROP_OVERSIZE);
+		return;
+	}
+	rx_meta(&meta, status, sll->sll_pkttype, tci, tpid);
+	rx_deliver(r, hdr + mac - vh, snaplen + vh, vh, &meta);
+}
+
+/* Frames handled before the rx thread looks at the stop flag again. */
+#define RX_BUDGET 256
+
+/* Handle the V2 slots user space owns, up to RX_BUDGET; returns how many. Thread: rx. */
+static unsigned rx_ring_v2(struct relay *r, size_t vh)
+{
+	struct tpacket2_hdr *h;
+	unsigned done = 0;
+
+	while (done < RX_BUDGET && (h = ring_v2_acquire(&r->ring))) {
+		uint32_t status = h->tp_status;
+
+		if (status & TP_STATUS_COPY) /* truncated here; the whole frame is on the socket queue */
+			(void)rx_recv_one(r, vh);
+		else
+			rx_ring_frame(r, (uint8_t *)h, TPACKET_ALIGN(sizeof(*h)), h->tp_mac, h->tp_snaplen, h->tp_len,
+				      status, h->tp_vlan_tci, h->tp_vlan_tpid, vh);
+		ring_v2_release(&r->ring, h);
+		done++;
+	}
+	return done;
+}
+
+/* Handle the next V3 block when user space owns it; returns its frame count (0: none ready). Thread: rx. */
+static unsigned rx_ring_v3(struct relay *r, size_t vh)
+{
+	struct tpacket_block_desc *b = ring_v3_acquire(&r->ring);
+	struct tpacket3_hdr *h;
+	unsigned i, n;
+
+	if (!b)
+		return 0;
+	n = b->hdr.bh1.num_pkts;
+	h = (struct tpacket3_hdr *)((uint8_t *)b + b->hdr.bh1.offset_to_first_pkt);
+	for (i = 0; i < n; i++) {
+		rx_ring_frame(r, (uint8_t *)h, TPACKET_ALIGN(sizeof(*h)), h->tp_mac, h->tp_snaplen, h->tp_len,
+			      h->tp_status, h->hv1.tp_vlan_tci, h->hv1.tp_vlan_tpid, vh);
+		h = (struct tpacket3_hdr *)((uint8_t *)h + h->tp_next_offset);
+	}
+	ring_v3_release(&r->ring, b);
+	return n ? n : 1; /* an empty retired block still counts as progress */
+}
+
+/*
+ * Interrupt coalescing, as a NIC does it (ethtool rx-usecs): after a wake-up
+ * that found at least RX_COALESCE_FRAMES frames, the rx thread sleeps
+ * RX_COALESCE_US before looking at the ring again rather than sleeping in
+ * poll(), where the kernel would wake it for every frame (sk_data_ready per
+ * TPACKET_V2 frame). A lone frame (ping, ARP) still wakes it at once.
+ */
+#define RX_COALESCE_FRAMES 8
+#define RX_COALESCE_US 50
+#define RX_TIMER_SLACK_NS 5000
+
+/* Sleep RX_COALESCE_US, or less when shutdown is asked. Thread: rx. */
+static void rx_pause(struct relay *r)
+{
+	struct pollfd p = { .fd = r->stop_fd, .events = POLLIN };
+	const struct timespec ts = { .tv_sec = 0, .tv_nsec = RX_COALESCE_US * 1000L };
+
+	(void)ppoll(&p, 1, &ts, NULL);
+}
+
+/* Parent -> vNIC. Thread: rx relay thread. Returns NULL; sets r->rx_error when it ends on an error. */
+static void *rx_main(void *arg)
+{
+	struct relay *r = arg;
+	const size_t vh = r->vnet_hdr ? VNET_HLEN : 0;
+	unsigned burst = 0;
 	int err = 0;
 
 	caps_drop_thread(); /* the thread that reads the wire needs no privilege */
+	(void)prctl(PR_SET_TIMERSLACK, RX_TIMER_SLACK_NS); /* the default 50 µs slack would double the pause */
 	while (!stop_asked(r)) {
-		struct sockaddr_ll from;
-		struct iovec iov = { .iov_base = base, .iov_len = RELAY_FRAME_MAX };
-		struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
-				      .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
-		const struct tpacket_auxdata *aux;
-		struct frame_rx_meta meta = { 0 };
-		enum frame_verdict v;
-		uint8_t *start;
-		size_t len;
-		ssize_t n = recvmsg(r->sock_fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
+		unsigned got = 0;
+		int e;
 
-		if (n < 0) {
-			/* ENETDOWN: the parent went down; the kernel rebinds the socket at link up. */
-			err = errno == ENETDOWN ? 0 : read_failed(r->sock_fd, r->stop_fd, errno);
-			if (err)
-				break;
+		if (r->ring.mode == RING_V2)
+			got = rx_ring_v2(r, vh);
+		else if (r->ring.mode == RING_V3)
+			got = rx_ring_v3(r, vh);
+		if (got) {
+			burst += got;
 			continue;
 		}
-		if ((size_t)n > RELAY_FRAME_MAX || (msg.msg_flags & MSG_TRUNC)) {
-			count_drop(c, FRAME_DROP_OVERSIZE);
+		if (burst >= RX_COALESCE_FRAMES) {
+			/* A stream, not a lone frame: let the ring fill a while instead of being woken per frame. */
+			burst = 0;
+			rx_pause(r);
 			continue;
 		}
-		aux = aux_find(&msg);
-		meta.pkttype = from.sll_pkttype;
-		meta.csum_not_ready = aux && (aux->tp_status & TP_STATUS_CSUMNOTREADY);
-		meta.vlan_valid = aux && (aux->tp_status & TP_STATUS_VLAN_VALID);
-		if (meta.vlan_valid) {
-			meta.vlan_tpid = (aux->tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux->tp_vlan_tpid : ETH_P_8021Q;
-			meta.vlan_tci = aux->tp_vlan_tci;
-		}
-		v = frame_rx_prepare(base, (size_t)n, vh, r->mac, &meta, &start, &len);
-		if (v != FRAME_PASS) {
-			count_drop(c, v);
+		burst = 0;
+		e = rx_recv_one(r, vh);
+		/* ENETDOWN: the parent went down; the kernel rebinds the socket at link up. */
+		if (e == 0 || e == ENETDOWN)
 			continue;
-		}
-		put_frame(r->tap_fd, start, len, len - vh, c);
+		err = read_failed(r->sock_fd, r->stop_fd, e);
+		if (err)
+			break;
 	}
 	__atomic_store_n(&r->rx_error, err, __ATOMIC_RELEASE);
 	return NULL;
 }
 
-/* vNIC -> parent. Thread: tx relay thread. Returns NULL; sets r->tx_error when it ends on an error. */
+/*
+ * Send n frames queued by tx_main with sendmmsg(), one system call for the
+ * lot while none fails; a failed frame is counted by its errno's reason and
+ * the rest go on. Thread: tx.
+ */
+static void tx_flush(struct relay *r, struct mmsghdr *m, unsigned n, size_t vh)
+{
+	unsigned i = 0, j;
+
+	while (i < n) {
+		int k = sendmmsg(r->sock_fd, m + i, n - i, 0);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			count_drop(&r->tx, write_error_verdict(errno)); /* frame i failed */
+			i++;
+			continue;
+		}
+		for (j = i; j < i + (unsigned)k; j++)
+			count_pass(&r->tx, m[j].msg_hdr.msg_iov->iov_len - vh);
+		i += (unsigned)k;
+	}
+}
+
+/* vNIC -> parent: read frames until the TAP is empty or a batch is full, then send the batch. Thread: tx relay thread. */
 static void *tx_main(void *arg)
 {
 	struct relay *r = arg;
 	struct relay_dir_counters *c = &r->tx;
 	const size_t vh = r->vnet_hdr ? VNET_HLEN : 0;
-	uint8_t *const base = r->tx_buf + RELAY_HEADROOM;
+	struct mmsghdr msgs[RELAY_TX_BATCH];
+	struct iovec iov[RELAY_TX_BATCH];
 	int err = 0;
 
 	caps_drop_thread(); /* nor the one that reads the vNIC */
+	memset(msgs, 0, sizeof(msgs));
 	while (!stop_asked(r)) {
-		enum frame_verdict v;
-		ssize_t n = read(r->tap_fd, base, RELAY_FRAME_MAX);
+		unsigned n = 0;
+		int rerr = 0;
 
-		if (n < 0) {
-			err = read_failed(r->tap_fd, r->stop_fd, errno); /* EBADFD: the TAP was deleted from outside */
+		while (n < (unsigned)r->tx_batch) {
+			uint8_t *buf = r->tx_buf + (size_t)n * RELAY_FRAME_MAX;
+			enum frame_verdict v;
+			ssize_t len = read(r->tap_fd, buf, RELAY_FRAME_MAX);
+
+			if (len < 0) {
+				if (errno == EINTR)
+					continue;
+				rerr = errno; /* EAGAIN: empty; EBADFD: the TAP was deleted from outside */
+				break;
+			}
+			if ((size_t)len < vh) {
+				count_drop(c, FRAME_DROP_MALFORMED);
+				continue;
+			}
+			v = frame_classify_tx(buf + vh, (size_t)len - vh, r->mac, __atomic_load_n(&r->tx_flags, __ATOMIC_RELAXED));
+			if (v != FRAME_PASS) {
+				count_drop(c, v);
+				continue;
+			}
+			iov[n].iov_base = buf;
+			iov[n].iov_len = (size_t)len;
+			msgs[n].msg_hdr.msg_iov = &iov[n];
+			msgs[n].msg_hdr.msg_iovlen = 1;
+			n++;
+		}
+		if (n)
+			tx_flush(r, msgs, n, vh);
+		if (rerr) {
+			err = read_failed(r->tap_fd, r->stop_fd, rerr);
 			if (err)
 				break;
-			continue;
 		}
-		if ((size_t)n < vh) {
-			count_drop(c, FRAME_DROP_MALFORMED);
-			continue;
-		}
-		v = frame_classify_tx(base + vh, (size_t)n - vh, r->mac, __atomic_load_n(&r->tx_flags, __ATOMIC_RELAXED));
-		if (v != FRAME_PASS) {
-			count_drop(c, v);
-			continue;
-		}
-		put_frame(r->sock_fd, base, (size_t)n, (size_t)n - vh, c);
 	}
 	__atomic_store_n(&r->tx_error, err, __ATOMIC_RELEASE);
 	return NULL;
@@ -228,6 +405,7 @@ static void relay_init(struct relay *r, const struct relay_config *cfg)
 	r->membership = cfg->membership;
 	r->rcvbuf = cfg->rcvbuf;
 	r->tx_flags = cfg->antispoof ? FRAME_TX_ANTISPOOF : 0;
+	r->tx_batch = cfg->tx_batch < 1 ? 1 : cfg->tx_batch > RELAY_TX_BATCH ? RELAY_TX_BATCH : cfg->tx_batch;
 }
 
 /* 0 when parent is an Ethernet device, else -1 with *e filled (EINVAL: another link type). */
@@ -315,6 +493,41 @@ static int open_tap(struct relay *r, const struct relay_config *cfg, struct vd_e
 	return 0;
 }
 
+/* The BPF filter (filter.h) for the vNIC's MAC. */
+static int attach_filter(struct relay *r, struct vd_error *e)
+{
+	struct sock_filter prog[FILTER_LEN];
+	struct sock_fprog fprog = { .len = FILTER_LEN, .filter = prog };
+
+	filter_build(prog, r->mac);
+	if (setsockopt(r->sock_fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0)
+		return vd_fail(e, r->parent, "cannot attach packet filter", "setsockopt(SO_ATTACH_FILTER)", errno);
+	r->kernel_filter = 1;
+	return 0;
+}
+
+/* The receive ring: the mode asked for, then the next one down (V3 -> V2 -> recvmsg). */
+static int setup_ring(struct relay *r, int want, struct vd_error *e)
+{
+	int mode = want == RELAY_RING_AUTO ? RING_V2 : want;
+
+	for (; mode >= RING_V2; mode--) {
+		int rc = ring_rx_probe_setup(r->sock_fd, r->parent, &r->ring, mode, (size_t)r->rcvbuf, r->mtu, e);
+
+		if (rc <= 0)
+			return rc;
+	}
+	return 0; /* RING_OFF: recvmsg() per frame */
+}
+
+/* PACKET_QDISC_BYPASS when asked; a kernel without it (before 3.14) keeps the qdisc path. */
+static void setup_qdisc_bypass(struct relay *r, int want)
+{
+	int one = 1;
+
+	r->qdisc_bypass = want && setsockopt(r->sock_fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) == 0;
+}
+
 int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error *e)
 {
 	relay_init(r, cfg);
@@ -322,6 +535,11 @@ int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error 
 		goto fail;
 	if (open_tap(r, cfg, e) < 0)
 		goto fail;
+	if (cfg->kernel_filter && attach_filter(r, e) < 0)
+		goto fail;
+	if (cfg->rx_ring != RING_OFF && setup_ring(r, cfg->rx_ring, e) < 0)
+		goto fail;
+	setup_qdisc_bypass(r, cfg->qdisc_bypass);
 	if (psock_add_membership(r->sock_fd, r->parent, r->parent_ifindex, cfg->membership, r->mac, e) < 0)
 		goto fail;
 	r->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -330,7 +548,7 @@ int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error 
 		goto fail;
 	}
 	r->rx_buf = malloc(RELAY_HEADROOM + RELAY_FRAME_MAX);
-	r->tx_buf = malloc(RELAY_HEADROOM + RELAY_FRAME_MAX);
+	r->tx_buf = malloc((size_t)r->tx_batch * RELAY_FRAME_MAX);
 	if (!r->rx_buf || !r->tx_buf) {
 		vd_fail(e, r->tap, "cannot allocate relay buffers", "malloc", ENOMEM);
 		goto fail;
@@ -393,6 +611,7 @@ static void close_fd(int *fd)
 void relay_close(struct relay *r)
 {
 	relay_stop(r);
+	ring_rx_close(&r->ring);
 	close_fd(&r->tap_fd);  /* deletes the vNIC */
 	close_fd(&r->sock_fd); /* drops the promiscuous / unicast membership */
 	close_fd(&r->stop_fd);

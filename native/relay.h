@@ -2,8 +2,9 @@
  * relay.h - the relay: one TAP (the vNIC) and one packet socket on the parent,
  * and two threads that move frames between them.
  *
- *   rx thread: parent packet socket -> frame_classify_rx -> write() to TAP
- *   tx thread: read() from TAP -> frame_classify_tx -> send() on packet socket
+ *   rx thread: parent packet socket (BPF filter, receive ring) ->
+ *              frame_rx_prepare -> write() to TAP
+ *   tx thread: read() from TAP -> frame_classify_tx -> sendmmsg() on packet socket
  *
  * The relay threads allocate nothing, log nothing, call no N-API and never
  * exit the process: they move frames and bump counters that the JS thread
@@ -18,12 +19,17 @@
 
 #include "frame.h"
 #include "psock.h"
+#include "ring.h"
 #include "vderr.h"
 
 /* Room for a 64 KiB GSO super-frame, its virtio_net_hdr and a reinserted VLAN tag. */
 #define RELAY_FRAME_MAX (65536 + 64)
 /* Bytes kept free before each buffer so a VLAN tag can be reinserted in place. */
 #define RELAY_HEADROOM 64
+/* Most frames read from the vNIC and sent with one sendmmsg(). */
+#define RELAY_TX_BATCH 32
+/* relay_config.rx_ring: try TPACKET_V2, then recvmsg(). */
+#define RELAY_RING_AUTO (-1)
 
 /* Counters for one direction; each is written by exactly one relay thread. */
 struct relay_dir_counters {
@@ -41,6 +47,10 @@ struct relay_config {
 	int vnet_hdr;                          /* 1: try virtio_net_hdr passthrough (GSO, partial checksums) */
 	int rcvbuf;                            /* packet socket receive buffer, bytes */
 	int antispoof;                         /* 1: drop vNIC frames with a foreign source MAC or ARP sender (FRAME_TX_ANTISPOOF) */
+	int rx_ring;                           /* enum ring_mode to try first (V3 falls back to V2, V2 to recvmsg), or RELAY_RING_AUTO */
+	int kernel_filter;                     /* 1: attach the classic BPF filter (filter.h) to the packet socket */
+	int tx_batch;                          /* frames per sendmmsg(), 1..RELAY_TX_BATCH */
+	int qdisc_bypass;                      /* 1: PACKET_QDISC_BYPASS: send straight to the parent's driver queue */
 };
 
 struct relay {
@@ -55,7 +65,11 @@ struct relay {
 	int mtu;                               /* MTU given to the vNIC (the parent's), bytes */
 	int vnet_hdr;                          /* 1: a virtio_net_hdr precedes every frame on both descriptors */
 	enum psock_membership membership;      /* membership in force */
-	int rcvbuf;                            /* receive buffer asked for, bytes (again at rebind) */
+	int rcvbuf;                            /* receive buffer asked for, bytes (again at rebind); also the ring's size */
+	struct rx_ring ring;                   /* receive ring in force; ring.mode RING_OFF: recvmsg() per frame */
+	int kernel_filter;                     /* 1: the BPF filter is attached */
+	int tx_batch;                          /* frames per sendmmsg() */
+	int qdisc_bypass;                      /* 1: PACKET_QDISC_BYPASS is in force */
 	int running;                           /* threads started and not joined; set-up thread only */
 	int stop;                              /* 1 asks the relay threads to end (atomic) */
 	unsigned tx_flags;                     /* frame_classify_tx() flags; set by relay_set_antispoof() (atomic) */
@@ -64,7 +78,7 @@ struct relay {
 	pthread_t rx_tid;                      /* parent -> vNIC thread */
 	pthread_t tx_tid;                      /* vNIC -> parent thread */
 	uint8_t *rx_buf;                       /* RELAY_HEADROOM + RELAY_FRAME_MAX bytes, rx thread only */
-	uint8_t *tx_buf;                       /* RELAY_HEADROOM + RELAY_FRAME_MAX bytes, tx thread only */
+	uint8_t *tx_buf;                       /* tx_batch * RELAY_FRAME_MAX bytes, tx thread only */
 	struct relay_dir_counters rx;          /* parent -> vNIC: the vNIC's receive side */
 	struct relay_dir_counters tx;          /* vNIC -> parent: the vNIC's transmit side */
 };

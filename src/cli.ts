@@ -17,7 +17,7 @@ import { formatMac, parseMac } from './mac';
 import { MAC_POLICIES, parseMacSpec, resolveMac, type MacContext } from './macpolicy';
 import { inspectLines, universalWarning } from './mactext';
 import { readMachineId } from './machineid';
-import type { Membership, NativeModule } from './native';
+import type { Membership, NativeModule, RxRing } from './native';
 
 import { VERSION } from './version';
 
@@ -50,10 +50,14 @@ interface RootOptions {
   logFormat: LogFormat;
   logFile?: string;
   config?: string;
+  rxRing: RxRing;
+  kernelFilter: boolean;
+  txBatch: number;
+  qdiscBypass: boolean;
 }
 
 /** Settings SIGHUP cannot change in a running daemon (a restart applies them). */
-const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile'] as const;
+const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass'] as const;
 
 const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
 
@@ -64,6 +68,12 @@ function fail(program: Command, err: unknown, exitCode: number): never {
 function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 60_000) throw new InvalidArgumentError(`expected milliseconds from 0 to 60000, got "${value}"`);
+  return n;
+}
+
+function txBatch(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 32) throw new InvalidArgumentError(`expected a frame count from 1 to 32, got "${value}"`);
   return n;
 }
 
@@ -160,6 +170,14 @@ export function buildProgram(deps: CliDeps = {}): Command {
     .option('--no-anti-spoofing', "relay the vNIC's frames whatever their source MAC or ARP sender hardware address (for a vNIC that is a bridge port); by default those are dropped and counted")
     .option('--no-vnet-hdr', 'relay plain frames, completing partial checksums in software, instead of passing virtio_net_hdr through (slower; for kernels or set-ups without it)')
     .addOption(
+      new Option('--rx-ring <mode>', 'receive path on the parent: TPACKET_V2 ring (auto), TPACKET_V3 ring (fewest wake-ups, up to 1 ms added latency), or recvmsg() per frame (off); falls back when the kernel refuses')
+        .choices(['auto', 'v3', 'v2', 'off'])
+        .default('auto'),
+    )
+    .option('--no-kernel-filter', "deliver every frame on the parent to the relay and drop other stations' unicast there (counted as not_for_us), instead of in the kernel with a BPF filter")
+    .addOption(new Option('--tx-batch <frames>', 'most frames sent with one sendmmsg() (1 to 32)').argParser(txBatch).default(32))
+    .option('--qdisc-bypass', "send the vNIC's frames straight to the parent's driver (PACKET_QDISC_BYPASS), skipping its qdisc and any tc shaping")
+    .addOption(
       new Option('--probe-window <ms>', 'before bringing the vNIC up, listen this long on the parent for another station using the MAC (0: skip)')
         .argParser(nonNegativeInt)
         .default(500),
@@ -217,6 +235,10 @@ export function buildProgram(deps: CliDeps = {}): Command {
             membership: opts.membership,
             vnetHdr: opts.vnetHdr,
             antiSpoofing: opts.antiSpoofing,
+            rxRing: opts.rxRing,
+            kernelFilter: opts.kernelFilter,
+            txBatch: opts.txBatch,
+            qdiscBypass: opts.qdiscBypass ?? false,
             probeWindowMs: opts.probeWindow,
             onConflict: opts.onConflict,
             metricsListen,

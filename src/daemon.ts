@@ -14,7 +14,7 @@ import { ParentWatch, type ParentChange } from './parentwatch';
 import { sysfsIfindex, sysfsOperUp } from './sysfs';
 import { createNotifier } from './systemd';
 import { VERSION } from './version';
-import { loadNative, type LinkEvent, type Membership, type NativeModule, type Relay, type RelayStats } from './native';
+import { loadNative, type LinkEvent, type Membership, type NativeModule, type Relay, type RelayStats, type RxRing } from './native';
 
 export type OnConflict = 'warn' | 'exit';
 
@@ -45,6 +45,11 @@ export interface DaemonOptions {
   metricsListen?: ListenAddress;
   /** Drop vNIC frames with a foreign source MAC or ARP sender (default true). */
   antiSpoofing?: boolean;
+  /** Hot-path modes (see RelayOptions); defaults: rxRing 'auto', kernelFilter true, txBatch 32, qdiscBypass false. */
+  rxRing?: RxRing;
+  kernelFilter?: boolean;
+  txBatch?: number;
+  qdiscBypass?: boolean;
 }
 
 export interface DaemonDeps {
@@ -122,6 +127,10 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       membership: opts.membership,
       vnetHdr: opts.vnetHdr ?? true,
       antiSpoofing: opts.antiSpoofing ?? true,
+      rxRing: opts.rxRing,
+      kernelFilter: opts.kernelFilter,
+      txBatch: opts.txBatch,
+      qdiscBypass: opts.qdiscBypass,
     });
   } catch (err) {
     monitor.close();
@@ -161,6 +170,10 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   log.info(
     { mac: info.mac, mtu: info.mtu, vnetHdr: info.vnetHdr, membership: info.membership, ifindex: info.tapIfindex },
     `relay running (${info.vnetHdr ? 'virtio_net_hdr passthrough' : 'plain frames, checksums completed in software'}, ${info.membership} membership)`,
+  );
+  log.info(
+    { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, vnetHdr: info.vnetHdr },
+    'relay mode',
   );
   if (server) log.info({ url: `http://${fmtHost(server.address.host)}:${server.address.port}/metrics` }, 'metrics endpoint listening');
   notifier.ready(`Attached ${info.tap} into ${info.parent} (${info.mac})`);

@@ -43,7 +43,23 @@ export interface RelayOptions {
    * a vNIC that is a bridge port and forwards other stations' frames.
    */
   antiSpoofing?: boolean;
+  /**
+   * Receive path: 'v2' (TPACKET_V2 ring: a slot per frame, handed over one by
+   * one), 'v3' (TPACKET_V3: frames packed in blocks handed over when full or
+   * after 1 ms: fewer wake-ups, up to 1 ms more latency), 'off' (recvmsg() per
+   * frame), or 'auto' (default: v2). Each falls back to the next one down when
+   * the kernel refuses it; info().rxRing says which is in force. See packet(7).
+   */
+  rxRing?: RxRing;
+  /** Attach the classic BPF filter that drops other stations' unicast in the kernel (default true). */
+  kernelFilter?: boolean;
+  /** Frames sent per sendmmsg(), 1 to 32 (default 32); only frames already queued on the vNIC are batched. */
+  txBatch?: number;
+  /** PACKET_QDISC_BYPASS: skip the parent's qdisc (and any tc shaping on it); default false. */
+  qdiscBypass?: boolean;
 }
+
+export type RxRing = 'auto' | 'v3' | 'v2' | 'off';
 
 /** One direction's counters, from the vNIC's point of view. */
 export interface DirectionStats {
@@ -76,6 +92,14 @@ export interface RelayInfo {
   membership: Membership;
   /** Anti-spoofing in force (see RelayOptions.antiSpoofing). */
   antiSpoofing: boolean;
+  /** Receive path in force: 'tpacket_v3', 'tpacket_v2' or 'off' (recvmsg). */
+  rxRing: 'tpacket_v3' | 'tpacket_v2' | 'off';
+  /** The BPF filter is attached. */
+  kernelFilter: boolean;
+  /** Frames per sendmmsg(). */
+  txBatch: number;
+  /** PACKET_QDISC_BYPASS is in force. */
+  qdiscBypass: boolean;
 }
 
 /** An Error thrown by the addon: "<ifname>: <operation>: <strerror> (<ERRNO>)". */

@@ -90,6 +90,8 @@ describe.skipIf(!isRoot)('set-up errors in the namespace lab', () => {
     // every other option, out of range or not one of its choices
     [['--probe-window', '70000'], 'expected milliseconds from 0 to 60000, got "70000"'],
     [['--probe-window', 'abc'], 'expected milliseconds from 0 to 60000, got "abc"'],
+    [['--tx-batch', '0'], 'expected a frame count from 1 to 32, got "0"'],
+    [['--rx-ring', 'v4'], "error: option '--rx-ring <mode>' argument 'v4' is invalid"],
     [['--on-conflict', 'ignore'], "error: option '--on-conflict <action>' argument 'ignore' is invalid"],
     [['--metrics-listen', '127.0.0.1:99999'], 'vethd: invalid --metrics-listen "127.0.0.1:99999": expected HOST:PORT, [IPv6]:PORT or off'],
     [['--metrics-listen', 'nohost'], 'vethd: invalid --metrics-listen "nohost"'],

@@ -104,8 +104,9 @@ describe.skipIf(!isRoot)('robustness in the namespace lab', () => {
       expect(await onVnic.count(icmp)).toBe(0);
       // (its broadcast ARP is for everyone, the vNIC included)
       expect(await onVnic.count(`ether host ${OTHER_MAC} and not ether broadcast and not ether multicast`)).toBe(0);
+      // The kernel's BPF filter dropped them: the relay never even read them.
       const after = await vethd.stats();
-      expect(after.receive.drops.not_for_us - before.receive.drops.not_for_us).toBeGreaterThanOrEqual(40);
+      expect(after.receive.drops.not_for_us - before.receive.drops.not_for_us).toBe(0);
     } finally {
       await lab.exec('fw', 'ip', ['link', 'set', 'eth0', 'promisc', 'off']);
       await lab.exec('sw', 'ip', ['link', 'set', 'br0', 'type', 'bridge', 'ageing_time', '30000']);

@@ -1,0 +1,121 @@
+/*
+ * ring.c - PACKET_MMAP receive ring set-up (see ring.h). The layout story,
+ * as netsniff-ng's ring_rx_setup tells it: version, reserve, copy threshold,
+ * lay out, create, map.
+ */
+#include "ring.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include "frame.h"
+
+/* Largest frame a V3 block must hold: a 64 KiB GSO super-frame and its headers. */
+#define RING_V3_BLOCK (256u << 10)
+/* V3 frames are packed, tp_frame_size only sizes the kernel's bookkeeping. */
+#define RING_V3_FRAME 2048u
+
+static unsigned pow2_at_least(size_t n, unsigned floor)
+{
+	unsigned p = floor;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+/* 0, 1 when the kernel refuses (EINVAL, ENOPROTOOPT: no such option or value), -1 with *e. */
+static int sockopt(int sock, const char *ifname, int opt, const void *val, socklen_t len, const char *what,
+		   struct vd_error *e)
+{
+	if (setsockopt(sock, SOL_PACKET, opt, val, len) == 0)
+		return 0;
+	if (errno == EINVAL || errno == ENOPROTOOPT)
+		return 1;
+	return vd_fail(e, ifname, "cannot set up receive ring", what, errno);
+}
+
+/* V2: fixed slots that hold a whole frame of mtu bytes after the headers; bigger ones take the copy path. */
+static void layout_v2(struct tpacket_req3 *req, size_t bytes, int mtu)
+{
+	size_t need = TPACKET_ALIGN(TPACKET2_HDRLEN + 16) + RING_RESERVE + FRAME_VNET_HLEN + (size_t)mtu + FRAME_VLAN_HLEN;
+	unsigned frame = pow2_at_least(need, 2048);
+	unsigned block = frame < (64u << 10) ? 64u << 10 : frame;
+
+	req->tp_frame_size = frame;
+	req->tp_block_size = block;
+	req->tp_block_nr = bytes / block ? (unsigned)(bytes / block) : 1;
+	req->tp_frame_nr = req->tp_block_nr * (block / frame);
+}
+
+/* V3: blocks big enough for a super-frame, retired after RING_V3_RETIRE_MS. */
+static void layout_v3(struct tpacket_req3 *req, size_t bytes)
+{
+	req->tp_block_size = RING_V3_BLOCK;
+	req->tp_block_nr = bytes / RING_V3_BLOCK >= 2 ? (unsigned)(bytes / RING_V3_BLOCK) : 2;
+	req->tp_frame_size = RING_V3_FRAME;
+	req->tp_frame_nr = req->tp_block_nr * (RING_V3_BLOCK / RING_V3_FRAME);
+	req->tp_retire_blk_tov = RING_V3_RETIRE_MS;
+}
+
+int ring_rx_probe_setup(int sock, const char *ifname, struct rx_ring *ring, enum ring_mode mode, size_t bytes,
+			int mtu, struct vd_error *e)
+{
+	int version = mode == RING_V3 ? TPACKET_V3 : TPACKET_V2;
+	int reserve = RING_RESERVE;
+	int one = 1;
+	struct tpacket_req3 req;
+	int rc;
+	void *map;
+
+	memset(ring, 0, sizeof(*ring));
+	rc = sockopt(sock, ifname, PACKET_VERSION, &version, sizeof(version), "setsockopt(PACKET_VERSION)", e);
+	if (!rc)
+		rc = sockopt(sock, ifname, PACKET_RESERVE, &reserve, sizeof(reserve), "setsockopt(PACKET_RESERVE)", e);
+	/* V2 only: a frame bigger than its slot is also queued whole, for recvmsg(). */
+	if (!rc && mode == RING_V2)
+		rc = sockopt(sock, ifname, PACKET_COPY_THRESH, &one, sizeof(one), "setsockopt(PACKET_COPY_THRESH)", e);
+	if (rc)
+		return rc;
+
+	memset(&req, 0, sizeof(req));
+	if (mode == RING_V3)
+		layout_v3(&req, bytes);
+	else
+		layout_v2(&req, bytes, mtu);
+	rc = sockopt(sock, ifname, PACKET_RX_RING, &req, mode == RING_V3 ? sizeof(req) : sizeof(struct tpacket_req),
+		     "setsockopt(PACKET_RX_RING)", e);
+	if (rc)
+		return rc;
+
+	ring->map_len = (size_t)req.tp_block_size * req.tp_block_nr;
+	map = mmap(NULL, ring->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, sock, 0);
+	if (map == MAP_FAILED)
+		return vd_fail(e, ifname, "cannot map receive ring", "mmap", errno);
+	ring->map = map;
+	ring->mode = mode;
+	ring->nr = mode == RING_V3 ? req.tp_block_nr : req.tp_frame_nr;
+	ring->size = mode == RING_V3 ? req.tp_block_size : req.tp_frame_size;
+	return 0;
+}
+
+void ring_rx_close(struct rx_ring *ring)
+{
+	if (ring->map)
+		munmap(ring->map, ring->map_len);
+	memset(ring, 0, sizeof(*ring));
+}
+
+const char *ring_mode_name(int mode)
+{
+	switch (mode) {
+	case RING_V2:
+		return "tpacket_v2";
+	case RING_V3:
+		return "tpacket_v3";
+	default:
+		return "off";
+	}
+}

@@ -1,0 +1,95 @@
+/*
+ * ring.h - the packet socket's PACKET_MMAP receive ring (packet(7),
+ * Documentation/networking/packet_mmap.rst): frames land in memory shared with
+ * the kernel, so the rx thread makes no system call per frame while frames
+ * keep coming.
+ *
+ *   TPACKET_V2: one fixed slot per frame, handed over (and woken for) one
+ *     frame at a time: the lowest latency. A frame larger than a slot (a GSO
+ *     super-frame) comes truncated with TP_STATUS_COPY, its full copy queued
+ *     on the socket (PACKET_COPY_THRESH) for recvmsg().
+ *   TPACKET_V3: variable-size frames packed into blocks; a block is handed
+ *     over when full or when its retire timer (RING_V3_RETIRE_MS) fires, so a
+ *     lone frame waits up to that long: the most frames per wake-up.
+ *
+ * Ownership handoff is by the status word of a slot (V2) or block (V3):
+ * ring_*_acquire() load-acquires it, ring_*_release() store-releases
+ * TP_STATUS_KERNEL.
+ */
+#ifndef VETHD_RING_H
+#define VETHD_RING_H
+
+#include <linux/if_packet.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vderr.h"
+
+/* Which receive path the rx thread uses. */
+enum ring_mode {
+	RING_OFF = 0,   /* recvmsg() per frame */
+	RING_V2 = 2,    /* TPACKET_V2 ring */
+	RING_V3 = 3,    /* TPACKET_V3 ring */
+};
+
+/* A V3 block is retired after this long even when not full, ms (the kernel's minimum is 1). */
+#define RING_V3_RETIRE_MS 1
+/* Bytes kept free before each frame's virtio_net_hdr (PACKET_RESERVE), so a VLAN tag can be reinserted in place. */
+#define RING_RESERVE 16
+
+struct rx_ring {
+	uint8_t *map;     /* the mmap()ed ring, NULL when none */
+	size_t map_len;   /* bytes mapped */
+	int mode;         /* RING_V2 or RING_V3 */
+	unsigned nr;      /* slots (V2) or blocks (V3) */
+	unsigned size;    /* bytes per slot (V2) or block (V3) */
+	unsigned cur;     /* the next slot/block to look at; rx thread only */
+};
+
+/*
+ * Set up a receive ring of about `bytes` bytes on sock (before bind is fine;
+ * PACKET_VNET_HDR must already be in its final state), for frames of up to
+ * mtu bytes in a slot (V2; larger ones take the copy path) or up to 64 KiB
+ * (V3). Returns 0 (ring mapped), 1 (this kernel refuses the mode: the socket
+ * is unchanged, try another) or -1 (fatal, *e filled). Thread: set-up.
+ */
+int ring_rx_probe_setup(int sock, const char *ifname, struct rx_ring *ring, enum ring_mode mode, size_t bytes,
+			int mtu, struct vd_error *e);
+
+/* Unmap the ring (the socket's close frees it in the kernel); idempotent. Thread: set-up. */
+void ring_rx_close(struct rx_ring *ring);
+
+/* The V2 slot at ring->cur when user space owns it, else NULL. Thread: rx. */
+static inline struct tpacket2_hdr *ring_v2_acquire(struct rx_ring *ring)
+{
+	struct tpacket2_hdr *h = (struct tpacket2_hdr *)(ring->map + (size_t)ring->cur * ring->size);
+
+	return (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) ? h : NULL;
+}
+
+/* Hand the V2 slot back to the kernel and move on. Thread: rx. */
+static inline void ring_v2_release(struct rx_ring *ring, struct tpacket2_hdr *h)
+{
+	__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+	ring->cur = ring->cur + 1 == ring->nr ? 0 : ring->cur + 1;
+}
+
+/* The V3 block at ring->cur when user space owns it, else NULL. Thread: rx. */
+static inline struct tpacket_block_desc *ring_v3_acquire(struct rx_ring *ring)
+{
+	struct tpacket_block_desc *b = (struct tpacket_block_desc *)(ring->map + (size_t)ring->cur * ring->size);
+
+	return (__atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) ? b : NULL;
+}
+
+/* Hand the V3 block back to the kernel and move on. Thread: rx. */
+static inline void ring_v3_release(struct rx_ring *ring, struct tpacket_block_desc *b)
+{
+	__atomic_store_n(&b->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+	ring->cur = ring->cur + 1 == ring->nr ? 0 : ring->cur + 1;
+}
+
+/* The name a mode is logged and reported under: "off", "tpacket_v2", "tpacket_v3". */
+const char *ring_mode_name(int mode);
+
+#endif
