@@ -1,0 +1,148 @@
+/**
+ * `npm run bench`: build a namespace lab (peer - bridge - fw eth0) and
+ * measure, in one run, vethd against the kernel's macvlan and socat: TCP each
+ * way, 64-byte frame delivery, relay CPU per frame against the TAP-write
+ * floor, ping RTT and RSS (with an optional soak). Prints a table and writes
+ * JSON (default bench/results/latest.json). Root only; touches nothing
+ * outside the namespaces it creates.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { checkLabHost } from '../demo';
+import { run } from '../lab/exec';
+import { Lab } from '../lab/lab';
+import { frameStream, pingRtt, processRssKiB, tapFloor, tcpThroughput, waitReachable } from './measure';
+import { checkTargets, formatTable, type SubjectResult } from './report';
+import { BENCH_MAC, startMacvlan, startSocat, startVethdSubject, type Subject } from './subjects';
+
+interface BenchOptions {
+  tcpSeconds: number;
+  framesSeconds: number;
+  soak: number;
+  floorFrames: number;
+  json: string;
+  variant: string[];
+  socat: boolean;
+}
+
+const TOOLS = ['iperf3', 'trafgen', 'socat', 'cc'];
+
+function positive(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number >= 0');
+  return n;
+}
+
+/** Measure one subject: reachability, RTT, TCP both ways, the frame stream, RSS before and after. */
+async function measure(lab: Lab, s: Subject, o: BenchOptions, say: (l: string) => void): Promise<SubjectResult> {
+  await waitReachable(lab);
+  const rss: number[] = s.pid ? [processRssKiB(s.pid)] : [];
+  const rtt = await pingRtt(lab, 500);
+  say(`  ${s.name}: ping avg ${rtt.avgUs.toFixed(0)} µs`);
+  const tcpInBps = await tcpThroughput(lab, 'in', o.tcpSeconds);
+  const tcpOutBps = await tcpThroughput(lab, 'out', o.tcpSeconds);
+  say(`  ${s.name}: TCP in ${(tcpInBps / 1e9).toFixed(2)} Gbit/s, out ${(tcpOutBps / 1e9).toFixed(2)} Gbit/s`);
+  const f = await frameStream(lab, s.ifname, BENCH_MAC, o.framesSeconds, s.pid);
+  const cpuUsPerFrame = f.cpuUs !== undefined && f.delivered > 0 ? f.cpuUs / f.delivered : undefined;
+  say(`  ${s.name}: 64 B frames ${f.delivered}/${f.offered} delivered` + (cpuUsPerFrame ? `, ${cpuUsPerFrame.toFixed(2)} µs CPU each` : ''));
+  if (s.pid) rss.push(processRssKiB(s.pid));
+  return {
+    name: s.name, mode: s.mode, tcpInBps, tcpOutBps, framesOffered: f.offered, framesDelivered: f.delivered,
+    framesSeconds: f.seconds, cpuUsPerFrame, rttAvgUs: rtt.avgUs, rttMinUs: rtt.minUs, rssKiB: rss,
+  };
+}
+
+/** Keep traffic on vethd for `seconds` (alternating frame bursts and TCP), sampling its RSS; KiB samples. */
+async function soak(lab: Lab, s: Subject, seconds: number, say: (l: string) => void): Promise<number[]> {
+  const samples: number[] = [];
+  const end = Date.now() + seconds * 1000;
+  while (Date.now() < end && s.pid) {
+    samples.push(processRssKiB(s.pid));
+    await frameStream(lab, s.ifname, BENCH_MAC, 2);
+    samples.push(processRssKiB(s.pid));
+    await tcpThroughput(lab, 'in', 2);
+    await tcpThroughput(lab, 'out', 2);
+  }
+  if (s.pid) samples.push(processRssKiB(s.pid));
+  say(`  soak: ${samples.length} RSS samples over ${seconds} s, ${samples[0]} -> ${samples[samples.length - 1]} KiB`);
+  return samples;
+}
+
+async function machine(): Promise<Record<string, unknown>> {
+  const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
+  const kernel = (await run('uname', ['-r'])).stdout.trim();
+  return { date: new Date().toISOString(), kernel, cpu, cores: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+}
+
+/** Start each subject in turn on one lab, measure it, stop it. */
+async function runBench(o: BenchOptions, say: (l: string) => void): Promise<void> {
+  await checkLabHost();
+  for (const t of TOOLS) {
+    await run('sh', ['-c', 'command -v "$0"', t]).catch(() => {
+      throw new Error(`bench tool missing: ${t} (apt-get install iperf3 netsniff-ng socat gcc)`);
+    });
+  }
+  const starts: [string, (lab: Lab) => Promise<Subject>][] = [
+    ['vethd', (lab) => startVethdSubject(lab, 'vethd', [])],
+    ...o.variant.map((v): [string, (lab: Lab) => Promise<Subject>] => {
+      const [name, ...args] = v.split(/\s+/);
+      return [`vethd[${name}]`, (lab) => startVethdSubject(lab, `vethd[${name}]`, args)];
+    }),
+    ['macvlan', startMacvlan],
+    ...(o.socat ? [['socat', startSocat] as [string, (lab: Lab) => Promise<Subject>]] : []),
+  ];
+  say('building the bench lab: peer - br0 - fw eth0');
+  const lab = await Lab.create('bench');
+  try {
+    const floor = await tapFloor(lab, o.floorFrames);
+    say(`TAP-write floor: ${floor.cpuUsPerFrame.toFixed(3)} µs CPU per frame`);
+    const results: SubjectResult[] = [];
+    let soakKiB: number[] = [];
+    for (const [name, start] of starts) {
+      say(`${name}:`);
+      const s = await start(lab);
+      try {
+        if (s.mode) say(`  mode: ${JSON.stringify(s.mode)}`);
+        results.push(await measure(lab, s, o, say));
+        if (name === 'vethd' && o.soak > 0) soakKiB = await soak(lab, s, o.soak, say);
+      } finally {
+        await s.stop();
+      }
+    }
+    const vethd = results.find((r) => r.name === 'vethd') as SubjectResult;
+    const macvlan = results.find((r) => r.name === 'macvlan') as SubjectResult;
+    const targets = checkTargets(vethd, macvlan, floor, soakKiB);
+    say('');
+    for (const line of formatTable(results, floor, targets).split('\n')) say(line);
+    mkdirSync(path.dirname(o.json), { recursive: true });
+    writeFileSync(o.json, `${JSON.stringify({ machine: await machine(), options: o, floor, results, soakKiB, targets }, null, 2)}\n`);
+    say(`\nwrote ${o.json}`);
+  } finally {
+    await lab.destroy();
+  }
+}
+
+export function main(argv = process.argv): void {
+  const program = new Command('vethd-bench')
+    .description('measure vethd against macvlan and socat in a namespace lab')
+    .option('--tcp-seconds <s>', 'iperf3 run length each way', positive, 5)
+    .option('--frames-seconds <s>', '64-byte frame stream length', positive, 5)
+    .option('--soak <s>', 'keep traffic on vethd this long and check RSS (0: skip)', positive, 30)
+    .option('--floor-frames <n>', 'write() calls per TAP-floor round', positive, 1_000_000)
+    .option('--variant <spec>', 'also measure vethd with extra arguments, "NAME ARGS..." (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--no-socat', 'skip socat')
+    .option('--json <file>', 'where to write the results', path.join(__dirname, '..', '..', 'bench', 'results', 'latest.json'))
+    .action(async (o: BenchOptions) => {
+      try {
+        await runBench(o, (l) => process.stdout.write(`${l}\n`));
+      } catch (err) {
+        process.stderr.write(`vethd-bench: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exitCode = 1;
+      }
+    });
+  program.parse(argv);
+}
+
+if (require.main === module) main();

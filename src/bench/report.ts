@@ -1,0 +1,131 @@
+/**
+ * The bench's verdicts and table: pure functions from measured figures to
+ * ratios, target checks and text. No I/O, so they are unit-tested directly.
+ */
+
+/** What the bench measured for one relay (vethd, a vethd variant, macvlan or socat). */
+export interface SubjectResult {
+  /** Column name: "vethd", "vethd[recvmsg]", "macvlan", "socat". */
+  name: string;
+  /** vethd's "relay mode" log line fields, when the subject is vethd. */
+  mode?: Record<string, unknown>;
+  /** TCP peer -> vNIC, bits/s, iperf3's receiver figure. */
+  tcpInBps: number;
+  /** TCP vNIC -> peer, bits/s. */
+  tcpOutBps: number;
+  /** 64-byte frames that reached the parent (its rx_packets delta) while the generator ran. */
+  framesOffered: number;
+  /** Of those, frames the vNIC received (its rx_packets delta). */
+  framesDelivered: number;
+  /** Generator run time, seconds. */
+  framesSeconds: number;
+  /** Relay process CPU (user+system) per delivered frame, µs; undefined for macvlan (no process). */
+  cpuUsPerFrame?: number;
+  /** ping RTT peer -> vNIC, µs. */
+  rttAvgUs: number;
+  rttMinUs: number;
+  /** Relay process RSS samples, KiB, in time order (first after warm-up); empty for macvlan. */
+  rssKiB: number[];
+}
+
+/** The TAP-write floor: one write() per 64-byte frame, measured in the same run. */
+export interface FloorResult {
+  frames: number;
+  cpuUsPerFrame: number;
+}
+
+export interface Target {
+  name: string;
+  /** The measured figure (ratio, µs or KiB as `unit` says). */
+  value: number;
+  /** The limit from issue 5. */
+  limit: number;
+  unit: string;
+  /** "min": value must be >= limit; "max": value must be <= limit. */
+  kind: 'min' | 'max';
+  pass: boolean;
+}
+
+/** Growth of RSS over a run, KiB: mean of the last third of samples minus mean of the first third (0 with < 3 samples). */
+export function rssGrowthKiB(samples: number[]): number {
+  if (samples.length < 3) return 0;
+  const third = Math.floor(samples.length / 3);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return mean(samples.slice(-third)) - mean(samples.slice(0, third));
+}
+
+/** Delivered fraction of the offered 64-byte frames (0 when nothing was offered). */
+export function deliveredRatio(r: SubjectResult): number {
+  return r.framesOffered > 0 ? Math.min(1, r.framesDelivered / r.framesOffered) : 0;
+}
+
+/** RSS growth allowed over a soak: allocator and page-cache noise, not a leak. */
+export const RSS_NOISE_KIB = 1024;
+
+function target(name: string, value: number, limit: number, unit: string, kind: 'min' | 'max'): Target {
+  return { name, value, limit, unit, kind, pass: kind === 'min' ? value >= limit : value <= limit };
+}
+
+/** Issue 5's targets for `vethd` against macvlan and the floor of the same run. */
+export function checkTargets(vethd: SubjectResult, macvlan: SubjectResult, floor: FloorResult, soakKiB: number[]): Target[] {
+  const t: Target[] = [
+    target('TCP in vs macvlan', vethd.tcpInBps / macvlan.tcpInBps, 0.9, 'x', 'min'),
+    target('TCP out vs macvlan', vethd.tcpOutBps / macvlan.tcpOutBps, 0.9, 'x', 'min'),
+    target('64-byte frames delivered', deliveredRatio(vethd), 0.99, 'of offered', 'min'),
+  ];
+  if (vethd.cpuUsPerFrame !== undefined) t.push(target('CPU per frame vs TAP-write floor', vethd.cpuUsPerFrame / floor.cpuUsPerFrame, 1.3, 'x', 'max'));
+  t.push(target('ping RTT over macvlan', vethd.rttAvgUs - macvlan.rttAvgUs, 30, 'µs', 'max'));
+  if (soakKiB.length >= 3) t.push(target('RSS growth during soak', rssGrowthKiB(soakKiB), RSS_NOISE_KIB, 'KiB', 'max'));
+  return t;
+}
+
+const fmt = (v: number | undefined, digits: number): string => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
+
+interface Row {
+  label: string;
+  value: (r: SubjectResult) => number | undefined;
+  digits: number;
+  /** true: a bigger figure is better (the ratio column then reads "vethd / other"). */
+  ratio: boolean;
+}
+
+const ROWS: Row[] = [
+  { label: 'TCP in, Gbit/s', value: (r) => r.tcpInBps / 1e9, digits: 2, ratio: true },
+  { label: 'TCP out, Gbit/s', value: (r) => r.tcpOutBps / 1e9, digits: 2, ratio: true },
+  { label: '64 B offered, kpps', value: (r) => r.framesOffered / r.framesSeconds / 1e3, digits: 0, ratio: false },
+  { label: '64 B delivered, %', value: (r) => deliveredRatio(r) * 100, digits: 1, ratio: true },
+  { label: 'CPU per frame, µs', value: (r) => r.cpuUsPerFrame, digits: 2, ratio: true },
+  { label: 'ping RTT avg, µs', value: (r) => r.rttAvgUs, digits: 0, ratio: true },
+  { label: 'RSS, MiB', value: (r) => (r.rssKiB.length ? r.rssKiB[r.rssKiB.length - 1] / 1024 : undefined), digits: 1, ratio: true },
+];
+
+function pad(cells: string[], widths: number[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+}
+
+/**
+ * The results as a fixed-width table: one column per subject, then vethd's
+ * ratio to macvlan and to socat, then the floor and the target checks.
+ */
+export function formatTable(results: SubjectResult[], floor: FloorResult, targets: Target[]): string {
+  const by = (n: string) => results.find((r) => r.name === n);
+  const vethd = by('vethd');
+  const refs = ['macvlan', 'socat'].map(by).filter((r): r is SubjectResult => r !== undefined);
+  const head = ['', ...results.map((r) => r.name), ...refs.map((r) => `vethd/${r.name}`)];
+  const body = ROWS.map((row) => {
+    const ratios = refs.map((ref) => {
+      const a = vethd ? row.value(vethd) : undefined;
+      const b = row.value(ref);
+      return a === undefined || b === undefined || b === 0 ? '-' : fmt(a / b, 2);
+    });
+    return [row.label, ...results.map((r) => fmt(row.value(r), row.digits)), ...ratios];
+  });
+  const widths = head.map((_, i) => Math.max(...[head, ...body].map((cells) => cells[i].length)));
+  const lines = [pad(head, widths), ...body.map((cells) => pad(cells, widths))];
+  lines.push('', `TAP-write floor: ${fmt(floor.cpuUsPerFrame, 2)} µs CPU per 64-byte frame (${floor.frames} write() calls)`);
+  for (const t of targets) {
+    const op = t.kind === 'min' ? '>=' : '<=';
+    lines.push(`${t.pass ? 'PASS' : 'MISS'}  ${t.name}: ${fmt(t.value, 3)} ${t.unit} (target ${op} ${t.limit})`);
+  }
+  return lines.join('\n');
+}
