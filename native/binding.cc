@@ -72,7 +72,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
   }
 
   // new Relay({tap, parent, mac?: Buffer(6), membership?, vnetHdr?, rcvbuf?, antiSpoofing?, rxRing?, kernelFilter?,
-  //            txBatch?, qdiscBypass?})
+  //            txBatch?, qdiscBypass?, rxCoalesceUs?})
   explicit Relay(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Relay>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
@@ -116,6 +116,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
     cfg.kernel_filter = o.Has("kernelFilter") ? o.Get("kernelFilter").ToBoolean().Value() : 1;
     cfg.tx_batch = o.Has("txBatch") ? o.Get("txBatch").ToNumber().Int32Value() : RELAY_TX_BATCH;
     cfg.qdisc_bypass = o.Has("qdiscBypass") ? o.Get("qdiscBypass").ToBoolean().Value() : 0;
+    cfg.coalesce_us = o.Has("rxCoalesceUs") ? o.Get("rxCoalesceUs").ToNumber().Int32Value() : 50;
     cfg.tap = tap.c_str();
     cfg.parent = parent.c_str();
     vd_error e{};
@@ -182,6 +183,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
     o.Set("kernelFilter", Napi::Boolean::New(env, relay_.kernel_filter != 0));
     o.Set("txBatch", Napi::Number::New(env, relay_.tx_batch));
     o.Set("qdiscBypass", Napi::Boolean::New(env, relay_.qdisc_bypass != 0));
+    o.Set("rxCoalesceUs", Napi::Number::New(env, relay_.coalesce_us));
     return o;
   }
 

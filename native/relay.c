@@ -259,19 +259,18 @@ static unsigned rx_ring_v3(struct relay *r, size_t vh)
 /*
  * Interrupt coalescing, as a NIC does it (ethtool rx-usecs): after a wake-up
  * that found at least RX_COALESCE_FRAMES frames, the rx thread sleeps
- * RX_COALESCE_US before looking at the ring again rather than sleeping in
+ * r->coalesce_us before looking at the ring again rather than sleeping in
  * poll(), where the kernel would wake it for every frame (sk_data_ready per
  * TPACKET_V2 frame). A lone frame (ping, ARP) still wakes it at once.
  */
 #define RX_COALESCE_FRAMES 8
-#define RX_COALESCE_US 50
 #define RX_TIMER_SLACK_NS 5000
 
-/* Sleep RX_COALESCE_US, or less when shutdown is asked. Thread: rx. */
+/* Sleep r->coalesce_us, or less when shutdown is asked. Thread: rx. */
 static void rx_pause(struct relay *r)
 {
 	struct pollfd p = { .fd = r->stop_fd, .events = POLLIN };
-	const struct timespec ts = { .tv_sec = 0, .tv_nsec = RX_COALESCE_US * 1000L };
+	const struct timespec ts = { .tv_sec = 0, .tv_nsec = r->coalesce_us * 1000L };
 
 	(void)ppoll(&p, 1, &ts, NULL);
 }
@@ -298,7 +297,7 @@ static void *rx_main(void *arg)
 			burst += got;
 			continue;
 		}
-		if (burst >= RX_COALESCE_FRAMES) {
+		if (burst >= RX_COALESCE_FRAMES && r->coalesce_us) {
 			/* A stream, not a lone frame: let the ring fill a while instead of being woken per frame. */
 			burst = 0;
 			rx_pause(r);
@@ -405,6 +404,7 @@ static void relay_init(struct relay *r, const struct relay_config *cfg)
 	r->membership = cfg->membership;
 	r->rcvbuf = cfg->rcvbuf;
 	r->tx_flags = cfg->antispoof ? FRAME_TX_ANTISPOOF : 0;
+	r->coalesce_us = cfg->coalesce_us < 0 ? 0 : cfg->coalesce_us > RELAY_COALESCE_MAX_US ? RELAY_COALESCE_MAX_US : cfg->coalesce_us;
 	r->tx_batch = cfg->tx_batch < 1 ? 1 : cfg->tx_batch > RELAY_TX_BATCH ? RELAY_TX_BATCH : cfg->tx_batch;
 }
 

@@ -30,6 +30,8 @@
 #define RELAY_TX_BATCH 32
 /* relay_config.rx_ring: try TPACKET_V2, then recvmsg(). */
 #define RELAY_RING_AUTO (-1)
+/* Longest rx coalescing pause, µs. */
+#define RELAY_COALESCE_MAX_US 1000
 
 /* Counters for one direction; each is written by exactly one relay thread. */
 struct relay_dir_counters {
@@ -51,6 +53,7 @@ struct relay_config {
 	int kernel_filter;                     /* 1: attach the classic BPF filter (filter.h) to the packet socket */
 	int tx_batch;                          /* frames per sendmmsg(), 1..RELAY_TX_BATCH */
 	int qdisc_bypass;                      /* 1: PACKET_QDISC_BYPASS: send straight to the parent's driver queue */
+	int coalesce_us;                       /* rx pause after a burst, µs, 0..RELAY_COALESCE_MAX_US (0: wake per frame) */
 };
 
 struct relay {
@@ -70,6 +73,7 @@ struct relay {
 	int kernel_filter;                     /* 1: the BPF filter is attached */
 	int tx_batch;                          /* frames per sendmmsg() */
 	int qdisc_bypass;                      /* 1: PACKET_QDISC_BYPASS is in force */
+	int coalesce_us;                       /* rx pause after a burst of frames, µs (relay.c: interrupt coalescing) */
 	int running;                           /* threads started and not joined; set-up thread only */
 	int stop;                              /* 1 asks the relay threads to end (atomic) */
 	unsigned tx_flags;                     /* frame_classify_tx() flags; set by relay_set_antispoof() (atomic) */

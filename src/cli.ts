@@ -54,10 +54,11 @@ interface RootOptions {
   kernelFilter: boolean;
   txBatch: number;
   qdiscBypass: boolean;
+  rxCoalesce: number;
 }
 
 /** Settings SIGHUP cannot change in a running daemon (a restart applies them). */
-const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass'] as const;
+const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce'] as const;
 
 const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
 
@@ -74,6 +75,12 @@ function nonNegativeInt(value: string): number {
 function txBatch(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 32) throw new InvalidArgumentError(`expected a frame count from 1 to 32, got "${value}"`);
+  return n;
+}
+
+function coalesceUs(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 1000) throw new InvalidArgumentError(`expected microseconds from 0 to 1000, got "${value}"`);
   return n;
 }
 
@@ -176,6 +183,11 @@ export function buildProgram(deps: CliDeps = {}): Command {
     )
     .option('--no-kernel-filter', "deliver every frame on the parent to the relay and drop other stations' unicast there (counted as not_for_us), instead of in the kernel with a BPF filter")
     .addOption(new Option('--tx-batch <frames>', 'most frames sent with one sendmmsg() (1 to 32)').argParser(txBatch).default(32))
+    .addOption(
+      new Option('--rx-coalesce <us>', 'after a burst of 8 or more frames, wait this long for more before sleeping until the next one (interrupt coalescing, like ethtool rx-usecs; a lone frame is never delayed; 0: off)')
+        .argParser(coalesceUs)
+        .default(50),
+    )
     .option('--qdisc-bypass', "send the vNIC's frames straight to the parent's driver (PACKET_QDISC_BYPASS), skipping its qdisc and any tc shaping")
     .addOption(
       new Option('--probe-window <ms>', 'before bringing the vNIC up, listen this long on the parent for another station using the MAC (0: skip)')
@@ -239,6 +251,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
             kernelFilter: opts.kernelFilter,
             txBatch: opts.txBatch,
             qdiscBypass: opts.qdiscBypass ?? false,
+            rxCoalesceUs: opts.rxCoalesce,
             probeWindowMs: opts.probeWindow,
             onConflict: opts.onConflict,
             metricsListen,

@@ -45,11 +45,12 @@ export interface DaemonOptions {
   metricsListen?: ListenAddress;
   /** Drop vNIC frames with a foreign source MAC or ARP sender (default true). */
   antiSpoofing?: boolean;
-  /** Hot-path modes (see RelayOptions); defaults: rxRing 'auto', kernelFilter true, txBatch 32, qdiscBypass false. */
+  /** Hot-path modes (see RelayOptions); defaults: rxRing 'auto', kernelFilter true, txBatch 32, qdiscBypass false, rxCoalesceUs 50. */
   rxRing?: RxRing;
   kernelFilter?: boolean;
   txBatch?: number;
   qdiscBypass?: boolean;
+  rxCoalesceUs?: number;
 }
 
 export interface DaemonDeps {
@@ -131,6 +132,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       kernelFilter: opts.kernelFilter,
       txBatch: opts.txBatch,
       qdiscBypass: opts.qdiscBypass,
+      rxCoalesceUs: opts.rxCoalesceUs,
     });
   } catch (err) {
     monitor.close();
@@ -172,7 +174,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     `relay running (${info.vnetHdr ? 'virtio_net_hdr passthrough' : 'plain frames, checksums completed in software'}, ${info.membership} membership)`,
   );
   log.info(
-    { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, vnetHdr: info.vnetHdr },
+    { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, rxCoalesceUs: info.rxCoalesceUs, vnetHdr: info.vnetHdr },
     'relay mode',
   );
   if (server) log.info({ url: `http://${fmtHost(server.address.host)}:${server.address.port}/metrics` }, 'metrics endpoint listening');

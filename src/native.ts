@@ -57,6 +57,13 @@ export interface RelayOptions {
   txBatch?: number;
   /** PACKET_QDISC_BYPASS: skip the parent's qdisc (and any tc shaping on it); default false. */
   qdiscBypass?: boolean;
+  /**
+   * Interrupt coalescing on the receive ring, µs (0 to 1000, default 50):
+   * after a wake-up that found a burst (8 or more frames) the rx thread waits
+   * this long for more instead of being woken per frame. A lone frame is
+   * never delayed. 0: woken per frame.
+   */
+  rxCoalesceUs?: number;
 }
 
 export type RxRing = 'auto' | 'v3' | 'v2' | 'off';
@@ -100,6 +107,8 @@ export interface RelayInfo {
   txBatch: number;
   /** PACKET_QDISC_BYPASS is in force. */
   qdiscBypass: boolean;
+  /** Receive coalescing pause, µs. */
+  rxCoalesceUs: number;
 }
 
 /** An Error thrown by the addon: "<ifname>: <operation>: <strerror> (<ERRNO>)". */
