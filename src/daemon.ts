@@ -14,7 +14,7 @@ import { ParentWatch, type ParentChange } from './parentwatch';
 import { sysfsIfindex, sysfsOperUp } from './sysfs';
 import { createNotifier } from './systemd';
 import { VERSION } from './version';
-import { loadNative, type LinkEvent, type Membership, type NativeModule, type Relay, type RelayStats, type RxRing } from './native';
+import { loadNative, type LinkEvent, type Membership, type NativeModule, type Relay, type RelayOptions, type RelayStats } from './native';
 
 export type OnConflict = 'warn' | 'exit';
 
@@ -27,7 +27,10 @@ export interface ReloadResult {
   restartNeeded: string[];
 }
 
-export interface DaemonOptions {
+/** Hot-path modes, passed to the relay as they are (see RelayOptions for meanings and defaults). */
+type HotPathOptions = Pick<RelayOptions, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs'>;
+
+export interface DaemonOptions extends HotPathOptions {
   /** vNIC (TAP) name. */
   tap: string;
   /** Parent NIC name. */
@@ -45,12 +48,6 @@ export interface DaemonOptions {
   metricsListen?: ListenAddress;
   /** Drop vNIC frames with a foreign source MAC or ARP sender (default true). */
   antiSpoofing?: boolean;
-  /** Hot-path modes (see RelayOptions); defaults: rxRing 'auto', kernelFilter true, txBatch 32, qdiscBypass false, rxCoalesceUs 50. */
-  rxRing?: RxRing;
-  kernelFilter?: boolean;
-  txBatch?: number;
-  qdiscBypass?: boolean;
-  rxCoalesceUs?: number;
 }
 
 export interface DaemonDeps {
