@@ -61,6 +61,27 @@ std::string StringArg(const Napi::Object& o, const char* key) {
   return v.As<Napi::String>().Utf8Value();
 }
 
+struct Choice {
+  const char* name;  // the option's string value
+  int value;         // what the C config takes for it
+};
+
+// options[key] as one of the choices (fallback when absent); a TypeError naming them otherwise.
+template <size_t N>
+int ChoiceArg(const Napi::Object& o, const char* key, const Choice (&choices)[N], int fallback) {
+  if (!o.Has(key)) return fallback;
+  std::string v = o.Get(key).ToString().Utf8Value();
+  std::string names;
+  for (const Choice& c : choices) {
+    if (v == c.name) return c.value;
+    names += names.empty() ? c.name : std::string(", ") + c.name;
+  }
+  throw Napi::TypeError::New(o.Env(), std::string("options.") + key + " must be one of " + names);
+}
+
+const Choice kMemberships[] = {{"promisc", PSOCK_MR_PROMISC}, {"unicast", PSOCK_MR_UNICAST}, {"none", PSOCK_MR_NONE}};
+const Choice kRxRings[] = {{"auto", RELAY_RING_AUTO}, {"v3", RING_V3}, {"v2", RING_V2}, {"off", RING_OFF}};
+
 class Relay : public Napi::ObjectWrap<Relay> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -90,29 +111,11 @@ class Relay : public Napi::ObjectWrap<Relay> {
     } else if (!m.IsUndefined() && !m.IsNull()) {
       throw Napi::TypeError::New(env, "options.mac must be a 6-byte Buffer");
     }
-    std::string mode = o.Has("membership") ? o.Get("membership").ToString().Utf8Value() : "promisc";
-    if (mode == "promisc")
-      cfg.membership = PSOCK_MR_PROMISC;
-    else if (mode == "unicast")
-      cfg.membership = PSOCK_MR_UNICAST;
-    else if (mode == "none")
-      cfg.membership = PSOCK_MR_NONE;
-    else
-      throw Napi::TypeError::New(env, "options.membership must be promisc, unicast or none");
+    cfg.membership = static_cast<enum psock_membership>(ChoiceArg(o, "membership", kMemberships, PSOCK_MR_PROMISC));
     cfg.vnet_hdr = o.Has("vnetHdr") ? o.Get("vnetHdr").ToBoolean().Value() : 1;
     cfg.rcvbuf = o.Has("rcvbuf") ? o.Get("rcvbuf").ToNumber().Int32Value() : 4 << 20;
     cfg.antispoof = o.Has("antiSpoofing") ? o.Get("antiSpoofing").ToBoolean().Value() : 1;
-    std::string ring = o.Has("rxRing") ? o.Get("rxRing").ToString().Utf8Value() : "auto";
-    if (ring == "auto")
-      cfg.rx_ring = RELAY_RING_AUTO;
-    else if (ring == "v3")
-      cfg.rx_ring = RING_V3;
-    else if (ring == "v2")
-      cfg.rx_ring = RING_V2;
-    else if (ring == "off")
-      cfg.rx_ring = RING_OFF;
-    else
-      throw Napi::TypeError::New(env, "options.rxRing must be auto, v3, v2 or off");
+    cfg.rx_ring = ChoiceArg(o, "rxRing", kRxRings, RELAY_RING_AUTO);
     cfg.kernel_filter = o.Has("kernelFilter") ? o.Get("kernelFilter").ToBoolean().Value() : 1;
     cfg.tx_batch = o.Has("txBatch") ? o.Get("txBatch").ToNumber().Int32Value() : RELAY_TX_BATCH;
     cfg.qdisc_bypass = o.Has("qdiscBypass") ? o.Get("qdiscBypass").ToBoolean().Value() : 0;
