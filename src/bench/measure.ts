@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Lab } from '../lab/lab';
+import { PEER_MAC, type Lab } from '../lab/lab';
+import { trafgenConfig } from '../lab/trafgen';
 import { run, waitFor } from '../lab/exec';
 import type { FloorResult } from './report';
 
@@ -94,9 +95,7 @@ export interface FrameRun {
  * eth0) received; delivered = frames the vNIC received.
  */
 export async function frameStream(lab: Lab, vnic: string, mac: string, seconds: number, pid?: number): Promise<FrameRun> {
-  const bytes = (m: string) => m.split(':').map((o) => `0x${o}`).join(',');
-  const type = `0x${(FRAME_TYPE >> 8).toString(16)},0x${(FRAME_TYPE & 0xff).toString(16)}`;
-  const conf = lab.file('bench-frames.cfg', `{ ${bytes(mac)}, 0x02,0x00,0x00,0x00,0x01,0x01, ${type}, fill(0x41, 46) }\n`);
+  const conf = lab.file('bench-frames.cfg', trafgenConfig([{ dst: mac, src: PEER_MAC, type: FRAME_TYPE }]));
   const parent0 = await devCounter(lab, 'fw', 'eth0', 'rx_packets');
   const vnic0 = await devCounter(lab, 'fw', vnic, 'rx_packets');
   const cpu0 = pid === undefined ? 0 : processCpuUs(pid);

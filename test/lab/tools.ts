@@ -7,6 +7,9 @@ import { execFile, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Host, Lab } from '../../src/lab/lab';
 import { waitFor } from '../../src/lab/exec';
+import { trafgenConfig, type FrameSpec } from '../../src/lab/trafgen';
+
+export type { FrameSpec };
 import { startVethd, stopChild } from '../../src/demo';
 import type { RelayStats } from '../../src/native';
 
@@ -55,11 +58,6 @@ export class Capture {
   }
 }
 
-/** "02:00:c0:00:02:03" -> "0x02,0x00,0xc0,0x00,0x02,0x03" for a trafgen packet. */
-function macBytes(mac: string): string {
-  return mac.split(':').map((o) => `0x${o}`).join(',');
-}
-
 /** The 6 bytes of a colon-form MAC. */
 export function macOctets(mac: string): number[] {
   return mac.split(':').map((o) => Number.parseInt(o, 16));
@@ -71,32 +69,9 @@ export function arpRequest(sha: string, spa: string, tpa: string): number[] {
   return [0, 1, 0x08, 0, 6, 4, 0, 1, ...macOctets(sha), ...ip(spa), 0, 0, 0, 0, 0, 0, ...ip(tpa)];
 }
 
-export interface FrameSpec {
-  dst: string;
-  src: string;
-  /** EtherType, e.g. 0x88b5 (IEEE local experimental). */
-  type: number;
-  /** 802.1Q VLAN ID: the frame is tagged when set. */
-  vlan?: number;
-  /** Payload byte to fill 46 bytes with. */
-  fill?: number;
-  /** The payload's bytes instead of the fill (padded to 46 with zeros). */
-  payload?: number[];
-}
-
 /** Send count copies of each frame from host's ifname with trafgen (PACKET_MMAP TX ring). */
 export async function sendFrames(lab: Lab, host: Host, ifname: string, frames: FrameSpec[], count = 1): Promise<void> {
-  const hex16 = (v: number) => `0x${((v >> 8) & 0xff).toString(16)},0x${(v & 0xff).toString(16)}`;
-  const conf = frames
-    .map((f) => {
-      const tag = f.vlan === undefined ? '' : `0x81,0x00, ${hex16(f.vlan)}, `;
-      const body = f.payload
-        ? [...f.payload, ...Array<number>(Math.max(0, 46 - f.payload.length)).fill(0)].map((b) => `0x${b.toString(16)}`).join(',')
-        : `fill(0x${(f.fill ?? 0x41).toString(16)}, 46)`;
-      return `{ ${macBytes(f.dst)}, ${macBytes(f.src)}, ${tag}${hex16(f.type)}, ${body} }`;
-    })
-    .join('\n');
-  const file = lab.file(`trafgen-${Date.now()}-${Math.random().toString(36).slice(2)}.cfg`, `${conf}\n`);
+  const file = lab.file(`trafgen-${Date.now()}-${Math.random().toString(36).slice(2)}.cfg`, trafgenConfig(frames));
   await lab.exec(host, 'trafgen', ['--dev', ifname, '--conf', file, '--num', String(count * frames.length), '--no-sock-mem', '--cpus', '1', '-q'], 20_000);
 }
 
