@@ -39,9 +39,7 @@ std::string MacString(const uint8_t* m) {
   return s;
 }
 
-Napi::Object Counters(Napi::Env env, const relay_dir_counters& live) {
-  relay_dir_counters c;
-  relay_read_counters(&live, &c);
+Napi::Object Counters(Napi::Env env, const relay_dir_counters& c) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("frames", static_cast<double>(c.frames));
   o.Set("bytes", static_cast<double>(c.bytes));
@@ -120,6 +118,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
     cfg.tx_batch = o.Has("txBatch") ? o.Get("txBatch").ToNumber().Int32Value() : RELAY_TX_BATCH;
     cfg.qdisc_bypass = o.Has("qdiscBypass") ? o.Get("qdiscBypass").ToBoolean().Value() : 0;
     cfg.coalesce_us = o.Has("rxCoalesceUs") ? o.Get("rxCoalesceUs").ToNumber().Int32Value() : 50;
+    cfg.turnaround = o.Has("turnaround") ? o.Get("turnaround").ToBoolean().Value() : 1;
     cfg.tap = tap.c_str();
     cfg.parent = parent.c_str();
     vd_error e{};
@@ -187,6 +186,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
     o.Set("txBatch", Napi::Number::New(env, relay_.tx_batch));
     o.Set("qdiscBypass", Napi::Boolean::New(env, relay_.qdisc_bypass != 0));
     o.Set("rxCoalesceUs", Napi::Number::New(env, relay_.coalesce_us));
+    o.Set("turnaround", Napi::Boolean::New(env, relay_.turn_buf != nullptr));
     return o;
   }
 
@@ -194,8 +194,10 @@ class Relay : public Napi::ObjectWrap<Relay> {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
     if (open_) relay_collect_overruns(&relay_);
-    o.Set("receive", Counters(env, relay_.rx));
-    o.Set("transmit", Counters(env, relay_.tx));
+    relay_dir_counters rx, tx;
+    relay_read_counters(&relay_, &rx, &tx);
+    o.Set("receive", Counters(env, rx));
+    o.Set("transmit", Counters(env, tx));
     return o;
   }
 

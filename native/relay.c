@@ -25,6 +25,8 @@
 #include "tap.h"
 
 #define VNET_HLEN ((size_t)sizeof(struct virtio_net_hdr))
+/* Frames handled before the rx thread looks at the stop flag again. */
+#define RX_BUDGET 256
 _Static_assert(sizeof(struct virtio_net_hdr) == FRAME_VNET_HLEN, "frame.c's virtio_net_hdr layout");
 
 /* One writer per counter: a relaxed load + store is enough and costs no lock prefix. */
@@ -195,6 +197,19 @@ static int rx_recv_one(struct relay *r, size_t vh)
 }
 
 /*
+ * rx_recv_one() until the queue is empty or RX_BUDGET frames; returns how many
+ * were handled, with the errno that stopped it in *err (0: the budget). Thread: rx.
+ */
+static unsigned rx_recv_burst(struct relay *r, size_t vh, int *err)
+{
+	unsigned done = 0;
+
+	while (done < RX_BUDGET && (*err = rx_recv_one(r, vh)) == 0)
+		done++;
+	return done;
+}
+
+/*
  * One frame in the ring: hdr is its tpacket2_hdr/tpacket3_hdr, hdr_len that
  * header's aligned size (the sockaddr_ll follows it), the frame at mac bytes
  * from hdr with its virtio_net_hdr just before. Thread: rx.
@@ -212,9 +227,6 @@ static void rx_ring_frame(struct relay *r, uint8_t *hdr, size_t hdr_len, unsigne
 	rx_meta(&meta, status, sll->sll_pkttype, tci, tpid);
 	rx_deliver(r, hdr + mac - vh, snaplen + vh, vh, &meta);
 }
-
-/* Frames handled before the rx thread looks at the stop flag again. */
-#define RX_BUDGET 256
 
 /* Handle the V2 slots user space owns, up to RX_BUDGET; returns how many. Thread: rx. */
 static unsigned rx_ring_v2(struct relay *r, size_t vh)
@@ -256,6 +268,89 @@ static unsigned rx_ring_v3(struct relay *r, size_t vh)
 	return n ? n : 1; /* an empty retired block still counts as progress */
 }
 
+/* One thread's way of sending vNIC frames: its own buffers and counters. */
+struct tx_lane {
+	uint8_t *buf;                          /* r->tx_batch * RELAY_FRAME_MAX bytes, this thread's */
+	struct relay_dir_counters *c;          /* counters this thread is the one writer of */
+	struct mmsghdr msgs[RELAY_TX_BATCH];   /* the batch handed to sendmmsg() */
+	struct iovec iov[RELAY_TX_BATCH];      /* one per msgs[] entry */
+};
+
+static void tx_lane_init(struct tx_lane *l, uint8_t *buf, struct relay_dir_counters *c)
+{
+	memset(l, 0, sizeof(*l));
+	l->buf = buf;
+	l->c = c;
+}
+
+/*
+ * Send the n frames queued in l with sendmmsg(), one system call for the lot
+ * while none fails; a failed frame is counted by its errno's reason and the
+ * rest go on. Thread: l's.
+ */
+static void tx_flush(struct relay *r, struct tx_lane *l, unsigned n, size_t vh)
+{
+	struct mmsghdr *m = l->msgs;
+	unsigned i = 0, j;
+
+	while (i < n) {
+		int k = sendmmsg(r->sock_fd, m + i, n - i, 0);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			count_drop(l->c, write_error_verdict(errno)); /* frame i failed */
+			i++;
+			continue;
+		}
+		for (j = i; j < i + (unsigned)k; j++)
+			count_pass(l->c, m[j].msg_hdr.msg_iov->iov_len - vh);
+		i += (unsigned)k;
+	}
+}
+
+/*
+ * Read frames from the vNIC until it is empty or a batch is full, then send
+ * the batch. Returns 0 after a full batch (more may be queued), else the
+ * errno that stopped the reading (EAGAIN: empty; EBADFD: the TAP was deleted
+ * from outside). Thread: tx, or rx for a turnaround (tx_turnaround()).
+ */
+static int tx_pass(struct relay *r, struct tx_lane *l, size_t vh)
+{
+	unsigned n = 0;
+	int rerr = 0;
+
+	while (n < (unsigned)r->tx_batch) {
+		uint8_t *buf = l->buf + (size_t)n * RELAY_FRAME_MAX;
+		enum frame_verdict v;
+		ssize_t len = read(r->tap_fd, buf, RELAY_FRAME_MAX);
+
+		if (len < 0) {
+			if (errno == EINTR)
+				continue;
+			rerr = errno;
+			break;
+		}
+		if ((size_t)len < vh) {
+			count_drop(l->c, FRAME_DROP_MALFORMED);
+			continue;
+		}
+		v = frame_classify_tx(buf + vh, (size_t)len - vh, r->mac, __atomic_load_n(&r->tx_flags, __ATOMIC_RELAXED));
+		if (v != FRAME_PASS) {
+			count_drop(l->c, v);
+			continue;
+		}
+		l->iov[n].iov_base = buf;
+		l->iov[n].iov_len = (size_t)len;
+		l->msgs[n].msg_hdr.msg_iov = &l->iov[n];
+		l->msgs[n].msg_hdr.msg_iovlen = 1;
+		n++;
+	}
+	if (n)
+		tx_flush(r, l, n, vh);
+	return rerr;
+}
+
 /*
  * Interrupt coalescing, as a NIC does it (ethtool rx-usecs): after a wake-up
  * that found at least RX_COALESCE_FRAMES frames, the rx thread sleeps
@@ -264,6 +359,8 @@ static unsigned rx_ring_v3(struct relay *r, size_t vh)
  * TPACKET_V2 frame). A lone frame (ping, ARP) still wakes it at once.
  */
 #define RX_COALESCE_FRAMES 8
+/* Most tx_pass() rounds one turnaround makes (each up to r->tx_batch frames). */
+#define TURNAROUND_PASSES 4
 #define RX_TIMER_SLACK_NS 5000
 
 /* Sleep r->coalesce_us, or less when shutdown is asked. Thread: rx. */
@@ -275,28 +372,52 @@ static void rx_pause(struct relay *r)
 	(void)ppoll(&p, 1, &ts, NULL);
 }
 
+/*
+ * Turnaround: a write() to a TAP runs the vNIC's stack on the writer's own
+ * thread (tun_get_user -> netif_receive_skb), so by the time it returns the
+ * answer to the frame (ARP reply, ICMP echo reply, TCP ACK, more TCP data
+ * after an ACK opened the window) is already queued on the TAP. The rx thread
+ * sends it at once, before it sleeps, instead of waiting for the tx thread to
+ * be woken and scheduled: one thread wake-up less per round trip. Both
+ * threads read the TAP; each frame goes to exactly one of them, and each has
+ * its own buffers and counters (r->tx_turn). Thread: rx.
+ */
+static void tx_turnaround(struct relay *r, struct tx_lane *l, size_t vh)
+{
+	int i;
+
+	for (i = 0; i < TURNAROUND_PASSES && tx_pass(r, l, vh) == 0; i++)
+		; /* a full batch: look again, a bounded number of times */
+}
+
 /* Parent -> vNIC. Thread: rx relay thread. Returns NULL; sets r->rx_error when it ends on an error. */
 static void *rx_main(void *arg)
 {
 	struct relay *r = arg;
 	const size_t vh = r->vnet_hdr ? VNET_HLEN : 0;
+	struct tx_lane turn;
 	unsigned burst = 0;
 	int err = 0;
 
 	caps_drop_thread(); /* the thread that reads the wire needs no privilege */
 	(void)prctl(PR_SET_TIMERSLACK, RX_TIMER_SLACK_NS); /* the default 50 µs slack would double the pause */
+	tx_lane_init(&turn, r->turn_buf, &r->tx_turn);
 	while (!stop_asked(r)) {
 		unsigned got = 0;
-		int e;
+		int e = 0;
 
 		if (r->ring.mode == RING_V2)
 			got = rx_ring_v2(r, vh);
 		else if (r->ring.mode == RING_V3)
 			got = rx_ring_v3(r, vh);
+		if (!got) /* no ring, or it ran dry: the socket queue (copies, frames from before the ring) */
+			got = rx_recv_burst(r, vh, &e);
 		if (got) {
 			burst += got;
 			continue;
 		}
+		if (burst && r->turn_buf)
+			tx_turnaround(r, &turn, vh);
 		if (burst >= RX_COALESCE_FRAMES && r->coalesce_us) {
 			/* A stream, not a lone frame: let the ring fill a while instead of being woken per frame. */
 			burst = 0;
@@ -304,9 +425,8 @@ static void *rx_main(void *arg)
 			continue;
 		}
 		burst = 0;
-		e = rx_recv_one(r, vh);
 		/* ENETDOWN: the parent went down; the kernel rebinds the socket at link up. */
-		if (e == 0 || e == ENETDOWN)
+		if (e == ENETDOWN)
 			continue;
 		err = read_failed(r->sock_fd, r->stop_fd, e);
 		if (err)
@@ -316,75 +436,19 @@ static void *rx_main(void *arg)
 	return NULL;
 }
 
-/*
- * Send n frames queued by tx_main with sendmmsg(), one system call for the
- * lot while none fails; a failed frame is counted by its errno's reason and
- * the rest go on. Thread: tx.
- */
-static void tx_flush(struct relay *r, struct mmsghdr *m, unsigned n, size_t vh)
-{
-	unsigned i = 0, j;
-
-	while (i < n) {
-		int k = sendmmsg(r->sock_fd, m + i, n - i, 0);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			count_drop(&r->tx, write_error_verdict(errno)); /* frame i failed */
-			i++;
-			continue;
-		}
-		for (j = i; j < i + (unsigned)k; j++)
-			count_pass(&r->tx, m[j].msg_hdr.msg_iov->iov_len - vh);
-		i += (unsigned)k;
-	}
-}
-
-/* vNIC -> parent: read frames until the TAP is empty or a batch is full, then send the batch. Thread: tx relay thread. */
+/* vNIC -> parent: tx_pass() until the TAP is empty, then sleep in poll(). Thread: tx relay thread. */
 static void *tx_main(void *arg)
 {
 	struct relay *r = arg;
-	struct relay_dir_counters *c = &r->tx;
 	const size_t vh = r->vnet_hdr ? VNET_HLEN : 0;
-	struct mmsghdr msgs[RELAY_TX_BATCH];
-	struct iovec iov[RELAY_TX_BATCH];
+	struct tx_lane lane;
 	int err = 0;
 
 	caps_drop_thread(); /* nor the one that reads the vNIC */
-	memset(msgs, 0, sizeof(msgs));
+	tx_lane_init(&lane, r->tx_buf, &r->tx);
 	while (!stop_asked(r)) {
-		unsigned n = 0;
-		int rerr = 0;
+		int rerr = tx_pass(r, &lane, vh);
 
-		while (n < (unsigned)r->tx_batch) {
-			uint8_t *buf = r->tx_buf + (size_t)n * RELAY_FRAME_MAX;
-			enum frame_verdict v;
-			ssize_t len = read(r->tap_fd, buf, RELAY_FRAME_MAX);
-
-			if (len < 0) {
-				if (errno == EINTR)
-					continue;
-				rerr = errno; /* EAGAIN: empty; EBADFD: the TAP was deleted from outside */
-				break;
-			}
-			if ((size_t)len < vh) {
-				count_drop(c, FRAME_DROP_MALFORMED);
-				continue;
-			}
-			v = frame_classify_tx(buf + vh, (size_t)len - vh, r->mac, __atomic_load_n(&r->tx_flags, __ATOMIC_RELAXED));
-			if (v != FRAME_PASS) {
-				count_drop(c, v);
-				continue;
-			}
-			iov[n].iov_base = buf;
-			iov[n].iov_len = (size_t)len;
-			msgs[n].msg_hdr.msg_iov = &iov[n];
-			msgs[n].msg_hdr.msg_iovlen = 1;
-			n++;
-		}
-		if (n)
-			tx_flush(r, msgs, n, vh);
 		if (rerr) {
 			err = read_failed(r->tap_fd, r->stop_fd, rerr);
 			if (err)
@@ -549,7 +613,9 @@ int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error 
 	}
 	r->rx_buf = malloc(RELAY_HEADROOM + RELAY_FRAME_MAX);
 	r->tx_buf = malloc((size_t)r->tx_batch * RELAY_FRAME_MAX);
-	if (!r->rx_buf || !r->tx_buf) {
+	if (cfg->turnaround)
+		r->turn_buf = malloc((size_t)r->tx_batch * RELAY_FRAME_MAX);
+	if (!r->rx_buf || !r->tx_buf || (cfg->turnaround && !r->turn_buf)) {
 		vd_fail(e, r->tap, "cannot allocate relay buffers", "malloc", ENOMEM);
 		goto fail;
 	}
@@ -617,7 +683,8 @@ void relay_close(struct relay *r)
 	close_fd(&r->stop_fd);
 	free(r->rx_buf);
 	free(r->tx_buf);
-	r->rx_buf = r->tx_buf = NULL;
+	free(r->turn_buf);
+	r->rx_buf = r->tx_buf = r->turn_buf = NULL;
 }
 
 void relay_set_antispoof(struct relay *r, int on)
@@ -625,7 +692,8 @@ void relay_set_antispoof(struct relay *r, int on)
 	__atomic_store_n(&r->tx_flags, on ? FRAME_TX_ANTISPOOF : 0u, __ATOMIC_RELAXED);
 }
 
-void relay_read_counters(const struct relay_dir_counters *c, struct relay_dir_counters *out)
+/* A copy of one direction's counters, each value read atomically. */
+static void read_dir(const struct relay_dir_counters *c, struct relay_dir_counters *out)
 {
 	int i;
 
@@ -633,4 +701,18 @@ void relay_read_counters(const struct relay_dir_counters *c, struct relay_dir_co
 	out->bytes = __atomic_load_n(&c->bytes, __ATOMIC_RELAXED);
 	for (i = 0; i < FRAME_VERDICT_COUNT; i++)
 		out->drops[i] = __atomic_load_n(&c->drops[i], __ATOMIC_RELAXED);
+}
+
+void relay_read_counters(const struct relay *r, struct relay_dir_counters *rx, struct relay_dir_counters *tx)
+{
+	struct relay_dir_counters turn;
+	int i;
+
+	read_dir(&r->rx, rx);
+	read_dir(&r->tx, tx);
+	read_dir(&r->tx_turn, &turn);
+	tx->frames += turn.frames;
+	tx->bytes += turn.bytes;
+	for (i = 0; i < FRAME_VERDICT_COUNT; i++)
+		tx->drops[i] += turn.drops[i];
 }

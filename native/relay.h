@@ -5,6 +5,8 @@
  *   rx thread: parent packet socket (BPF filter, receive ring) ->
  *              frame_rx_prepare -> write() to TAP
  *   tx thread: read() from TAP -> frame_classify_tx -> sendmmsg() on packet socket
+ *   (turnaround: the rx thread also sends what the vNIC answered to the
+ *    frames it just wrote, before it sleeps; relay.c)
  *
  * The relay threads allocate nothing, log nothing, call no N-API and never
  * exit the process: they move frames and bump counters that the JS thread
@@ -54,6 +56,7 @@ struct relay_config {
 	int tx_batch;                          /* frames per sendmmsg(), 1..RELAY_TX_BATCH */
 	int qdisc_bypass;                      /* 1: PACKET_QDISC_BYPASS: send straight to the parent's driver queue */
 	int coalesce_us;                       /* rx pause after a burst, µs, 0..RELAY_COALESCE_MAX_US (0: wake per frame) */
+	int turnaround;                        /* 1: the rx thread sends the vNIC's answers itself (relay.c: tx_turnaround) */
 };
 
 struct relay {
@@ -83,8 +86,10 @@ struct relay {
 	pthread_t tx_tid;                      /* vNIC -> parent thread */
 	uint8_t *rx_buf;                       /* RELAY_HEADROOM + RELAY_FRAME_MAX bytes, rx thread only */
 	uint8_t *tx_buf;                       /* tx_batch * RELAY_FRAME_MAX bytes, tx thread only */
+	uint8_t *turn_buf;                     /* tx_batch * RELAY_FRAME_MAX bytes for the rx thread's turnaround, or NULL: off */
 	struct relay_dir_counters rx;          /* parent -> vNIC: the vNIC's receive side */
-	struct relay_dir_counters tx;          /* vNIC -> parent: the vNIC's transmit side */
+	struct relay_dir_counters tx;          /* vNIC -> parent: the vNIC's transmit side, sent by the tx thread */
+	struct relay_dir_counters tx_turn;     /* vNIC -> parent, sent by the rx thread's turnaround */
 };
 
 /*
@@ -128,7 +133,11 @@ void relay_collect_overruns(struct relay *r);
 /* Turn anti-spoofing on (1) or off (0) for the frames read from now on. Thread: any. */
 void relay_set_antispoof(struct relay *r, int on);
 
-/* A consistent-enough copy of one direction's counters (each value is atomic). Thread: any. */
-void relay_read_counters(const struct relay_dir_counters *c, struct relay_dir_counters *out);
+/*
+ * A consistent-enough copy of the counters (each value is atomic): rx is
+ * parent -> vNIC, tx is vNIC -> parent (both threads' sends added up).
+ * Thread: any.
+ */
+void relay_read_counters(const struct relay *r, struct relay_dir_counters *rx, struct relay_dir_counters *tx);
 
 #endif

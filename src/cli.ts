@@ -55,10 +55,11 @@ interface RootOptions {
   txBatch: number;
   qdiscBypass: boolean;
   rxCoalesce: number;
+  turnaround: boolean;
 }
 
 /** Settings SIGHUP cannot change in a running daemon (a restart applies them). */
-const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce'] as const;
+const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'turnaround'] as const;
 
 const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
 
@@ -188,6 +189,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .argParser(coalesceUs)
         .default(50),
     )
+    .option('--no-turnaround', "leave all of the vNIC's frames to the transmit thread; by default the receive thread sends what the vNIC answered to the frames it just delivered (ARP and echo replies, TCP ACKs) before it sleeps, saving a thread wake-up per round trip")
     .option('--qdisc-bypass', "send the vNIC's frames straight to the parent's driver (PACKET_QDISC_BYPASS), skipping its qdisc and any tc shaping")
     .addOption(
       new Option('--probe-window <ms>', 'before bringing the vNIC up, listen this long on the parent for another station using the MAC (0: skip)')
@@ -252,6 +254,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
             txBatch: opts.txBatch,
             qdiscBypass: opts.qdiscBypass ?? false,
             rxCoalesceUs: opts.rxCoalesce,
+            turnaround: opts.turnaround,
             probeWindowMs: opts.probeWindow,
             onConflict: opts.onConflict,
             metricsListen,

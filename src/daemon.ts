@@ -28,7 +28,7 @@ export interface ReloadResult {
 }
 
 /** Hot-path modes, passed to the relay as they are (see RelayOptions for meanings and defaults). */
-type HotPathOptions = Pick<RelayOptions, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs'>;
+type HotPathOptions = Pick<RelayOptions, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs' | 'turnaround'>;
 
 export interface DaemonOptions extends HotPathOptions {
   /** vNIC (TAP) name. */
@@ -130,6 +130,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       txBatch: opts.txBatch,
       qdiscBypass: opts.qdiscBypass,
       rxCoalesceUs: opts.rxCoalesceUs,
+      turnaround: opts.turnaround,
     });
   } catch (err) {
     monitor.close();
@@ -171,7 +172,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     `relay running (${info.vnetHdr ? 'virtio_net_hdr passthrough' : 'plain frames, checksums completed in software'}, ${info.membership} membership)`,
   );
   log.info(
-    { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, rxCoalesceUs: info.rxCoalesceUs, vnetHdr: info.vnetHdr },
+    { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, rxCoalesceUs: info.rxCoalesceUs, turnaround: info.turnaround, vnetHdr: info.vnetHdr },
     'relay mode',
   );
   if (server) log.info({ url: `http://${fmtHost(server.address.host)}:${server.address.port}/metrics` }, 'metrics endpoint listening');

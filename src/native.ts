@@ -64,6 +64,13 @@ export interface RelayOptions {
    * never delayed. 0: woken per frame.
    */
   rxCoalesceUs?: number;
+  /**
+   * Turnaround (default true): a write() into the TAP runs the vNIC's stack on
+   * the writing thread, so its answer (ARP or echo reply, TCP ACK) is queued
+   * when write() returns; the rx thread sends it before it sleeps instead of
+   * waiting for the tx thread's wake-up. Counted with the transmit counters.
+   */
+  turnaround?: boolean;
 }
 
 export type RxRing = 'auto' | 'v3' | 'v2' | 'off';
@@ -109,6 +116,8 @@ export interface RelayInfo {
   qdiscBypass: boolean;
   /** Receive coalescing pause, µs. */
   rxCoalesceUs: number;
+  /** The rx thread sends the vNIC's answers itself (RelayOptions.turnaround). */
+  turnaround: boolean;
 }
 
 /** An Error thrown by the addon: "<ifname>: <operation>: <strerror> (<ERRNO>)". */
