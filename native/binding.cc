@@ -78,6 +78,7 @@ int ChoiceArg(const Napi::Object& o, const char* key, const Choice (&choices)[N]
 }
 
 const Choice kMemberships[] = {{"promisc", PSOCK_MR_PROMISC}, {"unicast", PSOCK_MR_UNICAST}, {"none", PSOCK_MR_NONE}};
+const Choice kFanouts[] = {{"cpu", RELAY_FANOUT_CPU}, {"hash", RELAY_FANOUT_HASH}};
 const Choice kRxRings[] = {{"auto", RELAY_RING_AUTO}, {"v3", RING_V3}, {"v2", RING_V2}, {"off", RING_OFF}};
 
 class Relay : public Napi::ObjectWrap<Relay> {
@@ -119,6 +120,8 @@ class Relay : public Napi::ObjectWrap<Relay> {
     cfg.qdisc_bypass = o.Has("qdiscBypass") ? o.Get("qdiscBypass").ToBoolean().Value() : 0;
     cfg.coalesce_us = o.Has("rxCoalesceUs") ? o.Get("rxCoalesceUs").ToNumber().Int32Value() : 50;
     cfg.turnaround = o.Has("turnaround") ? o.Get("turnaround").ToBoolean().Value() : 1;
+    cfg.queues = o.Has("queues") ? o.Get("queues").ToNumber().Int32Value() : 1;
+    cfg.fanout = static_cast<enum relay_fanout>(ChoiceArg(o, "fanout", kFanouts, RELAY_FANOUT_CPU));
     cfg.tap = tap.c_str();
     cfg.parent = parent.c_str();
     vd_error e{};
@@ -181,12 +184,14 @@ class Relay : public Napi::ObjectWrap<Relay> {
     static const char* const modes[] = {"promisc", "unicast", "none"};
     o.Set("membership", modes[relay_.membership]);
     o.Set("antiSpoofing", Napi::Boolean::New(env, (__atomic_load_n(&relay_.tx_flags, __ATOMIC_RELAXED) & FRAME_TX_ANTISPOOF) != 0));
-    o.Set("rxRing", ring_mode_name(relay_.ring.mode));
+    o.Set("rxRing", ring_mode_name(relay_.q[0].ring.mode));
     o.Set("kernelFilter", Napi::Boolean::New(env, relay_.kernel_filter != 0));
     o.Set("txBatch", Napi::Number::New(env, relay_.tx_batch));
     o.Set("qdiscBypass", Napi::Boolean::New(env, relay_.qdisc_bypass != 0));
     o.Set("rxCoalesceUs", Napi::Number::New(env, relay_.coalesce_us));
-    o.Set("turnaround", Napi::Boolean::New(env, relay_.turn_buf != nullptr));
+    o.Set("turnaround", Napi::Boolean::New(env, relay_.turnaround != 0));
+    o.Set("queues", Napi::Number::New(env, relay_.queues));
+    if (relay_.queues > 1) o.Set("fanout", kFanouts[relay_.fanout].name);
     return o;
   }
 
@@ -206,9 +211,9 @@ class Relay : public Napi::ObjectWrap<Relay> {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
     o.Set("open", Napi::Boolean::New(env, open_));
-    o.Set("rxError", ThreadError(env, __atomic_load_n(&relay_.rx_error, __ATOMIC_ACQUIRE), relay_.parent,
+    o.Set("rxError", ThreadError(env, relay_thread_error(&relay_, 1), relay_.parent,
                                  "relay stopped reading the parent", "recvmsg"));
-    o.Set("txError", ThreadError(env, __atomic_load_n(&relay_.tx_error, __ATOMIC_ACQUIRE), relay_.tap,
+    o.Set("txError", ThreadError(env, relay_thread_error(&relay_, 0), relay_.tap,
                                  "relay stopped reading the TAP", "read"));
     return o;
   }

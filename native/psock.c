@@ -67,3 +67,18 @@ int psock_add_membership(int sock, const char *parent, int ifindex, enum psock_m
 			       "setsockopt(PACKET_ADD_MEMBERSHIP)", errno);
 	return 0;
 }
+
+int psock_join_fanout(int sock, const char *parent, int type, int *group, struct vd_error *e)
+{
+	int arg = *group < 0 ? ((type | PACKET_FANOUT_FLAG_UNIQUEID) << 16) : (*group | (type << 16));
+	socklen_t len = sizeof(arg);
+
+	if (setsockopt(sock, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0)
+		return vd_fail(e, parent, "cannot join packet fanout group", "setsockopt(PACKET_FANOUT)", errno);
+	if (*group < 0) {
+		if (getsockopt(sock, SOL_PACKET, PACKET_FANOUT, &arg, &len) < 0)
+			return vd_fail(e, parent, "cannot read packet fanout group", "getsockopt(PACKET_FANOUT)", errno);
+		*group = arg & 0xffff;
+	}
+	return 0;
+}

@@ -37,4 +37,13 @@ int psock_bind(int sock, const char *parent, int ifindex, int rcvbuf, struct vd_
 int psock_add_membership(int sock, const char *parent, int ifindex, enum psock_membership mode,
 			 const uint8_t mac[6], struct vd_error *e);
 
+/*
+ * Join sock (bound, its ring and filter set) to a PACKET_FANOUT group of
+ * `type` (PACKET_FANOUT_HASH, PACKET_FANOUT_CPU): the kernel then hands each
+ * frame to one member. *group < 0 makes a new group with a kernel-chosen id
+ * (PACKET_FANOUT_FLAG_UNIQUEID, Linux 4.4) and stores that id in *group for
+ * the other members. A member can no longer be bound elsewhere (EINVAL).
+ */
+int psock_join_fanout(int sock, const char *parent, int type, int *group, struct vd_error *e);
+
 #endif

@@ -147,17 +147,17 @@ static void rx_meta(struct frame_rx_meta *m, uint32_t status, int pkttype, uint1
  * bytes, a virtio_net_hdr of vh bytes then the frame, with FRAME_VLAN_HLEN
  * writable bytes before buf. Thread: rx.
  */
-static void rx_deliver(struct relay *r, uint8_t *buf, size_t n, size_t vh, const struct frame_rx_meta *m)
+static void rx_deliver(struct relay_queue *q, uint8_t *buf, size_t n, size_t vh, const struct frame_rx_meta *m)
 {
 	uint8_t *start;
 	size_t len;
-	enum frame_verdict v = frame_rx_prepare(buf, n, vh, r->mac, m, &start, &len);
+	enum frame_verdict v = frame_rx_prepare(buf, n, vh, q->r->mac, m, &start, &len);
 
 	if (v != FRAME_PASS) {
-		count_drop(&r->rx, v);
+		count_drop(&q->rx, v);
 		return;
 	}
-	put_frame(r->tap_fd, start, len, len - vh, &r->rx);
+	put_frame(q->tap_fd, start, len, len - vh, &q->rx);
 }
 
 /*
@@ -166,9 +166,9 @@ static void rx_deliver(struct relay *r, uint8_t *buf, size_t n, size_t vh, const
  * whatever was queued before the ring existed. Returns 0 when a frame was
  * handled, else the errno (EAGAIN: the queue is empty). Thread: rx.
  */
-static int rx_recv_one(struct relay *r, size_t vh)
+static int rx_recv_one(struct relay_queue *q, size_t vh)
 {
-	uint8_t *const base = r->rx_buf + RELAY_HEADROOM;
+	uint8_t *const base = q->rx_buf + RELAY_HEADROOM;
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
@@ -179,12 +179,12 @@ static int rx_recv_one(struct relay *r, size_t vh)
 			      .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
 	const struct tpacket_auxdata *aux;
 	struct frame_rx_meta meta;
-	ssize_t n = recvmsg(r->sock_fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
+	ssize_t n = recvmsg(q->sock_fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
 
 	if (n < 0)
 		return errno;
 	if ((size_t)n > RELAY_FRAME_MAX || (msg.msg_flags & MSG_TRUNC)) {
-		count_drop(&r->rx, FRAME_DROP_OVERSIZE);
+		count_drop(&q->rx, FRAME_DROP_OVERSIZE);
 		return 0;
 	}
 	aux = aux_find(&msg);
@@ -192,7 +192,7 @@ static int rx_recv_one(struct relay *r, size_t vh)
 		rx_meta(&meta, aux->tp_status, from.sll_pkttype, aux->tp_vlan_tci, aux->tp_vlan_tpid);
 	else
 		rx_meta(&meta, 0, from.sll_pkttype, 0, 0);
-	rx_deliver(r, base, (size_t)n, vh, &meta);
+	rx_deliver(q, base, (size_t)n, vh, &meta);
 	return 0;
 }
 
@@ -200,11 +200,11 @@ static int rx_recv_one(struct relay *r, size_t vh)
  * rx_recv_one() until the queue is empty or RX_BUDGET frames; returns how many
  * were handled, with the errno that stopped it in *err (0: the budget). Thread: rx.
  */
-static unsigned rx_recv_burst(struct relay *r, size_t vh, int *err)
+static unsigned rx_recv_burst(struct relay_queue *q, size_t vh, int *err)
 {
 	unsigned done = 0;
 
-	while (done < RX_BUDGET && (*err = rx_recv_one(r, vh)) == 0)
+	while (done < RX_BUDGET && (*err = rx_recv_one(q, vh)) == 0)
 		done++;
 	return done;
 }
@@ -214,44 +214,44 @@ static unsigned rx_recv_burst(struct relay *r, size_t vh, int *err)
  * header's aligned size (the sockaddr_ll follows it), the frame at mac bytes
  * from hdr with its virtio_net_hdr just before. Thread: rx.
  */
-static void rx_ring_frame(struct relay *r, uint8_t *hdr, size_t hdr_len, unsigned mac, uint32_t snaplen,
+static void rx_ring_frame(struct relay_queue *q, uint8_t *hdr, size_t hdr_len, unsigned mac, uint32_t snaplen,
 			  uint32_t len, uint32_t status, uint16_t tci, uint16_t tpid, size_t vh)
 {
 	const struct sockaddr_ll *sll = (const struct sockaddr_ll *)(hdr + hdr_len);
 	struct frame_rx_meta meta;
 
 	if (snaplen < len) { /* bigger than a V3 block, or no room for a V2 copy */
-		count_drop(&r->rx, FRAME_DROP_OVERSIZE);
+		count_drop(&q->rx, FRAME_DROP_OVERSIZE);
 		return;
 	}
 	rx_meta(&meta, status, sll->sll_pkttype, tci, tpid);
-	rx_deliver(r, hdr + mac - vh, snaplen + vh, vh, &meta);
+	rx_deliver(q, hdr + mac - vh, snaplen + vh, vh, &meta);
 }
 
 /* Handle the V2 slots user space owns, up to RX_BUDGET; returns how many. Thread: rx. */
-static unsigned rx_ring_v2(struct relay *r, size_t vh)
+static unsigned rx_ring_v2(struct relay_queue *q, size_t vh)
 {
 	struct tpacket2_hdr *h;
 	unsigned done = 0;
 
-	while (done < RX_BUDGET && (h = ring_v2_acquire(&r->ring))) {
+	while (done < RX_BUDGET && (h = ring_v2_acquire(&q->ring))) {
 		uint32_t status = h->tp_status;
 
 		if (status & TP_STATUS_COPY) /* truncated here; the whole frame is on the socket queue */
-			(void)rx_recv_one(r, vh);
+			(void)rx_recv_one(q, vh);
 		else
-			rx_ring_frame(r, (uint8_t *)h, TPACKET_ALIGN(sizeof(*h)), h->tp_mac, h->tp_snaplen, h->tp_len,
+			rx_ring_frame(q, (uint8_t *)h, TPACKET_ALIGN(sizeof(*h)), h->tp_mac, h->tp_snaplen, h->tp_len,
 				      status, h->tp_vlan_tci, h->tp_vlan_tpid, vh);
-		ring_v2_release(&r->ring, h);
+		ring_v2_release(&q->ring, h);
 		done++;
 	}
 	return done;
 }
 
 /* Handle the next V3 block when user space owns it; returns its frame count (0: none ready). Thread: rx. */
-static unsigned rx_ring_v3(struct relay *r, size_t vh)
+static unsigned rx_ring_v3(struct relay_queue *q, size_t vh)
 {
-	struct tpacket_block_desc *b = ring_v3_acquire(&r->ring);
+	struct tpacket_block_desc *b = ring_v3_acquire(&q->ring);
 	struct tpacket3_hdr *h;
 	unsigned i, n;
 
@@ -260,17 +260,17 @@ static unsigned rx_ring_v3(struct relay *r, size_t vh)
 	n = b->hdr.bh1.num_pkts;
 	h = (struct tpacket3_hdr *)((uint8_t *)b + b->hdr.bh1.offset_to_first_pkt);
 	for (i = 0; i < n; i++) {
-		rx_ring_frame(r, (uint8_t *)h, TPACKET_ALIGN(sizeof(*h)), h->tp_mac, h->tp_snaplen, h->tp_len,
+		rx_ring_frame(q, (uint8_t *)h, TPACKET_ALIGN(sizeof(*h)), h->tp_mac, h->tp_snaplen, h->tp_len,
 			      h->tp_status, h->hv1.tp_vlan_tci, h->hv1.tp_vlan_tpid, vh);
 		h = (struct tpacket3_hdr *)((uint8_t *)h + h->tp_next_offset);
 	}
-	ring_v3_release(&r->ring, b);
+	ring_v3_release(&q->ring, b);
 	return n ? n : 1; /* an empty retired block still counts as progress */
 }
 
 /* One thread's way of sending vNIC frames: its own buffers and counters. */
 struct tx_lane {
-	uint8_t *buf;                          /* r->tx_batch * RELAY_FRAME_MAX bytes, this thread's */
+	uint8_t *buf;                          /* tx_batch * RELAY_FRAME_MAX bytes, this thread's */
 	struct relay_dir_counters *c;          /* counters this thread is the one writer of */
 	struct mmsghdr msgs[RELAY_TX_BATCH];   /* the batch handed to sendmmsg() */
 	struct iovec iov[RELAY_TX_BATCH];      /* one per msgs[] entry */
@@ -288,13 +288,13 @@ static void tx_lane_init(struct tx_lane *l, uint8_t *buf, struct relay_dir_count
  * while none fails; a failed frame is counted by its errno's reason and the
  * rest go on. Thread: l's.
  */
-static void tx_flush(struct relay *r, struct tx_lane *l, unsigned n, size_t vh)
+static void tx_flush(struct relay_queue *q, struct tx_lane *l, unsigned n, size_t vh)
 {
 	struct mmsghdr *m = l->msgs;
 	unsigned i = 0, j;
 
 	while (i < n) {
-		int k = sendmmsg(r->sock_fd, m + i, n - i, 0);
+		int k = sendmmsg(q->sock_fd, m + i, n - i, 0);
 
 		if (k < 0) {
 			if (errno == EINTR)
@@ -315,15 +315,16 @@ static void tx_flush(struct relay *r, struct tx_lane *l, unsigned n, size_t vh)
  * errno that stopped the reading (EAGAIN: empty; EBADFD: the TAP was deleted
  * from outside). Thread: tx, or rx for a turnaround (tx_turnaround()).
  */
-static int tx_pass(struct relay *r, struct tx_lane *l, size_t vh)
+static int tx_pass(struct relay_queue *q, struct tx_lane *l, size_t vh)
 {
+	const struct relay *r = q->r;
 	unsigned n = 0;
 	int rerr = 0;
 
 	while (n < (unsigned)r->tx_batch) {
 		uint8_t *buf = l->buf + (size_t)n * RELAY_FRAME_MAX;
 		enum frame_verdict v;
-		ssize_t len = read(r->tap_fd, buf, RELAY_FRAME_MAX);
+		ssize_t len = read(q->tap_fd, buf, RELAY_FRAME_MAX);
 
 		if (len < 0) {
 			if (errno == EINTR)
@@ -347,7 +348,7 @@ static int tx_pass(struct relay *r, struct tx_lane *l, size_t vh)
 		n++;
 	}
 	if (n)
-		tx_flush(r, l, n, vh);
+		tx_flush(q, l, n, vh);
 	return rerr;
 }
 
@@ -364,7 +365,7 @@ static int tx_pass(struct relay *r, struct tx_lane *l, size_t vh)
 #define RX_TIMER_SLACK_NS 5000
 
 /* Sleep r->coalesce_us, or less when shutdown is asked. Thread: rx. */
-static void rx_pause(struct relay *r)
+static void rx_pause(const struct relay *r)
 {
 	struct pollfd p = { .fd = r->stop_fd, .events = POLLIN };
 	const struct timespec ts = { .tv_sec = 0, .tv_nsec = r->coalesce_us * 1000L };
@@ -380,20 +381,21 @@ static void rx_pause(struct relay *r)
  * sends it at once, before it sleeps, instead of waiting for the tx thread to
  * be woken and scheduled: one thread wake-up less per round trip. Both
  * threads read the TAP; each frame goes to exactly one of them, and each has
- * its own buffers and counters (r->tx_turn). Thread: rx.
+ * its own buffers and counters (q->tx_turn). Thread: rx.
  */
-static void tx_turnaround(struct relay *r, struct tx_lane *l, size_t vh)
+static void tx_turnaround(struct relay_queue *q, struct tx_lane *l, size_t vh)
 {
 	int i;
 
-	for (i = 0; i < TURNAROUND_PASSES && tx_pass(r, l, vh) == 0; i++)
+	for (i = 0; i < TURNAROUND_PASSES && tx_pass(q, l, vh) == 0; i++)
 		; /* a full batch: look again, a bounded number of times */
 }
 
-/* Parent -> vNIC. Thread: rx relay thread. Returns NULL; sets r->rx_error when it ends on an error. */
+/* Parent -> vNIC for queue q. Thread: rx relay thread. Returns NULL; sets q->rx_error when it ends on an error. */
 static void *rx_main(void *arg)
 {
-	struct relay *r = arg;
+	struct relay_queue *q = arg;
+	const struct relay *r = q->r;
 	const size_t vh = r->vnet_hdr ? VNET_HLEN : 0;
 	struct tx_lane turn;
 	unsigned burst = 0;
@@ -401,23 +403,23 @@ static void *rx_main(void *arg)
 
 	caps_drop_thread(); /* the thread that reads the wire needs no privilege */
 	(void)prctl(PR_SET_TIMERSLACK, RX_TIMER_SLACK_NS); /* the default 50 µs slack would double the pause */
-	tx_lane_init(&turn, r->turn_buf, &r->tx_turn);
+	tx_lane_init(&turn, q->turn_buf, &q->tx_turn);
 	while (!stop_asked(r)) {
 		unsigned got = 0;
 		int e = 0;
 
-		if (r->ring.mode == RING_V2)
-			got = rx_ring_v2(r, vh);
-		else if (r->ring.mode == RING_V3)
-			got = rx_ring_v3(r, vh);
+		if (q->ring.mode == RING_V2)
+			got = rx_ring_v2(q, vh);
+		else if (q->ring.mode == RING_V3)
+			got = rx_ring_v3(q, vh);
 		if (!got) /* no ring, or it ran dry: the socket queue (copies, frames from before the ring) */
-			got = rx_recv_burst(r, vh, &e);
+			got = rx_recv_burst(q, vh, &e);
 		if (got) {
 			burst += got;
 			continue;
 		}
-		if (burst && r->turn_buf)
-			tx_turnaround(r, &turn, vh);
+		if (burst && q->turn_buf)
+			tx_turnaround(q, &turn, vh);
 		if (burst >= RX_COALESCE_FRAMES && r->coalesce_us) {
 			/* A stream, not a lone frame: let the ring fill a while instead of being woken per frame. */
 			burst = 0;
@@ -428,48 +430,65 @@ static void *rx_main(void *arg)
 		/* ENETDOWN: the parent went down; the kernel rebinds the socket at link up. */
 		if (e == ENETDOWN)
 			continue;
-		err = read_failed(r->sock_fd, r->stop_fd, e);
+		err = read_failed(q->sock_fd, r->stop_fd, e);
 		if (err)
 			break;
 	}
-	__atomic_store_n(&r->rx_error, err, __ATOMIC_RELEASE);
+	__atomic_store_n(&q->rx_error, err, __ATOMIC_RELEASE);
 	return NULL;
 }
 
-/* vNIC -> parent: tx_pass() until the TAP is empty, then sleep in poll(). Thread: tx relay thread. */
+/* vNIC -> parent for queue q: tx_pass() until the TAP queue is empty, then sleep in poll(). Thread: tx relay thread. */
 static void *tx_main(void *arg)
 {
-	struct relay *r = arg;
+	struct relay_queue *q = arg;
+	const struct relay *r = q->r;
 	const size_t vh = r->vnet_hdr ? VNET_HLEN : 0;
 	struct tx_lane lane;
 	int err = 0;
 
 	caps_drop_thread(); /* nor the one that reads the vNIC */
-	tx_lane_init(&lane, r->tx_buf, &r->tx);
+	tx_lane_init(&lane, q->tx_buf, &q->tx);
 	while (!stop_asked(r)) {
-		int rerr = tx_pass(r, &lane, vh);
+		int rerr = tx_pass(q, &lane, vh);
 
 		if (rerr) {
-			err = read_failed(r->tap_fd, r->stop_fd, rerr);
+			err = read_failed(q->tap_fd, r->stop_fd, rerr);
 			if (err)
 				break;
 		}
 	}
-	__atomic_store_n(&r->tx_error, err, __ATOMIC_RELEASE);
+	__atomic_store_n(&q->tx_error, err, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+static int clamp(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
 }
 
 static void relay_init(struct relay *r, const struct relay_config *cfg)
 {
+	int i;
+
 	memset(r, 0, sizeof(*r));
-	r->tap_fd = r->sock_fd = r->stop_fd = -1;
+	r->stop_fd = -1;
+	r->fanout_group = -1;
+	for (i = 0; i < RELAY_MAX_QUEUES; i++) {
+		r->q[i].r = r;
+		r->q[i].index = i;
+		r->q[i].tap_fd = r->q[i].sock_fd = -1;
+	}
 	strncpy(r->tap, cfg->tap, IF_NAMESIZE - 1);
 	strncpy(r->parent, cfg->parent, IF_NAMESIZE - 1);
 	r->membership = cfg->membership;
 	r->rcvbuf = cfg->rcvbuf;
 	r->tx_flags = cfg->antispoof ? FRAME_TX_ANTISPOOF : 0;
-	r->coalesce_us = cfg->coalesce_us < 0 ? 0 : cfg->coalesce_us > RELAY_COALESCE_MAX_US ? RELAY_COALESCE_MAX_US : cfg->coalesce_us;
-	r->tx_batch = cfg->tx_batch < 1 ? 1 : cfg->tx_batch > RELAY_TX_BATCH ? RELAY_TX_BATCH : cfg->tx_batch;
+	r->coalesce_us = clamp(cfg->coalesce_us, 0, RELAY_COALESCE_MAX_US);
+	r->tx_batch = clamp(cfg->tx_batch, 1, RELAY_TX_BATCH);
+	r->queues = clamp(cfg->queues, 1, RELAY_MAX_QUEUES);
+	r->fanout = cfg->fanout;
+	r->turnaround = cfg->turnaround != 0;
 }
 
 /* 0 when parent is an Ethernet device, else -1 with *e filled (EINVAL: another link type). */
@@ -484,34 +503,53 @@ static int require_ethernet(int sock, const char *parent, struct vd_error *e)
 	return 0;
 }
 
-/* The parent: a bound packet socket on an Ethernet device, with its MTU read. */
-static int open_parent(struct relay *r, const struct relay_config *cfg, struct vd_error *e)
+/* The parent, seen through queue 0's socket: its ifindex, Ethernet link type and MTU. */
+static int probe_parent(struct relay *r, int sock, struct vd_error *e)
 {
-	r->vnet_hdr = cfg->vnet_hdr;
-	r->sock_fd = psock_open(r->parent, &r->vnet_hdr, e);
-	if (r->sock_fd < 0)
-		return -1;
-	r->parent_ifindex = netdev_ifindex(r->sock_fd, r->parent, "cannot bind packet socket", e);
+	r->parent_ifindex = netdev_ifindex(sock, r->parent, "cannot bind packet socket", e);
 	if (r->parent_ifindex < 0)
 		return -1;
-	if (require_ethernet(r->sock_fd, r->parent, e) < 0)
+	if (require_ethernet(sock, r->parent, e) < 0)
 		return -1;
-	r->mtu = netdev_get_mtu(r->sock_fd, r->parent, e);
-	if (r->mtu < 0)
+	r->mtu = netdev_get_mtu(sock, r->parent, e);
+	return r->mtu < 0 ? -1 : 0;
+}
+
+/*
+ * Queue q's packet socket, bound to the parent. Queue 0's decides whether
+ * virtio_net_hdr is in force; the others must then get it too.
+ */
+static int open_socket(struct relay_queue *q, struct vd_error *e)
+{
+	struct relay *r = q->r;
+	int vnet = r->vnet_hdr;
+
+	q->sock_fd = psock_open(r->parent, &vnet, e);
+	if (q->sock_fd < 0)
 		return -1;
-	return psock_bind(r->sock_fd, r->parent, r->parent_ifindex, cfg->rcvbuf, e);
+	if (q->index == 0) {
+		r->vnet_hdr = vnet;
+		if (probe_parent(r, q->sock_fd, e) < 0)
+			return -1;
+	} else if (vnet != r->vnet_hdr) {
+		return vd_fail(e, r->parent, "cannot enable PACKET_VNET_HDR on every queue", "setsockopt(PACKET_VNET_HDR)", EINVAL);
+	}
+	return psock_bind(q->sock_fd, r->parent, r->parent_ifindex, r->rcvbuf, e);
 }
 
 int relay_rebind(struct relay *r, const char *parent, int ifindex, struct vd_error *e)
 {
 	char name[IF_NAMESIZE] = { 0 };
+	int sock = r->q[0].sock_fd;
 
 	strncpy(name, parent, IF_NAMESIZE - 1);
-	if (require_ethernet(r->sock_fd, name, e) < 0)
+	if (r->queues > 1) /* the kernel refuses bind() on a fanout member */
+		return vd_fail(e, name, "cannot rebind packet sockets in a fanout group (restart vethd)", "bind", EINVAL);
+	if (require_ethernet(sock, name, e) < 0)
 		return -1;
-	if (psock_bind(r->sock_fd, name, ifindex, r->rcvbuf, e) < 0)
+	if (psock_bind(sock, name, ifindex, r->rcvbuf, e) < 0)
 		return -1;
-	if (psock_add_membership(r->sock_fd, name, ifindex, r->membership, r->mac, e) < 0)
+	if (psock_add_membership(sock, name, ifindex, r->membership, r->mac, e) < 0)
 		return -1;
 	memcpy(r->parent, name, IF_NAMESIZE);
 	r->parent_ifindex = ifindex;
@@ -520,103 +558,159 @@ int relay_rebind(struct relay *r, const char *parent, int ifindex, struct vd_err
 
 void relay_collect_overruns(struct relay *r)
 {
-	struct tpacket_stats st;
-	socklen_t len = sizeof(st);
+	int i;
 
-	if (r->sock_fd >= 0 && getsockopt(r->sock_fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
-		COUNTER_ADD(&r->rx.drops[FRAME_DROP_OVERRUN], st.tp_drops);
+	for (i = 0; i < r->queues; i++) {
+		struct tpacket_stats st;
+		socklen_t len = sizeof(st);
+
+		if (r->q[i].sock_fd >= 0 && getsockopt(r->q[i].sock_fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
+			COUNTER_ADD(&r->q[i].rx.drops[FRAME_DROP_OVERRUN], st.tp_drops);
+	}
 }
 
-/* The vNIC: TAP created, MAC set (or read back), the parent's MTU, offloads. */
+/* Turn virtio_net_hdr off on every socket opened so far: the TAP would not take it. */
+static int vnet_hdr_off(struct relay *r, struct vd_error *e)
+{
+	int off = 0, i;
+
+	for (i = 0; i < r->queues; i++) {
+		if (r->q[i].sock_fd >= 0 &&
+		    setsockopt(r->q[i].sock_fd, SOL_PACKET, PACKET_VNET_HDR, &off, sizeof(off)) < 0)
+			return vd_fail(e, r->parent, "cannot disable PACKET_VNET_HDR", "setsockopt(PACKET_VNET_HDR)", errno);
+	}
+	r->vnet_hdr = 0;
+	return 0;
+}
+
+/* The vNIC: TAP created (with all its queues), MAC set (or read back), the parent's MTU, offloads. */
 static int open_tap(struct relay *r, const struct relay_config *cfg, struct vd_error *e)
 {
 	int tap_vnet = r->vnet_hdr;
-	int off = 0;
+	int ctl = r->q[0].sock_fd; /* any socket does for the netdev ioctls */
+	int i;
 
-	r->tap_fd = tap_open(r->tap, &tap_vnet, e);
-	if (r->tap_fd < 0)
+	r->q[0].tap_fd = tap_open(r->tap, &tap_vnet, r->queues > 1, e);
+	if (r->q[0].tap_fd < 0)
 		return -1;
-	if (r->vnet_hdr && !tap_vnet) {
-		/* Both ends must agree: turn it off on the socket too. */
-		if (setsockopt(r->sock_fd, SOL_PACKET, PACKET_VNET_HDR, &off, sizeof(off)) < 0)
-			return vd_fail(e, r->parent, "cannot disable PACKET_VNET_HDR", "setsockopt(PACKET_VNET_HDR)",
-				       errno);
-		r->vnet_hdr = 0;
+	if (r->vnet_hdr && !tap_vnet && vnet_hdr_off(r, e) < 0) /* both ends must agree */
+		return -1;
+	for (i = 1; i < r->queues; i++) {
+		r->q[i].tap_fd = tap_open_queue(r->tap, r->vnet_hdr, e);
+		if (r->q[i].tap_fd < 0)
+			return -1;
 	}
-	r->tap_ifindex = netdev_ifindex(r->sock_fd, r->tap, "cannot read TAP ifindex", e);
+	r->tap_ifindex = netdev_ifindex(ctl, r->tap, "cannot read TAP ifindex", e);
 	if (r->tap_ifindex < 0)
 		return -1;
-	if (cfg->mac && tap_fd_set_mac(r->tap_fd, r->tap, cfg->mac, e) < 0)
+	if (cfg->mac && tap_fd_set_mac(r->q[0].tap_fd, r->tap, cfg->mac, e) < 0)
 		return -1;
-	if (tap_fd_get_mac(r->tap_fd, r->tap, r->mac, e) < 0)
+	if (tap_fd_get_mac(r->q[0].tap_fd, r->tap, r->mac, e) < 0)
 		return -1;
-	if (netdev_set_mtu(r->sock_fd, r->tap, r->mtu, e) < 0)
+	if (netdev_set_mtu(ctl, r->tap, r->mtu, e) < 0)
 		return -1;
-	if (r->vnet_hdr && tap_fd_set_offload(r->tap_fd, r->tap, e) < 0)
+	if (r->vnet_hdr && tap_fd_set_offload(r->q[0].tap_fd, r->tap, e) < 0)
 		return -1;
 	return 0;
 }
 
-/* The BPF filter (filter.h) for the vNIC's MAC. */
-static int attach_filter(struct relay *r, struct vd_error *e)
+/* The BPF filter (filter.h) for the vNIC's MAC on queue q's socket. */
+static int attach_filter(struct relay_queue *q, struct vd_error *e)
 {
 	struct sock_filter prog[FILTER_LEN];
 	struct sock_fprog fprog = { .len = FILTER_LEN, .filter = prog };
 
-	filter_build(prog, r->mac);
-	if (setsockopt(r->sock_fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0)
-		return vd_fail(e, r->parent, "cannot attach packet filter", "setsockopt(SO_ATTACH_FILTER)", errno);
-	r->kernel_filter = 1;
+	filter_build(prog, q->r->mac);
+	if (setsockopt(q->sock_fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0)
+		return vd_fail(e, q->r->parent, "cannot attach packet filter", "setsockopt(SO_ATTACH_FILTER)", errno);
 	return 0;
 }
 
-/* The receive ring: the mode asked for, then the next one down (V3 -> V2 -> recvmsg). */
-static int setup_ring(struct relay *r, int want, struct vd_error *e)
+/*
+ * Queue q's receive ring: the mode asked for, then the next one down (V3 ->
+ * V2 -> recvmsg). Queues after the first take the mode queue 0 got.
+ */
+static int setup_ring(struct relay_queue *q, int want, struct vd_error *e)
 {
-	int mode = want == RELAY_RING_AUTO ? RING_V2 : want;
+	struct relay *r = q->r;
+	int mode = q->index > 0 ? r->q[0].ring.mode : want == RELAY_RING_AUTO ? RING_V2 : want;
 
 	for (; mode >= RING_V2; mode--) {
-		int rc = ring_rx_probe_setup(r->sock_fd, r->parent, &r->ring, mode, (size_t)r->rcvbuf, r->mtu, e);
+		int rc = ring_rx_probe_setup(q->sock_fd, r->parent, &q->ring, mode, (size_t)r->rcvbuf, r->mtu, e);
 
 		if (rc <= 0)
 			return rc;
+		if (q->index > 0) /* queue 0 got this mode: refusing it now is an error */
+			return vd_fail(e, r->parent, "cannot set up the same receive ring on every queue", "setsockopt(PACKET_RX_RING)", ENOTSUP);
 	}
 	return 0; /* RING_OFF: recvmsg() per frame */
 }
 
 /* PACKET_QDISC_BYPASS when asked; a kernel without it (before 3.14) keeps the qdisc path. */
-static void setup_qdisc_bypass(struct relay *r, int want)
+static int setup_qdisc_bypass(int sock, int want)
 {
 	int one = 1;
 
-	r->qdisc_bypass = want && setsockopt(r->sock_fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) == 0;
+	return want && setsockopt(sock, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) == 0;
+}
+
+/* The CPUs queue k's threads run on under PACKET_FANOUT_CPU (c % queues == k among the allowed ones). */
+static void queue_cpus(struct relay_queue *q)
+{
+	cpu_set_t allowed;
+	int c, n = q->r->queues;
+
+	CPU_ZERO(&q->cpus);
+	if (n == 1 || q->r->fanout != RELAY_FANOUT_CPU || sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+		return;
+	for (c = q->index; c < CPU_SETSIZE; c += n)
+		if (CPU_ISSET(c, &allowed))
+			CPU_SET(c, &q->cpus);
+}
+
+/* Queue q's data path on the parent: filter, ring, qdisc bypass, fanout membership. */
+static int setup_queue(struct relay_queue *q, const struct relay_config *cfg, struct vd_error *e)
+{
+	struct relay *r = q->r;
+	static const int types[] = { [RELAY_FANOUT_CPU] = PACKET_FANOUT_CPU, [RELAY_FANOUT_HASH] = PACKET_FANOUT_HASH };
+
+	if (cfg->kernel_filter && attach_filter(q, e) < 0)
+		return -1;
+	r->kernel_filter = cfg->kernel_filter != 0;
+	if (cfg->rx_ring != RING_OFF && setup_ring(q, cfg->rx_ring, e) < 0)
+		return -1;
+	r->qdisc_bypass = setup_qdisc_bypass(q->sock_fd, cfg->qdisc_bypass);
+	if (r->queues > 1 && psock_join_fanout(q->sock_fd, r->parent, types[r->fanout], &r->fanout_group, e) < 0)
+		return -1;
+	queue_cpus(q);
+	q->rx_buf = malloc(RELAY_HEADROOM + RELAY_FRAME_MAX);
+	q->tx_buf = malloc((size_t)r->tx_batch * RELAY_FRAME_MAX);
+	if (r->turnaround)
+		q->turn_buf = malloc((size_t)r->tx_batch * RELAY_FRAME_MAX);
+	if (!q->rx_buf || !q->tx_buf || (r->turnaround && !q->turn_buf))
+		return vd_fail(e, r->tap, "cannot allocate relay buffers", "malloc", ENOMEM);
+	return 0;
 }
 
 int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error *e)
 {
+	int i;
+
 	relay_init(r, cfg);
-	if (open_parent(r, cfg, e) < 0)
-		goto fail;
+	r->vnet_hdr = cfg->vnet_hdr;
+	for (i = 0; i < r->queues; i++)
+		if (open_socket(&r->q[i], e) < 0)
+			goto fail;
 	if (open_tap(r, cfg, e) < 0)
 		goto fail;
-	if (cfg->kernel_filter && attach_filter(r, e) < 0)
-		goto fail;
-	if (cfg->rx_ring != RING_OFF && setup_ring(r, cfg->rx_ring, e) < 0)
-		goto fail;
-	setup_qdisc_bypass(r, cfg->qdisc_bypass);
-	if (psock_add_membership(r->sock_fd, r->parent, r->parent_ifindex, cfg->membership, r->mac, e) < 0)
+	for (i = 0; i < r->queues; i++)
+		if (setup_queue(&r->q[i], cfg, e) < 0)
+			goto fail;
+	if (psock_add_membership(r->q[0].sock_fd, r->parent, r->parent_ifindex, cfg->membership, r->mac, e) < 0)
 		goto fail;
 	r->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (r->stop_fd < 0) {
 		vd_fail(e, r->tap, "cannot create eventfd", "eventfd", errno);
-		goto fail;
-	}
-	r->rx_buf = malloc(RELAY_HEADROOM + RELAY_FRAME_MAX);
-	r->tx_buf = malloc((size_t)r->tx_batch * RELAY_FRAME_MAX);
-	if (cfg->turnaround)
-		r->turn_buf = malloc((size_t)r->tx_batch * RELAY_FRAME_MAX);
-	if (!r->rx_buf || !r->tx_buf || (cfg->turnaround && !r->turn_buf)) {
-		vd_fail(e, r->tap, "cannot allocate relay buffers", "malloc", ENOMEM);
 		goto fail;
 	}
 	return 0;
@@ -627,31 +721,60 @@ fail:
 
 int relay_up(struct relay *r, struct vd_error *e)
 {
-	return netdev_set_up(r->sock_fd, r->tap, e);
+	return netdev_set_up(r->q[0].sock_fd, r->tap, e);
+}
+
+/* Start one thread of queue q, pinned to q->cpus when any. Returns 0 or the pthread error. */
+static int start_thread(struct relay_queue *q, pthread_t *tid, void *(*fn)(void *))
+{
+	pthread_attr_t attr;
+	int err = pthread_attr_init(&attr);
+
+	if (err)
+		return err;
+	if (CPU_COUNT(&q->cpus) > 0)
+		err = pthread_attr_setaffinity_np(&attr, sizeof(q->cpus), &q->cpus);
+	if (!err)
+		err = pthread_create(tid, &attr, fn, q);
+	pthread_attr_destroy(&attr);
+	return err;
+}
+
+/* Ask every thread to end and join the first `started` threads (rx, tx of queue 0, then queue 1, ...). */
+static void stop_threads(struct relay *r, int started)
+{
+	int i;
+
+	__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
+	(void)eventfd_write(r->stop_fd, 1); /* stays readable: wakes every poller */
+	for (i = 0; i < started; i++)
+		pthread_join(i % 2 ? r->q[i / 2].tx_tid : r->q[i / 2].rx_tid, NULL);
 }
 
 int relay_start(struct relay *r, struct vd_error *e)
 {
 	sigset_t all, old;
-	int err;
+	int err = 0, started = 0, i;
 
 	if (r->running)
 		return 0;
 	/* Relay threads take no signals: Node's handlers run on the JS thread. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&r->rx_tid, NULL, rx_main, r);
-	if (!err) {
-		err = pthread_create(&r->tx_tid, NULL, tx_main, r);
-		if (err) {
-			__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
-			(void)eventfd_write(r->stop_fd, 1);
-			pthread_join(r->rx_tid, NULL);
+	for (i = 0; i < r->queues && !err; i++) {
+		err = start_thread(&r->q[i], &r->q[i].rx_tid, rx_main);
+		if (!err) {
+			started++;
+			err = start_thread(&r->q[i], &r->q[i].tx_tid, tx_main);
+			if (!err)
+				started++;
 		}
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err)
+	if (err) {
+		stop_threads(r, started);
 		return vd_fail(e, r->tap, "cannot start relay thread", "pthread_create", err);
+	}
 	r->running = 1;
 	return 0;
 }
@@ -660,10 +783,7 @@ void relay_stop(struct relay *r)
 {
 	if (!r->running)
 		return;
-	__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
-	(void)eventfd_write(r->stop_fd, 1); /* stays readable: wakes both pollers */
-	pthread_join(r->rx_tid, NULL);
-	pthread_join(r->tx_tid, NULL);
+	stop_threads(r, 2 * r->queues);
 	r->running = 0;
 }
 
@@ -676,15 +796,21 @@ static void close_fd(int *fd)
 
 void relay_close(struct relay *r)
 {
+	int i;
+
 	relay_stop(r);
-	ring_rx_close(&r->ring);
-	close_fd(&r->tap_fd);  /* deletes the vNIC */
-	close_fd(&r->sock_fd); /* drops the promiscuous / unicast membership */
+	for (i = 0; i < RELAY_MAX_QUEUES; i++) {
+		struct relay_queue *q = &r->q[i];
+
+		ring_rx_close(&q->ring);
+		close_fd(&q->tap_fd);  /* the last one deletes the vNIC */
+		close_fd(&q->sock_fd); /* queue 0's drops the promiscuous / unicast membership */
+		free(q->rx_buf);
+		free(q->tx_buf);
+		free(q->turn_buf);
+		q->rx_buf = q->tx_buf = q->turn_buf = NULL;
+	}
 	close_fd(&r->stop_fd);
-	free(r->rx_buf);
-	free(r->tx_buf);
-	free(r->turn_buf);
-	r->rx_buf = r->tx_buf = r->turn_buf = NULL;
 }
 
 void relay_set_antispoof(struct relay *r, int on)
@@ -692,27 +818,39 @@ void relay_set_antispoof(struct relay *r, int on)
 	__atomic_store_n(&r->tx_flags, on ? FRAME_TX_ANTISPOOF : 0u, __ATOMIC_RELAXED);
 }
 
-/* A copy of one direction's counters, each value read atomically. */
-static void read_dir(const struct relay_dir_counters *c, struct relay_dir_counters *out)
+/* Add one direction's counters, each value read atomically, into *sum. */
+static void add_dir(const struct relay_dir_counters *c, struct relay_dir_counters *sum)
 {
 	int i;
 
-	out->frames = __atomic_load_n(&c->frames, __ATOMIC_RELAXED);
-	out->bytes = __atomic_load_n(&c->bytes, __ATOMIC_RELAXED);
+	sum->frames += __atomic_load_n(&c->frames, __ATOMIC_RELAXED);
+	sum->bytes += __atomic_load_n(&c->bytes, __ATOMIC_RELAXED);
 	for (i = 0; i < FRAME_VERDICT_COUNT; i++)
-		out->drops[i] = __atomic_load_n(&c->drops[i], __ATOMIC_RELAXED);
+		sum->drops[i] += __atomic_load_n(&c->drops[i], __ATOMIC_RELAXED);
 }
 
 void relay_read_counters(const struct relay *r, struct relay_dir_counters *rx, struct relay_dir_counters *tx)
 {
-	struct relay_dir_counters turn;
 	int i;
 
-	read_dir(&r->rx, rx);
-	read_dir(&r->tx, tx);
-	read_dir(&r->tx_turn, &turn);
-	tx->frames += turn.frames;
-	tx->bytes += turn.bytes;
-	for (i = 0; i < FRAME_VERDICT_COUNT; i++)
-		tx->drops[i] += turn.drops[i];
+	memset(rx, 0, sizeof(*rx));
+	memset(tx, 0, sizeof(*tx));
+	for (i = 0; i < r->queues; i++) {
+		add_dir(&r->q[i].rx, rx);
+		add_dir(&r->q[i].tx, tx);
+		add_dir(&r->q[i].tx_turn, tx);
+	}
+}
+
+int relay_thread_error(const struct relay *r, int rx)
+{
+	int i;
+
+	for (i = 0; i < r->queues; i++) {
+		int err = __atomic_load_n(rx ? &r->q[i].rx_error : &r->q[i].tx_error, __ATOMIC_ACQUIRE);
+
+		if (err)
+			return err;
+	}
+	return 0;
 }

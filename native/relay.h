@@ -8,6 +8,9 @@
  *   (turnaround: the rx thread also sends what the vNIC answered to the
  *    frames it just wrote, before it sleeps; relay.c)
  *
+ * With --queues N, N such pairs: N packet sockets in one PACKET_FANOUT group,
+ * each with its own ring and filter, and a multi-queue TAP with N queues.
+ *
  * The relay threads allocate nothing, log nothing, call no N-API and never
  * exit the process: they move frames and bump counters that the JS thread
  * reads at any time (relaxed atomics, one writer per counter).
@@ -17,6 +20,7 @@
 
 #include <net/if.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 
 #include "frame.h"
@@ -42,6 +46,15 @@ struct relay_dir_counters {
 	uint64_t drops[FRAME_VERDICT_COUNT];   /* frames not relayed, by enum frame_verdict; [FRAME_PASS] stays 0 */
 } __attribute__((aligned(64)));            /* own cache line(s): the two threads never share one */
 
+/* Most queues (--queues): packet sockets in the fanout group, TAP queues, thread pairs. */
+#define RELAY_MAX_QUEUES 16
+
+/* How frames are spread over the queues' packet sockets (PACKET_FANOUT type). */
+enum relay_fanout {
+	RELAY_FANOUT_CPU = 0,  /* PACKET_FANOUT_CPU: by the CPU that received the frame; queue k's threads run on the CPUs c with c % queues == k */
+	RELAY_FANOUT_HASH = 1, /* PACKET_FANOUT_HASH: by flow hash; threads run anywhere */
+};
+
 /* What relay_open() is asked to build. */
 struct relay_config {
 	const char *tap;                       /* vNIC name, < IF_NAMESIZE bytes */
@@ -49,7 +62,7 @@ struct relay_config {
 	const uint8_t *mac;                    /* vNIC MAC, or NULL to keep the one the kernel picked */
 	enum psock_membership membership;      /* how the parent is made to deliver our frames */
 	int vnet_hdr;                          /* 1: try virtio_net_hdr passthrough (GSO, partial checksums) */
-	int rcvbuf;                            /* packet socket receive buffer, bytes */
+	int rcvbuf;                            /* packet socket receive buffer (and ring) per queue, bytes */
 	int antispoof;                         /* 1: drop vNIC frames with a foreign source MAC or ARP sender (FRAME_TX_ANTISPOOF) */
 	int rx_ring;                           /* enum ring_mode to try first (V3 falls back to V2, V2 to recvmsg), or RELAY_RING_AUTO */
 	int kernel_filter;                     /* 1: attach the classic BPF filter (filter.h) to the packet socket */
@@ -57,39 +70,58 @@ struct relay_config {
 	int qdisc_bypass;                      /* 1: PACKET_QDISC_BYPASS: send straight to the parent's driver queue */
 	int coalesce_us;                       /* rx pause after a burst, µs, 0..RELAY_COALESCE_MAX_US (0: wake per frame) */
 	int turnaround;                        /* 1: the rx thread sends the vNIC's answers itself (relay.c: tx_turnaround) */
+	int queues;                            /* 1..RELAY_MAX_QUEUES; above 1: a fanout group and a multi-queue TAP */
+	enum relay_fanout fanout;              /* how frames are spread when queues > 1 */
 };
 
-struct relay {
-	char tap[IF_NAMESIZE];                 /* vNIC name */
-	char parent[IF_NAMESIZE];              /* parent name */
-	uint8_t mac[6];                        /* the vNIC's MAC, as the kernel has it */
-	int tap_fd;                            /* /dev/net/tun descriptor; closing it deletes the vNIC */
-	int sock_fd;                           /* packet socket bound to the parent; closing it drops the membership */
-	int stop_fd;                           /* eventfd: written once to wake both threads for shutdown */
-	int parent_ifindex;                    /* ifindex the socket is bound to; changed by relay_rebind() */
-	int tap_ifindex;                       /* vNIC's ifindex */
-	int mtu;                               /* MTU given to the vNIC (the parent's), bytes */
-	int vnet_hdr;                          /* 1: a virtio_net_hdr precedes every frame on both descriptors */
-	enum psock_membership membership;      /* membership in force */
-	int rcvbuf;                            /* receive buffer asked for, bytes (again at rebind); also the ring's size */
+struct relay;
+
+/*
+ * One queue: a packet socket on the parent and a TAP queue, with the two
+ * threads that relay between them. With one queue this is the whole relay.
+ */
+struct relay_queue {
+	struct relay *r;                       /* the relay it belongs to */
+	int index;                             /* 0..r->queues-1 */
+	int tap_fd;                            /* this queue's /dev/net/tun descriptor; closing them all deletes the vNIC */
+	int sock_fd;                           /* packet socket bound to the parent; queue 0's holds the membership */
 	struct rx_ring ring;                   /* receive ring in force; ring.mode RING_OFF: recvmsg() per frame */
-	int kernel_filter;                     /* 1: the BPF filter is attached */
-	int tx_batch;                          /* frames per sendmmsg() */
-	int qdisc_bypass;                      /* 1: PACKET_QDISC_BYPASS is in force */
-	int coalesce_us;                       /* rx pause after a burst of frames, µs (relay.c: interrupt coalescing) */
-	int running;                           /* threads started and not joined; set-up thread only */
-	int stop;                              /* 1 asks the relay threads to end (atomic) */
-	unsigned tx_flags;                     /* frame_classify_tx() flags; set by relay_set_antispoof() (atomic) */
-	int rx_error;                          /* errno that ended the rx thread, 0 while it runs (atomic) */
-	int tx_error;                          /* errno that ended the tx thread, 0 while it runs (atomic) */
+	cpu_set_t cpus;                        /* CPUs its threads are pinned to; none set: not pinned */
 	pthread_t rx_tid;                      /* parent -> vNIC thread */
 	pthread_t tx_tid;                      /* vNIC -> parent thread */
+	int rx_error;                          /* errno that ended the rx thread, 0 while it runs (atomic) */
+	int tx_error;                          /* errno that ended the tx thread, 0 while it runs (atomic) */
 	uint8_t *rx_buf;                       /* RELAY_HEADROOM + RELAY_FRAME_MAX bytes, rx thread only */
 	uint8_t *tx_buf;                       /* tx_batch * RELAY_FRAME_MAX bytes, tx thread only */
 	uint8_t *turn_buf;                     /* tx_batch * RELAY_FRAME_MAX bytes for the rx thread's turnaround, or NULL: off */
 	struct relay_dir_counters rx;          /* parent -> vNIC: the vNIC's receive side */
 	struct relay_dir_counters tx;          /* vNIC -> parent: the vNIC's transmit side, sent by the tx thread */
 	struct relay_dir_counters tx_turn;     /* vNIC -> parent, sent by the rx thread's turnaround */
+};
+
+struct relay {
+	char tap[IF_NAMESIZE];                 /* vNIC name */
+	char parent[IF_NAMESIZE];              /* parent name */
+	uint8_t mac[6];                        /* the vNIC's MAC, as the kernel has it */
+	int stop_fd;                           /* eventfd: written once to wake every thread for shutdown */
+	int parent_ifindex;                    /* ifindex the sockets are bound to; changed by relay_rebind() */
+	int tap_ifindex;                       /* vNIC's ifindex */
+	int mtu;                               /* MTU given to the vNIC (the parent's), bytes */
+	int vnet_hdr;                          /* 1: a virtio_net_hdr precedes every frame on every descriptor */
+	enum psock_membership membership;      /* membership in force */
+	int rcvbuf;                            /* receive buffer asked for, bytes (again at rebind); also each ring's size */
+	int kernel_filter;                     /* 1: the BPF filter is attached */
+	int tx_batch;                          /* frames per sendmmsg() */
+	int qdisc_bypass;                      /* 1: PACKET_QDISC_BYPASS is in force */
+	int coalesce_us;                       /* rx pause after a burst of frames, µs (relay.c: interrupt coalescing) */
+	int turnaround;                        /* 1: the rx threads send the vNIC's answers (turn_buf set) */
+	int queues;                            /* queues in use, 1..RELAY_MAX_QUEUES */
+	enum relay_fanout fanout;              /* spreading in force when queues > 1 */
+	int fanout_group;                      /* PACKET_FANOUT group id, -1 with one queue */
+	int running;                           /* threads started and not joined; set-up thread only */
+	int stop;                              /* 1 asks the relay threads to end (atomic) */
+	unsigned tx_flags;                     /* frame_classify_tx() flags; set by relay_set_antispoof() (atomic) */
+	struct relay_queue q[RELAY_MAX_QUEUES];/* q[0..queues-1] */
 };
 
 /*
@@ -104,7 +136,7 @@ int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error 
 /* Bring the vNIC's link up (IFF_UP). Returns 0 or -1 with *e filled. Thread: set-up. */
 int relay_up(struct relay *r, struct vd_error *e);
 
-/* Start both relay threads. Returns 0 or -1 with *e filled. Thread: set-up. */
+/* Start every queue's two relay threads. Returns 0 or -1 with *e filled. Thread: set-up. */
 int relay_start(struct relay *r, struct vd_error *e);
 
 /* Ask both threads to end and join them; idempotent. Thread: set-up. */
@@ -118,15 +150,17 @@ void relay_close(struct relay *r);
  * into this namespace): bind the packet socket to parent/ifindex and add the
  * membership again, without stopping the relay threads (bind() on a packet
  * socket is atomic towards recvmsg()/send()). The device must be Ethernet.
- * r->parent and r->parent_ifindex are updated. Returns 0 or -1 with *e filled.
+ * r->parent and r->parent_ifindex are updated. Returns 0 or -1 with *e filled
+ * (EINVAL with several queues: a fanout member cannot be bound again, so the
+ * daemon has to be restarted).
  * Thread: set-up (JS).
  */
 int relay_rebind(struct relay *r, const char *parent, int ifindex, struct vd_error *e);
 
 /*
- * Fold the kernel's receive-buffer drop count (PACKET_STATISTICS, which the
- * kernel resets on every read) into rx.drops[FRAME_DROP_OVERRUN]. The JS
- * thread is that counter's one writer. Thread: JS.
+ * Fold each socket's receive-buffer drop count (PACKET_STATISTICS, which the
+ * kernel resets on every read) into its queue's rx.drops[FRAME_DROP_OVERRUN].
+ * The JS thread is that counter's one writer. Thread: JS.
  */
 void relay_collect_overruns(struct relay *r);
 
@@ -134,10 +168,13 @@ void relay_collect_overruns(struct relay *r);
 void relay_set_antispoof(struct relay *r, int on);
 
 /*
- * A consistent-enough copy of the counters (each value is atomic): rx is
- * parent -> vNIC, tx is vNIC -> parent (both threads' sends added up).
- * Thread: any.
+ * A consistent-enough copy of the counters (each value is atomic), added up
+ * over the queues: rx is parent -> vNIC, tx is vNIC -> parent (tx and rx
+ * threads' sends). Thread: any.
  */
 void relay_read_counters(const struct relay *r, struct relay_dir_counters *rx, struct relay_dir_counters *tx);
+
+/* The errno that ended a relay thread (rx: reading the parent; else reading the TAP), or 0. Thread: any. */
+int relay_thread_error(const struct relay *r, int rx);
 
 #endif

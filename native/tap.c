@@ -11,32 +11,56 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-int tap_open(const char *name, int *vnet_hdr, struct vd_error *e)
+/* /dev/net/tun attached to `name` with flags (TUNSETIFF); the descriptor, or -1 with *e filled. */
+static int tun_attach(const char *name, short flags, struct vd_error *e)
 {
 	struct ifreq ifr;
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return vd_fail(e, name, "cannot open /dev/net/tun", "open", errno);
+	memset(&ifr, 0, sizeof(ifr));
+	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	ifr.ifr_flags = flags;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int err = errno;
+
+		close(fd);
+		return vd_fail(e, name, (flags & IFF_MULTI_QUEUE) ? "cannot create multi-queue TAP" : "cannot create TAP",
+			       "ioctl(TUNSETIFF)", err);
+	}
+	return fd;
+}
+
+/* The TUNSETIFF flags for our TAP. */
+static short tap_flags(int vnet_hdr, int multi_queue)
+{
+	return IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0) | (multi_queue ? IFF_MULTI_QUEUE : 0);
+}
+
+int tap_open(const char *name, int *vnet_hdr, int multi_queue, struct vd_error *e)
+{
 	unsigned int features = 0;
 	int fd;
 
 	if (if_nametoindex(name) != 0)
 		return vd_fail(e, name, "cannot create TAP", "if_nametoindex", EEXIST);
-	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return vd_fail(e, name, "cannot open /dev/net/tun", "open", errno);
 	if (ioctl(fd, TUNGETFEATURES, &features) < 0)
 		features = IFF_TAP | IFF_NO_PI; /* pre-2.6.27 kernels: no probe, no vnet header */
+	close(fd);
 	if (!(features & IFF_VNET_HDR))
 		*vnet_hdr = 0;
+	if (multi_queue && !(features & IFF_MULTI_QUEUE))
+		return vd_fail(e, name, "cannot create multi-queue TAP (kernel before 3.8)", "ioctl(TUNGETFEATURES)", EINVAL);
+	return tun_attach(name, tap_flags(*vnet_hdr, multi_queue), e);
+}
 
-	memset(&ifr, 0, sizeof(ifr));
-	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (*vnet_hdr ? IFF_VNET_HDR : 0);
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		int err = errno;
-
-		close(fd);
-		return vd_fail(e, name, "cannot create TAP", "ioctl(TUNSETIFF)", err);
-	}
-	return fd;
+int tap_open_queue(const char *name, int vnet_hdr, struct vd_error *e)
+{
+	return tun_attach(name, tap_flags(vnet_hdr, 1), e);
 }
 
 int tap_fd_set_mac(int fd, const char *name, const uint8_t mac[6], struct vd_error *e)

@@ -14,13 +14,23 @@
 
 /*
  * Create the non-persistent TAP `name` (IFF_TAP | IFF_NO_PI, plus IFF_VNET_HDR
- * when *vnet_hdr is 1 and the kernel offers it; *vnet_hdr says what was got).
- * Refuses (EEXIST) a name any interface already has: attaching to someone
- * else's persistent TAP is never what the user meant. The descriptor is
- * O_NONBLOCK and O_CLOEXEC; closing it deletes the device.
+ * when *vnet_hdr is 1 and the kernel offers it; *vnet_hdr says what was got;
+ * plus IFF_MULTI_QUEUE when multi_queue is 1, EINVAL where the kernel lacks
+ * it). Refuses (EEXIST) a name any interface already has: attaching to
+ * someone else's persistent TAP is never what the user meant. The descriptor
+ * is O_NONBLOCK and O_CLOEXEC and is the TAP's first queue; closing every
+ * queue's descriptor deletes the device.
  * Returns the descriptor, or -1 with *e filled.
  */
-int tap_open(const char *name, int *vnet_hdr, struct vd_error *e);
+int tap_open(const char *name, int *vnet_hdr, int multi_queue, struct vd_error *e);
+
+/*
+ * Attach one more queue to the multi-queue TAP `name` that tap_open() made,
+ * with the same vnet_hdr setting. The kernel answers a flow on the queue its
+ * frames were written to (tun's flow table). Returns the descriptor
+ * (O_NONBLOCK, O_CLOEXEC), or -1 with *e filled.
+ */
+int tap_open_queue(const char *name, int vnet_hdr, struct vd_error *e);
 
 /* Set the TAP's MAC (SIOCSIFHWADDR on the TAP descriptor). Must precede link up. */
 int tap_fd_set_mac(int fd, const char *name, const uint8_t mac[6], struct vd_error *e);

@@ -17,7 +17,7 @@ import { formatMac, parseMac } from './mac';
 import { MAC_POLICIES, parseMacSpec, resolveMac, type MacContext } from './macpolicy';
 import { inspectLines, universalWarning } from './mactext';
 import { readMachineId } from './machineid';
-import type { Membership, NativeModule, RxRing } from './native';
+import type { Fanout, Membership, NativeModule, RxRing } from './native';
 
 import { VERSION } from './version';
 
@@ -56,10 +56,12 @@ interface RootOptions {
   qdiscBypass: boolean;
   rxCoalesce: number;
   turnaround: boolean;
+  queues: number;
+  fanout: Fanout;
 }
 
 /** Settings SIGHUP cannot change in a running daemon (a restart applies them). */
-const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'turnaround'] as const;
+const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'turnaround', 'queues', 'fanout'] as const;
 
 const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
 
@@ -73,17 +75,18 @@ function nonNegativeInt(value: string): number {
   return n;
 }
 
-function txBatch(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 32) throw new InvalidArgumentError(`expected a frame count from 1 to 32, got "${value}"`);
-  return n;
+/** A commander argument parser for an integer from lo to hi, named `what` in its error. */
+function intInRange(lo: number, hi: number, what: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < lo || n > hi) throw new InvalidArgumentError(`expected ${what} from ${lo} to ${hi}, got "${value}"`);
+    return n;
+  };
 }
 
-function coalesceUs(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 1000) throw new InvalidArgumentError(`expected microseconds from 0 to 1000, got "${value}"`);
-  return n;
-}
+const txBatch = intInRange(1, 32, 'a frame count');
+const coalesceUs = intInRange(0, 1000, 'microseconds');
+const queueCount = intInRange(1, 16, 'a queue count');
 
 /** The MAC for -m (default persistent) in ctx; without a machine id the default falls back to random, with a warning. */
 function chooseMac(text: string | undefined, ctx: MacContext, log: Logger): Buffer {
@@ -190,6 +193,16 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .default(50),
     )
     .option('--no-turnaround', "leave all of the vNIC's frames to the transmit thread; by default the receive thread sends what the vNIC answered to the frames it just delivered (ARP and echo replies, TCP ACKs) before it sleeps, saving a thread wake-up per round trip")
+    .addOption(
+      new Option('--queues <n>', 'relay with n thread pairs: n packet sockets in a PACKET_FANOUT group and a multi-queue TAP (1 to 16); for more than one core\'s worth of traffic')
+        .argParser(queueCount)
+        .default(1),
+    )
+    .addOption(
+      new Option('--fanout <mode>', 'with --queues > 1, spread frames by the CPU that received them (each queue\'s threads pinned to its CPUs) or by flow hash')
+        .choices(['cpu', 'hash'])
+        .default('cpu'),
+    )
     .option('--qdisc-bypass', "send the vNIC's frames straight to the parent's driver (PACKET_QDISC_BYPASS), skipping its qdisc and any tc shaping")
     .addOption(
       new Option('--probe-window <ms>', 'before bringing the vNIC up, listen this long on the parent for another station using the MAC (0: skip)')
@@ -255,6 +268,8 @@ export function buildProgram(deps: CliDeps = {}): Command {
             qdiscBypass: opts.qdiscBypass ?? false,
             rxCoalesceUs: opts.rxCoalesce,
             turnaround: opts.turnaround,
+            queues: opts.queues,
+            fanout: opts.fanout,
             probeWindowMs: opts.probeWindow,
             onConflict: opts.onConflict,
             metricsListen,

@@ -28,7 +28,7 @@ export interface ReloadResult {
 }
 
 /** Hot-path modes, passed to the relay as they are (see RelayOptions for meanings and defaults). */
-type HotPathOptions = Pick<RelayOptions, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs' | 'turnaround'>;
+type HotPathOptions = Pick<RelayOptions, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs' | 'turnaround' | 'queues' | 'fanout'>;
 
 export interface DaemonOptions extends HotPathOptions {
   /** vNIC (TAP) name. */
@@ -131,6 +131,8 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       qdiscBypass: opts.qdiscBypass,
       rxCoalesceUs: opts.rxCoalesceUs,
       turnaround: opts.turnaround,
+      queues: opts.queues,
+      fanout: opts.fanout,
     });
   } catch (err) {
     monitor.close();
@@ -172,7 +174,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     `relay running (${info.vnetHdr ? 'virtio_net_hdr passthrough' : 'plain frames, checksums completed in software'}, ${info.membership} membership)`,
   );
   log.info(
-    { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, rxCoalesceUs: info.rxCoalesceUs, turnaround: info.turnaround, vnetHdr: info.vnetHdr },
+    { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, rxCoalesceUs: info.rxCoalesceUs, turnaround: info.turnaround, queues: info.queues, fanout: info.fanout, vnetHdr: info.vnetHdr },
     'relay mode',
   );
   if (server) log.info({ url: `http://${fmtHost(server.address.host)}:${server.address.port}/metrics` }, 'metrics endpoint listening');
@@ -180,8 +182,10 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
 
   const conflicts = new ConflictWatch(relay.stats().receive.drops.mac_conflict);
   let onConflict = opts.onConflict ?? 'warn';
+  let fatal: Error | undefined; // set by a parent change the relay cannot follow; the health tick ends the daemon
   const onChange = (change: ParentChange): void => {
-    applyParentChange(change, { relay, watch, log, tap: info.tap, mtu: info.mtu, parentUp, ifindexOf: deps.ifindexOf ?? sysfsIfindex }, onChange);
+    const fail = (err: Error): void => void (fatal ??= err);
+    applyParentChange(change, { relay, watch, log, tap: info.tap, mtu: info.mtu, queues: info.queues, parentUp, ifindexOf: deps.ifindexOf ?? sysfsIfindex, fail }, onChange);
     info.parent = watch.name;
     info.parentIfindex = watch.ifindex;
   };
@@ -215,6 +219,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       const st = relay.status();
       const error = st.rxError ?? st.txError;
       if (error) return finish({ code: 1, reason: 'relay thread failed', error });
+      if (fatal) return finish({ code: 1, reason: 'parent re-created', error: fatal });
       const seen = relay.stats().receive.drops.mac_conflict;
       const event = conflicts.observe(seen, now());
       if (!event) return;
@@ -251,6 +256,10 @@ interface ChangeContext {
   tap: string;
   /** The vNIC's MTU, bytes. */
   mtu: number;
+  /** Queues in use: above 1 the packet sockets are fanout members, which cannot be bound again. */
+  queues: number;
+  /** End the daemon with exit 1 (a service manager restarts it). */
+  fail: (err: Error) => void;
   parentUp: (name: string) => boolean | undefined;
   ifindexOf: (name: string) => number | undefined;
 }
@@ -273,6 +282,7 @@ function applyParentChange(change: ParentChange, c: ChangeContext, again: (chang
       try {
         c.relay.rebind(change.name, change.ifindex);
       } catch (err) {
+        if (c.queues > 1) return c.fail(err as Error); // a restart opens a new fanout group on the new device
         watch.present = false;
         return log.error({ err }, `parent ${change.name} is back (ifindex ${change.ifindex}) but cannot be used: still waiting`);
       }

@@ -71,7 +71,19 @@ export interface RelayOptions {
    * waiting for the tx thread's wake-up. Counted with the transmit counters.
    */
   turnaround?: boolean;
+  /**
+   * Thread pairs, 1 to 16 (default 1). Above 1: that many packet sockets in
+   * one PACKET_FANOUT group, each with its ring and filter, and a multi-queue
+   * TAP (IFF_MULTI_QUEUE) with that many queues. A fanout member cannot be
+   * bound again, so a re-created parent needs a restart (rebind() throws
+   * EINVAL). See packet(7).
+   */
+  queues?: number;
+  /** With queues > 1: 'cpu' (PACKET_FANOUT_CPU, default; queue k's threads pinned to the CPUs c with c % queues == k) or 'hash' (PACKET_FANOUT_HASH, by flow). */
+  fanout?: Fanout;
 }
+
+export type Fanout = 'cpu' | 'hash';
 
 export type RxRing = 'auto' | 'v3' | 'v2' | 'off';
 
@@ -118,6 +130,10 @@ export interface RelayInfo {
   rxCoalesceUs: number;
   /** The rx thread sends the vNIC's answers itself (RelayOptions.turnaround). */
   turnaround: boolean;
+  /** Thread pairs (queues) in use. */
+  queues: number;
+  /** Fanout mode, present when queues > 1. */
+  fanout?: Fanout;
 }
 
 /** An Error thrown by the addon: "<ifname>: <operation>: <strerror> (<ERRNO>)". */

@@ -54,7 +54,7 @@ export class FakeNative {
       }
       info() {
         const mac = this.opts.mac ? [...this.opts.mac].map((b) => b.toString(16).padStart(2, '0')).join(':') : '5e:1a:00:00:00:01';
-        return { tap: this.opts.tap, parent: this.opts.parent, mac, tapIfindex: 7, parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: this.opts.membership ?? 'promisc', antiSpoofing: this.opts.antiSpoofing ?? true, rxRing: 'tpacket_v2', kernelFilter: this.opts.kernelFilter ?? true, txBatch: this.opts.txBatch ?? 32, qdiscBypass: this.opts.qdiscBypass ?? false, rxCoalesceUs: this.opts.rxCoalesceUs ?? 50, turnaround: this.opts.turnaround ?? true };
+        return { tap: this.opts.tap, parent: this.opts.parent, mac, tapIfindex: 7, parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: this.opts.membership ?? 'promisc', antiSpoofing: this.opts.antiSpoofing ?? true, rxRing: 'tpacket_v2', kernelFilter: this.opts.kernelFilter ?? true, txBatch: this.opts.txBatch ?? 32, qdiscBypass: this.opts.qdiscBypass ?? false, rxCoalesceUs: this.opts.rxCoalesceUs ?? 50, turnaround: this.opts.turnaround ?? true, queues: this.opts.queues ?? 1, ...(this.opts.queues && this.opts.queues > 1 ? { fanout: this.opts.fanout ?? 'cpu' } : {}) };
       }
       stats() {
         return fake.stats;

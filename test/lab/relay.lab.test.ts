@@ -13,13 +13,15 @@ const VMAC = '02:00:c0:00:02:03';
 
 /**
  * Every hot-path mode runs the whole suite: the default (TPACKET_V2 ring, BPF
- * filter, sendmmsg batches), TPACKET_V3, and the plain path (recvmsg, no
- * filter, one send per frame).
+ * filter, sendmmsg batches), TPACKET_V3, the plain path (recvmsg, no filter,
+ * one send per frame, no turnaround), and two queues (a PACKET_FANOUT group
+ * and a multi-queue TAP).
  */
-const MODES: { name: string; tag: string; args: string[]; kernelFilter: boolean; ring: string }[] = [
+const MODES: { name: string; tag: string; args: string[]; kernelFilter: boolean; ring: string; queues?: number }[] = [
   { name: 'default: tpacket_v2, BPF filter, batched send', tag: 'r2', args: [], kernelFilter: true, ring: 'tpacket_v2' },
   { name: '--rx-ring v3', tag: 'r3', args: ['--rx-ring', 'v3'], kernelFilter: true, ring: 'tpacket_v3' },
-  { name: '--rx-ring off --no-kernel-filter --tx-batch 1', tag: 'r0', args: ['--rx-ring', 'off', '--no-kernel-filter', '--tx-batch', '1'], kernelFilter: false, ring: 'off' },
+  { name: '--rx-ring off --no-kernel-filter --tx-batch 1 --no-turnaround', tag: 'r0', args: ['--rx-ring', 'off', '--no-kernel-filter', '--tx-batch', '1', '--no-turnaround'], kernelFilter: false, ring: 'off' },
+  { name: '--queues 2: PACKET_FANOUT_CPU, multi-queue TAP', tag: 'q2', args: ['--queues', '2'], kernelFilter: true, ring: 'tpacket_v2', queues: 2 },
 ];
 
 describe.skipIf(!isRoot).each(MODES)('relay in the namespace lab ($name)', (mode) => {
@@ -43,7 +45,12 @@ describe.skipIf(!isRoot).each(MODES)('relay in the namespace lab ($name)', (mode
   test('0. the mode in force is logged once', () => {
     const modes = vethd.stdout().split('\n').filter((l) => l.includes('"relay mode"')).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(modes).toHaveLength(1);
-    expect(modes[0]).toMatchObject({ rxRing: mode.ring, kernelFilter: mode.kernelFilter, vnetHdr: true });
+    expect(modes[0]).toMatchObject({ rxRing: mode.ring, kernelFilter: mode.kernelFilter, vnetHdr: true, queues: mode.queues ?? 1 });
+  });
+
+  test.runIf((mode.queues ?? 1) > 1)('0b. the vNIC has one transmit queue per relay queue', async () => {
+    const q = await lab.exec('fw', 'ls', ['/sys/class/net/veth1/queues']);
+    expect(q.stdout.split(/\s+/).filter((n) => n.startsWith('tx-')).sort()).toEqual(Array.from({ length: mode.queues ?? 1 }, (_, i) => `tx-${i}`));
   });
 
   test('1. dhclient veth1 gets its own lease, and dnsmasq lists the virtual MAC', async () => {

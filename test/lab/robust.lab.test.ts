@@ -71,6 +71,40 @@ describe.skipIf(!isRoot)('robustness in the namespace lab', () => {
     expect(vethd.child.exitCode).toBeNull();
   });
 
+  test('--queues 2 started while the parent is down relays once it is up', async () => {
+    await lab.exec('fw', 'ip', ['link', 'set', 'eth0', 'down']);
+    let mq: VethdProcess | undefined;
+    try {
+      mq = await VethdProcess.start(lab, ['-v', 'veth3', '-e', 'eth0', '-m', '02:00:c0:00:02:15', '--queues', '2']);
+    } finally {
+      await lab.exec('fw', 'ip', ['link', 'set', 'eth0', 'up']);
+    }
+    try {
+      const cap = await Capture.start(lab, 'fw', 'veth3');
+      await sendFrames(lab, 'peer', 'eth0', [{ dst: '02:00:c0:00:02:15', src: PEER_MAC, type: MARKER_TYPE }]);
+      await cap.waitCount(`ether proto ${MARKER_TYPE}`, 1);
+      await cap.stop();
+    } finally {
+      await mq.stop();
+    }
+    expect(await pingVeth(5)).toBe(true);
+  });
+
+  test('with --queues 2 a re-created parent cannot be rebound (fanout members): exit 1, one line, no vNIC left', async () => {
+    const mq = await VethdProcess.start(lab, ['-v', 'veth2', '-e', 'eth0', '-m', '02:00:c0:00:02:14', '--queues', '2']);
+    const rebinds = () => vethd.log().split('packet socket rebound').length - 1;
+    const before = rebinds();
+    await lab.unplug('fw');
+    await lab.plug('fw');
+    const code = await waitFor('vethd --queues 2 to exit', () => mq.child.exitCode ?? undefined);
+    expect(code).toBe(1);
+    expect(mq.log()).toMatch(/vethd: eth0: cannot rebind packet sockets in a fanout group \(restart vethd\): Invalid argument \(EINVAL\)/);
+    expect((await lab.exec('fw', 'ip', ['-o', 'link', 'show'])).stdout).not.toMatch(/veth2/);
+    // The single-queue vethd rebinds as before.
+    await waitFor('the single-queue vethd to rebind', () => rebinds() > before);
+    expect(await pingVeth(5)).toBe(true);
+  });
+
   test('socket buffer overrun while vethd is stopped: kernel drops counted as socket_overrun, never fatal', async () => {
     const before = await vethd.stats();
     vethd.child.kill('SIGSTOP');
