@@ -30,6 +30,10 @@
 
 /* Room for a 64 KiB GSO super-frame, its virtio_net_hdr and a reinserted VLAN tag. */
 #define RELAY_FRAME_MAX (65536 + 64)
+/* Largest GSO super-frame (the kernel's default gso_max_size), bytes; bigger ones (BIG TCP) take the V2 copy path. */
+#define RELAY_GSO_MAX 65536
+/* Least V2 ring size with super-frame slots (seven 64 KiB slots to a 512 KiB block): 224 slots, bytes. */
+#define RELAY_GSO_RING_BYTES (16 << 20)
 /* Bytes kept free before each buffer so a VLAN tag can be reinserted in place. */
 #define RELAY_HEADROOM 64
 /* Most frames read from the vNIC and sent with one sendmmsg(). */

@@ -14,6 +14,9 @@
 
 /* Largest frame a V3 block must hold: a 64 KiB GSO super-frame and its headers. */
 #define RING_V3_BLOCK (256u << 10)
+/* V2 blocks hold at least this many slots, up to RING_V2_BLOCK_MAX bytes a block. */
+#define RING_V2_SLOTS_PER_BLOCK 4
+#define RING_V2_BLOCK_MAX (1u << 20)
 /* V3 frames are packed, tp_frame_size only sizes the kernel's bookkeeping. */
 #define RING_V3_FRAME 2048u
 
@@ -37,12 +40,16 @@ static int sockopt(int sock, const char *ifname, int opt, const void *val, sockl
 	return vd_fail(e, ifname, "cannot set up receive ring", what, errno);
 }
 
-/* V2: fixed slots that hold a whole frame of mtu bytes after the headers; bigger ones take the copy path. */
-static void layout_v2(struct tpacket_req3 *req, size_t bytes, int mtu)
+/* V2: fixed slots that hold a whole frame of slot_frame bytes after the headers; bigger ones take the copy path. */
+static void layout_v2(struct tpacket_req3 *req, size_t bytes, int slot_frame)
 {
-	size_t need = TPACKET_ALIGN(TPACKET2_HDRLEN + 16) + RING_RESERVE + FRAME_VNET_HLEN + (size_t)mtu + FRAME_VLAN_HLEN;
-	unsigned frame = pow2_at_least(need, 2048);
-	unsigned block = frame < (64u << 10) ? 64u << 10 : frame;
+	size_t need = TPACKET_ALIGN(TPACKET2_HDRLEN + 16) + RING_RESERVE + FRAME_VNET_HLEN + (size_t)slot_frame + FRAME_VLAN_HLEN;
+	/* MTU-sized slots: a power of two; super-frame slots: packed, several to a block (the kernel allocates blocks in powers of two) */
+	unsigned frame = need <= 2048 ? pow2_at_least(need, 2048) : (unsigned)TPACKET_ALIGN(need);
+	unsigned block = 64u << 10;
+
+	while (block / frame < RING_V2_SLOTS_PER_BLOCK && block < RING_V2_BLOCK_MAX)
+		block <<= 1;
 
 	req->tp_frame_size = frame;
 	req->tp_block_size = block;
@@ -61,7 +68,7 @@ static void layout_v3(struct tpacket_req3 *req, size_t bytes)
 }
 
 int ring_rx_probe_setup(int sock, const char *ifname, struct rx_ring *ring, enum ring_mode mode, size_t bytes,
-			int mtu, struct vd_error *e)
+			int slot_frame, struct vd_error *e)
 {
 	int version = mode == RING_V3 ? TPACKET_V3 : TPACKET_V2;
 	int reserve = RING_RESERVE;
@@ -84,7 +91,7 @@ int ring_rx_probe_setup(int sock, const char *ifname, struct rx_ring *ring, enum
 	if (mode == RING_V3)
 		layout_v3(&req, bytes);
 	else
-		layout_v2(&req, bytes, mtu);
+		layout_v2(&req, bytes, slot_frame);
 	rc = sockopt(sock, ifname, PACKET_RX_RING, &req, mode == RING_V3 ? sizeof(req) : sizeof(struct tpacket_req),
 		     "setsockopt(PACKET_RX_RING)", e);
 	if (rc)
@@ -98,6 +105,8 @@ int ring_rx_probe_setup(int sock, const char *ifname, struct rx_ring *ring, enum
 	ring->mode = mode;
 	ring->nr = mode == RING_V3 ? req.tp_block_nr : req.tp_frame_nr;
 	ring->size = mode == RING_V3 ? req.tp_block_size : req.tp_frame_size;
+	ring->block = req.tp_block_size;
+	ring->per_block = req.tp_block_size / req.tp_frame_size;
 	return 0;
 }
 

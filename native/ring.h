@@ -43,18 +43,20 @@ struct rx_ring {
 	int mode;         /* RING_V2 or RING_V3 */
 	unsigned nr;      /* slots (V2) or blocks (V3) */
 	unsigned size;    /* bytes per slot (V2) or block (V3) */
+	unsigned per_block; /* V2 slots per block (a block may end in unused bytes) */
+	unsigned block;   /* bytes per block */
 	unsigned cur;     /* the next slot/block to look at; rx thread only */
 };
 
 /*
  * Set up a receive ring of about `bytes` bytes on sock (before bind is fine;
  * PACKET_VNET_HDR must already be in its final state), for frames of up to
- * mtu bytes in a slot (V2; larger ones take the copy path) or up to 64 KiB
- * (V3). Returns 0 (ring mapped), 1 (this kernel refuses the mode: the socket
- * is unchanged, try another) or -1 (fatal, *e filled). Thread: set-up.
+ * slot_frame bytes in a slot (V2; larger ones take the copy path) or up to
+ * 64 KiB (V3). Returns 0 (ring mapped), 1 (this kernel refuses the mode: the
+ * socket is unchanged, try another) or -1 (fatal, *e filled). Thread: set-up.
  */
 int ring_rx_probe_setup(int sock, const char *ifname, struct rx_ring *ring, enum ring_mode mode, size_t bytes,
-			int mtu, struct vd_error *e);
+			int slot_frame, struct vd_error *e);
 
 /* Unmap the ring (the socket's close frees it in the kernel); idempotent. Thread: set-up. */
 void ring_rx_close(struct rx_ring *ring);
@@ -62,7 +64,8 @@ void ring_rx_close(struct rx_ring *ring);
 /* The V2 slot at ring->cur when user space owns it, else NULL. Thread: rx. */
 static inline struct tpacket2_hdr *ring_v2_acquire(struct rx_ring *ring)
 {
-	struct tpacket2_hdr *h = (struct tpacket2_hdr *)(ring->map + (size_t)ring->cur * ring->size);
+	struct tpacket2_hdr *h = (struct tpacket2_hdr *)(ring->map + (size_t)(ring->cur / ring->per_block) * ring->block +
+							 (size_t)(ring->cur % ring->per_block) * ring->size);
 
 	return (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) ? h : NULL;
 }
