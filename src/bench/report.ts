@@ -9,10 +9,14 @@ export interface SubjectResult {
   name: string;
   /** vethd's "relay mode" log line fields, when the subject is vethd. */
   mode?: Record<string, unknown>;
-  /** TCP peer -> vNIC, bits/s, iperf3's receiver figure. */
+  /** TCP peer -> vNIC, bits/s, iperf3's receiver figure: the median of tcpInRuns. */
   tcpInBps: number;
-  /** TCP vNIC -> peer, bits/s. */
+  /** TCP vNIC -> peer, bits/s: the median of tcpOutRuns. */
   tcpOutBps: number;
+  /** Each round's TCP peer -> vNIC figure, bits/s. */
+  tcpInRuns: number[];
+  /** Each round's TCP vNIC -> peer figure, bits/s. */
+  tcpOutRuns: number[];
   /** 64-byte frames that reached the parent (its rx_packets delta) while the generator ran. */
   framesOffered: number;
   /** Of those, frames the vNIC received (its rx_packets delta). */
@@ -26,6 +30,13 @@ export interface SubjectResult {
   rttMinUs: number;
   /** Relay process RSS samples, KiB, in time order (first after warm-up); empty for macvlan. */
   rssKiB: number[];
+}
+
+/** The median of a non-empty list (the mean of the middle two for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** The TAP-write floor: one write() per 64-byte frame, measured in the same run. */

@@ -1,13 +1,19 @@
 import { describe, expect, test } from 'vitest';
-import { checkTargets, deliveredRatio, formatTable, rssGrowthKiB, type SubjectResult } from '../../src/bench/report';
+import { checkTargets, deliveredRatio, formatTable, median, rssGrowthKiB, type SubjectResult } from '../../src/bench/report';
 
 const subject = (name: string, over: Partial<SubjectResult> = {}): SubjectResult => ({
-  name, tcpInBps: 10e9, tcpOutBps: 10e9, framesOffered: 1000, framesDelivered: 1000, framesSeconds: 1,
+  name, tcpInBps: 10e9, tcpOutBps: 10e9, tcpInRuns: [10e9], tcpOutRuns: [10e9], framesOffered: 1000, framesDelivered: 1000, framesSeconds: 1,
   rttAvgUs: 20, rttMinUs: 10, rssKiB: [], ...over,
 });
 const floor = { frames: 1000, cpuUsPerFrame: 1 };
 
 describe('bench report', () => {
+  test('median: the middle round, or the mean of the middle two; the order rounds came in does not matter', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([9, 1, 5, 3])).toBe(4);
+    expect(median([7])).toBe(7);
+  });
+
   test('targets pass at the limits of issue 5 and miss just past them', () => {
     const macvlan = subject('macvlan');
     const atLimit = subject('vethd', { tcpInBps: 9e9, tcpOutBps: 9e9, framesDelivered: 990, cpuUsPerFrame: 1.3, rttAvgUs: 50, rssKiB: [100, 100, 100] });
