@@ -38,4 +38,10 @@ describe.skipIf(!hasAnalyze)('systemd/vethd@.service', () => {
     expect(unit).toMatch(/^DeviceAllow=\/dev\/net\/tun rw$/m);
     expect(unit).not.toMatch(/^MemoryDenyWriteExecute=yes/m);
   });
+
+  test('the syscall filter lets through the two calls vethd needs from denied groups: capset, sched_setaffinity (--queues)', () => {
+    const unit = readFileSync(path.join(root, 'systemd/vethd@.service'), 'utf8');
+    expect(unit).toMatch(/^SystemCallFilter=~.*@privileged.*@resources/m);
+    expect(unit).toMatch(/^SystemCallFilter=capset sched_setaffinity$/m);
+  });
 });
