@@ -66,7 +66,7 @@ struct relay_config {
 	const uint8_t *mac;                    /* vNIC MAC, or NULL to keep the one the kernel picked */
 	enum psock_membership membership;      /* how the parent is made to deliver our frames */
 	int vnet_hdr;                          /* 1: try virtio_net_hdr passthrough (GSO, partial checksums) */
-	int rcvbuf;                            /* packet socket receive buffer (and ring) per queue, bytes */
+	int rcvbuf;                            /* packet socket receive buffer and ring per queue, bytes (a super-frame ring: at least RELAY_GSO_RING_BYTES) */
 	int antispoof;                         /* 1: drop vNIC frames with a foreign source MAC or ARP sender (FRAME_TX_ANTISPOOF) */
 	int rx_ring;                           /* enum ring_mode to try first (V3 falls back to V2, V2 to recvmsg), or RELAY_RING_AUTO */
 	int kernel_filter;                     /* 1: attach the classic BPF filter (filter.h) to the packet socket */
@@ -113,7 +113,7 @@ struct relay {
 	int mtu;                               /* MTU given to the vNIC (the parent's), bytes */
 	int vnet_hdr;                          /* 1: a virtio_net_hdr precedes every frame on every descriptor */
 	enum psock_membership membership;      /* membership in force */
-	int rcvbuf;                            /* receive buffer asked for, bytes (again at rebind); also each ring's size */
+	int rcvbuf;                            /* receive buffer asked for, bytes (again at rebind); also each ring's size (relay.c: ring_bytes) */
 	int kernel_filter;                     /* 1: the BPF filter is attached */
 	int tx_batch;                          /* frames per sendmmsg() */
 	int qdisc_bypass;                      /* 1: PACKET_QDISC_BYPASS is in force */
