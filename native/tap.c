@@ -11,14 +11,19 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-/* /dev/net/tun attached to `name` with flags (TUNSETIFF); the descriptor, or -1 with *e filled. */
-static int tun_attach(const char *name, short flags, struct vd_error *e)
+/* A /dev/net/tun descriptor (O_NONBLOCK, O_CLOEXEC), or -1 with *e filled. */
+static int tun_open(const char *name, struct vd_error *e)
 {
-	struct ifreq ifr;
 	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 
-	if (fd < 0)
-		return vd_fail(e, name, "cannot open /dev/net/tun", "open", errno);
+	return fd < 0 ? vd_fail(e, name, "cannot open /dev/net/tun", "open", errno) : fd;
+}
+
+/* Attach fd to `name` with flags (TUNSETIFF); fd, or -1 with fd closed and *e filled. */
+static int tun_setiff(int fd, const char *name, short flags, struct vd_error *e)
+{
+	struct ifreq ifr;
+
 	memset(&ifr, 0, sizeof(ifr));
 	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
 	ifr.ifr_flags = flags;
@@ -45,22 +50,25 @@ int tap_open(const char *name, int *vnet_hdr, int multi_queue, struct vd_error *
 
 	if (if_nametoindex(name) != 0)
 		return vd_fail(e, name, "cannot create TAP", "if_nametoindex", EEXIST);
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	fd = tun_open(name, e);
 	if (fd < 0)
-		return vd_fail(e, name, "cannot open /dev/net/tun", "open", errno);
+		return -1;
 	if (ioctl(fd, TUNGETFEATURES, &features) < 0)
 		features = IFF_TAP | IFF_NO_PI; /* pre-2.6.27 kernels: no probe, no vnet header */
-	close(fd);
 	if (!(features & IFF_VNET_HDR))
 		*vnet_hdr = 0;
-	if (multi_queue && !(features & IFF_MULTI_QUEUE))
+	if (multi_queue && !(features & IFF_MULTI_QUEUE)) {
+		close(fd);
 		return vd_fail(e, name, "cannot create multi-queue TAP (kernel before 3.8)", "ioctl(TUNGETFEATURES)", EINVAL);
-	return tun_attach(name, tap_flags(*vnet_hdr, multi_queue), e);
+	}
+	return tun_setiff(fd, name, tap_flags(*vnet_hdr, multi_queue), e);
 }
 
 int tap_open_queue(const char *name, int vnet_hdr, struct vd_error *e)
 {
-	return tun_attach(name, tap_flags(vnet_hdr, 1), e);
+	int fd = tun_open(name, e);
+
+	return fd < 0 ? -1 : tun_setiff(fd, name, tap_flags(vnet_hdr, 1), e);
 }
 
 int tap_fd_set_mac(int fd, const char *name, const uint8_t mac[6], struct vd_error *e)
