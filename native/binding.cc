@@ -189,7 +189,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
     o.Set("txBatch", Napi::Number::New(env, relay_.tx_batch));
     o.Set("qdiscBypass", Napi::Boolean::New(env, relay_.qdisc_bypass != 0));
     o.Set("rxCoalesceUs", Napi::Number::New(env, relay_.coalesce_us));
-    o.Set("turnaround", Napi::Boolean::New(env, relay_.turnaround != 0));
+    o.Set("turnaround", Napi::Boolean::New(env, relay_.q[0].turn_buf != nullptr));
     o.Set("queues", Napi::Number::New(env, relay_.queues));
     if (relay_.queues > 1) o.Set("fanout", kFanouts[relay_.fanout].name);
     return o;

@@ -488,7 +488,6 @@ static void relay_init(struct relay *r, const struct relay_config *cfg)
 	r->tx_batch = clamp(cfg->tx_batch, 1, RELAY_TX_BATCH);
 	r->queues = clamp(cfg->queues, 1, RELAY_MAX_QUEUES);
 	r->fanout = cfg->fanout;
-	r->turnaround = cfg->turnaround != 0;
 }
 
 /* 0 when parent is an Ethernet device, else -1 with *e filled (EINVAL: another link type). */
@@ -703,9 +702,9 @@ static int setup_queue(struct relay_queue *q, const struct relay_config *cfg, st
 	queue_cpus(q);
 	q->rx_buf = malloc(RELAY_HEADROOM + RELAY_FRAME_MAX);
 	q->tx_buf = malloc((size_t)r->tx_batch * RELAY_FRAME_MAX);
-	if (r->turnaround)
+	if (cfg->turnaround)
 		q->turn_buf = malloc((size_t)r->tx_batch * RELAY_FRAME_MAX);
-	if (!q->rx_buf || !q->tx_buf || (r->turnaround && !q->turn_buf))
+	if (!q->rx_buf || !q->tx_buf || (cfg->turnaround && !q->turn_buf))
 		return vd_fail(e, r->tap, "cannot allocate relay buffers", "malloc", ENOMEM);
 	return 0;
 }

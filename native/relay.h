@@ -118,7 +118,6 @@ struct relay {
 	int tx_batch;                          /* frames per sendmmsg() */
 	int qdisc_bypass;                      /* 1: PACKET_QDISC_BYPASS is in force */
 	int coalesce_us;                       /* rx pause after a burst of frames, µs (relay.c: interrupt coalescing) */
-	int turnaround;                        /* 1: the rx threads send the vNIC's answers (turn_buf set) */
 	int queues;                            /* queues in use, 1..RELAY_MAX_QUEUES */
 	enum relay_fanout fanout;              /* spreading in force when queues > 1 */
 	int fanout_group;                      /* PACKET_FANOUT group id, -1 with one queue */

@@ -45,7 +45,7 @@ describe.skipIf(!isRoot).each(MODES)('relay in the namespace lab ($name)', (mode
   test('0. the mode in force is logged once', () => {
     const modes = vethd.stdout().split('\n').filter((l) => l.includes('"relay mode"')).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(modes).toHaveLength(1);
-    expect(modes[0]).toMatchObject({ rxRing: mode.ring, kernelFilter: mode.kernelFilter, vnetHdr: true, queues: mode.queues ?? 1 });
+    expect(modes[0]).toMatchObject({ rxRing: mode.ring, kernelFilter: mode.kernelFilter, vnetHdr: true, queues: mode.queues ?? 1, turnaround: !mode.args.includes('--no-turnaround') });
   });
 
   test.runIf((mode.queues ?? 1) > 1)('0b. the vNIC has one transmit queue per relay queue', async () => {
