@@ -13,6 +13,7 @@ extern "C" {
 #include "caps.h"
 #include "frame.h"
 #include "linkmon.h"
+#include "netns.h"
 #include "notify.h"
 #include "relay.h"
 }
@@ -122,10 +123,22 @@ class Relay : public Napi::ObjectWrap<Relay> {
     cfg.turnaround = o.Has("turnaround") ? o.Get("turnaround").ToBoolean().Value() : 1;
     cfg.queues = o.Has("queues") ? o.Get("queues").ToNumber().Int32Value() : 1;
     cfg.fanout = static_cast<enum relay_fanout>(ChoiceArg(o, "fanout", kFanouts, RELAY_FANOUT_CPU));
+    cfg.arp_sysctls = o.Has("arpSysctls") ? o.Get("arpSysctls").ToBoolean().Value() : 1;
     cfg.tap = tap.c_str();
     cfg.parent = parent.c_str();
+    cfg.netns_fd = -1;
     vd_error e{};
-    if (relay_open(&relay_, &cfg, &e) < 0) throw MakeError(env, e);
+    Napi::Value ns = o.Get("netns");
+    if (ns.IsString()) {
+      netns_ = ns.As<Napi::String>().Utf8Value();
+      cfg.netns_fd = netns_open(netns_.c_str(), tap.c_str(), &e);
+      if (cfg.netns_fd < 0) throw MakeError(env, e);
+    } else if (!ns.IsUndefined() && !ns.IsNull()) {
+      throw Napi::TypeError::New(env, "options.netns must be a path");
+    }
+    int rc = relay_open(&relay_, &cfg, &e);
+    if (cfg.netns_fd >= 0) close(cfg.netns_fd);
+    if (rc < 0) throw MakeError(env, e);
     open_ = true;
   }
 
@@ -178,6 +191,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
     o.Set("parent", relay_.parent);
     o.Set("mac", MacString(relay_.mac));
     o.Set("tapIfindex", Napi::Number::New(env, relay_.tap_ifindex));
+    if (!netns_.empty()) o.Set("netns", netns_);
     o.Set("parentIfindex", Napi::Number::New(env, relay_.parent_ifindex));
     o.Set("mtu", Napi::Number::New(env, relay_.mtu));
     o.Set("vnetHdr", Napi::Boolean::New(env, relay_.vnet_hdr != 0));
@@ -231,6 +245,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
 
   relay relay_{};
   bool open_ = false;
+  std::string netns_;  // the --netns path the vNIC was created in, "" for this namespace
 };
 
 // new LinkMonitor(onEvents): rtnetlink link events delivered on the JS thread

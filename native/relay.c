@@ -21,7 +21,9 @@
 
 #include "caps.h"
 #include "filter.h"
+#include "ifconf.h"
 #include "netdev.h"
+#include "netns.h"
 #include "tap.h"
 
 #define VNET_HLEN ((size_t)sizeof(struct virtio_net_hdr))
@@ -473,6 +475,7 @@ static void relay_init(struct relay *r, const struct relay_config *cfg)
 
 	memset(r, 0, sizeof(*r));
 	r->stop_fd = -1;
+	r->tap_ctl = -1;
 	r->fanout_group = -1;
 	for (i = 0; i < RELAY_MAX_QUEUES; i++) {
 		r->q[i].r = r;
@@ -582,13 +585,27 @@ static int vnet_hdr_off(struct relay *r, struct vd_error *e)
 	return 0;
 }
 
-/* The vNIC: TAP created (with all its queues), MAC set (or read back), the parent's MTU, offloads. */
-static int open_tap(struct relay *r, const struct relay_config *cfg, struct vd_error *e)
+/*
+ * The vNIC's ARP flux guard: answer ARP only for addresses on the vNIC itself
+ * (arp_ignore=1) and announce from them only (arp_announce=2), so a parent
+ * with an address in the same subnet never has its IP mapped to the vNIC's MAC.
+ */
+static int set_arp_sysctls(const struct relay *r, struct vd_error *e)
+{
+	if (ifconf_set("ipv4", r->tap, "arp_ignore", "1", "cannot set arp_ignore", e) < 0)
+		return -1;
+	return ifconf_set("ipv4", r->tap, "arp_announce", "2", "cannot set arp_announce", e);
+}
+
+/* The vNIC, in the calling thread's namespace: TAP created (with all its queues), MAC set (or read back), the parent's MTU, offloads, sysctls. */
+static int build_tap(struct relay *r, const struct relay_config *cfg, struct vd_error *e)
 {
 	int tap_vnet = r->vnet_hdr;
-	int ctl = r->q[0].sock_fd; /* any socket does for the netdev ioctls */
 	int i;
 
+	r->tap_ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (r->tap_ctl < 0)
+		return vd_fail(e, r->tap, "cannot open a socket for interface ioctls", "socket", errno);
 	r->q[0].tap_fd = tap_open(r->tap, &tap_vnet, r->queues > 1, e);
 	if (r->q[0].tap_fd < 0)
 		return -1;
@@ -599,18 +616,37 @@ static int open_tap(struct relay *r, const struct relay_config *cfg, struct vd_e
 		if (r->q[i].tap_fd < 0)
 			return -1;
 	}
-	r->tap_ifindex = netdev_ifindex(ctl, r->tap, "cannot read TAP ifindex", e);
+	r->tap_ifindex = netdev_ifindex(r->tap_ctl, r->tap, "cannot read TAP ifindex", e);
 	if (r->tap_ifindex < 0)
 		return -1;
 	if (cfg->mac && tap_fd_set_mac(r->q[0].tap_fd, r->tap, cfg->mac, e) < 0)
 		return -1;
 	if (tap_fd_get_mac(r->q[0].tap_fd, r->tap, r->mac, e) < 0)
 		return -1;
-	if (netdev_set_mtu(ctl, r->tap, r->mtu, e) < 0)
+	if (netdev_set_mtu(r->tap_ctl, r->tap, r->mtu, e) < 0)
 		return -1;
 	if (r->vnet_hdr && tap_fd_set_offload(r->q[0].tap_fd, r->tap, e) < 0)
 		return -1;
-	return 0;
+	return cfg->arp_sysctls ? set_arp_sysctls(r, e) : 0;
+}
+
+/* build_tap(), inside cfg->netns_fd when given (the calling thread enters it and comes back). */
+static int open_tap(struct relay *r, const struct relay_config *cfg, struct vd_error *e)
+{
+	struct vd_error leave_err;
+	int saved, rc;
+
+	if (cfg->netns_fd < 0)
+		return build_tap(r, cfg, e);
+	if (netns_enter(cfg->netns_fd, &saved, r->tap, e) < 0)
+		return -1;
+	r->tap_netns = 1;
+	rc = build_tap(r, cfg, e);
+	if (netns_leave(saved, r->tap, &leave_err) < 0) {
+		*e = leave_err;
+		return -1;
+	}
+	return rc;
 }
 
 /* The BPF filter (filter.h) for the vNIC's MAC on queue q's socket. */
@@ -738,7 +774,7 @@ fail:
 
 int relay_up(struct relay *r, struct vd_error *e)
 {
-	return netdev_set_up(r->q[0].sock_fd, r->tap, e);
+	return netdev_set_up(r->tap_ctl, r->tap, e);
 }
 
 /* Start one thread of queue q, pinned to q->cpus when any. Returns 0 or the pthread error. */
@@ -828,6 +864,7 @@ void relay_close(struct relay *r)
 		q->rx_buf = q->tx_buf = q->turn_buf = NULL;
 	}
 	close_fd(&r->stop_fd);
+	close_fd(&r->tap_ctl);
 }
 
 void relay_set_antispoof(struct relay *r, int on)

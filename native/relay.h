@@ -76,6 +76,8 @@ struct relay_config {
 	int turnaround;                        /* 1: the rx thread sends the vNIC's answers itself (relay.c: tx_turnaround) */
 	int queues;                            /* 1..RELAY_MAX_QUEUES; above 1: a fanout group and a multi-queue TAP */
 	enum relay_fanout fanout;              /* how frames are spread when queues > 1 */
+	int netns_fd;                          /* network namespace to create the vNIC in (--netns), or -1: the caller's */
+	int arp_sysctls;                       /* 1: set the vNIC's arp_ignore=1 and arp_announce=2 (no ARP flux; ip-sysctl.rst) */
 };
 
 struct relay;
@@ -109,7 +111,9 @@ struct relay {
 	uint8_t mac[6];                        /* the vNIC's MAC, as the kernel has it */
 	int stop_fd;                           /* eventfd: written once to wake every thread for shutdown */
 	int parent_ifindex;                    /* ifindex the sockets are bound to; changed by relay_rebind() */
-	int tap_ifindex;                       /* vNIC's ifindex */
+	int tap_ifindex;                       /* vNIC's ifindex, in the vNIC's namespace */
+	int tap_ctl;                           /* datagram socket made in the vNIC's namespace, for its interface ioctls */
+	int tap_netns;                         /* 1: the vNIC lives in another network namespace than the parent (--netns) */
 	int mtu;                               /* MTU given to the vNIC (the parent's), bytes */
 	int vnet_hdr;                          /* 1: a virtio_net_hdr precedes every frame on every descriptor */
 	enum psock_membership membership;      /* membership in force */

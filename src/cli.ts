@@ -17,6 +17,7 @@ import { formatMac, parseMac } from './mac';
 import { MAC_POLICIES, parseMacSpec, resolveMac, type MacContext } from './macpolicy';
 import { inspectLines, universalWarning } from './mactext';
 import { readMachineId } from './machineid';
+import { resolveNetns } from './netns';
 import type { Fanout, Membership, NativeModule, RxRing } from './native';
 
 import { VERSION } from './version';
@@ -58,10 +59,12 @@ interface RootOptions {
   turnaround: boolean;
   queues: number;
   fanout: Fanout;
+  netns?: string;
+  arpSysctls: boolean;
 }
 
 /** Settings SIGHUP cannot change in a running daemon (a restart applies them). */
-const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'turnaround', 'queues', 'fanout'] as const;
+const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'turnaround', 'queues', 'fanout', 'netns', 'arpSysctls'] as const;
 
 const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
 
@@ -178,6 +181,8 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .default('promisc')
         .env('VETHD_MEMBERSHIP'),
     )
+    .addOption(new Option('--netns <name|path>', 'create the vNIC inside this network namespace (a name from `ip netns`, or a path such as /proc/PID/ns/net), for a container; the packet socket stays on the parent here').env('VETHD_NETNS'))
+    .option('--no-arp-sysctls', "leave the vNIC's arp_ignore and arp_announce as they are; by default vethd sets them to 1 and 2, so the vNIC answers ARP and announces only for its own addresses (no ARP flux with a parent in the same subnet)")
     .option('--no-anti-spoofing', "relay the vNIC's frames whatever their source MAC or ARP sender hardware address (for a vNIC that is a bridge port); by default those are dropped and counted")
     .option('--no-vnet-hdr', 'relay plain frames, completing partial checksums in software, instead of passing virtio_net_hdr through (slower; for kernels or set-ups without it)')
     .addOption(
@@ -236,10 +241,13 @@ export function buildProgram(deps: CliDeps = {}): Command {
       const log = (deps.logger ?? createLogger)(opts.logLevel, opts.logFormat, opts.logFile);
       let mac: Buffer;
       let metricsListen: ReturnType<typeof parseListen>;
+      let netns: string | undefined;
       try {
         checkIfname(opts.veth);
         checkIfname(opts.eth);
-        if (opts.veth === opts.eth) throw codedError('same-interface', `-v and -e name the same interface "${opts.veth}"`);
+        netns = opts.netns === undefined ? undefined : resolveNetns(opts.netns);
+        // In a container the vNIC is often eth0 too: the same name is another interface there.
+        if (opts.veth === opts.eth && !netns) throw codedError('same-interface', `-v and -e name the same interface "${opts.veth}"`);
         metricsListen = parseListen(opts.metricsListen);
         mac = chooseMac(opts.mac, { machineId: (deps.machineId ?? readMachineId)(), tap: opts.veth, parent: opts.eth }, log);
       } catch (err) {
@@ -270,6 +278,8 @@ export function buildProgram(deps: CliDeps = {}): Command {
             turnaround: opts.turnaround,
             queues: opts.queues,
             fanout: opts.fanout,
+            netns,
+            arpSysctls: opts.arpSysctls,
             probeWindowMs: opts.probeWindow,
             onConflict: opts.onConflict,
             metricsListen,

@@ -28,7 +28,7 @@ export interface ReloadResult {
 }
 
 /** Hot-path modes, passed to the relay as they are (see RelayOptions for meanings and defaults). */
-type HotPathOptions = Pick<RelayOptions, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs' | 'turnaround' | 'queues' | 'fanout'>;
+type HotPathOptions = Pick<RelayOptions, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs' | 'turnaround' | 'queues' | 'fanout' | 'netns' | 'arpSysctls'>;
 
 export interface DaemonOptions extends HotPathOptions {
   /** vNIC (TAP) name. */
@@ -133,6 +133,8 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       turnaround: opts.turnaround,
       queues: opts.queues,
       fanout: opts.fanout,
+      netns: opts.netns,
+      arpSysctls: opts.arpSysctls ?? true,
     });
   } catch (err) {
     monitor.close();
@@ -142,7 +144,8 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   let server: MetricsServer | undefined;
   const info = relay.info();
   const log = deps.log.child({ device: info.tap, parent: info.parent });
-  const watch = new ParentWatch(info.parent, info.parentIfindex, parentUp(info.parent), info.tapIfindex);
+  // A vNIC in another namespace has an ifindex from that namespace's numbering: its events never come here.
+  const watch = new ParentWatch(info.parent, info.parentIfindex, parentUp(info.parent), info.netns ? -1 : info.tapIfindex);
   try {
     relay.start();
     await probeConflict(relay, opts);
@@ -168,9 +171,11 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   if (caps.error) log.warn({ err: caps.error }, 'could not drop capabilities');
   else log.info({ threads: caps.threads, holding: caps.holding }, `capabilities dropped (${caps.threads - caps.holding} of ${caps.threads} threads hold none)`);
   const notifier = createNotifier(native.sdNotify, deps.env ?? process.env, (err) => log.warn({ err }, 'sd_notify failed'));
-  deps.out(`Attached ${info.tap} into ${info.parent} (${info.mac})`);
+  // The original vethd's line; a vNIC made in another namespace says so after it.
+  const attached = `Attached ${info.tap} into ${info.parent} (${info.mac})${info.netns ? ` in network namespace ${info.netns}` : ''}`;
+  deps.out(attached);
   log.info(
-    { mac: info.mac, mtu: info.mtu, vnetHdr: info.vnetHdr, membership: info.membership, ifindex: info.tapIfindex },
+    { mac: info.mac, mtu: info.mtu, vnetHdr: info.vnetHdr, membership: info.membership, ifindex: info.tapIfindex, netns: info.netns },
     `relay running (${info.vnetHdr ? 'virtio_net_hdr passthrough' : 'plain frames, checksums completed in software'}, ${info.membership} membership)`,
   );
   log.info(
@@ -178,7 +183,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     'relay mode',
   );
   if (server) log.info({ url: `http://${fmtHost(server.address.host)}:${server.address.port}/metrics` }, 'metrics endpoint listening');
-  notifier.ready(`Attached ${info.tap} into ${info.parent} (${info.mac})`);
+  notifier.ready(attached);
 
   const conflicts = new ConflictWatch(relay.stats().receive.drops.mac_conflict);
   let onConflict = opts.onConflict ?? 'warn';

@@ -22,6 +22,12 @@ const HINTS: Record<string, string> = {
   EBADFD: 'the vNIC was deleted from outside; restart vethd (systemd does, with Restart=on-failure) to recreate it',
 };
 
+/** Hints for one system call's errno, ahead of HINTS. */
+const CALL_HINTS: Record<string, string> = {
+  'setns:EPERM': 'entering another network namespace (--netns) needs CAP_SYS_ADMIN',
+  'setns:EINVAL': 'the --netns file is not a network namespace',
+};
+
 /** An Error carrying a code (namespaced to vethd.<code> by errorCode()): one line, naming the bad value. */
 export function codedError(code: string, message: string): Error & { code: string } {
   return Object.assign(new Error(message), { code });
@@ -34,7 +40,7 @@ export function isNativeError(err: unknown): err is NativeError {
 /** The one line a user sees for err: the native message plus a hint for the common errno names. */
 export function describeError(err: unknown): string {
   if (isNativeError(err)) {
-    const hint = HINTS[err.code];
+    const hint = CALL_HINTS[`${err.syscall}:${err.code}`] ?? HINTS[err.code];
     return hint ? `${err.message}; ${hint}` : err.message;
   }
   if (err instanceof Error) return err.message;

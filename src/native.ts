@@ -81,6 +81,20 @@ export interface RelayOptions {
   queues?: number;
   /** With queues > 1: 'cpu' (PACKET_FANOUT_CPU, default; queue k's threads pinned to the CPUs c with c % queues == k) or 'hash' (PACKET_FANOUT_HASH, by flow). */
   fanout?: Fanout;
+  /**
+   * A network namespace file (/run/netns/NAME, /proc/PID/ns/net): the vNIC is
+   * created inside it (the set-up thread enters it with setns(2), which needs
+   * CAP_SYS_ADMIN), while the packet socket stays on the parent here.
+   * Omitted: the vNIC is created in this namespace.
+   */
+  netns?: string;
+  /**
+   * Set the vNIC's net.ipv4.conf.<vNIC>.arp_ignore=1 and arp_announce=2
+   * (default true): it answers ARP only for its own addresses and announces
+   * only from them, so no ARP flux with a parent in the same subnet. See
+   * Documentation/networking/ip-sysctl.rst.
+   */
+  arpSysctls?: boolean;
 }
 
 export type Fanout = 'cpu' | 'hash';
@@ -109,7 +123,10 @@ export interface RelayInfo {
   parent: string;
   /** The vNIC's MAC as the kernel has it, lower-case colon form. */
   mac: string;
+  /** The vNIC's ifindex, in its own namespace. */
   tapIfindex: number;
+  /** The namespace file the vNIC was created in (RelayOptions.netns); absent: this namespace. */
+  netns?: string;
   parentIfindex: number;
   /** MTU given to the vNIC (the parent's), bytes. */
   mtu: number;

@@ -50,7 +50,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     const run = parse('--probe-window', '0');
     await waitFor('attach', () => lines.length > 0);
     const mac = resolveMac({ kind: 'persistent' }, { machineId: MACHINE_ID, tap: 'veth0', parent: 'eth0' });
-    expect(fake.opened).toEqual([{ tap: 'veth0', parent: 'eth0', mac, membership: 'promisc', vnetHdr: true, antiSpoofing: true, rxRing: 'auto', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 50, turnaround: true, queues: 1, fanout: 'cpu' }]);
+    expect(fake.opened).toEqual([{ tap: 'veth0', parent: 'eth0', mac, membership: 'promisc', vnetHdr: true, antiSpoofing: true, rxRing: 'auto', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 50, turnaround: true, queues: 1, fanout: 'cpu', netns: undefined, arpSysctls: true }]);
     expect(fake.started).toBe(1);
     expect(fake.ups).toBe(1);
     expect(lines).toEqual([`Attached veth0 into eth0 (${formatMac(mac)})`]);
@@ -105,6 +105,8 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     [['-m', 'oui:01:00:5e'], 'vethd: invalid MAC "oui:01:00:5e": the prefix has the I/G bit set'],
     [['-v', 'a/b'], 'vethd: invalid interface name "a/b": contains "/"'],
     [['-v', 'eth0'], 'vethd: -v and -e name the same interface "eth0"'],
+    [['--netns', 'vdlab-no-such-ns'], 'vethd: --netns vdlab-no-such-ns: no such network namespace (/run/netns/vdlab-no-such-ns does not exist; create it with "ip netns add vdlab-no-such-ns")'],
+    [['--netns', '..'], 'vethd: --netns "..": not a namespace name or path'],
   ])('bad input %j: exit 2, one line, relay never opened', async (args, msg) => {
     const { fake, errors, parse } = setup();
     const err = await outcome(parse(...args));
@@ -120,6 +122,15 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     await waitFor('attach', () => lines.length > 0);
     expect(fake.opened[0]).toMatchObject({ rxRing: 'v3', kernelFilter: false, txBatch: 4, qdiscBypass: true, turnaround: false, queues: 2, fanout: 'hash' });
     expect(logs.map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg === 'relay mode')).toEqual([expect.objectContaining({ rxRing: 'tpacket_v2', kernelFilter: false, txBatch: 4, qdiscBypass: true, turnaround: false, queues: 2, fanout: 'hash' })]);
+    signals.emit('SIGTERM');
+    await run;
+  });
+
+  test('--netns reaches the relay as a namespace file, where the vNIC may share the parent\'s name; --no-arp-sysctls too', async () => {
+    const { fake, signals, lines, parse } = setup();
+    const run = parse('-v', 'eth0', '--netns', '/proc/self/ns/net', '--no-arp-sysctls', '--probe-window', '0');
+    await waitFor('attach', () => lines.length > 0);
+    expect(fake.opened[0]).toMatchObject({ tap: 'eth0', parent: 'eth0', netns: '/proc/self/ns/net', arpSysctls: false });
     signals.emit('SIGTERM');
     await run;
   });

@@ -6,6 +6,7 @@
  *   <prefix>-other  eth0 192.0.2.9/24, 02:00:00:00:09:09  (a third station)
  *   <prefix>-fw     eth0 (no address), 02:00:00:00:0f:01  (the "firewall": vethd runs here)
  *   <prefix>-sw     br0, the switch: one veth port per host above
+ *   <prefix>-ctr    (with {container: true}) an empty namespace: a container on fw
  *
  * veth keeps its default offloads (partial checksums, GSO). Addresses are
  * documentation ranges only (RFC 5737, RFC 3849).
@@ -25,7 +26,13 @@ export const FW_MAC = '02:00:00:00:0f:01';
 
 const HOSTS = ['peer', 'other', 'fw'] as const;
 const HOST_MACS: Record<(typeof HOSTS)[number], string> = { peer: PEER_MAC, other: OTHER_MAC, fw: FW_MAC };
-export type Host = (typeof HOSTS)[number] | 'sw';
+/** ctr: an empty namespace, for a container on fw (made when asked: Lab.create(tag, {container: true})). */
+export type Host = (typeof HOSTS)[number] | 'sw' | 'ctr';
+
+export interface LabOptions {
+  /** Also make <prefix>-ctr, an empty namespace (lo up) standing for a container on fw. */
+  container?: boolean;
+}
 
 /** Namespaces the lab makes all start with this, followed by the owner's pid. */
 export const LAB_NS_PREFIX = 'vdlab';
@@ -37,7 +44,14 @@ export class Lab {
   private readonly children = new Set<ChildProcess>();
   private leaseFile: string;
 
-  private constructor(readonly prefix: string) {
+  /** Every namespace this lab makes, in the order made. */
+  private readonly hosts: Host[];
+
+  private constructor(
+    readonly prefix: string,
+    opts: LabOptions,
+  ) {
+    this.hosts = [...HOSTS, 'sw', ...(opts.container ? (['ctr'] as const) : [])];
     this.dir = mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
     this.leaseFile = path.join(this.dir, 'dnsmasq.leases');
   }
@@ -51,9 +65,9 @@ export class Lab {
    * Build the lab (and first remove what a crashed earlier run of another,
    * dead process left). On failure, everything built so far is removed.
    */
-  static async create(tag = 't'): Promise<Lab> {
+  static async create(tag = 't', opts: LabOptions = {}): Promise<Lab> {
     await sweepStale();
-    const lab = new Lab(`${LAB_NS_PREFIX}${process.pid}${tag}`);
+    const lab = new Lab(`${LAB_NS_PREFIX}${process.pid}${tag}`, opts);
     try {
       await lab.build();
     } catch (err) {
@@ -65,7 +79,8 @@ export class Lab {
 
   private async build(): Promise<void> {
     const sw = this.ns('sw');
-    for (const h of [...HOSTS, 'sw' as const]) await run('ip', ['netns', 'add', this.ns(h)]);
+    for (const h of this.hosts) await run('ip', ['netns', 'add', this.ns(h)]);
+    if (this.hosts.includes('ctr')) await run('ip', ['-n', this.ns('ctr'), 'link', 'set', 'lo', 'up']);
     await run('ip', ['-n', sw, 'link', 'add', 'br0', 'type', 'bridge']);
     await run('ip', ['-n', sw, 'link', 'set', 'br0', 'up']);
     for (const h of HOSTS) {
@@ -159,7 +174,7 @@ export class Lab {
   /** Kill every process in the lab's namespaces, delete them and the scratch directory. */
   async destroy(): Promise<void> {
     for (const c of this.children) c.kill('SIGKILL');
-    for (const h of [...HOSTS, 'sw' as const]) await removeNamespace(this.ns(h));
+    for (const h of this.hosts) await removeNamespace(this.ns(h));
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

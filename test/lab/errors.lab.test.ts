@@ -110,6 +110,9 @@ describe.skipIf(!isRoot)('set-up errors in the namespace lab', () => {
     [['-c', conf('type', 'anti-spoofing = 1')], '"anti-spoofing" must be true or false'],
     [['-c', conf('toml', 'veth = "unterminated')], 'not valid TOML'],
     [['-c', conf('same', 'veth = "eth0"\neth = "eth0"')], 'vethd: -v and -e name the same interface "eth0"'],
+    // --netns: a name ip netns does not know, a file that is not a network namespace
+    [['-v', 'veth1', '-e', 'eth0', '--netns', 'vdlab-no-such-ns'], 'vethd: --netns vdlab-no-such-ns: no such network namespace (/run/netns/vdlab-no-such-ns does not exist; create it with "ip netns add vdlab-no-such-ns")'],
+    [['-v', 'veth1', '-e', 'eth0', '--netns', conf('notns', '')], 'vethd: veth1: cannot enter network namespace: Invalid argument (EINVAL); the --netns file is not a network namespace'],
   ])('vethd %j', async (args, message) => {
     const r = await vethd(args);
     expect(r.code).not.toBe(0);
@@ -126,6 +129,16 @@ describe.skipIf(!isRoot)('set-up errors in the namespace lab', () => {
       'vethd: eth0: cannot open packet socket: Operation not permitted (EPERM); needs CAP_NET_ADMIN and CAP_NET_RAW (run as root, or grant them to the service)',
     );
     await expectNoResidue();
+  });
+
+  test('--netns without CAP_SYS_ADMIN: one line naming it, and the packet socket is closed again', async () => {
+    const r = await vethd(['-v', 'veth1', '-e', 'eth0', '--netns', lab.ns('peer')], ['setpriv', '--bounding-set=-sys_admin', '--']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim()).toBe(
+      'vethd: veth1: cannot enter network namespace: Operation not permitted (EPERM); entering another network namespace (--netns) needs CAP_SYS_ADMIN',
+    );
+    await expectNoResidue();
+    expect(await lab.exec('peer', 'ip', ['link', 'show', 'dev', 'veth1']).then(() => true, () => false)).toBe(false);
   });
 
   test('without CAP_NET_ADMIN only: the TAP cannot be created, and the packet socket is closed again', async () => {
