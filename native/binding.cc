@@ -4,6 +4,7 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -13,6 +14,7 @@ extern "C" {
 #include "caps.h"
 #include "frame.h"
 #include "linkmon.h"
+#include "netdev.h"
 #include "netns.h"
 #include "notify.h"
 #include "relay.h"
@@ -369,7 +371,30 @@ Napi::Value DropCapabilities(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// netdevOffloads(name): {gro, lro} (see netdev.h); throws with .code (ENODEV: no such interface).
+Napi::Value NetdevOffloads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "name must be a string");
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name.empty() || name.size() >= IF_NAMESIZE) throw Napi::TypeError::New(env, "name must be 1 to 15 bytes");
+  vd_error e{};
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) {
+    vd_fail(&e, name.c_str(), "cannot open a socket for interface ioctls", "socket", errno);
+    throw MakeError(env, e);
+  }
+  int gro = 0, lro = 0;
+  int rc = netdev_get_offloads(sock, name.c_str(), &gro, &lro, &e);
+  close(sock);
+  if (rc < 0) throw MakeError(env, e);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("gro", Napi::Boolean::New(env, gro != 0));
+  o.Set("lro", Napi::Boolean::New(env, lro != 0));
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("netdevOffloads", Napi::Function::New(env, NetdevOffloads));
   exports.Set("dropCapabilities", Napi::Function::New(env, DropCapabilities));
   exports.Set("sdNotify", Napi::Function::New(env, SdNotify));
   exports.Set("Relay", Relay::Init(env));

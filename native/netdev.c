@@ -3,6 +3,8 @@
  */
 #include "netdev.h"
 
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -64,5 +66,34 @@ int netdev_set_up(int sock, const char *name, struct vd_error *e)
 	ifr.ifr_flags |= IFF_UP;
 	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
 		return vd_fail(e, name, "cannot bring link up", "ioctl(SIOCSIFFLAGS)", errno);
+	return 0;
+}
+
+/* One ETHTOOL_G* value query: 0 with *value, or the errno (EOPNOTSUPP: the driver does not say). */
+static int ethtool_get(int sock, const char *name, __u32 cmd, __u32 *value)
+{
+	struct ethtool_value ev = { .cmd = cmd };
+	struct ifreq ifr;
+
+	ifr_init(&ifr, name);
+	ifr.ifr_data = (char *)&ev;
+	if (ioctl(sock, SIOCETHTOOL, &ifr) < 0)
+		return errno;
+	*value = ev.data;
+	return 0;
+}
+
+int netdev_get_offloads(int sock, const char *name, int *gro, int *lro, struct vd_error *e)
+{
+	__u32 v = 0;
+	int err = ethtool_get(sock, name, ETHTOOL_GGRO, &v);
+
+	if (err && err != EOPNOTSUPP)
+		return vd_fail(e, name, "cannot read offloads", "ioctl(SIOCETHTOOL)", err);
+	*gro = !err && v;
+	err = ethtool_get(sock, name, ETHTOOL_GFLAGS, &v);
+	if (err && err != EOPNOTSUPP)
+		return vd_fail(e, name, "cannot read offloads", "ioctl(SIOCETHTOOL)", err);
+	*lro = !err && (v & ETH_FLAG_LRO);
 	return 0;
 }

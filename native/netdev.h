@@ -23,4 +23,11 @@ int netdev_set_mtu(int sock, const char *name, int mtu, struct vd_error *e);
 /* Set IFF_UP (SIOCGIFFLAGS, then SIOCSIFFLAGS). */
 int netdev_set_up(int sock, const char *name, struct vd_error *e);
 
+/*
+ * Whether the device aggregates received frames: *gro from ETHTOOL_GGRO,
+ * *lro from ETHTOOL_GFLAGS (ETH_FLAG_LRO); a device that answers neither
+ * (EOPNOTSUPP) has them off. See ethtool(8) -k.
+ */
+int netdev_get_offloads(int sock, const char *name, int *gro, int *lro, struct vd_error *e);
+
 #endif

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <linux/if_arp.h>
+#include <linux/ip.h>
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
 #include <poll.h>
@@ -592,9 +593,9 @@ static int vnet_hdr_off(struct relay *r, struct vd_error *e)
  */
 static int set_arp_sysctls(const struct relay *r, struct vd_error *e)
 {
-	if (ifconf_set("ipv4", r->tap, "arp_ignore", "1", "cannot set arp_ignore", e) < 0)
-		return -1;
-	return ifconf_set("ipv4", r->tap, "arp_announce", "2", "cannot set arp_announce", e);
+	const struct ifconf_kv kv[] = { { IPV4_DEVCONF_ARP_IGNORE, 1 }, { IPV4_DEVCONF_ARP_ANNOUNCE, 2 } };
+
+	return ifconf_set_ipv4(r->tap_ifindex, r->tap, kv, 2, "cannot set arp_ignore and arp_announce", e);
 }
 
 /* The vNIC, in the calling thread's namespace: TAP created (with all its queues), MAC set (or read back), the parent's MTU, offloads, sysctls. */

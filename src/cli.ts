@@ -16,9 +16,11 @@ import { createLogger, LOG_FORMATS, LOG_LEVELS, reopenLogFiles, type LogFormat, 
 import { formatMac, parseMac } from './mac';
 import { MAC_POLICIES, parseMacSpec, resolveMac, type MacContext } from './macpolicy';
 import { inspectLines, universalWarning } from './mactext';
+import { applyFixes, diagnose, report, type HostView } from './doctor';
+import { realHost } from './hostview';
 import { readMachineId } from './machineid';
 import { resolveNetns } from './netns';
-import type { Fanout, Membership, NativeModule, RxRing } from './native';
+import { loadNative, type Fanout, type Membership, type NativeModule, type RxRing } from './native';
 
 import { VERSION } from './version';
 
@@ -33,6 +35,8 @@ export interface CliDeps {
   machineId?: () => string | undefined;
   /** Interfaces on this host that already have a MAC (default: sysfs). */
   localUsers?: (mac: Buffer) => string[];
+  /** What `vethd doctor` reads and fixes (default: this host). */
+  host?: HostView;
   /** The parent's operational state (default: sysfs). */
   parentUp?: (parent: string) => boolean | undefined;
 }
@@ -128,6 +132,31 @@ function macCommand(deps: CliDeps, out: (line: string) => void, program: Command
       }
     });
   return mac;
+}
+
+function doctorCommand(deps: CliDeps, out: (line: string) => void, program: Command): Command {
+  return new Command('doctor')
+    .description('report what on this host breaks a vNIC beside its parent (ARP flux sysctls, rp_filter, MACAddressPolicy, GRO/LRO, MTU, /dev/net/tun, capabilities), each with its fix')
+    .option('-v, --veth <device>', 'the vNIC vethd runs (or will run)', 'veth0')
+    .addOption(new Option('-e, --eth <device>', 'the parent NIC').default('eth0').env('VETHD_PARENT'))
+    .option('--no-vnet-hdr', 'check for a vethd run with --no-vnet-hdr (GRO on the parent then matters)')
+    .option('--fix', 'apply the sysctl fixes (they last until reboot; the report says what to keep in /etc/sysctl.d)')
+    .action((opts: { veth: string; eth: string; vnetHdr: boolean; fix?: boolean }) => {
+      let lines: string[];
+      let exitCode: number;
+      try {
+        const host = deps.host ?? realHost(() => deps.native ?? loadNative());
+        let findings = diagnose({ parent: checkIfname(opts.eth), vnic: checkIfname(opts.veth), vnetHdr: opts.vnetHdr }, host);
+        if (opts.fix) findings = applyFixes(findings, host);
+        ({ lines, exitCode } = report(findings, opts.fix ?? false));
+      } catch (err) {
+        fail(program, err, EXIT_USAGE);
+      }
+      for (const line of lines.slice(0, -1)) out(line);
+      const summary = lines[lines.length - 1];
+      if (exitCode !== 0) program.error(`vethd doctor: ${summary}`, { exitCode, code: 'vethd.doctor' });
+      out(summary);
+    });
 }
 
 function demoCommand(program: Command, out: (line: string) => void): Command {
@@ -292,6 +321,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
       if (exit.code !== 0) fail(program, exit.error ?? exit.reason, EXIT_RUNTIME);
     });
   program.addCommand(macCommand(deps, out, program));
+  program.addCommand(doctorCommand(deps, out, program));
   program.addCommand(demoCommand(program, out));
   return program;
 }

@@ -238,6 +238,12 @@ export interface NativeModule {
    * asked (native/caps.h). Returns the thread count, how many still hold a
    * permitted set, and the calling thread's own failure, if any.
    */
+  /**
+   * Whether a device aggregates received frames: GRO (ETHTOOL_GGRO) and LRO
+   * (ETHTOOL_GFLAGS), as `ethtool -k` shows; a driver that does not say has
+   * them off. Throws NativeError (ENODEV: no such interface).
+   */
+  netdevOffloads(name: string): { gro: boolean; lro: boolean };
   dropCapabilities(): { threads: number; holding: number; error?: NativeError };
 }
 

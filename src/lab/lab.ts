@@ -32,6 +32,12 @@ export type Host = (typeof HOSTS)[number] | 'sw' | 'ctr';
 export interface LabOptions {
   /** Also make <prefix>-ctr, an empty namespace (lo up) standing for a container on fw. */
   container?: boolean;
+  /**
+   * Leave fw with the kernel's ARP defaults (arp_ignore 0, arp_announce 0,
+   * arp_filter 0, rp_filter 0, set explicitly): the set-up that shows ARP
+   * flux. Otherwise fw answers and announces per interface (1 and 2).
+   */
+  arpFlux?: boolean;
 }
 
 /** Namespaces the lab makes all start with this, followed by the owner's pid. */
@@ -46,12 +52,14 @@ export class Lab {
 
   /** Every namespace this lab makes, in the order made. */
   private readonly hosts: Host[];
+  private readonly arpFlux: boolean;
 
   private constructor(
     readonly prefix: string,
     opts: LabOptions,
   ) {
     this.hosts = [...HOSTS, 'sw', ...(opts.container ? (['ctr'] as const) : [])];
+    this.arpFlux = opts.arpFlux ?? false;
     this.dir = mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
     this.leaseFile = path.join(this.dir, 'dnsmasq.leases');
   }
@@ -91,8 +99,10 @@ export class Lab {
     await run('ip', ['-n', this.ns('other'), 'addr', 'add', `${OTHER_IP}/24`, 'dev', 'eth0']);
     // eth0 and the vNIC share a subnet on fw: answer ARP only on the interface that holds the
     // address and announce from it, or the peer maps the vNIC's IP to eth0's MAC (ARP flux).
-    for (const key of ['arp_ignore=1', 'arp_announce=2']) {
-      await this.exec('fw', 'sysctl', ['-q', '-w', `net.ipv4.conf.all.${key}`]);
+    // A new namespace copies init_net's conf.all and conf.default: set them, whatever the host has.
+    const keys = this.arpFlux ? ['arp_ignore=0', 'arp_announce=0', 'arp_filter=0', 'rp_filter=0'] : ['arp_ignore=1', 'arp_announce=2'];
+    for (const conf of ['all', 'default', 'eth0']) {
+      for (const key of keys) await this.exec('fw', 'sysctl', ['-q', '-w', `net.ipv4.conf.${conf}.${key}`]);
     }
   }
 
