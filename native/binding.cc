@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include <sys/socket.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -91,7 +92,8 @@ class Relay : public Napi::ObjectWrap<Relay> {
                        {InstanceMethod("start", &Relay::Start), InstanceMethod("up", &Relay::Up), InstanceMethod("close", &Relay::Close),
                         InstanceMethod("info", &Relay::Info), InstanceMethod("stats", &Relay::Stats),
                         InstanceMethod("status", &Relay::Status), InstanceMethod("rebind", &Relay::Rebind),
-                        InstanceMethod("setAntiSpoofing", &Relay::SetAntiSpoofing)});
+                        InstanceMethod("setAntiSpoofing", &Relay::SetAntiSpoofing),
+                        InstanceMethod("announce", &Relay::Announce)});
   }
 
   // new Relay({tap, parent, mac?: Buffer(6), membership?, vnetHdr?, rcvbuf?, antiSpoofing?, rxRing?, kernelFilter?,
@@ -172,6 +174,24 @@ class Relay : public Napi::ObjectWrap<Relay> {
     if (parent.empty() || parent.size() >= IF_NAMESIZE) throw Napi::TypeError::New(env, "parent must be 1 to 15 bytes");
     vd_error e{};
     if (relay_rebind(&relay_, parent.c_str(), info[1].As<Napi::Number>().Int32Value(), &e) < 0) throw MakeError(env, e);
+    return env.Undefined();
+  }
+
+  // announce(address): a gratuitous ARP (IPv4) or unsolicited NA (IPv6) for address on the parent.
+  Napi::Value Announce(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RequireOpen(env);
+    if (!info[0].IsString()) throw Napi::TypeError::New(env, "announce(address)");
+    std::string text = info[0].As<Napi::String>().Utf8Value();
+    uint8_t addr[16];
+    int family = inet_pton(AF_INET, text.c_str(), addr) == 1 ? AF_INET : inet_pton(AF_INET6, text.c_str(), addr) == 1 ? AF_INET6 : 0;
+    if (!family) throw Napi::TypeError::New(env, "announce(address): \"" + text + "\" is not an IPv4 or IPv6 address");
+    int rc = relay_announce(&relay_, family, addr);
+    if (rc < 0) {
+      vd_error e{};
+      vd_fail(&e, relay_.parent, family == AF_INET ? "cannot send gratuitous ARP" : "cannot send unsolicited neighbour advertisement", "send", -rc);
+      throw MakeError(env, e);
+    }
     return env.Undefined();
   }
 
@@ -262,8 +282,15 @@ class LinkMonitor : public Napi::ObjectWrap<LinkMonitor> {
   explicit LinkMonitor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LinkMonitor>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsFunction()) throw Napi::TypeError::New(env, "onEvents must be a function");
+    bool addresses = false;
+    std::string netns;
+    if (info[1].IsObject()) {
+      Napi::Object o = info[1].As<Napi::Object>();
+      addresses = o.Get("addresses").ToBoolean().Value();
+      if (o.Get("netns").IsString()) netns = o.Get("netns").As<Napi::String>().Utf8Value();
+    }
     vd_error e{};
-    int fd = linkmon_open(&e);
+    int fd = OpenSocket(addresses, netns, &e);
     if (fd < 0) throw MakeError(env, e);
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
@@ -283,6 +310,25 @@ class LinkMonitor : public Napi::ObjectWrap<LinkMonitor> {
   ~LinkMonitor() override { Shutdown(); }
 
  private:
+  // linkmon_open() in this namespace, or inside netns (a namespace file) when given.
+  static int OpenSocket(bool addresses, const std::string& netns, vd_error* e) {
+    if (netns.empty()) return linkmon_open(addresses, e);
+    int ns = netns_open(netns.c_str(), "rtnetlink", e);
+    if (ns < 0) return -1;
+    int saved;
+    int rc = netns_enter(ns, &saved, "rtnetlink", e);
+    close(ns);
+    if (rc < 0) return -1;
+    int fd = linkmon_open(addresses, e);
+    vd_error leave{};
+    if (netns_leave(saved, "rtnetlink", &leave) < 0) {
+      if (fd >= 0) close(fd);
+      *e = leave;
+      return -1;
+    }
+    return fd;
+  }
+
   struct State {
     uv_poll_t poll;
     int fd;
@@ -298,7 +344,7 @@ class LinkMonitor : public Napi::ObjectWrap<LinkMonitor> {
     if (n <= 0) return;  // an error here leaves the handle armed; the daemon's resync covers a lost event
     Napi::Env env(st->env);
     Napi::HandleScope scope(env);
-    static const char* const types[] = {"new", "del", "resync"};
+    static const char* const types[] = {"new", "del", "resync", "addr", "deladdr"};
     Napi::Array arr = Napi::Array::New(env, n);
     for (int i = 0; i < n; i++) {
       const link_event& ev = st->events[i];
@@ -309,6 +355,13 @@ class LinkMonitor : public Napi::ObjectWrap<LinkMonitor> {
       o.Set("operstate", ev.operstate);
       o.Set("mtu", ev.mtu);
       o.Set("name", ev.name);
+      if (ev.family) {
+        char text[INET6_ADDRSTRLEN];
+        inet_ntop(ev.family, ev.addr, text, sizeof(text));
+        o.Set("family", ev.family == AF_INET ? 4 : 6);
+        o.Set("address", text);
+        o.Set("addrFlags", static_cast<double>(ev.addr_flags));
+      }
       arr.Set(static_cast<uint32_t>(i), o);
     }
     try {

@@ -110,6 +110,66 @@ static uint16_t csum_fold(uint64_t sum)
 	return (uint16_t)~sum;
 }
 
+/* An Ethernet header: dst, src, EtherType; returns the bytes after it. */
+static uint8_t *eth_header(uint8_t *buf, const uint8_t *dst, const uint8_t *src, uint16_t type)
+{
+	memcpy(buf, dst, FRAME_ETH_ALEN);
+	memcpy(buf + FRAME_ETH_ALEN, src, FRAME_ETH_ALEN);
+	buf[12] = (uint8_t)(type >> 8);
+	buf[13] = (uint8_t)type;
+	return buf + FRAME_ETH_HLEN;
+}
+
+size_t frame_build_garp(uint8_t *buf, const uint8_t mac[FRAME_ETH_ALEN], const uint8_t ip[4])
+{
+	static const uint8_t bcast[FRAME_ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	/* htype 1 (Ethernet), ptype 0x0800, hlen 6, plen 4, op 1 (request) */
+	static const uint8_t head[8] = { 0, 1, 0x08, 0, 6, 4, 0, 1 };
+	uint8_t *arp = eth_header(buf, bcast, mac, 0x0806);
+
+	memset(arp, 0, FRAME_GARP_LEN - FRAME_ETH_HLEN);
+	memcpy(arp, head, sizeof(head));
+	memcpy(arp + 8, mac, FRAME_ETH_ALEN);  /* sender hardware address */
+	memcpy(arp + 14, ip, 4);               /* sender protocol address */
+	memcpy(arp + 24, ip, 4);               /* target protocol address; target hardware address stays zero */
+	return FRAME_GARP_LEN;
+}
+
+size_t frame_build_unsol_na(uint8_t *buf, const uint8_t mac[FRAME_ETH_ALEN], const uint8_t ip6[16])
+{
+	static const uint8_t all_nodes_mac[FRAME_ETH_ALEN] = { 0x33, 0x33, 0, 0, 0, 1 };
+	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+	const size_t icmp_len = 32; /* NA (24) + target link-layer address option (8) */
+	uint8_t *ip = eth_header(buf, all_nodes_mac, mac, 0x86dd);
+	uint8_t *icmp = ip + 40;
+	uint8_t proto[4] = { 0, 0, 0, 58 };
+	uint8_t len_be[4] = { 0, 0, 0, (uint8_t)icmp_len };
+	uint64_t acc;
+	uint16_t sum;
+
+	memset(ip, 0, 40 + icmp_len);
+	ip[0] = 0x60;                  /* version 6 */
+	ip[5] = (uint8_t)icmp_len;     /* payload length */
+	ip[6] = 58;                    /* next header: ICMPv6 */
+	ip[7] = 255;                   /* hop limit: RFC 4861 requires 255 */
+	memcpy(ip + 8, ip6, 16);
+	memcpy(ip + 24, all_nodes, 16);
+	icmp[0] = 136;                 /* Neighbor Advertisement */
+	icmp[4] = 0x20;                /* Override; Router and Solicited clear */
+	memcpy(icmp + 8, ip6, 16);     /* target address */
+	icmp[24] = 2;                  /* option: target link-layer address */
+	icmp[25] = 1;                  /* its length in units of 8 bytes */
+	memcpy(icmp + 26, mac, FRAME_ETH_ALEN);
+	/* RFC 8200 8.1 pseudo-header: source, destination, upper-layer length, next header */
+	acc = csum_add(0, ip + 8, 32);
+	acc = csum_add(acc, len_be, 4);
+	acc = csum_add(acc, proto, 4);
+	sum = csum_fold(csum_add(acc, icmp, icmp_len));
+	icmp[2] = (uint8_t)(sum >> 8);
+	icmp[3] = (uint8_t)sum;
+	return FRAME_ETH_HLEN + 40 + icmp_len;
+}
+
 int frame_csum_complete(uint8_t *frame, size_t len)
 {
 	size_t off;

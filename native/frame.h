@@ -125,6 +125,27 @@ struct frame_rx_meta {
 enum frame_verdict frame_rx_prepare(uint8_t *buf, size_t n, size_t vh, const uint8_t vmac[FRAME_ETH_ALEN],
 				    const struct frame_rx_meta *m, uint8_t **start, size_t *len);
 
+/* Bytes of a gratuitous ARP frame (padded to the 60-byte Ethernet minimum) and of an unsolicited NA frame. */
+#define FRAME_GARP_LEN 60
+#define FRAME_UNSOL_NA_LEN 86
+
+/*
+ * A gratuitous ARP (RFC 5227 ARP Announcement) for ip from mac: broadcast,
+ * an ARP request whose sender and target protocol addresses are both ip and
+ * target hardware address is zero, so every cache holding ip takes mac.
+ * Writes FRAME_GARP_LEN bytes into buf; returns that length. Thread: any (pure).
+ */
+size_t frame_build_garp(uint8_t *buf, const uint8_t mac[FRAME_ETH_ALEN], const uint8_t ip[4]);
+
+/*
+ * An unsolicited neighbour advertisement (RFC 4861 7.2.6) for ip6 from mac:
+ * to ff02::1 (33:33:00:00:00:01), hop limit 255, source and target ip6,
+ * Override set, Solicited clear, with a target link-layer address option.
+ * Writes FRAME_UNSOL_NA_LEN bytes into buf, ICMPv6 checksum included; returns
+ * that length. Thread: any (pure).
+ */
+size_t frame_build_unsol_na(uint8_t *buf, const uint8_t mac[FRAME_ETH_ALEN], const uint8_t ip6[16]);
+
 /* The counter/label name of a verdict ("not_for_us", "own_echo", ...); "pass" for FRAME_PASS. */
 const char *frame_verdict_name(enum frame_verdict v);
 

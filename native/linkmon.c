@@ -55,6 +55,55 @@ static void parse_attrs(const struct ifinfomsg *ifi, size_t len, struct link_eve
 	}
 }
 
+/* The attributes of one ifaddrmsg: the address (IFA_LOCAL over IFA_ADDRESS) and IFA_FLAGS. */
+static void parse_addr_attrs(const struct ifaddrmsg *ifa, size_t len, struct link_event *ev)
+{
+	const uint8_t *p = (const uint8_t *)IFA_RTA(ifa);
+	size_t alen = ifa->ifa_family == AF_INET ? 4 : 16;
+	size_t left = len;
+	int have_local = 0;
+
+	while (left >= sizeof(struct rtattr)) {
+		const struct rtattr *rta = (const struct rtattr *)p;
+		const void *d = RTA_DATA(rta);
+		size_t n, step;
+
+		if (rta->rta_len < sizeof(*rta) || rta->rta_len > left)
+			return;
+		n = rta->rta_len - RTA_LENGTH(0);
+		step = RTA_ALIGN(rta->rta_len);
+
+		if ((rta->rta_type == IFA_LOCAL || (rta->rta_type == IFA_ADDRESS && !have_local)) && n >= alen) {
+			memcpy(ev->addr, d, alen);
+			have_local |= rta->rta_type == IFA_LOCAL;
+		} else if (rta->rta_type == IFA_FLAGS && n >= 4) {
+			memcpy(&ev->addr_flags, d, 4);
+		}
+		if (step >= left)
+			return;
+		p += step;
+		left -= step;
+	}
+}
+
+/* One RTM_NEWADDR/RTM_DELADDR message into ev; 0 when it is not IPv4/IPv6 or is cut short. */
+static int parse_addr(const struct nlmsghdr *nh, struct link_event *ev)
+{
+	const struct ifaddrmsg *ifa = NLMSG_DATA(nh);
+
+	if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifa)) || (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
+		return 0;
+	memset(ev, 0, sizeof(*ev));
+	ev->type = nh->nlmsg_type == RTM_NEWADDR ? LINK_EVENT_ADDR_NEW : LINK_EVENT_ADDR_DEL;
+	ev->ifindex = (int)ifa->ifa_index;
+	ev->operstate = -1;
+	ev->mtu = -1;
+	ev->family = ifa->ifa_family;
+	ev->addr_flags = ifa->ifa_flags;
+	parse_addr_attrs(ifa, nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifa)), ev);
+	return 1;
+}
+
 size_t linkmon_parse(const uint8_t *buf, size_t len, struct link_event *out, size_t max)
 {
 	size_t left = len;
@@ -72,6 +121,10 @@ size_t linkmon_parse(const uint8_t *buf, size_t len, struct link_event *out, siz
 		step = NLMSG_ALIGN(nh->nlmsg_len);
 		buf += step < left ? step : left;
 		left -= step < left ? step : left;
+		if (nh->nlmsg_type == RTM_NEWADDR || nh->nlmsg_type == RTM_DELADDR) {
+			n += (size_t)parse_addr(nh, &out[n]);
+			continue;
+		}
 		if (nh->nlmsg_type != RTM_NEWLINK && nh->nlmsg_type != RTM_DELLINK)
 			continue;
 		if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
@@ -89,9 +142,12 @@ size_t linkmon_parse(const uint8_t *buf, size_t len, struct link_event *out, siz
 	return n;
 }
 
-int linkmon_open(struct vd_error *e)
+int linkmon_open(int addresses, struct vd_error *e)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = RTMGRP_LINK | (addresses ? RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR : 0),
+	};
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
 
 	if (fd < 0)

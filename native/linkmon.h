@@ -1,7 +1,9 @@
 /*
  * linkmon.h - rtnetlink link events (RTM_NEWLINK / RTM_DELLINK, group
  * RTMGRP_LINK), so the daemon hears a parent go down, come up, be renamed,
- * deleted and re-created, without polling. See rtnetlink(7).
+ * deleted and re-created, without polling; and, when asked, address events
+ * (RTM_NEWADDR / RTM_DELADDR, RTMGRP_IPV4_IFADDR and RTMGRP_IPV6_IFADDR), so
+ * it can announce the vNIC's addresses. See rtnetlink(7).
  *
  * linkmon_parse() is pure (no system calls) and is fuzzed; linkmon_open() and
  * linkmon_read() are the socket around it. Thread: the JS thread.
@@ -18,7 +20,9 @@
 enum link_event_type {
 	LINK_EVENT_NEW = 0,   /* RTM_NEWLINK: created, or flags/state/name/MTU changed */
 	LINK_EVENT_DEL,       /* RTM_DELLINK: deleted, or moved to another network namespace */
-	LINK_EVENT_RESYNC     /* the kernel dropped events (ENOBUFS): re-read the state you rely on */
+	LINK_EVENT_RESYNC,    /* the kernel dropped events (ENOBUFS): re-read the state you rely on */
+	LINK_EVENT_ADDR_NEW,  /* RTM_NEWADDR: an address added, or its flags changed (IPv6 DAD done) */
+	LINK_EVENT_ADDR_DEL   /* RTM_DELADDR: an address removed */
 };
 
 struct link_event {
@@ -28,6 +32,9 @@ struct link_event {
 	int operstate;            /* IFLA_OPERSTATE (IF_OPER_UP = 6, ...), -1 when absent */
 	int mtu;                  /* IFLA_MTU, bytes; -1 when absent */
 	char name[IF_NAMESIZE];   /* IFLA_IFNAME, "" when absent */
+	int family;               /* address events: AF_INET or AF_INET6; else 0 */
+	uint8_t addr[16];         /* address events: IFA_LOCAL (else IFA_ADDRESS), 4 or 16 bytes */
+	unsigned addr_flags;      /* address events: IFA_FLAGS, else ifa_flags (IFA_F_TENTATIVE, IFA_F_DADFAILED, ...) */
 };
 
 /*
@@ -38,8 +45,12 @@ struct link_event {
  */
 size_t linkmon_parse(const uint8_t *buf, size_t len, struct link_event *out, size_t max);
 
-/* A non-blocking NETLINK_ROUTE socket subscribed to RTMGRP_LINK; -1 with *e filled. */
-int linkmon_open(struct vd_error *e);
+/*
+ * A non-blocking NETLINK_ROUTE socket subscribed to RTMGRP_LINK, plus the
+ * IPv4 and IPv6 address groups when addresses is 1, in the calling thread's
+ * network namespace; -1 with *e filled.
+ */
+int linkmon_open(int addresses, struct vd_error *e);
 
 /*
  * Read what is queued on fd (buf: scratch of buflen bytes, 32 KiB is plenty)

@@ -897,6 +897,26 @@ void relay_read_counters(const struct relay *r, struct relay_dir_counters *rx, s
 	}
 }
 
+int relay_announce(struct relay *r, int family, const uint8_t *addr)
+{
+	uint8_t buf[VNET_HLEN + FRAME_UNSOL_NA_LEN];
+	size_t vh = r->vnet_hdr ? VNET_HLEN : 0, len;
+
+	memset(buf, 0, vh); /* VIRTIO_NET_HDR_GSO_NONE, no checksum to complete */
+	if (family == AF_INET)
+		len = frame_build_garp(buf + vh, r->mac, addr);
+	else if (family == AF_INET6)
+		len = frame_build_unsol_na(buf + vh, r->mac, addr);
+	else
+		return -EAFNOSUPPORT;
+	for (;;) {
+		if (send(r->q[0].sock_fd, buf, vh + len, 0) >= 0)
+			return 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
 int relay_thread_error(const struct relay *r, int rx)
 {
 	int i;

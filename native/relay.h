@@ -181,6 +181,16 @@ void relay_set_antispoof(struct relay *r, int on);
  */
 void relay_read_counters(const struct relay *r, struct relay_dir_counters *rx, struct relay_dir_counters *tx);
 
+/*
+ * Announce one of the vNIC's addresses on the parent: a gratuitous ARP for
+ * family AF_INET (addr: 4 bytes) or an unsolicited neighbour advertisement
+ * for AF_INET6 (16 bytes), from the vNIC's MAC, sent on queue 0's packet
+ * socket (behind a zeroed virtio_net_hdr when one is in force). Not counted
+ * with the relayed frames. Returns 0 or -errno (EAFNOSUPPORT: another
+ * family; ENETDOWN: the parent is down). Thread: JS.
+ */
+int relay_announce(struct relay *r, int family, const uint8_t *addr);
+
 /* The errno that ended a relay thread (rx: reading the parent; else reading the TAP), or 0. Thread: any. */
 int relay_thread_error(const struct relay *r, int rx);
 

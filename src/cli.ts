@@ -65,10 +65,12 @@ interface RootOptions {
   fanout: Fanout;
   netns?: string;
   arpSysctls: boolean;
+  announce: number;
+  announceInterval: number;
 }
 
 /** Settings SIGHUP cannot change in a running daemon (a restart applies them). */
-const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'turnaround', 'queues', 'fanout', 'netns', 'arpSysctls'] as const;
+const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'turnaround', 'queues', 'fanout', 'netns', 'arpSysctls', 'announce', 'announceInterval'] as const;
 
 const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
 
@@ -94,6 +96,8 @@ function intInRange(lo: number, hi: number, what: string): (value: string) => nu
 const txBatch = intInRange(1, 32, 'a frame count');
 const coalesceUs = intInRange(0, 1000, 'microseconds');
 const queueCount = intInRange(1, 16, 'a queue count');
+const announceCount = intInRange(0, 10, 'a frame count');
+const announceMs = intInRange(100, 60_000, 'milliseconds');
 
 /** The MAC for -m (default persistent) in ctx; without a machine id the default falls back to random, with a warning. */
 function chooseMac(text: string | undefined, ctx: MacContext, log: Logger): Buffer {
@@ -212,6 +216,12 @@ export function buildProgram(deps: CliDeps = {}): Command {
     )
     .addOption(new Option('--netns <name|path>', 'create the vNIC inside this network namespace (a name from `ip netns`, or a path such as /proc/PID/ns/net), for a container; the packet socket stays on the parent here').env('VETHD_NETNS'))
     .option('--no-arp-sysctls', "leave the vNIC's arp_ignore and arp_announce as they are; by default vethd sets them to 1 and 2, so the vNIC answers ARP and announces only for its own addresses (no ARP flux with a parent in the same subnet)")
+    .addOption(
+      new Option('--announce <count>', "when the vNIC comes up or gains an address, announce it this many times: gratuitous ARP (IPv4), unsolicited neighbour advertisement (IPv6), so caches that knew the address at another MAC take the vNIC's at once (0: off)")
+        .argParser(announceCount)
+        .default(2),
+    )
+    .addOption(new Option('--announce-interval <ms>', 'time between two announcements of one address (100 to 60000)').argParser(announceMs).default(2000))
     .option('--no-anti-spoofing', "relay the vNIC's frames whatever their source MAC or ARP sender hardware address (for a vNIC that is a bridge port); by default those are dropped and counted")
     .option('--no-vnet-hdr', 'relay plain frames, completing partial checksums in software, instead of passing virtio_net_hdr through (slower; for kernels or set-ups without it)')
     .addOption(
@@ -309,6 +319,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
             fanout: opts.fanout,
             netns,
             arpSysctls: opts.arpSysctls,
+            announce: { count: opts.announce, intervalMs: opts.announceInterval },
             probeWindowMs: opts.probeWindow,
             onConflict: opts.onConflict,
             metricsListen,

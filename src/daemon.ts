@@ -6,6 +6,7 @@
  * fake signal source.
  */
 import type { EventEmitter } from 'node:events';
+import { Announcer, VnicAddresses, type AnnouncePolicy } from './announce';
 import { ConflictWatch, MacConflictError } from './collision';
 import { serveMetrics, type ListenAddress, type MetricsServer } from './http';
 import type { Logger, LogLevel } from './log';
@@ -14,7 +15,7 @@ import { ParentWatch, type ParentChange } from './parentwatch';
 import { sysfsIfindex, sysfsOperUp } from './sysfs';
 import { createNotifier } from './systemd';
 import { VERSION } from './version';
-import { loadNative, type LinkEvent, type Membership, type NativeModule, type Relay, type RelayOptions, type RelayStats } from './native';
+import { loadNative, type LinkEvent, type LinkMonitor, type Membership, type NativeModule, type Relay, type RelayOptions, type RelayStats } from './native';
 
 export type OnConflict = 'warn' | 'exit';
 
@@ -48,6 +49,8 @@ export interface DaemonOptions extends HotPathOptions {
   metricsListen?: ListenAddress;
   /** Drop vNIC frames with a foreign source MAC or ARP sender (default true). */
   antiSpoofing?: boolean;
+  /** Gratuitous ARP / unsolicited NA for the vNIC's addresses (default: 2, 2000 ms apart; count 0: off). */
+  announce?: AnnouncePolicy;
 }
 
 export interface DaemonDeps {
@@ -80,6 +83,9 @@ export interface DaemonExit {
   stats: RelayStats;
   error?: Error;
 }
+
+/** RFC 5227's ANNOUNCE_NUM and ANNOUNCE_INTERVAL. */
+export const DEFAULT_ANNOUNCE: AnnouncePolicy = { count: 2, intervalMs: 2000 };
 
 const fmtHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -144,6 +150,28 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   let server: MetricsServer | undefined;
   const info = relay.info();
   const log = deps.log.child({ device: info.tap, parent: info.parent });
+  const policy = opts.announce ?? DEFAULT_ANNOUNCE;
+  const announcer = new Announcer(policy, (a) => relay.announce(a), (address, err) => log.warn({ err, address }, `could not announce ${address}`));
+  let vnicMonitor: LinkMonitor | undefined;
+  if (policy.count > 0) {
+    // The vNIC's own events, in its namespace, from before its link comes up.
+    const addrs = new VnicAddresses(info.tapIfindex);
+    const onVnicEvents = (events: LinkEvent[]): void =>
+      events.forEach((ev) => {
+        if (ev.type === 'deladdr' && ev.address) announcer.cancel(ev.address);
+        for (const address of addrs.handle(ev)) {
+          announcer.announce(address);
+          log.info({ address, count: policy.count, intervalMs: policy.intervalMs }, `announcing ${address} (${address.includes(':') ? 'unsolicited neighbour advertisement' : 'gratuitous ARP'})`);
+        }
+      });
+    try {
+      vnicMonitor = new native.LinkMonitor(onVnicEvents, { addresses: true, netns: info.netns });
+    } catch (err) {
+      monitor.close();
+      relay.close();
+      throw err;
+    }
+  }
   // A vNIC in another namespace has an ifindex from that namespace's numbering: its events never come here.
   const watch = new ParentWatch(info.parent, info.parentIfindex, parentUp(info.parent), info.netns ? -1 : info.tapIfindex);
   try {
@@ -158,11 +186,13 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
         parentUp: () => watch.up,
         version: VERSION,
         dropReasons: native.dropReasons,
+        announcements: () => announcer.sent,
       });
       server = await serveMetrics(registry, opts.metricsListen, () => running);
     }
   } catch (err) {
     monitor.close();
+    vnicMonitor?.close();
     relay.close();
     throw err;
   }
@@ -244,6 +274,8 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   });
   running = false;
   monitor.close();
+  vnicMonitor?.close();
+  announcer.close();
   notifier.stopping();
   notifier.close();
   await server?.close();

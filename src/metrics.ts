@@ -18,6 +18,7 @@ export const METRIC_NAMES = {
   transmitBytes: `${METRIC_PREFIX}transmit_bytes_total`,
   transmitDrop: `${METRIC_PREFIX}transmit_drop_total`,
   macConflicts: `${METRIC_PREFIX}mac_conflicts_total`,
+  announcements: `${METRIC_PREFIX}announcements_total`,
   parentUp: `${METRIC_PREFIX}parent_up`,
   info: `${METRIC_PREFIX}info`,
 } as const;
@@ -32,6 +33,8 @@ export interface MetricsSource {
   parentUp(): boolean | undefined;
   version: string;
   dropReasons: readonly DropReason[];
+  /** Gratuitous ARP (ipv4) and unsolicited NA (ipv6) frames sent for the vNIC's addresses. */
+  announcements?: () => { ipv4: number; ipv6: number };
 }
 
 /** A registry with vethd's metrics and the process/runtime defaults. */
@@ -74,6 +77,17 @@ export function createMetrics(src: MetricsSource): Registry {
   drops(METRIC_NAMES.transmitDrop, 'Frames from the virtual NIC not relayed to the parent, by reason.', 'transmit');
   total(METRIC_NAMES.macConflicts, 'Frames from the wire whose source is the virtual NIC\'s MAC: another station uses it.', (s) => s.receive.drops.mac_conflict);
 
+  new Counter({
+    name: METRIC_NAMES.announcements,
+    help: "Announcements of the virtual NIC's addresses sent on the parent: gratuitous ARP (ipv4), unsolicited neighbour advertisements (ipv6).",
+    labelNames: ['device', 'family'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const sent = src.announcements?.() ?? { ipv4: 0, ipv6: 0 };
+      for (const family of ['ipv4', 'ipv6'] as const) this.inc({ device: device(), family }, sent[family]);
+    },
+  });
   new Gauge({
     name: METRIC_NAMES.parentUp,
     help: 'Operational state of the parent NIC (1 up, 0 down or gone).',

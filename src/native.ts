@@ -196,12 +196,24 @@ export interface Relay {
   rebind(parent: string, ifindex: number): void;
   /** Turn anti-spoofing on or off from the next frame on. */
   setAntiSpoofing(on: boolean): void;
+  /**
+   * Announce one of the vNIC's addresses on the parent from its MAC: a
+   * gratuitous ARP request for IPv4 (RFC 5227), an unsolicited neighbour
+   * advertisement with Override for IPv6 (RFC 4861 7.2.6). Throws TypeError
+   * for text that is not an address, NativeError when send() fails
+   * (ENETDOWN: the parent is down).
+   */
+  announce(address: string): void;
 }
 
-/** One rtnetlink link event (see rtnetlink(7), RTM_NEWLINK / RTM_DELLINK). */
+/** One rtnetlink event (see rtnetlink(7)): a link (RTM_NEWLINK / RTM_DELLINK) or, when asked for, an address (RTM_NEWADDR / RTM_DELADDR). */
 export interface LinkEvent {
-  /** new: created or changed; del: deleted or moved to another namespace; resync: events were lost (ENOBUFS). */
-  type: 'new' | 'del' | 'resync';
+  /**
+   * new: created or changed; del: deleted or moved to another namespace;
+   * resync: events were lost (ENOBUFS); addr: an address added or changed
+   * (IPv6: again when DAD is done); deladdr: an address removed.
+   */
+  type: 'new' | 'del' | 'resync' | 'addr' | 'deladdr';
   /** 0 for resync. */
   ifindex: number;
   /** ifi_flags (IFF_UP = 0x1, IFF_RUNNING = 0x40, IFF_LOWER_UP = 0x10000). */
@@ -212,6 +224,19 @@ export interface LinkEvent {
   mtu: number;
   /** IFLA_IFNAME, '' when absent. */
   name: string;
+  /** Address events: 4 or 6. */
+  family?: 4 | 6;
+  /** Address events: the address (IFA_LOCAL, else IFA_ADDRESS), in inet_ntop form. */
+  address?: string;
+  /** Address events: IFA_FLAGS (IFA_F_TENTATIVE = 0x40, IFA_F_DADFAILED = 0x08, IFA_F_OPTIMISTIC = 0x04). */
+  addrFlags?: number;
+}
+
+export interface LinkMonitorOptions {
+  /** Also subscribe to IPv4 and IPv6 address events (RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR). */
+  addresses?: boolean;
+  /** Open the netlink socket inside this network namespace file (its events are that namespace's). */
+  netns?: string;
 }
 
 /** rtnetlink link events on the JS thread; never keeps the process alive. */
@@ -222,8 +247,8 @@ export interface LinkMonitor {
 
 export interface NativeModule {
   Relay: new (options: RelayOptions) => Relay;
-  /** Subscribe to RTMGRP_LINK; onEvents runs on the JS thread. Throws NativeError. */
-  LinkMonitor: new (onEvents: (events: LinkEvent[]) => void) => LinkMonitor;
+  /** Subscribe to RTMGRP_LINK (and the address groups when asked); onEvents runs on the JS thread. Throws NativeError. */
+  LinkMonitor: new (onEvents: (events: LinkEvent[]) => void, options?: LinkMonitorOptions) => LinkMonitor;
   /** Every DropReason, in counter order. */
   dropReasons: DropReason[];
   /**

@@ -49,6 +49,7 @@ export class ParentWatch {
   /** The changes one event makes, in order. */
   handle(ev: LinkEvent): ParentChange[] {
     if (ev.type === 'resync') return [{ kind: 'resync' }];
+    if (ev.type === 'addr' || ev.type === 'deladdr') return [];
     if (ev.ifindex === this.tapIfindex) return ev.type === 'del' ? [{ kind: 'vnic-left' }] : [];
     if (this.present && ev.ifindex === this.ifindex) {
       if (ev.type === 'del') {

@@ -135,6 +135,21 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     await run;
   });
 
+  test('--announce: an address the vNIC gains while up is announced that many times; --announce 0 never', async () => {
+    for (const [count, expected] of [['1', ['192.0.2.50']], ['0', []]] as const) {
+      const { fake, signals, lines, parse } = setup();
+      const run = parse('--announce', count, '--probe-window', '0');
+      await waitFor('attach', () => lines.length > 0);
+      for (const fn of fake.linkListeners) {
+        fn([{ type: 'new', ifindex: 7, flags: 0x41, operstate: -1, mtu: 1500, name: 'veth0' }]);
+        fn([{ type: 'addr', ifindex: 7, flags: 0, operstate: -1, mtu: -1, name: '', family: 4, address: '192.0.2.50', addrFlags: 0x80 }]);
+      }
+      expect(fake.announced).toEqual(expected);
+      signals.emit('SIGTERM');
+      await run;
+    }
+  });
+
   test('-m policies reach the relay: ip:, random, oui:', async () => {
     for (const [spec, check] of [
       ['ip:192.0.2.3', (m: string) => m === '02:00:c0:00:02:03'],

@@ -25,6 +25,8 @@ export class FakeNative {
   rebinds: { parent: string; ifindex: number }[] = [];
   rebindError: NativeError | undefined;
   antiSpoofing: boolean[] = [];
+  /** Addresses relay.announce() was called with, in order. */
+  announced: string[] = [];
   capsDropped = 0;
   /** The LinkMonitor callbacks still listening. */
   linkListeners = new Set<(events: LinkEvent[]) => void>();
@@ -68,6 +70,9 @@ export class FakeNative {
       }
       setAntiSpoofing(on: boolean) {
         fake.antiSpoofing.push(on);
+      }
+      announce(address: string) {
+        fake.announced.push(address);
       }
     }
     class FakeLinkMonitor {

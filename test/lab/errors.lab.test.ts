@@ -94,6 +94,8 @@ describe.skipIf(!isRoot)('set-up errors in the namespace lab', () => {
     [['--rx-ring', 'v4'], "error: option '--rx-ring <mode>' argument 'v4' is invalid"],
     [['--queues', '0'], 'expected a queue count from 1 to 16, got "0"'],
     [['--queues', '17'], 'expected a queue count from 1 to 16, got "17"'],
+    [['--announce', '11'], 'expected a frame count from 0 to 10, got "11"'],
+    [['--announce-interval', '50'], 'expected milliseconds from 100 to 60000, got "50"'],
     [['--fanout', 'rr'], "error: option '--fanout <mode>' argument 'rr' is invalid"],
     [['--on-conflict', 'ignore'], "error: option '--on-conflict <action>' argument 'ignore' is invalid"],
     [['--metrics-listen', '127.0.0.1:99999'], 'vethd: invalid --metrics-listen "127.0.0.1:99999": expected HOST:PORT, [IPv6]:PORT or off'],

@@ -318,6 +318,33 @@ static void test_csum(void)
 	CHECK(frame_csum_complete(f, 10) == -1);
 }
 
+static void test_announce(void)
+{
+	static const uint8_t ip4[4] = { 192, 0, 2, 50 };
+	static const uint8_t ip6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x50 };
+	uint8_t f[128];
+
+	memset(f, 0xee, sizeof(f));
+	CHECK(frame_build_garp(f, VMAC, ip4) == 60);
+	CHECK(memcmp(f, BCAST, 6) == 0 && memcmp(f + 6, VMAC, 6) == 0 && f[12] == 0x08 && f[13] == 0x06);
+	CHECK(memcmp(f + 14, "\x00\x01\x08\x00\x06\x04\x00\x01", 8) == 0); /* Ethernet/IPv4, request */
+	CHECK(memcmp(f + 22, VMAC, 6) == 0 && memcmp(f + 28, ip4, 4) == 0);        /* sender */
+	CHECK(memcmp(f + 32, "\0\0\0\0\0\0", 6) == 0 && memcmp(f + 38, ip4, 4) == 0); /* target */
+	CHECK(f[42] == 0 && f[59] == 0 && f[60] == 0xee);                           /* zero padding, no overrun */
+	/* our own anti-spoofing lets it out */
+	CHECK(frame_classify_tx(f, 60, VMAC, FRAME_TX_ANTISPOOF) == FRAME_PASS);
+
+	memset(f, 0xee, sizeof(f));
+	CHECK(frame_build_unsol_na(f, VMAC, ip6) == 86);
+	CHECK(memcmp(f, "\x33\x33\x00\x00\x00\x01", 6) == 0 && f[12] == 0x86 && f[13] == 0xdd);
+	CHECK(f[14] == 0x60 && f[19] == 32 && f[20] == 58 && f[21] == 255);
+	CHECK(memcmp(f + 22, ip6, 16) == 0 && f[38] == 0xff && f[39] == 0x02 && f[53] == 1);
+	CHECK(f[54] == 136 && f[55] == 0 && f[58] == 0x20);         /* NA, Override only */
+	CHECK(memcmp(f + 62, ip6, 16) == 0);                         /* target */
+	CHECK(f[78] == 2 && f[79] == 1 && memcmp(f + 80, VMAC, 6) == 0 && f[86] == 0xee);
+	CHECK(l4_valid(f + 14, 1, 58, 40, 32));
+}
+
 static void test_names(void)
 {
 	CHECK(strcmp(frame_verdict_name(FRAME_DROP_NOT_FOR_US), "not_for_us") == 0);
@@ -335,6 +362,7 @@ int main(void)
 	test_rx_prepare();
 	test_vlan_insert();
 	test_csum();
+	test_announce();
 	test_names();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

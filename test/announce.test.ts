@@ -1,0 +1,87 @@
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { Announcer, VnicAddresses } from '../src/announce';
+import type { LinkEvent } from '../src/native';
+
+const IFF_UP_RUNNING = 0x1 | 0x40;
+const link = (ifindex: number, up: boolean): LinkEvent => ({ type: 'new', ifindex, flags: up ? IFF_UP_RUNNING : 0, operstate: -1, mtu: 1500, name: 'veth1' });
+const addr = (ifindex: number, address: string, addrFlags = 0, type: 'addr' | 'deladdr' = 'addr'): LinkEvent => ({
+  type, ifindex, flags: 0, operstate: -1, mtu: -1, name: '', family: address.includes(':') ? 6 : 4, address, addrFlags,
+});
+
+describe('VnicAddresses: when to announce', () => {
+  test('an address added while up is announced once; while down, at the next up', () => {
+    const v = new VnicAddresses(7);
+    expect(v.handle(addr(7, '192.0.2.50'))).toEqual([]); // down
+    expect(v.handle(link(7, true))).toEqual(['192.0.2.50']);
+    expect(v.handle(link(7, true))).toEqual([]); // still up: no transition
+    expect(v.handle(addr(7, '192.0.2.51'))).toEqual(['192.0.2.51']);
+    expect(v.handle(addr(7, '192.0.2.51'))).toEqual([]); // the same address again (a lifetime update)
+    expect(v.handle(link(7, false))).toEqual([]);
+    expect(v.handle(link(7, true)).sort()).toEqual(['192.0.2.50', '192.0.2.51']);
+  });
+
+  test('IPv6 waits for DAD: tentative, optimistic or failed addresses are not announced', () => {
+    const v = new VnicAddresses(7);
+    v.handle(link(7, true));
+    expect(v.handle(addr(7, '2001:db8::50', 0x40))).toEqual([]); // tentative
+    expect(v.handle(addr(7, '2001:db8::50', 0x80))).toEqual(['2001:db8::50']); // DAD done (IFA_F_PERMANENT only)
+    expect(v.handle(addr(7, '2001:db8::51', 0x04))).toEqual([]); // optimistic
+    expect(v.handle(addr(7, '2001:db8::52', 0x08))).toEqual([]); // DAD failed
+  });
+
+  test('removed addresses and other interfaces are never announced', () => {
+    const v = new VnicAddresses(7);
+    v.handle(link(7, true));
+    expect(v.handle(addr(8, '192.0.2.9'))).toEqual([]);
+    expect(v.handle(link(8, true))).toEqual([]);
+    v.handle(addr(7, '192.0.2.50'));
+    v.handle(addr(7, '192.0.2.50', 0, 'deladdr'));
+    v.handle(link(7, false));
+    expect(v.handle(link(7, true))).toEqual([]);
+  });
+});
+
+describe('Announcer: how often', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  test('count frames, intervalMs apart, the first at once; counted by family', () => {
+    vi.useFakeTimers();
+    const sent: string[] = [];
+    const a = new Announcer({ count: 3, intervalMs: 1000 }, (x) => sent.push(x), () => {});
+    a.announce('192.0.2.50');
+    a.announce('2001:db8::50');
+    expect(sent).toEqual(['192.0.2.50', '2001:db8::50']);
+    vi.advanceTimersByTime(2000);
+    expect(sent).toHaveLength(6);
+    expect(a.sent).toEqual({ ipv4: 3, ipv6: 3 });
+    vi.advanceTimersByTime(10_000);
+    expect(sent).toHaveLength(6);
+  });
+
+  test('count 0 sends nothing; cancel() and close() stop the repeats', () => {
+    vi.useFakeTimers();
+    const sent: string[] = [];
+    new Announcer({ count: 0, intervalMs: 1000 }, (x) => sent.push(x), () => {}).announce('192.0.2.50');
+    expect(sent).toEqual([]);
+    const a = new Announcer({ count: 3, intervalMs: 1000 }, (x) => sent.push(x), () => {});
+    a.announce('192.0.2.50');
+    a.announce('192.0.2.51');
+    a.cancel('192.0.2.50');
+    vi.advanceTimersByTime(1000);
+    a.close();
+    vi.advanceTimersByTime(5000);
+    expect(sent).toEqual(['192.0.2.50', '192.0.2.51', '192.0.2.51']);
+  });
+
+  test('a failing send is reported once per announcement, and not counted', () => {
+    vi.useFakeTimers();
+    const errors: string[] = [];
+    const a = new Announcer({ count: 2, intervalMs: 1000 }, () => { throw new Error('eth0: cannot send gratuitous ARP: Network is down (ENETDOWN)'); }, (address, err) => errors.push(`${address}: ${err.message}`));
+    a.announce('192.0.2.50');
+    vi.advanceTimersByTime(1000);
+    expect(errors).toEqual(['192.0.2.50: eth0: cannot send gratuitous ARP: Network is down (ENETDOWN)']);
+    expect(a.sent).toEqual({ ipv4: 0, ipv6: 0 });
+  });
+});
