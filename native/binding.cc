@@ -127,6 +127,11 @@ class Relay : public Napi::ObjectWrap<Relay> {
     cfg.turnaround = o.Has("turnaround") ? o.Get("turnaround").ToBoolean().Value() : 1;
     cfg.queues = o.Has("queues") ? o.Get("queues").ToNumber().Int32Value() : 1;
     cfg.fanout = static_cast<enum relay_fanout>(ChoiceArg(o, "fanout", kFanouts, RELAY_FANOUT_CPU));
+    if (o.Has("vlan")) {
+      int vid = o.Get("vlan").ToNumber().Int32Value();
+      if (vid < 1 || vid > FRAME_VID_MAX) throw Napi::TypeError::New(env, "options.vlan must be a VLAN ID from 1 to 4094");
+      cfg.vlan = static_cast<unsigned>(vid);
+    }
     cfg.arp_sysctls = o.Has("arpSysctls") ? o.Get("arpSysctls").ToBoolean().Value() : 1;
     cfg.tap = tap.c_str();
     cfg.parent = parent.c_str();
@@ -214,6 +219,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
     o.Set("mac", MacString(relay_.mac));
     o.Set("tapIfindex", Napi::Number::New(env, relay_.tap_ifindex));
     if (!netns_.empty()) o.Set("netns", netns_);
+    if (relay_.vlan) o.Set("vlan", Napi::Number::New(env, relay_.vlan));
     o.Set("parentIfindex", Napi::Number::New(env, relay_.parent_ifindex));
     o.Set("mtu", Napi::Number::New(env, relay_.mtu));
     o.Set("vnetHdr", Napi::Boolean::New(env, relay_.vnet_hdr != 0));

@@ -9,8 +9,16 @@
 #define OFF_DST 0
 #define OFF_SRC 6
 
-void filter_build(struct sock_filter prog[FILTER_LEN], const uint8_t m[6])
+int filter_build(struct sock_filter prog[FILTER_MAX], const uint8_t m[6], unsigned vid)
 {
+	/* With a VLAN ID: this prefix, then the program below, whose last instruction drops. */
+	const struct sock_filter vlan[FILTER_MAX - FILTER_LEN] = {
+		/* v0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT),
+		/* v1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, FILTER_MAX - 3, 0),     /* untagged: drop */
+		/* v2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG),
+		/* v3 */ BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x0fff),
+		/* v4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, vid, 0, FILTER_MAX - 6),  /* another VLAN: drop */
+	};
 	const uint32_t hi = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
 	const uint32_t lo = (uint32_t)m[4] << 8 | m[5];
 	/* Jump offsets count instructions after the jump: 0 = next. */
@@ -30,8 +38,12 @@ void filter_build(struct sock_filter prog[FILTER_LEN], const uint8_t m[6])
 		/* 12 */ BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),                      /* accept, whole frame */
 		/* 13 */ BPF_STMT(BPF_RET | BPF_K, 0),                                /* drop */
 	};
-	int i;
+	int i, n = 0;
 
+	if (vid)
+		for (i = 0; i < FILTER_MAX - FILTER_LEN; i++)
+			prog[n++] = vlan[i];
 	for (i = 0; i < FILTER_LEN; i++)
-		prog[i] = p[i];
+		prog[n++] = p[i];
+	return n;
 }

@@ -3,6 +3,8 @@
  * (SO_ATTACH_FILTER, see socket(7) and Documentation/networking/filter.rst),
  * so the kernel drops what the vNIC must never see before any copy:
  *
+ *   drop    with a VLAN ID (--vlan): a frame the kernel did not untag from
+ *           that VLAN (SKF_AD_VLAN_TAG_PRESENT, SKF_AD_VLAN_TAG)
  *   accept  destination is a group address (I/G bit: broadcast, multicast)
  *   accept  destination is the vNIC's MAC
  *   drop    everything else (other stations' unicast)
@@ -19,10 +21,14 @@
 #include <linux/filter.h>
 #include <stdint.h>
 
-/* Instructions in the program filter_build() writes. */
+/* Instructions in the program filter_build() writes: without a VLAN ID, and most. */
 #define FILTER_LEN 14
+#define FILTER_MAX (FILTER_LEN + 5)
 
-/* Write the program for vmac into prog[FILTER_LEN]. Thread: any (pure). */
-void filter_build(struct sock_filter prog[FILTER_LEN], const uint8_t vmac[6]);
+/*
+ * Write the program for vmac, and VLAN ID vid (0: none), into prog; returns
+ * its length (FILTER_LEN, or FILTER_MAX with a vid). Thread: any (pure).
+ */
+int filter_build(struct sock_filter prog[FILTER_MAX], const uint8_t vmac[6], unsigned vid);
 
 #endif

@@ -251,6 +251,7 @@ static const char *const verdict_names[FRAME_VERDICT_COUNT] = {
 	[FRAME_DROP_NO_BUFFER] = "no_buffer",
 	[FRAME_DROP_OVERRUN] = "socket_overrun",
 	[FRAME_DROP_IO_ERROR] = "io_error",
+	[FRAME_DROP_WRONG_VLAN] = "wrong_vlan",
 };
 
 /* virtio_net_hdr fields (native-endian on the packet socket and the TAP as we set them up). */
@@ -276,14 +277,28 @@ static int get16_nonzero(const uint8_t *p)
 	return v != 0;
 }
 
+uint8_t *frame_vlan_tag(uint8_t *start, size_t vh, uint16_t tpid, uint16_t tci)
+{
+	uint8_t *out = frame_vlan_insert(start, vh, tpid, tci);
+
+	/* The tag moves the headers 4 bytes on: so must the virtio_net_hdr's offsets. */
+	if (vh && out[VNET_OFF_FLAGS] & VNET_F_NEEDS_CSUM)
+		add16(out + VNET_OFF_CSUM_START, FRAME_VLAN_HLEN);
+	if (vh && get16_nonzero(out + VNET_OFF_HDR_LEN))
+		add16(out + VNET_OFF_HDR_LEN, FRAME_VLAN_HLEN);
+	return out;
+}
+
 enum frame_verdict frame_rx_prepare(uint8_t *buf, size_t n, size_t vh, const uint8_t vmac[FRAME_ETH_ALEN],
-				    const struct frame_rx_meta *m, uint8_t **start, size_t *len)
+				    const struct frame_rx_meta *m, unsigned vid, uint8_t **start, size_t *len)
 {
 	enum frame_verdict v;
 	size_t flen;
 
 	if (n < vh)
 		return FRAME_DROP_MALFORMED;
+	if (vid && (!m->vlan_valid || (m->vlan_tci & 0x0fff) != vid))
+		return FRAME_DROP_WRONG_VLAN;
 	flen = n - vh;
 	v = frame_classify_rx(buf + vh, flen, vmac, m->pkttype);
 	if (v != FRAME_PASS)
@@ -293,13 +308,8 @@ enum frame_verdict frame_rx_prepare(uint8_t *buf, size_t n, size_t vh, const uin
 		return FRAME_DROP_MALFORMED;
 	*start = buf;
 	*len = n;
-	if (m->vlan_valid) {
-		*start = frame_vlan_insert(buf, vh, m->vlan_tpid, m->vlan_tci);
-		/* The tag moves the headers 4 bytes on: so must the virtio_net_hdr's offsets. */
-		if (vh && (*start)[VNET_OFF_FLAGS] & VNET_F_NEEDS_CSUM)
-			add16(*start + VNET_OFF_CSUM_START, FRAME_VLAN_HLEN);
-		if (vh && get16_nonzero(*start + VNET_OFF_HDR_LEN))
-			add16(*start + VNET_OFF_HDR_LEN, FRAME_VLAN_HLEN);
+	if (m->vlan_valid && !vid) {
+		*start = frame_vlan_tag(buf, vh, m->vlan_tpid, m->vlan_tci);
 		*len += FRAME_VLAN_HLEN;
 	}
 	return FRAME_PASS;

@@ -36,6 +36,7 @@ enum frame_verdict {
 	FRAME_DROP_NO_BUFFER,     /* the kernel had no buffer for it (ENOBUFS, EAGAIN on send) */
 	FRAME_DROP_OVERRUN,       /* dropped by the kernel before we read it: socket receive buffer full (PACKET_STATISTICS) */
 	FRAME_DROP_IO_ERROR,      /* any other error from read/write/send */
+	FRAME_DROP_WRONG_VLAN,    /* with --vlan: untagged, or of another VLAN ID */
 	FRAME_VERDICT_COUNT       /* number of verdicts, not a verdict */
 };
 
@@ -110,20 +111,33 @@ struct frame_rx_meta {
 /* Bytes in a struct virtio_net_hdr (include/uapi/linux/virtio_net.h). */
 #define FRAME_VNET_HLEN 10
 
+/* Most VLAN ID (802.1Q: 0 and 4095 are reserved). */
+#define FRAME_VID_MAX 4094
+
+/*
+ * Tag a frame with an 802.1Q/802.1ad tag (frame_vlan_insert()) and move the
+ * offsets of the virtio_net_hdr before it (vh bytes: 0 or FRAME_VNET_HLEN)
+ * with the headers: csum_start when a checksum is pending, hdr_len when set.
+ * Returns the new start (start - 4). Thread: any (pure).
+ */
+uint8_t *frame_vlan_tag(uint8_t *start, size_t vh, uint16_t tpid, uint16_t tci);
+
 /*
  * Parent -> vNIC, the whole per-frame pipeline after recvmsg(): buf holds n
  * bytes, a virtio_net_hdr of vh bytes (0 or FRAME_VNET_HLEN) then the frame,
- * with at least FRAME_VLAN_HLEN writable bytes before buf. Classifies the
- * frame (frame_classify_rx); when vh is 0 and the checksum is partial,
- * completes it (frame_csum_complete); puts back a VLAN tag the kernel took off
- * (frame_vlan_insert) and moves the virtio_net_hdr's csum_start and hdr_len
- * with it. On FRAME_PASS, *start and *len are what to write to the TAP (header
+ * with at least FRAME_VLAN_HLEN writable bytes before buf. With vid (1 to
+ * FRAME_VID_MAX, the --vlan access port) only frames the kernel untagged
+ * from that VLAN pass (FRAME_DROP_WRONG_VLAN otherwise), and they reach the
+ * vNIC untagged; with vid 0 a tag the kernel took off is put back
+ * (frame_vlan_tag). Then the frame is classified (frame_classify_rx); when vh
+ * is 0 and the checksum is partial, it is completed (frame_csum_complete).
+ * On FRAME_PASS, *start and *len are what to write to the TAP (header
  * included; *len in bytes). Otherwise the verdict to count: n < vh is
  * FRAME_DROP_MALFORMED, as is a checksum whose headers do not fit.
  * Thread: any (pure).
  */
 enum frame_verdict frame_rx_prepare(uint8_t *buf, size_t n, size_t vh, const uint8_t vmac[FRAME_ETH_ALEN],
-				    const struct frame_rx_meta *m, uint8_t **start, size_t *len);
+				    const struct frame_rx_meta *m, unsigned vid, uint8_t **start, size_t *len);
 
 /* Bytes of a gratuitous ARP frame (padded to the 60-byte Ethernet minimum) and of an unsolicited NA frame. */
 #define FRAME_GARP_LEN 60

@@ -154,7 +154,7 @@ static void rx_deliver(struct relay_queue *q, uint8_t *buf, size_t n, size_t vh,
 {
 	uint8_t *start;
 	size_t len;
-	enum frame_verdict v = frame_rx_prepare(buf, n, vh, q->r->mac, m, &start, &len);
+	enum frame_verdict v = frame_rx_prepare(buf, n, vh, q->r->mac, m, q->r->vlan, &start, &len);
 
 	if (v != FRAME_PASS) {
 		count_drop(&q->rx, v);
@@ -325,9 +325,10 @@ static int tx_pass(struct relay_queue *q, struct tx_lane *l, size_t vh)
 	int rerr = 0;
 
 	while (n < (unsigned)r->tx_batch) {
-		uint8_t *buf = l->buf + (size_t)n * RELAY_FRAME_MAX;
+		/* Room before the frame for an 802.1Q tag (--vlan). */
+		uint8_t *buf = l->buf + (size_t)n * RELAY_FRAME_MAX + FRAME_VLAN_HLEN;
 		enum frame_verdict v;
-		ssize_t len = read(q->tap_fd, buf, RELAY_FRAME_MAX);
+		ssize_t len = read(q->tap_fd, buf, RELAY_FRAME_MAX - FRAME_VLAN_HLEN);
 
 		if (len < 0) {
 			if (errno == EINTR)
@@ -343,6 +344,10 @@ static int tx_pass(struct relay_queue *q, struct tx_lane *l, size_t vh)
 		if (v != FRAME_PASS) {
 			count_drop(l->c, v);
 			continue;
+		}
+		if (r->vlan) {
+			buf = frame_vlan_tag(buf, vh, ETH_P_8021Q, (uint16_t)r->vlan);
+			len += FRAME_VLAN_HLEN;
 		}
 		l->iov[n].iov_base = buf;
 		l->iov[n].iov_len = (size_t)len;
@@ -492,6 +497,7 @@ static void relay_init(struct relay *r, const struct relay_config *cfg)
 	r->tx_batch = clamp(cfg->tx_batch, 1, RELAY_TX_BATCH);
 	r->queues = clamp(cfg->queues, 1, RELAY_MAX_QUEUES);
 	r->fanout = cfg->fanout;
+	r->vlan = cfg->vlan <= FRAME_VID_MAX ? cfg->vlan : 0;
 }
 
 /* 0 when parent is an Ethernet device, else -1 with *e filled (EINVAL: another link type). */
@@ -653,10 +659,10 @@ static int open_tap(struct relay *r, const struct relay_config *cfg, struct vd_e
 /* The BPF filter (filter.h) for the vNIC's MAC on queue q's socket. */
 static int attach_filter(struct relay_queue *q, struct vd_error *e)
 {
-	struct sock_filter prog[FILTER_LEN];
-	struct sock_fprog fprog = { .len = FILTER_LEN, .filter = prog };
+	struct sock_filter prog[FILTER_MAX];
+	struct sock_fprog fprog = { .filter = prog };
 
-	filter_build(prog, q->r->mac);
+	fprog.len = (unsigned short)filter_build(prog, q->r->mac, q->r->vlan);
 	if (setsockopt(q->sock_fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0)
 		return vd_fail(e, q->r->parent, "cannot attach packet filter", "setsockopt(SO_ATTACH_FILTER)", errno);
 	return 0;
@@ -899,18 +905,23 @@ void relay_read_counters(const struct relay *r, struct relay_dir_counters *rx, s
 
 int relay_announce(struct relay *r, int family, const uint8_t *addr)
 {
-	uint8_t buf[VNET_HLEN + FRAME_UNSOL_NA_LEN];
+	uint8_t buf[FRAME_VLAN_HLEN + VNET_HLEN + FRAME_UNSOL_NA_LEN];
+	uint8_t *start = buf + FRAME_VLAN_HLEN; /* room for a tag (--vlan) */
 	size_t vh = r->vnet_hdr ? VNET_HLEN : 0, len;
 
-	memset(buf, 0, vh); /* VIRTIO_NET_HDR_GSO_NONE, no checksum to complete */
+	memset(start, 0, vh); /* VIRTIO_NET_HDR_GSO_NONE, no checksum to complete */
 	if (family == AF_INET)
-		len = frame_build_garp(buf + vh, r->mac, addr);
+		len = frame_build_garp(start + vh, r->mac, addr);
 	else if (family == AF_INET6)
-		len = frame_build_unsol_na(buf + vh, r->mac, addr);
+		len = frame_build_unsol_na(start + vh, r->mac, addr);
 	else
 		return -EAFNOSUPPORT;
+	if (r->vlan) {
+		start = frame_vlan_tag(start, vh, ETH_P_8021Q, (uint16_t)r->vlan);
+		len += FRAME_VLAN_HLEN;
+	}
 	for (;;) {
-		if (send(r->q[0].sock_fd, buf, vh + len, 0) >= 0)
+		if (send(r->q[0].sock_fd, start, vh + len, 0) >= 0)
 			return 0;
 		if (errno != EINTR)
 			return -errno;

@@ -3,8 +3,8 @@
  * and two threads that move frames between them.
  *
  *   rx thread: parent packet socket (BPF filter, receive ring) ->
- *              frame_rx_prepare -> write() to TAP
- *   tx thread: read() from TAP -> frame_classify_tx -> sendmmsg() on packet socket
+ *              frame_rx_prepare (with --vlan: that VLAN only, untagged) -> write() to TAP
+ *   tx thread: read() from TAP -> frame_classify_tx (with --vlan: tagged) -> sendmmsg() on packet socket
  *   (turnaround: the rx thread also sends what the vNIC answered to the
  *    frames it just wrote, before it sleeps; relay.c)
  *
@@ -78,6 +78,7 @@ struct relay_config {
 	enum relay_fanout fanout;              /* how frames are spread when queues > 1 */
 	int netns_fd;                          /* network namespace to create the vNIC in (--netns), or -1: the caller's */
 	int arp_sysctls;                       /* 1: set the vNIC's arp_ignore=1 and arp_announce=2 (no ARP flux; ip-sysctl.rst) */
+	unsigned vlan;                         /* 802.1Q VLAN ID the vNIC is an access port of (--vlan), 1..FRAME_VID_MAX; 0: none */
 };
 
 struct relay;
@@ -128,6 +129,7 @@ struct relay {
 	int running;                           /* threads started and not joined; set-up thread only */
 	int stop;                              /* 1 asks the relay threads to end (atomic) */
 	unsigned tx_flags;                     /* frame_classify_tx() flags; set by relay_set_antispoof() (atomic) */
+	unsigned vlan;                         /* VLAN ID: frames from the parent must carry it (untagged to the vNIC), frames to it get it; 0: none */
 	struct relay_queue q[RELAY_MAX_QUEUES];/* q[0..queues-1] */
 };
 

@@ -67,10 +67,11 @@ interface RootOptions {
   arpSysctls: boolean;
   announce: number;
   announceInterval: number;
+  vlan?: number;
 }
 
 /** Settings SIGHUP cannot change in a running daemon (a restart applies them). */
-const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'turnaround', 'queues', 'fanout', 'netns', 'arpSysctls', 'announce', 'announceInterval'] as const;
+const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'turnaround', 'queues', 'fanout', 'netns', 'arpSysctls', 'announce', 'announceInterval', 'vlan'] as const;
 
 const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
 
@@ -96,6 +97,7 @@ function intInRange(lo: number, hi: number, what: string): (value: string) => nu
 const txBatch = intInRange(1, 32, 'a frame count');
 const coalesceUs = intInRange(0, 1000, 'microseconds');
 const queueCount = intInRange(1, 16, 'a queue count');
+const vlanId = intInRange(1, 4094, 'a VLAN ID');
 const announceCount = intInRange(0, 10, 'a frame count');
 const announceMs = intInRange(100, 60_000, 'milliseconds');
 
@@ -216,6 +218,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
     )
     .addOption(new Option('--netns <name|path>', 'create the vNIC inside this network namespace (a name from `ip netns`, or a path such as /proc/PID/ns/net), for a container; the packet socket stays on the parent here').env('VETHD_NETNS'))
     .option('--no-arp-sysctls', "leave the vNIC's arp_ignore and arp_announce as they are; by default vethd sets them to 1 and 2, so the vNIC answers ARP and announces only for its own addresses (no ARP flux with a parent in the same subnet)")
+    .addOption(new Option('--vlan <id>', 'make the vNIC an access port of this 802.1Q VLAN on the parent: relay only frames tagged with it, untagged towards the vNIC, and tag the vNIC\'s frames towards the wire (1 to 4094)').argParser(vlanId))
     .addOption(
       new Option('--announce <count>', "when the vNIC comes up or gains an address, announce it this many times: gratuitous ARP (IPv4), unsolicited neighbour advertisement (IPv6), so caches that knew the address at another MAC take the vNIC's at once (0: off)")
         .argParser(announceCount)
@@ -320,6 +323,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
             netns,
             arpSysctls: opts.arpSysctls,
             announce: { count: opts.announce, intervalMs: opts.announceInterval },
+            vlan: opts.vlan,
             probeWindowMs: opts.probeWindow,
             onConflict: opts.onConflict,
             metricsListen,

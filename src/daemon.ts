@@ -29,7 +29,7 @@ export interface ReloadResult {
 }
 
 /** Hot-path modes, passed to the relay as they are (see RelayOptions for meanings and defaults). */
-type HotPathOptions = Pick<RelayOptions, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs' | 'turnaround' | 'queues' | 'fanout' | 'netns' | 'arpSysctls'>;
+type HotPathOptions = Pick<RelayOptions, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs' | 'turnaround' | 'queues' | 'fanout' | 'netns' | 'arpSysctls' | 'vlan'>;
 
 export interface DaemonOptions extends HotPathOptions {
   /** vNIC (TAP) name. */
@@ -141,6 +141,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       fanout: opts.fanout,
       netns: opts.netns,
       arpSysctls: opts.arpSysctls ?? true,
+      ...(opts.vlan ? { vlan: opts.vlan } : {}),
     });
   } catch (err) {
     monitor.close();
@@ -205,8 +206,8 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   const attached = `Attached ${info.tap} into ${info.parent} (${info.mac})${info.netns ? ` in network namespace ${info.netns}` : ''}`;
   deps.out(attached);
   log.info(
-    { mac: info.mac, mtu: info.mtu, vnetHdr: info.vnetHdr, membership: info.membership, ifindex: info.tapIfindex, netns: info.netns },
-    `relay running (${info.vnetHdr ? 'virtio_net_hdr passthrough' : 'plain frames, checksums completed in software'}, ${info.membership} membership)`,
+    { mac: info.mac, mtu: info.mtu, vnetHdr: info.vnetHdr, membership: info.membership, ifindex: info.tapIfindex, netns: info.netns, vlan: info.vlan },
+    `relay running (${info.vnetHdr ? 'virtio_net_hdr passthrough' : 'plain frames, checksums completed in software'}, ${info.membership} membership${info.vlan ? `, access port of VLAN ${info.vlan}` : ''})`,
   );
   log.info(
     { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, rxCoalesceUs: info.rxCoalesceUs, turnaround: info.turnaround, queues: info.queues, fanout: info.fanout, vnetHdr: info.vnetHdr },

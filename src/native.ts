@@ -19,7 +19,8 @@ export type DropReason =
   | 'parent_down'
   | 'no_buffer'
   | 'socket_overrun'
-  | 'io_error';
+  | 'io_error'
+  | 'wrong_vlan';
 
 /** How the parent is made to deliver frames for the vNIC's MAC (see packet(7), PACKET_ADD_MEMBERSHIP). */
 export type Membership = 'promisc' | 'unicast' | 'none';
@@ -95,6 +96,13 @@ export interface RelayOptions {
    * Documentation/networking/ip-sysctl.rst.
    */
   arpSysctls?: boolean;
+  /**
+   * 802.1Q VLAN ID, 1 to 4094: the vNIC is an access port of that VLAN. Only
+   * frames the parent received with that tag are relayed, untagged (others:
+   * wrong_vlan, dropped in the kernel by the BPF filter); the vNIC's frames
+   * leave tagged with it (priority 0). Omitted: frames cross as they are.
+   */
+  vlan?: number;
 }
 
 export type Fanout = 'cpu' | 'hash';
@@ -127,6 +135,8 @@ export interface RelayInfo {
   tapIfindex: number;
   /** The namespace file the vNIC was created in (RelayOptions.netns); absent: this namespace. */
   netns?: string;
+  /** The VLAN ID the vNIC is an access port of (RelayOptions.vlan); absent: none. */
+  vlan?: number;
   parentIfindex: number;
   /** MTU given to the vNIC (the parent's), bytes. */
   mtu: number;

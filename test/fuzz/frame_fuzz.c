@@ -36,7 +36,8 @@ static void fuzz_rx(const uint8_t *data, size_t size, uint8_t mode, uint16_t tpi
 	if (!buf)
 		return;
 	memcpy(buf + FRAME_VLAN_HLEN, data, size);
-	if (frame_rx_prepare(buf + FRAME_VLAN_HLEN, size, vh, VMAC, &m, &start, &len) == FRAME_PASS) {
+	/* mode bit 6: as an access port of VLAN 100 (--vlan 100) */
+	if (frame_rx_prepare(buf + FRAME_VLAN_HLEN, size, vh, VMAC, &m, (mode & 0x40) ? 100 : 0, &start, &len) == FRAME_PASS) {
 		/* What would be written to the TAP lies inside the buffer: touch every byte. */
 		volatile uint8_t sink = 0;
 		size_t i;

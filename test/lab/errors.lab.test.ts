@@ -94,6 +94,8 @@ describe.skipIf(!isRoot)('set-up errors in the namespace lab', () => {
     [['--rx-ring', 'v4'], "error: option '--rx-ring <mode>' argument 'v4' is invalid"],
     [['--queues', '0'], 'expected a queue count from 1 to 16, got "0"'],
     [['--queues', '17'], 'expected a queue count from 1 to 16, got "17"'],
+    [['--vlan', '0'], 'expected a VLAN ID from 1 to 4094, got "0"'],
+    [['--vlan', '4095'], 'expected a VLAN ID from 1 to 4094, got "4095"'],
     [['--announce', '11'], 'expected a frame count from 0 to 10, got "11"'],
     [['--announce-interval', '50'], 'expected milliseconds from 100 to 60000, got "50"'],
     [['--fanout', 'rr'], "error: option '--fanout <mode>' argument 'rr' is invalid"],

@@ -157,7 +157,7 @@ static void test_rx_prepare(void)
 	v = 54, memcpy(base + 2, &v, 2);
 	v = 34, memcpy(base + 6, &v, 2);
 	mk(base + 10, VMAC, PEER);
-	CHECK(frame_rx_prepare(base, 70, 10, VMAC, &m, &start, &len) == FRAME_PASS);
+	CHECK(frame_rx_prepare(base, 70, 10, VMAC, &m, 0, &start, &len) == FRAME_PASS);
 	CHECK(start == buf && len == 74);
 	memcpy(&v, start + 2, 2);
 	CHECK(v == 58);
@@ -168,22 +168,44 @@ static void test_rx_prepare(void)
 	/* no NEEDS_CSUM, hdr_len 0: the offsets stay as they are */
 	memset(base, 0, 10);
 	mk(base + 10, VMAC, PEER);
-	CHECK(frame_rx_prepare(base, 70, 10, VMAC, &m, &start, &len) == FRAME_PASS);
+	CHECK(frame_rx_prepare(base, 70, 10, VMAC, &m, 0, &start, &len) == FRAME_PASS);
 	memcpy(&v, start + 2, 2);
 	CHECK(v == 0);
 	memcpy(&v, start + 6, 2);
 	CHECK(v == 0);
 	/* shorter than the virtio_net_hdr; not for us; a runt behind the header */
-	CHECK(frame_rx_prepare(base, 9, 10, VMAC, &m, &start, &len) == FRAME_DROP_MALFORMED);
+	CHECK(frame_rx_prepare(base, 9, 10, VMAC, &m, 0, &start, &len) == FRAME_DROP_MALFORMED);
 	mk(base + 10, OTHER, PEER);
-	CHECK(frame_rx_prepare(base, 70, 10, VMAC, &m, &start, &len) == FRAME_DROP_NOT_FOR_US);
-	CHECK(frame_rx_prepare(base, 20, 10, VMAC, &m, &start, &len) == FRAME_DROP_RUNT);
+	CHECK(frame_rx_prepare(base, 70, 10, VMAC, &m, 0, &start, &len) == FRAME_DROP_NOT_FOR_US);
+	CHECK(frame_rx_prepare(base, 20, 10, VMAC, &m, 0, &start, &len) == FRAME_DROP_RUNT);
 	/* fallback mode (no header): a partial checksum on a frame whose IPv4 header is cut short is malformed */
 	m.vlan_valid = 0;
 	m.csum_not_ready = 1;
 	mk(base, VMAC, PEER);
-	CHECK(frame_rx_prepare(base, 20, 0, VMAC, &m, &start, &len) == FRAME_DROP_MALFORMED);
-	CHECK(frame_rx_prepare(base, 14, 0, VMAC, &m, &start, &len) == FRAME_DROP_MALFORMED);
+	CHECK(frame_rx_prepare(base, 20, 0, VMAC, &m, 0, &start, &len) == FRAME_DROP_MALFORMED);
+	CHECK(frame_rx_prepare(base, 14, 0, VMAC, &m, 0, &start, &len) == FRAME_DROP_MALFORMED);
+	/* --vlan 100: only frames untagged from VLAN 100 pass (any priority), and they stay untagged */
+	m.csum_not_ready = 0;
+	m.vlan_valid = 1;
+	m.vlan_tci = 0xa064; /* PCP 5, VID 100 */
+	memset(base, 0, 10);
+	mk(base + 10, VMAC, PEER);
+	CHECK(frame_rx_prepare(base, 70, 10, VMAC, &m, 100, &start, &len) == FRAME_PASS);
+	CHECK(start == base && len == 70 && base[10 + 12] == 0x08);
+	m.vlan_tci = 200;
+	CHECK(frame_rx_prepare(base, 70, 10, VMAC, &m, 100, &start, &len) == FRAME_DROP_WRONG_VLAN);
+	m.vlan_valid = 0;
+	m.vlan_tci = 100;
+	CHECK(frame_rx_prepare(base, 70, 10, VMAC, &m, 100, &start, &len) == FRAME_DROP_WRONG_VLAN);
+	/* towards the wire: frame_vlan_tag() tags it and moves the virtio_net_hdr offsets */
+	memset(base, 0, 10);
+	base[0] = 1;
+	v = 34, memcpy(base + 6, &v, 2);
+	mk(base + 10, PEER, VMAC);
+	start = frame_vlan_tag(base, 10, 0x8100, 100);
+	CHECK(start == buf && start[10 + 12] == 0x81 && start[10 + 15] == 100 && start[10 + 16] == 0x08);
+	memcpy(&v, start + 6, 2);
+	CHECK(v == 38);
 }
 
 static void test_vlan_insert(void)
