@@ -13,41 +13,26 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* The attributes of one ifinfomsg we care about. */
-static void parse_attrs(const struct ifinfomsg *ifi, size_t len, struct link_event *ev)
+/* One attribute handler: type, payload d of n bytes, the event being filled. */
+typedef void attr_fn(unsigned short type, const void *d, size_t n, struct link_event *ev);
+
+/*
+ * Call fn for each attribute in the len bytes at p, stopping at one whose
+ * length lies (never reading past len). RTA_NEXT() would wrap the remaining
+ * length when the last attribute's aligned length overshoots: step by hand.
+ */
+static void for_each_attr(const uint8_t *p, size_t len, attr_fn *fn, struct link_event *ev)
 {
-	const uint8_t *p = (const uint8_t *)IFLA_RTA(ifi);
 	size_t left = len;
 
-	/* RTA_NEXT() would wrap `left` when the last attribute's aligned length overshoots: step by hand. */
 	while (left >= sizeof(struct rtattr)) {
 		const struct rtattr *rta = (const struct rtattr *)p;
-		const void *d = RTA_DATA(rta);
-		size_t n, step;
+		size_t step;
 
 		if (rta->rta_len < sizeof(*rta) || rta->rta_len > left)
 			return;
-		n = rta->rta_len - RTA_LENGTH(0);
+		fn(rta->rta_type, RTA_DATA(rta), rta->rta_len - RTA_LENGTH(0), ev);
 		step = RTA_ALIGN(rta->rta_len);
-
-		switch (rta->rta_type) {
-		case IFLA_IFNAME:
-			if (n > 0 && n <= IF_NAMESIZE && memchr(d, '\0', n)) /* a C string that fits */
-				memcpy(ev->name, d, n);
-			break;
-		case IFLA_OPERSTATE:
-			if (n >= 1)
-				ev->operstate = *(const uint8_t *)d;
-			break;
-		case IFLA_MTU:
-			if (n >= 4) {
-				uint32_t mtu;
-
-				memcpy(&mtu, d, 4);
-				ev->mtu = mtu > 0x7fffffff ? -1 : (int)mtu;
-			}
-			break;
-		}
 		if (step >= left)
 			return;
 		p += step;
@@ -55,34 +40,43 @@ static void parse_attrs(const struct ifinfomsg *ifi, size_t len, struct link_eve
 	}
 }
 
-/* The attributes of one ifaddrmsg: the address (IFA_LOCAL over IFA_ADDRESS) and IFA_FLAGS. */
-static void parse_addr_attrs(const struct ifaddrmsg *ifa, size_t len, struct link_event *ev)
+/* The ifinfomsg attributes we care about: name, operstate, MTU. */
+static void link_attr(unsigned short type, const void *d, size_t n, struct link_event *ev)
 {
-	const uint8_t *p = (const uint8_t *)IFA_RTA(ifa);
-	size_t alen = ifa->ifa_family == AF_INET ? 4 : 16;
-	size_t left = len;
-	int have_local = 0;
+	switch (type) {
+	case IFLA_IFNAME:
+		if (n > 0 && n <= IF_NAMESIZE && memchr(d, '\0', n)) /* a C string that fits */
+			memcpy(ev->name, d, n);
+		break;
+	case IFLA_OPERSTATE:
+		if (n >= 1)
+			ev->operstate = *(const uint8_t *)d;
+		break;
+	case IFLA_MTU:
+		if (n >= 4) {
+			uint32_t mtu;
 
-	while (left >= sizeof(struct rtattr)) {
-		const struct rtattr *rta = (const struct rtattr *)p;
-		const void *d = RTA_DATA(rta);
-		size_t n, step;
-
-		if (rta->rta_len < sizeof(*rta) || rta->rta_len > left)
-			return;
-		n = rta->rta_len - RTA_LENGTH(0);
-		step = RTA_ALIGN(rta->rta_len);
-
-		if ((rta->rta_type == IFA_LOCAL || (rta->rta_type == IFA_ADDRESS && !have_local)) && n >= alen) {
-			memcpy(ev->addr, d, alen);
-			have_local |= rta->rta_type == IFA_LOCAL;
-		} else if (rta->rta_type == IFA_FLAGS && n >= 4) {
-			memcpy(&ev->addr_flags, d, 4);
+			memcpy(&mtu, d, 4);
+			ev->mtu = mtu > 0x7fffffff ? -1 : (int)mtu;
 		}
-		if (step >= left)
-			return;
-		p += step;
-		left -= step;
+		break;
+	}
+}
+
+/*
+ * The ifaddrmsg attributes we care about: the address (IFA_LOCAL wins over
+ * IFA_ADDRESS, the peer's on point-to-point links) and IFA_FLAGS.
+ * ev->family says the address length.
+ */
+static void addr_attr(unsigned short type, const void *d, size_t n, struct link_event *ev)
+{
+	size_t alen = ev->family == AF_INET ? 4 : 16;
+
+	if ((type == IFA_LOCAL || (type == IFA_ADDRESS && !ev->addr_local)) && n >= alen) {
+		memcpy(ev->addr, d, alen);
+		ev->addr_local |= type == IFA_LOCAL;
+	} else if (type == IFA_FLAGS && n >= 4) {
+		memcpy(&ev->addr_flags, d, 4);
 	}
 }
 
@@ -100,7 +94,7 @@ static int parse_addr(const struct nlmsghdr *nh, struct link_event *ev)
 	ev->mtu = -1;
 	ev->family = ifa->ifa_family;
 	ev->addr_flags = ifa->ifa_flags;
-	parse_addr_attrs(ifa, nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifa)), ev);
+	for_each_attr((const uint8_t *)IFA_RTA(ifa), nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifa)), addr_attr, ev);
 	return 1;
 }
 
@@ -137,7 +131,7 @@ size_t linkmon_parse(const uint8_t *buf, size_t len, struct link_event *out, siz
 		ev->flags = ifi->ifi_flags;
 		ev->operstate = -1;
 		ev->mtu = -1;
-		parse_attrs(ifi, nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi)), ev);
+		for_each_attr((const uint8_t *)IFLA_RTA(ifi), nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi)), link_attr, ev);
 	}
 	return n;
 }

@@ -35,6 +35,7 @@ struct link_event {
 	int family;               /* address events: AF_INET or AF_INET6; else 0 */
 	uint8_t addr[16];         /* address events: IFA_LOCAL (else IFA_ADDRESS), 4 or 16 bytes */
 	unsigned addr_flags;      /* address events: IFA_FLAGS, else ifa_flags (IFA_F_TENTATIVE, IFA_F_DADFAILED, ...) */
+	int addr_local;           /* address events: 1 once addr came from IFA_LOCAL (which wins over IFA_ADDRESS) */
 };
 
 /*
