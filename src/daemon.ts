@@ -15,7 +15,7 @@ import { ParentWatch, type ParentChange } from './parentwatch';
 import { sysfsIfindex, sysfsOperUp } from './sysfs';
 import { createNotifier } from './systemd';
 import { VERSION } from './version';
-import { loadNative, type LinkEvent, type LinkMonitor, type Membership, type NativeModule, type Relay, type RelayOptions, type RelayStats } from './native';
+import { loadNative, type LinkEvent, type LinkMonitor, type Membership, type NativeModule, type Relay, type RelayInfo, type RelayOptions, type RelayStats } from './native';
 
 export type OnConflict = 'warn' | 'exit';
 
@@ -28,7 +28,7 @@ export interface ReloadResult {
   restartNeeded: string[];
 }
 
-/** Hot-path modes, passed to the relay as they are (see RelayOptions for meanings and defaults). */
+/** Relay modes, passed to it as they are (see RelayOptions for meanings and defaults). */
 type HotPathOptions = Pick<RelayOptions, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs' | 'turnaround' | 'queues' | 'fanout' | 'netns' | 'arpSysctls' | 'vlan'>;
 
 export interface DaemonOptions extends HotPathOptions {
@@ -89,6 +89,32 @@ export const DEFAULT_ANNOUNCE: AnnouncePolicy = { count: 2, intervalMs: 2000 };
 
 const fmtHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Announcing {
+  announcer: Announcer;
+  /** The vNIC's link and address events, in its namespace; undefined when announcing is off. */
+  monitor?: LinkMonitor;
+}
+
+/**
+ * Announce the vNIC's addresses as it gains them or comes up: a LinkMonitor
+ * with address events, opened in the vNIC's namespace before its link comes
+ * up (none with policy.count 0). Throws the monitor's NativeError.
+ */
+function startAnnouncing(native: NativeModule, relay: Relay, info: RelayInfo, policy: AnnouncePolicy, log: Logger): Announcing {
+  const announcer = new Announcer(policy, (a) => relay.announce(a), (address, err) => log.warn({ err, address }, `could not announce ${address}`));
+  if (policy.count === 0) return { announcer };
+  const addrs = new VnicAddresses(info.tapIfindex);
+  const onEvents = (events: LinkEvent[]): void =>
+    events.forEach((ev) => {
+      if (ev.type === 'deladdr' && ev.address) announcer.cancel(ev.address);
+      for (const address of addrs.handle(ev)) {
+        announcer.announce(address);
+        log.info({ address, count: policy.count, intervalMs: policy.intervalMs }, `announcing ${address} (${address.includes(':') ? 'unsolicited neighbour advertisement' : 'gratuitous ARP'})`);
+      }
+    });
+  return { announcer, monitor: new native.LinkMonitor(onEvents, { addresses: true, netns: info.netns }) };
+}
 
 /**
  * Listen for probeWindowMs with the vNIC down; throw MacConflictError when
@@ -151,28 +177,15 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   let server: MetricsServer | undefined;
   const info = relay.info();
   const log = deps.log.child({ device: info.tap, parent: info.parent });
-  const policy = opts.announce ?? DEFAULT_ANNOUNCE;
-  const announcer = new Announcer(policy, (a) => relay.announce(a), (address, err) => log.warn({ err, address }, `could not announce ${address}`));
-  let vnicMonitor: LinkMonitor | undefined;
-  if (policy.count > 0) {
-    // The vNIC's own events, in its namespace, from before its link comes up.
-    const addrs = new VnicAddresses(info.tapIfindex);
-    const onVnicEvents = (events: LinkEvent[]): void =>
-      events.forEach((ev) => {
-        if (ev.type === 'deladdr' && ev.address) announcer.cancel(ev.address);
-        for (const address of addrs.handle(ev)) {
-          announcer.announce(address);
-          log.info({ address, count: policy.count, intervalMs: policy.intervalMs }, `announcing ${address} (${address.includes(':') ? 'unsolicited neighbour advertisement' : 'gratuitous ARP'})`);
-        }
-      });
-    try {
-      vnicMonitor = new native.LinkMonitor(onVnicEvents, { addresses: true, netns: info.netns });
-    } catch (err) {
-      monitor.close();
-      relay.close();
-      throw err;
-    }
+  let announcing: Announcing;
+  try {
+    announcing = startAnnouncing(native, relay, info, opts.announce ?? DEFAULT_ANNOUNCE, log);
+  } catch (err) {
+    monitor.close();
+    relay.close();
+    throw err;
   }
+  const { announcer, monitor: vnicMonitor } = announcing;
   // A vNIC in another namespace has an ifindex from that namespace's numbering: its events never come here.
   const watch = new ParentWatch(info.parent, info.parentIfindex, parentUp(info.parent), info.netns ? -1 : info.tapIfindex);
   try {

@@ -42,8 +42,11 @@ describe.skipIf(!isRoot).each(MODES)('relay in the namespace lab ($name)', (mode
     await lab?.destroy();
   });
 
-  test('0. the mode in force is logged once', () => {
-    const modes = vethd.stdout().split('\n').filter((l) => l.includes('"relay mode"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  test('0. the mode in force is logged once', async () => {
+    // The line follows "Attached" on the same pipe, maybe in a later chunk: wait for it.
+    const lines = () => vethd.stdout().split('\n').filter((l) => l.includes('"relay mode"'));
+    await waitFor('the relay mode line', () => lines().length > 0);
+    const modes = lines().map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(modes).toHaveLength(1);
     expect(modes[0]).toMatchObject({ rxRing: mode.ring, kernelFilter: mode.kernelFilter, vnetHdr: true, queues: mode.queues ?? 1, turnaround: !mode.args.includes('--no-turnaround') });
   });
