@@ -4,7 +4,6 @@
 #include <napi.h>
 #include <uv.h>
 
-#include <sys/socket.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 
@@ -316,23 +315,28 @@ class LinkMonitor : public Napi::ObjectWrap<LinkMonitor> {
   ~LinkMonitor() override { Shutdown(); }
 
  private:
+  struct OpenStep {
+    int addresses;  // linkmon_open()'s argument
+    int fd;         // what it returned
+  };
+
+  // linkmon_open() as a netns_call() step.
+  static int OpenInside(void* arg, vd_error* e) {
+    OpenStep* s = static_cast<OpenStep*>(arg);
+    s->fd = linkmon_open(s->addresses, e);
+    return s->fd < 0 ? -1 : 0;
+  }
+
   // linkmon_open() in this namespace, or inside netns (a namespace file) when given.
   static int OpenSocket(bool addresses, const std::string& netns, vd_error* e) {
     if (netns.empty()) return linkmon_open(addresses, e);
     int ns = netns_open(netns.c_str(), "rtnetlink", e);
     if (ns < 0) return -1;
-    int saved;
-    int rc = netns_enter(ns, &saved, "rtnetlink", e);
+    OpenStep step{addresses, -1};
+    int rc = netns_call(ns, "rtnetlink", OpenInside, &step, e);
     close(ns);
-    if (rc < 0) return -1;
-    int fd = linkmon_open(addresses, e);
-    vd_error leave{};
-    if (netns_leave(saved, "rtnetlink", &leave) < 0) {
-      if (fd >= 0) close(fd);
-      *e = leave;
-      return -1;
-    }
-    return fd;
+    if (rc < 0 && step.fd >= 0) close(step.fd);  // came back failing: do not keep it
+    return rc < 0 ? -1 : step.fd;
   }
 
   struct State {
@@ -437,11 +441,8 @@ Napi::Value NetdevOffloads(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>().Utf8Value();
   if (name.empty() || name.size() >= IF_NAMESIZE) throw Napi::TypeError::New(env, "name must be 1 to 15 bytes");
   vd_error e{};
-  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (sock < 0) {
-    vd_fail(&e, name.c_str(), "cannot open a socket for interface ioctls", "socket", errno);
-    throw MakeError(env, e);
-  }
+  int sock = netdev_ctl_socket(name.c_str(), &e);
+  if (sock < 0) throw MakeError(env, e);
   int gro = 0, lro = 0;
   int rc = netdev_get_offloads(sock, name.c_str(), &gro, &lro, &e);
   close(sock);

@@ -8,11 +8,19 @@
 #include <net/if.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 static void ifr_init(struct ifreq *ifr, const char *name)
 {
 	memset(ifr, 0, sizeof(*ifr));
 	strncpy(ifr->ifr_name, name, IFNAMSIZ - 1);
+}
+
+int netdev_ctl_socket(const char *name, struct vd_error *e)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	return fd < 0 ? vd_fail(e, name, "cannot open a socket for interface ioctls", "socket", errno) : fd;
 }
 
 int netdev_ifindex(int sock, const char *name, const char *op, struct vd_error *e)

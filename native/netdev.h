@@ -8,6 +8,9 @@
 
 #include "vderr.h"
 
+/* A datagram socket for interface ioctls, made in the calling thread's network namespace; name names the error. */
+int netdev_ctl_socket(const char *name, struct vd_error *e);
+
 /* ifindex of name (SIOCGIFINDEX); ENODEV when there is no such interface. */
 int netdev_ifindex(int sock, const char *name, const char *op, struct vd_error *e);
 

@@ -14,14 +14,16 @@
 /* Open the namespace file path (/run/netns/NAME, /proc/PID/ns/net, ...) read-only, O_CLOEXEC; ifname names the error. */
 int netns_open(const char *path, const char *ifname, struct vd_error *e);
 
-/*
- * Move the calling thread into the network namespace fd (setns CLONE_NEWNET:
- * needs CAP_SYS_ADMIN; EINVAL when fd is not a network namespace). *saved gets
- * a descriptor of the namespace it left, for netns_leave().
- */
-int netns_enter(int fd, int *saved, const char *ifname, struct vd_error *e);
+/* A step to run inside a namespace: 0 or -1 with *e filled. */
+typedef int netns_step(void *arg, struct vd_error *e);
 
-/* Move the calling thread back to saved and close it. */
-int netns_leave(int saved, const char *ifname, struct vd_error *e);
+/*
+ * Run step(arg, e) with the calling thread inside the network namespace fd
+ * (setns CLONE_NEWNET: needs CAP_SYS_ADMIN; EINVAL when fd is not a network
+ * namespace), then move it back. Returns step's result; -1 with *e filled
+ * when entering fails (step never ran) or coming back fails (whatever step
+ * made is the caller's to undo).
+ */
+int netns_call(int fd, const char *ifname, netns_step *step, void *arg, struct vd_error *e);
 
 #endif

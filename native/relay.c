@@ -103,6 +103,15 @@ static int read_failed(int fd, int stop_fd, int err)
 	return w < 0 ? -w : 0;
 }
 
+/* write() one frame, retrying EINTR: 0, or the errno. Thread: any. */
+static int write_frame(int fd, const uint8_t *buf, size_t len)
+{
+	while (write(fd, buf, len) < 0)
+		if (errno != EINTR)
+			return errno;
+	return 0;
+}
+
 /*
  * Write one frame (write() on the TAP, the same as send() on the bound packet
  * socket), retrying EINTR; count it as relayed (counted bytes) or as dropped
@@ -110,16 +119,12 @@ static int read_failed(int fd, int stop_fd, int err)
  */
 static void put_frame(int fd, const uint8_t *buf, size_t len, size_t counted, struct relay_dir_counters *c)
 {
-	for (;;) {
-		if (write(fd, buf, len) >= 0) {
-			count_pass(c, counted);
-			return;
-		}
-		if (errno != EINTR) {
-			count_drop(c, write_error_verdict(errno));
-			return;
-		}
-	}
+	int err = write_frame(fd, buf, len);
+
+	if (err)
+		count_drop(c, write_error_verdict(err));
+	else
+		count_pass(c, counted);
 }
 
 /* The PACKET_AUXDATA record of a received frame, or NULL. */
@@ -610,9 +615,9 @@ static int build_tap(struct relay *r, const struct relay_config *cfg, struct vd_
 	int tap_vnet = r->vnet_hdr;
 	int i;
 
-	r->tap_ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	r->tap_ctl = netdev_ctl_socket(r->tap, e);
 	if (r->tap_ctl < 0)
-		return vd_fail(e, r->tap, "cannot open a socket for interface ioctls", "socket", errno);
+		return -1;
 	r->q[0].tap_fd = tap_open(r->tap, &tap_vnet, r->queues > 1, e);
 	if (r->q[0].tap_fd < 0)
 		return -1;
@@ -637,23 +642,25 @@ static int build_tap(struct relay *r, const struct relay_config *cfg, struct vd_
 	return cfg->arp_sysctls ? set_arp_sysctls(r, e) : 0;
 }
 
+struct tap_step {
+	struct relay *r;
+	const struct relay_config *cfg;
+};
+
+/* build_tap() as a netns_call() step. */
+static int build_tap_step(void *arg, struct vd_error *e)
+{
+	const struct tap_step *t = arg;
+
+	return build_tap(t->r, t->cfg, e);
+}
+
 /* build_tap(), inside cfg->netns_fd when given (the calling thread enters it and comes back). */
 static int open_tap(struct relay *r, const struct relay_config *cfg, struct vd_error *e)
 {
-	struct vd_error leave_err;
-	int saved, rc;
+	struct tap_step t = { r, cfg };
 
-	if (cfg->netns_fd < 0)
-		return build_tap(r, cfg, e);
-	if (netns_enter(cfg->netns_fd, &saved, r->tap, e) < 0)
-		return -1;
-	r->tap_netns = 1;
-	rc = build_tap(r, cfg, e);
-	if (netns_leave(saved, r->tap, &leave_err) < 0) {
-		*e = leave_err;
-		return -1;
-	}
-	return rc;
+	return cfg->netns_fd < 0 ? build_tap(r, cfg, e) : netns_call(cfg->netns_fd, r->tap, build_tap_step, &t, e);
 }
 
 /* The BPF filter (filter.h) for the vNIC's MAC on queue q's socket. */
@@ -920,12 +927,7 @@ int relay_announce(struct relay *r, int family, const uint8_t *addr)
 		start = frame_vlan_tag(start, vh, ETH_P_8021Q, (uint16_t)r->vlan);
 		len += FRAME_VLAN_HLEN;
 	}
-	for (;;) {
-		if (send(r->q[0].sock_fd, start, vh + len, 0) >= 0)
-			return 0;
-		if (errno != EINTR)
-			return -errno;
-	}
+	return -write_frame(r->q[0].sock_fd, start, vh + len);
 }
 
 int relay_thread_error(const struct relay *r, int rx)

@@ -114,7 +114,6 @@ struct relay {
 	int parent_ifindex;                    /* ifindex the sockets are bound to; changed by relay_rebind() */
 	int tap_ifindex;                       /* vNIC's ifindex, in the vNIC's namespace */
 	int tap_ctl;                           /* datagram socket made in the vNIC's namespace, for its interface ioctls */
-	int tap_netns;                         /* 1: the vNIC lives in another network namespace than the parent (--netns) */
 	int mtu;                               /* MTU given to the vNIC (the parent's), bytes */
 	int vnet_hdr;                          /* 1: a virtio_net_hdr precedes every frame on every descriptor */
 	enum psock_membership membership;      /* membership in force */
