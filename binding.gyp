@@ -15,7 +15,8 @@
         "native/psock.c",
         "native/relay.c",
         "native/ring.c",
-        "native/tap.c"
+        "native/tap.c",
+        "native/vnictab.c"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

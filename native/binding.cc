@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 extern "C" {
 #include "caps.h"
@@ -53,12 +54,11 @@ Napi::Object Counters(Napi::Env env, const relay_dir_counters& c) {
   return o;
 }
 
-std::string StringArg(const Napi::Object& o, const char* key) {
+std::string StringArg(const Napi::Object& o, const char* key, const std::string& where) {
   Napi::Value v = o.Get(key);
   if (!v.IsString() || v.As<Napi::String>().Utf8Value().empty() ||
       v.As<Napi::String>().Utf8Value().size() >= IF_NAMESIZE)
-    throw Napi::TypeError::New(o.Env(), std::string("options.") + key +
-                                            " must be an interface name of 1 to 15 bytes");
+    throw Napi::TypeError::New(o.Env(), where + key + " must be an interface name of 1 to 15 bytes");
   return v.As<Napi::String>().Utf8Value();
 }
 
@@ -84,6 +84,37 @@ const Choice kMemberships[] = {{"promisc", PSOCK_MR_PROMISC}, {"unicast", PSOCK_
 const Choice kFanouts[] = {{"cpu", RELAY_FANOUT_CPU}, {"hash", RELAY_FANOUT_HASH}};
 const Choice kRxRings[] = {{"auto", RELAY_RING_AUTO}, {"v3", RING_V3}, {"v2", RING_V2}, {"off", RING_OFF}};
 
+// One vNIC's options, kept alive while relay_open() reads them.
+struct VnicArgs {
+  std::string tap;    // its name
+  std::string netns;  // namespace file, "" for this namespace
+  uint8_t mac[6];     // its MAC when has_mac
+  bool has_mac = false;
+};
+
+// o's vNIC fields into a (strings) and c (the rest); where prefixes the option names in TypeErrors.
+void ParseVnic(const Napi::Object& o, const std::string& where, VnicArgs* a, relay_vnic_config* c) {
+  Napi::Env env = o.Env();
+  a->tap = StringArg(o, "tap", where);
+  Napi::Value m = o.Get("mac");
+  if (m.IsBuffer() && m.As<Napi::Buffer<uint8_t>>().Length() == 6) {
+    memcpy(a->mac, m.As<Napi::Buffer<uint8_t>>().Data(), 6);
+    a->has_mac = true;
+  } else if (!m.IsUndefined() && !m.IsNull()) {
+    throw Napi::TypeError::New(env, where + "mac must be a 6-byte Buffer");
+  }
+  Napi::Value ns = o.Get("netns");
+  if (ns.IsString()) a->netns = ns.As<Napi::String>().Utf8Value();
+  else if (!ns.IsUndefined() && !ns.IsNull()) throw Napi::TypeError::New(env, where + "netns must be a path");
+  if (o.Has("vlan") && !o.Get("vlan").IsUndefined()) {
+    int vid = o.Get("vlan").ToNumber().Int32Value();
+    if (vid < 1 || vid > FRAME_VID_MAX) throw Napi::TypeError::New(env, where + "vlan must be a VLAN ID from 1 to 4094");
+    c->vlan = static_cast<unsigned>(vid);
+  }
+  c->arp_sysctls = o.Has("arpSysctls") ? o.Get("arpSysctls").ToBoolean().Value() : 1;
+  c->antispoof = o.Has("antiSpoofing") ? o.Get("antiSpoofing").ToBoolean().Value() : 1;
+}
+
 class Relay : public Napi::ObjectWrap<Relay> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -95,29 +126,38 @@ class Relay : public Napi::ObjectWrap<Relay> {
                         InstanceMethod("announce", &Relay::Announce)});
   }
 
-  // new Relay({tap, parent, mac?: Buffer(6), membership?, vnetHdr?, rcvbuf?, antiSpoofing?, rxRing?, kernelFilter?,
-  //            txBatch?, qdiscBypass?, rxCoalesceUs?})
+  // new Relay({parent, vnics: [{tap, mac?: Buffer(6), netns?, arpSysctls?, vlan?, antiSpoofing?}], membership?, vnetHdr?,
+  //            rcvbuf?, rxRing?, kernelFilter?, txBatch?, qdiscBypass?, rxCoalesceUs?, turnaround?, queues?, fanout?});
+  // without vnics, the vNIC's fields sit in the options themselves (one vNIC).
   explicit Relay(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Relay>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
     Napi::Object o = info[0].As<Napi::Object>();
-    std::string tap = StringArg(o, "tap");
-    std::string parent = StringArg(o, "parent");
-    relay_config cfg{};
-    uint8_t mac[6];
-    Napi::Value m = o.Get("mac");
-    if (m.IsBuffer()) {
-      Napi::Buffer<uint8_t> b = m.As<Napi::Buffer<uint8_t>>();
-      if (b.Length() != 6) throw Napi::TypeError::New(env, "options.mac must be a 6-byte Buffer");
-      memcpy(mac, b.Data(), 6);
-      cfg.mac = mac;
-    } else if (!m.IsUndefined() && !m.IsNull()) {
-      throw Napi::TypeError::New(env, "options.mac must be a 6-byte Buffer");
+    std::string parent = StringArg(o, "parent", "options.");
+    Napi::Value list = o.Get("vnics");
+    std::vector<Napi::Object> specs;
+    if (list.IsArray()) {
+      Napi::Array a = list.As<Napi::Array>();
+      if (a.Length() < 1 || a.Length() > RELAY_MAX_VNICS) throw Napi::TypeError::New(env, "options.vnics must list 1 to 64 vNICs");
+      for (uint32_t i = 0; i < a.Length(); i++) {
+        if (!a.Get(i).IsObject()) throw Napi::TypeError::New(env, "options.vnics[" + std::to_string(i) + "] must be an object");
+        specs.push_back(a.Get(i).As<Napi::Object>());
+      }
+    } else if (list.IsUndefined()) {
+      specs.push_back(o);
+    } else {
+      throw Napi::TypeError::New(env, "options.vnics must be an array");
     }
+    std::vector<VnicArgs> args(specs.size());
+    std::vector<relay_vnic_config> vnics(specs.size());
+    for (size_t i = 0; i < specs.size(); i++) ParseVnic(specs[i], list.IsArray() ? "options.vnics[" + std::to_string(i) + "]." : "options.", &args[i], &vnics[i]);
+    relay_config cfg{};
+    cfg.parent = parent.c_str();
+    cfg.vnics = vnics.data();
+    cfg.nvnics = static_cast<int>(vnics.size());
     cfg.membership = static_cast<enum psock_membership>(ChoiceArg(o, "membership", kMemberships, PSOCK_MR_PROMISC));
     cfg.vnet_hdr = o.Has("vnetHdr") ? o.Get("vnetHdr").ToBoolean().Value() : 1;
     cfg.rcvbuf = o.Has("rcvbuf") ? o.Get("rcvbuf").ToNumber().Int32Value() : 4 << 20;
-    cfg.antispoof = o.Has("antiSpoofing") ? o.Get("antiSpoofing").ToBoolean().Value() : 1;
     cfg.rx_ring = ChoiceArg(o, "rxRing", kRxRings, RELAY_RING_AUTO);
     cfg.kernel_filter = o.Has("kernelFilter") ? o.Get("kernelFilter").ToBoolean().Value() : 1;
     cfg.tx_batch = o.Has("txBatch") ? o.Get("txBatch").ToNumber().Int32Value() : RELAY_TX_BATCH;
@@ -126,27 +166,22 @@ class Relay : public Napi::ObjectWrap<Relay> {
     cfg.turnaround = o.Has("turnaround") ? o.Get("turnaround").ToBoolean().Value() : 1;
     cfg.queues = o.Has("queues") ? o.Get("queues").ToNumber().Int32Value() : 1;
     cfg.fanout = static_cast<enum relay_fanout>(ChoiceArg(o, "fanout", kFanouts, RELAY_FANOUT_CPU));
-    if (o.Has("vlan")) {
-      int vid = o.Get("vlan").ToNumber().Int32Value();
-      if (vid < 1 || vid > FRAME_VID_MAX) throw Napi::TypeError::New(env, "options.vlan must be a VLAN ID from 1 to 4094");
-      cfg.vlan = static_cast<unsigned>(vid);
-    }
-    cfg.arp_sysctls = o.Has("arpSysctls") ? o.Get("arpSysctls").ToBoolean().Value() : 1;
-    cfg.tap = tap.c_str();
-    cfg.parent = parent.c_str();
-    cfg.netns_fd = -1;
     vd_error e{};
-    Napi::Value ns = o.Get("netns");
-    if (ns.IsString()) {
-      netns_ = ns.As<Napi::String>().Utf8Value();
-      cfg.netns_fd = netns_open(netns_.c_str(), tap.c_str(), &e);
-      if (cfg.netns_fd < 0) throw MakeError(env, e);
-    } else if (!ns.IsUndefined() && !ns.IsNull()) {
-      throw Napi::TypeError::New(env, "options.netns must be a path");
+    int rc = 0;
+    for (size_t i = 0; i < args.size() && rc == 0; i++) {
+      vnics[i].tap = args[i].tap.c_str();
+      vnics[i].mac = args[i].has_mac ? args[i].mac : nullptr;
+      vnics[i].netns_fd = -1;
+      if (!args[i].netns.empty()) {
+        vnics[i].netns_fd = netns_open(args[i].netns.c_str(), vnics[i].tap, &e);
+        if (vnics[i].netns_fd < 0) rc = -1;
+      }
     }
-    int rc = relay_open(&relay_, &cfg, &e);
-    if (cfg.netns_fd >= 0) close(cfg.netns_fd);
+    if (rc == 0) rc = relay_open(&relay_, &cfg, &e);
+    for (const relay_vnic_config& v : vnics)
+      if (v.netns_fd >= 0) close(v.netns_fd);
     if (rc < 0) throw MakeError(env, e);
+    for (const VnicArgs& a : args) netns_.push_back(a.netns);
     open_ = true;
   }
 
@@ -162,11 +197,24 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return info.Env().Undefined();
   }
 
+  // up(vnic?): bring that vNIC's link up, or every vNIC's.
   Napi::Value Up(const Napi::CallbackInfo& info) {
     RequireOpen(info.Env());
-    vd_error e{};
-    if (relay_up(&relay_, &e) < 0) throw MakeError(info.Env(), e);
+    int first = info[0].IsNumber() ? VnicArg(info, 0) : 0;
+    int last = info[0].IsNumber() ? first : relay_.nvnics - 1;
+    for (int i = first; i <= last; i++) {
+      vd_error e{};
+      if (relay_up(&relay_, i, &e) < 0) throw MakeError(info.Env(), e);
+    }
     return info.Env().Undefined();
+  }
+
+  // info[at] as a vNIC index (absent: 0); a RangeError when there is no such vNIC.
+  int VnicArg(const Napi::CallbackInfo& info, size_t at) {
+    if (info[at].IsUndefined()) return 0;
+    int i = info[at].ToNumber().Int32Value();
+    if (i < 0 || i >= relay_.nvnics) throw Napi::RangeError::New(info.Env(), "no vNIC " + std::to_string(i));
+    return i;
   }
 
   // rebind(parent, ifindex): the parent is back as a new device.
@@ -181,16 +229,17 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return env.Undefined();
   }
 
-  // announce(address): a gratuitous ARP (IPv4) or unsolicited NA (IPv6) for address on the parent.
+  // announce(address, vnic?): a gratuitous ARP (IPv4) or unsolicited NA (IPv6) for address on the parent, from vNIC vnic (default 0).
   Napi::Value Announce(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     RequireOpen(env);
-    if (!info[0].IsString()) throw Napi::TypeError::New(env, "announce(address)");
+    if (!info[0].IsString()) throw Napi::TypeError::New(env, "announce(address, vnic?)");
     std::string text = info[0].As<Napi::String>().Utf8Value();
+    int vnic = VnicArg(info, 1);
     uint8_t addr[16];
     int family = inet_pton(AF_INET, text.c_str(), addr) == 1 ? AF_INET : inet_pton(AF_INET6, text.c_str(), addr) == 1 ? AF_INET6 : 0;
     if (!family) throw Napi::TypeError::New(env, "announce(address): \"" + text + "\" is not an IPv4 or IPv6 address");
-    int rc = relay_announce(&relay_, family, addr);
+    int rc = relay_announce(&relay_, vnic, family, addr);
     if (rc < 0) {
       vd_error e{};
       vd_fail(&e, relay_.parent, family == AF_INET ? "cannot send gratuitous ARP" : "cannot send unsolicited neighbour advertisement", "send", -rc);
@@ -210,21 +259,32 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return info.Env().Undefined();
   }
 
+  // vNIC i's identity: {tap, mac, tapIfindex, netns?, vlan?, antiSpoofing}.
+  Napi::Object VnicInfo(Napi::Env env, int i) {
+    const relay_vnic& v = relay_.vnics[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("tap", v.tap);
+    o.Set("mac", MacString(v.mac));
+    o.Set("tapIfindex", Napi::Number::New(env, v.tap_ifindex));
+    if (!netns_[i].empty()) o.Set("netns", netns_[i]);
+    if (v.vlan) o.Set("vlan", Napi::Number::New(env, v.vlan));
+    o.Set("antiSpoofing", Napi::Boolean::New(env, (__atomic_load_n(&v.tx_flags, __ATOMIC_RELAXED) & FRAME_TX_ANTISPOOF) != 0));
+    return o;
+  }
+
+  // vNIC 0's identity at the top level (the one-vNIC view), every vNIC's in .vnics, and the relay's modes.
   Napi::Value Info(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("tap", relay_.tap);
+    Napi::Object o = VnicInfo(env, 0);
+    Napi::Array vnics = Napi::Array::New(env, relay_.nvnics);
+    for (int i = 0; i < relay_.nvnics; i++) vnics.Set(static_cast<uint32_t>(i), VnicInfo(env, i));
+    o.Set("vnics", vnics);
     o.Set("parent", relay_.parent);
-    o.Set("mac", MacString(relay_.mac));
-    o.Set("tapIfindex", Napi::Number::New(env, relay_.tap_ifindex));
-    if (!netns_.empty()) o.Set("netns", netns_);
-    if (relay_.vlan) o.Set("vlan", Napi::Number::New(env, relay_.vlan));
     o.Set("parentIfindex", Napi::Number::New(env, relay_.parent_ifindex));
     o.Set("mtu", Napi::Number::New(env, relay_.mtu));
     o.Set("vnetHdr", Napi::Boolean::New(env, relay_.vnet_hdr != 0));
     static const char* const modes[] = {"promisc", "unicast", "none"};
     o.Set("membership", modes[relay_.membership]);
-    o.Set("antiSpoofing", Napi::Boolean::New(env, (__atomic_load_n(&relay_.tx_flags, __ATOMIC_RELAXED) & FRAME_TX_ANTISPOOF) != 0));
     o.Set("rxRing", ring_mode_name(relay_.q[0].ring.mode));
     o.Set("kernelFilter", Napi::Boolean::New(env, relay_.kernel_filter != 0));
     o.Set("txBatch", Napi::Number::New(env, relay_.tx_batch));
@@ -236,14 +296,35 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return o;
   }
 
+  static void AddDir(relay_dir_counters* sum, const relay_dir_counters& c) {
+    sum->frames += c.frames;
+    sum->bytes += c.bytes;
+    for (int v = 0; v < FRAME_VERDICT_COUNT; v++) sum->drops[v] += c.drops[v];
+  }
+
+  // {receive, transmit}: everything (the vNICs' counters and the unrouted drops);
+  // vnics[i]: {receive, transmit} of vNIC i; unrouted: the receive drops that concern no vNIC.
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
     if (open_) relay_collect_overruns(&relay_);
-    relay_dir_counters rx, tx;
-    relay_read_counters(&relay_, &rx, &tx);
+    relay_dir_counters rx{}, tx{}, one_rx, one_tx;
+    Napi::Array vnics = Napi::Array::New(env, relay_.nvnics);
+    for (int i = 0; i < relay_.nvnics; i++) {
+      relay_read_counters(&relay_, i, &one_rx, &one_tx);
+      Napi::Object v = Napi::Object::New(env);
+      v.Set("receive", Counters(env, one_rx));
+      v.Set("transmit", Counters(env, one_tx));
+      vnics.Set(static_cast<uint32_t>(i), v);
+      AddDir(&rx, one_rx);
+      AddDir(&tx, one_tx);
+    }
+    relay_read_counters(&relay_, RELAY_UNROUTED, &one_rx, &one_tx);
+    AddDir(&rx, one_rx);
     o.Set("receive", Counters(env, rx));
     o.Set("transmit", Counters(env, tx));
+    o.Set("vnics", vnics);
+    o.Set("unrouted", Counters(env, one_rx));
     return o;
   }
 
@@ -252,10 +333,11 @@ class Relay : public Napi::ObjectWrap<Relay> {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
     o.Set("open", Napi::Boolean::New(env, open_));
-    o.Set("rxError", ThreadError(env, relay_thread_error(&relay_, 1), relay_.parent,
+    o.Set("rxError", ThreadError(env, relay_thread_error(&relay_, 1, nullptr), relay_.parent,
                                  "relay stopped reading the parent", "recvmsg"));
-    o.Set("txError", ThreadError(env, relay_thread_error(&relay_, 0), relay_.tap,
-                                 "relay stopped reading the TAP", "read"));
+    int vnic = 0;
+    int tx_err = relay_thread_error(&relay_, 0, &vnic);
+    o.Set("txError", ThreadError(env, tx_err, relay_.vnics[vnic].tap, "relay stopped reading the TAP", "read"));
     return o;
   }
 
@@ -272,7 +354,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
 
   relay relay_{};
   bool open_ = false;
-  std::string netns_;  // the --netns path the vNIC was created in, "" for this namespace
+  std::vector<std::string> netns_;  // per vNIC: the --netns path it was created in, "" for this namespace
 };
 
 // new LinkMonitor(onEvents): rtnetlink link events delivered on the JS thread

@@ -9,41 +9,73 @@
 #define OFF_DST 0
 #define OFF_SRC 6
 
-int filter_build(struct sock_filter prog[FILTER_MAX], const uint8_t m[6], unsigned vid)
+static uint32_t mac_hi(const uint8_t m[6])
 {
-	/* With a VLAN ID: this prefix, then the program below, whose last instruction drops. */
-	const struct sock_filter vlan[FILTER_MAX - FILTER_LEN] = {
-		/* v0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT),
-		/* v1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, FILTER_MAX - 3, 0),     /* untagged: drop */
-		/* v2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG),
-		/* v3 */ BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x0fff),
-		/* v4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, vid, 0, FILTER_MAX - 6),  /* another VLAN: drop */
-	};
-	const uint32_t hi = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
-	const uint32_t lo = (uint32_t)m[4] << 8 | m[5];
-	/* Jump offsets count instructions after the jump: 0 = next. */
-	const struct sock_filter p[FILTER_LEN] = {
-		/* 0 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, OFF_DST),
-		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x01, 4, 0),             /* I/G bit: to 6 */
-		/* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, OFF_DST),
-		/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hi, 0, 9),                /* else drop */
-		/* 4 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, OFF_DST + 4),
-		/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo, 0, 7),                /* else drop */
-		/* 6 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
-		/* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, 4),   /* not outgoing: accept */
-		/* 8 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, OFF_SRC),
-		/* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hi, 0, 2),                /* another source: accept */
-		/* 10 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, OFF_SRC + 4),
-		/* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo, 1, 0),               /* our own echo: drop */
-		/* 12 */ BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),                      /* accept, whole frame */
-		/* 13 */ BPF_STMT(BPF_RET | BPF_K, 0),                                /* drop */
-	};
-	int i, n = 0;
+	return (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
+}
 
-	if (vid)
-		for (i = 0; i < FILTER_MAX - FILTER_LEN; i++)
-			prog[n++] = vlan[i];
-	for (i = 0; i < FILTER_LEN; i++)
-		prog[n++] = p[i];
-	return n;
+static uint32_t mac_lo(const uint8_t m[6])
+{
+	return (uint32_t)m[4] << 8 | m[5];
+}
+
+/*
+ * At prog[at]: four instructions comparing the MAC at offset off with m;
+ * equal jumps to prog[hit], else falls through to prog[at + 4].
+ * Jump offsets count instructions after the jump: 0 = next.
+ */
+static void compare_mac(struct sock_filter *prog, int at, unsigned off, const uint8_t m[6], int hit)
+{
+	prog[at] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, off);
+	prog[at + 1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, mac_hi(m), 0, 2);
+	prog[at + 2] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_H | BPF_ABS, off + 4);
+	prog[at + 3] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, mac_lo(m), (uint8_t)(hit - (at + 4)), 0);
+}
+
+/* The program for n <= FILTER_CHAIN_MAX MACs at prog; returns FILTER_CHAIN_LEN(n). */
+static int chain(struct sock_filter *prog, const uint8_t (*macs)[6], int n)
+{
+	const int pt = 3 + 4 * n;      /* packet-type test */
+	const int accept = pt + 2 + 4 * n;
+	const int drop = accept + 1;
+	int i;
+
+	prog[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, OFF_DST);
+	prog[1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x01, (uint8_t)(pt - 2), 0); /* I/G bit */
+	for (i = 0; i < n; i++)
+		compare_mac(prog, 2 + 4 * i, OFF_DST, macs[i], pt);
+	prog[pt - 1] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0); /* another station's unicast */
+	prog[pt] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE);
+	prog[pt + 1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, (uint8_t)(accept - (pt + 2)));
+	for (i = 0; i < n; i++) /* outgoing: our own echo when the source is a vNIC's */
+		compare_mac(prog, pt + 2 + 4 * i, OFF_SRC, macs[i], drop);
+	prog[accept] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffffffffu); /* whole frame */
+	prog[drop] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
+	return drop + 1;
+}
+
+/* The program for more than FILTER_CHAIN_MAX MACs: drop the parent's own unicast only. */
+static int by_pkttype(struct sock_filter *prog)
+{
+	prog[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE);
+	prog[1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_HOST, 1, 0);
+	prog[2] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffffffffu);
+	prog[3] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
+	return 4;
+}
+
+int filter_build(struct sock_filter prog[FILTER_MAX], const uint8_t (*macs)[6], int n, unsigned vid)
+{
+	int pre = vid ? FILTER_VLAN_LEN : 0;
+	int len = n <= FILTER_CHAIN_MAX ? chain(prog + pre, macs, n) : by_pkttype(prog + pre);
+	const int drop = pre + len - 1; /* both programs end with a drop */
+
+	if (vid) {
+		prog[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT);
+		prog[1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, (uint8_t)(drop - 2), 0); /* untagged */
+		prog[2] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG);
+		prog[3] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x0fff);
+		prog[4] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, vid, 0, (uint8_t)(drop - 5)); /* another VLAN */
+	}
+	return pre + len;
 }

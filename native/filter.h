@@ -1,19 +1,23 @@
 /*
  * filter.h - the classic BPF program attached to the parent's packet socket
  * (SO_ATTACH_FILTER, see socket(7) and Documentation/networking/filter.rst),
- * so the kernel drops what the vNIC must never see before any copy:
+ * so the kernel drops what no vNIC must see before any copy:
  *
- *   drop    with a VLAN ID (--vlan): a frame the kernel did not untag from
- *           that VLAN (SKF_AD_VLAN_TAG_PRESENT, SKF_AD_VLAN_TAG)
+ *   drop    when every vNIC is an access port of one VLAN (--vlan): a frame
+ *           the kernel did not untag from that VLAN (SKF_AD_VLAN_TAG_PRESENT,
+ *           SKF_AD_VLAN_TAG)
  *   accept  destination is a group address (I/G bit: broadcast, multicast)
- *   accept  destination is the vNIC's MAC
+ *   accept  destination is one of the vNICs' MACs (a compare chain)
  *   drop    everything else (other stations' unicast)
- *   drop    an accepted frame that is PACKET_OUTGOING with the vNIC's MAC as
+ *   drop    an accepted frame that is PACKET_OUTGOING with a vNIC's MAC as
  *           source (our own frame echoed by another local socket)
  *
- * Frames from the wire with the vNIC's source pass, so frame_classify_rx()
- * still sees (and counts) a MAC conflict. The same rules run again in
- * frame_classify_rx(): the filter only moves the common drops into the kernel.
+ * With more than FILTER_CHAIN_MAX vNICs a compare chain would make the
+ * per-frame cost grow with their number: the program then only drops
+ * PACKET_HOST (the parent's own unicast, never a vNIC's) and leaves the rest
+ * to vnictab_route()'s O(1) lookup. Frames from the wire with a vNIC's source
+ * pass, so vnictab_route() still sees (and counts) a MAC conflict. The same
+ * rules run again there: the filter only moves the common drops into the kernel.
  */
 #ifndef VETHD_FILTER_H
 #define VETHD_FILTER_H
@@ -21,14 +25,18 @@
 #include <linux/filter.h>
 #include <stdint.h>
 
-/* Instructions in the program filter_build() writes: without a VLAN ID, and most. */
-#define FILTER_LEN 14
-#define FILTER_MAX (FILTER_LEN + 5)
+/* Most vNICs the program compares MACs for; above, it filters on the packet type only. */
+#define FILTER_CHAIN_MAX 16
+/* Instructions: the VLAN prefix, and the program for n MACs (n <= FILTER_CHAIN_MAX). */
+#define FILTER_VLAN_LEN 5
+#define FILTER_CHAIN_LEN(n) (7 + 8 * (n))
+#define FILTER_MAX (FILTER_VLAN_LEN + FILTER_CHAIN_LEN(FILTER_CHAIN_MAX))
 
 /*
- * Write the program for vmac, and VLAN ID vid (0: none), into prog; returns
- * its length (FILTER_LEN, or FILTER_MAX with a vid). Thread: any (pure).
+ * Write the program for the n vNIC MACs in macs (1 <= n), and VLAN ID vid
+ * (the one VLAN every vNIC is an access port of; 0: none), into prog; returns
+ * its length. Thread: any (pure).
  */
-int filter_build(struct sock_filter prog[FILTER_MAX], const uint8_t vmac[6], unsigned vid);
+int filter_build(struct sock_filter prog[FILTER_MAX], const uint8_t (*macs)[6], int n, unsigned vid);
 
 #endif

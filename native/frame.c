@@ -5,22 +5,6 @@
 
 #include <string.h>
 
-enum frame_verdict frame_classify_rx(const uint8_t *frame, size_t len, const uint8_t vmac[FRAME_ETH_ALEN],
-				     int pkttype)
-{
-	const uint8_t *dst = frame;
-	const uint8_t *src = frame + FRAME_ETH_ALEN;
-
-	if (len < FRAME_ETH_HLEN)
-		return FRAME_DROP_RUNT;
-	/* Source check first: our own frames must never come back, even broadcast ones (IPv6 DAD). */
-	if (frame_mac_equal(src, vmac))
-		return pkttype == FRAME_PKT_OUTGOING ? FRAME_DROP_OWN_ECHO : FRAME_DROP_MAC_CONFLICT;
-	if (frame_mac_is_group(dst) || frame_mac_equal(dst, vmac))
-		return FRAME_PASS;
-	return FRAME_DROP_NOT_FOR_US;
-}
-
 static uint16_t be16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
@@ -289,22 +273,13 @@ uint8_t *frame_vlan_tag(uint8_t *start, size_t vh, uint16_t tpid, uint16_t tci)
 	return out;
 }
 
-enum frame_verdict frame_rx_prepare(uint8_t *buf, size_t n, size_t vh, const uint8_t vmac[FRAME_ETH_ALEN],
-				    const struct frame_rx_meta *m, unsigned vid, uint8_t **start, size_t *len)
+enum frame_verdict frame_rx_finish(uint8_t *buf, size_t n, size_t vh, const struct frame_rx_meta *m, unsigned vid,
+				   uint8_t **start, size_t *len)
 {
-	enum frame_verdict v;
-	size_t flen;
-
-	if (n < vh)
+	if (n < vh + FRAME_ETH_HLEN)
 		return FRAME_DROP_MALFORMED;
-	if (vid && (!m->vlan_valid || (m->vlan_tci & 0x0fff) != vid))
-		return FRAME_DROP_WRONG_VLAN;
-	flen = n - vh;
-	v = frame_classify_rx(buf + vh, flen, vmac, m->pkttype);
-	if (v != FRAME_PASS)
-		return v;
 	/* No virtio_net_hdr to carry a partial checksum: complete it here (the fallback mode). */
-	if (!vh && m->csum_not_ready && frame_csum_complete(buf, flen) < 0)
+	if (!vh && m->csum_not_ready && frame_csum_complete(buf, n) < 0)
 		return FRAME_DROP_MALFORMED;
 	*start = buf;
 	*len = n;

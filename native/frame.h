@@ -47,18 +47,6 @@ enum frame_verdict {
 #define FRAME_PKT_OTHERHOST 3
 #define FRAME_PKT_OUTGOING 4
 
-/*
- * Parent -> vNIC. frame/len: the frame as read from the packet socket, from the
- * destination MAC on (len in bytes, Ethernet header included); vmac: the
- * vNIC's MAC; pkttype: sll_pkttype of the frame.
- * Returns FRAME_PASS when the frame is for the vNIC: destination = vmac, or the
- * I/G bit set (broadcast, multicast); never a frame whose source is vmac (our
- * own echo when outgoing, a MAC conflict when it came from the wire).
- * Thread: any (pure).
- */
-enum frame_verdict frame_classify_rx(const uint8_t *frame, size_t len, const uint8_t vmac[FRAME_ETH_ALEN],
-				     int pkttype);
-
 /* frame_classify_tx() flags. */
 #define FRAME_TX_ANTISPOOF 0x1 /* drop foreign source MACs and ARP with a foreign sender hardware address */
 
@@ -123,21 +111,19 @@ struct frame_rx_meta {
 uint8_t *frame_vlan_tag(uint8_t *start, size_t vh, uint16_t tpid, uint16_t tci);
 
 /*
- * Parent -> vNIC, the whole per-frame pipeline after recvmsg(): buf holds n
- * bytes, a virtio_net_hdr of vh bytes (0 or FRAME_VNET_HLEN) then the frame,
- * with at least FRAME_VLAN_HLEN writable bytes before buf. With vid (1 to
- * FRAME_VID_MAX, the --vlan access port) only frames the kernel untagged
- * from that VLAN pass (FRAME_DROP_WRONG_VLAN otherwise), and they reach the
- * vNIC untagged; with vid 0 a tag the kernel took off is put back
- * (frame_vlan_tag). Then the frame is classified (frame_classify_rx); when vh
- * is 0 and the checksum is partial, it is completed (frame_csum_complete).
- * On FRAME_PASS, *start and *len are what to write to the TAP (header
- * included; *len in bytes). Otherwise the verdict to count: n < vh is
- * FRAME_DROP_MALFORMED, as is a checksum whose headers do not fit.
+ * Parent -> vNIC, after the frame was routed to its vNIC(s) (vnictab_route):
+ * buf holds n bytes, a virtio_net_hdr of vh bytes (0 or FRAME_VNET_HLEN) then
+ * the frame, with at least FRAME_VLAN_HLEN writable bytes before buf. vid is
+ * the VLAN the frame was routed in: 1 to FRAME_VID_MAX, it reaches access
+ * ports of that VLAN untagged; 0, a tag the kernel took off is put back
+ * (frame_vlan_tag). When vh is 0 and the checksum is partial, it is
+ * completed (frame_csum_complete). On FRAME_PASS, *start and *len are what to
+ * write to the TAP (*len in bytes, header included); FRAME_DROP_MALFORMED
+ * when n is less than vh + 14 or the checksummed headers do not fit.
  * Thread: any (pure).
  */
-enum frame_verdict frame_rx_prepare(uint8_t *buf, size_t n, size_t vh, const uint8_t vmac[FRAME_ETH_ALEN],
-				    const struct frame_rx_meta *m, unsigned vid, uint8_t **start, size_t *len);
+enum frame_verdict frame_rx_finish(uint8_t *buf, size_t n, size_t vh, const struct frame_rx_meta *m, unsigned vid,
+				   uint8_t **start, size_t *len);
 
 /* Bytes of a gratuitous ARP frame (padded to the 60-byte Ethernet minimum) and of an unsolicited NA frame. */
 #define FRAME_GARP_LEN 60

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -150,22 +151,46 @@ static void rx_meta(struct frame_rx_meta *m, uint32_t status, int pkttype, uint1
 	m->vlan_tci = tci;
 }
 
+/* Note that vNIC v was written to, for the rx thread's next turnaround. Thread: rx. */
+static void turn_mark(struct relay_queue *q, int v)
+{
+	if (!q->turn_mark[v]) {
+		q->turn_mark[v] = 1;
+		q->turn_list[q->turn_count++] = (uint8_t)v;
+	}
+}
+
 /*
- * Classify, prepare and write one received frame to the vNIC: buf holds n
+ * Route, prepare and write one received frame to its vNIC(s): buf holds n
  * bytes, a virtio_net_hdr of vh bytes then the frame, with FRAME_VLAN_HLEN
  * writable bytes before buf. Thread: rx.
  */
 static void rx_deliver(struct relay_queue *q, uint8_t *buf, size_t n, size_t vh, const struct frame_rx_meta *m)
 {
+	const struct relay *r = q->r;
 	uint8_t *start;
 	size_t len;
-	enum frame_verdict v = frame_rx_prepare(buf, n, vh, q->r->mac, m, q->r->vlan, &start, &len);
+	unsigned vid = 0;
+	int port = VNICTAB_NONE, i;
+	enum frame_verdict v = n < vh ? FRAME_DROP_MALFORMED : vnictab_route(&r->tab, buf + vh, n - vh, m, &vid, &port);
 
+	if (v == FRAME_PASS)
+		v = frame_rx_finish(buf, n, vh, m, vid, &start, &len);
 	if (v != FRAME_PASS) {
-		count_drop(&q->rx, v);
+		count_drop(port >= 0 ? &q->rxc[port].rx : &q->unrouted, v);
 		return;
 	}
-	put_frame(q->tap_fd, start, len, len - vh, &q->rx);
+	if (port >= 0) {
+		put_frame(r->vnics[port].tap_fd[q->index], start, len, len - vh, &q->rxc[port].rx);
+		turn_mark(q, port);
+		return;
+	}
+	for (i = 0; i < r->nvnics; i++) { /* a group address: every vNIC of the VLAN */
+		if (r->tab.key[i].vid != vid)
+			continue;
+		put_frame(r->vnics[i].tap_fd[q->index], start, len, len - vh, &q->rxc[i].rx);
+		turn_mark(q, i);
+	}
 }
 
 /*
@@ -192,7 +217,7 @@ static int rx_recv_one(struct relay_queue *q, size_t vh)
 	if (n < 0)
 		return errno;
 	if ((size_t)n > RELAY_FRAME_MAX || (msg.msg_flags & MSG_TRUNC)) {
-		count_drop(&q->rx, FRAME_DROP_OVERSIZE);
+		count_drop(&q->unrouted, FRAME_DROP_OVERSIZE);
 		return 0;
 	}
 	aux = aux_find(&msg);
@@ -229,7 +254,7 @@ static void rx_ring_frame(struct relay_queue *q, uint8_t *hdr, size_t hdr_len, u
 	struct frame_rx_meta meta;
 
 	if (snaplen < len) { /* bigger than a V3 block, or no room for a V2 copy */
-		count_drop(&q->rx, FRAME_DROP_OVERSIZE);
+		count_drop(&q->unrouted, FRAME_DROP_OVERSIZE);
 		return;
 	}
 	rx_meta(&meta, status, sll->sll_pkttype, tci, tpid);
@@ -279,12 +304,12 @@ static unsigned rx_ring_v3(struct relay_queue *q, size_t vh)
 /* One thread's way of sending vNIC frames: its own buffers and counters. */
 struct tx_lane {
 	uint8_t *buf;                          /* tx_batch * RELAY_FRAME_MAX bytes, this thread's */
-	struct relay_dir_counters *c;          /* counters this thread is the one writer of */
+	struct relay_vnic_counters *c;         /* [r->nvnics]: counters this thread is the one writer of */
 	struct mmsghdr msgs[RELAY_TX_BATCH];   /* the batch handed to sendmmsg() */
 	struct iovec iov[RELAY_TX_BATCH];      /* one per msgs[] entry */
 };
 
-static void tx_lane_init(struct tx_lane *l, uint8_t *buf, struct relay_dir_counters *c)
+static void tx_lane_init(struct tx_lane *l, uint8_t *buf, struct relay_vnic_counters *c)
 {
 	memset(l, 0, sizeof(*l));
 	l->buf = buf;
@@ -293,10 +318,10 @@ static void tx_lane_init(struct tx_lane *l, uint8_t *buf, struct relay_dir_count
 
 /*
  * Send the n frames queued in l with sendmmsg(), one system call for the lot
- * while none fails; a failed frame is counted by its errno's reason and the
- * rest go on. Thread: l's.
+ * while none fails; a failed frame is counted in c by its errno's reason and
+ * the rest go on. Thread: l's.
  */
-static void tx_flush(struct relay_queue *q, struct tx_lane *l, unsigned n, size_t vh)
+static void tx_flush(struct relay_queue *q, struct tx_lane *l, struct relay_dir_counters *c, unsigned n, size_t vh)
 {
 	struct mmsghdr *m = l->msgs;
 	unsigned i = 0, j;
@@ -307,33 +332,66 @@ static void tx_flush(struct relay_queue *q, struct tx_lane *l, unsigned n, size_
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
-			count_drop(l->c, write_error_verdict(errno)); /* frame i failed */
+			count_drop(c, write_error_verdict(errno)); /* frame i failed */
 			i++;
 			continue;
 		}
 		for (j = i; j < i + (unsigned)k; j++)
-			count_pass(l->c, m[j].msg_hdr.msg_iov->iov_len - vh);
+			count_pass(c, m[j].msg_hdr.msg_iov->iov_len - vh);
 		i += (unsigned)k;
 	}
 }
 
 /*
- * Read frames from the vNIC until it is empty or a batch is full, then send
+ * Switch a frame vNIC `from` sent (buf: vh bytes of virtio_net_hdr, then len
+ * bytes of frame) to the other vNICs on the parent, as a learning switch
+ * would: a group address to every other vNIC of its VLAN (the frame also goes
+ * to the wire); unicast to a vNIC's MAC to that vNIC only. Returns 1 when the
+ * frame went to a vNIC and is done, 0 when it is for the wire. Thread: l's.
+ */
+static int tx_switch(struct relay_queue *q, struct tx_lane *l, int from, const uint8_t *buf, size_t len, size_t vh)
+{
+	const struct relay *r = q->r;
+	const unsigned vid = r->vnics[from].vlan;
+	int to, i;
+
+	if (r->nvnics == 1)
+		return 0;
+	if (frame_mac_is_group(buf + vh)) {
+		for (i = 0; i < r->nvnics; i++)
+			if (i != from && r->tab.key[i].vid == vid)
+				put_frame(r->vnics[i].tap_fd[q->index], buf, vh + len, len, &l->c[i].rx);
+		return 0;
+	}
+	to = vnictab_find(&r->tab, vid, buf + vh);
+	if (to < 0 || to == from)
+		return 0;
+	put_frame(r->vnics[to].tap_fd[q->index], buf, vh + len, len, &l->c[to].rx);
+	count_pass(&l->c[from].tx, len);
+	return 1;
+}
+
+/*
+ * Read frames from vNIC v until it is empty or a batch is full, then send
  * the batch. Returns 0 after a full batch (more may be queued), else the
  * errno that stopped the reading (EAGAIN: empty; EBADFD: the TAP was deleted
  * from outside). Thread: tx, or rx for a turnaround (tx_turnaround()).
  */
-static int tx_pass(struct relay_queue *q, struct tx_lane *l, size_t vh)
+static int tx_pass(struct relay_queue *q, int v, struct tx_lane *l, size_t vh)
 {
 	const struct relay *r = q->r;
-	unsigned n = 0;
+	const struct relay_vnic *vn = &r->vnics[v];
+	struct relay_dir_counters *c = &l->c[v].tx;
+	const int fd = vn->tap_fd[q->index];
+	unsigned n = 0, reads;
 	int rerr = 0;
 
-	while (n < (unsigned)r->tx_batch) {
+	/* At most 2 x tx_batch reads: frames dropped or switched to a vNIC do not fill the batch. */
+	for (reads = 0; n < (unsigned)r->tx_batch && reads < 2u * (unsigned)r->tx_batch; reads++) {
 		/* Room before the frame for an 802.1Q tag (--vlan). */
 		uint8_t *buf = l->buf + (size_t)n * RELAY_FRAME_MAX + FRAME_VLAN_HLEN;
-		enum frame_verdict v;
-		ssize_t len = read(q->tap_fd, buf, RELAY_FRAME_MAX - FRAME_VLAN_HLEN);
+		enum frame_verdict verdict;
+		ssize_t len = read(fd, buf, RELAY_FRAME_MAX - FRAME_VLAN_HLEN);
 
 		if (len < 0) {
 			if (errno == EINTR)
@@ -342,16 +400,18 @@ static int tx_pass(struct relay_queue *q, struct tx_lane *l, size_t vh)
 			break;
 		}
 		if ((size_t)len < vh) {
-			count_drop(l->c, FRAME_DROP_MALFORMED);
+			count_drop(c, FRAME_DROP_MALFORMED);
 			continue;
 		}
-		v = frame_classify_tx(buf + vh, (size_t)len - vh, r->mac, __atomic_load_n(&r->tx_flags, __ATOMIC_RELAXED));
-		if (v != FRAME_PASS) {
-			count_drop(l->c, v);
+		verdict = frame_classify_tx(buf + vh, (size_t)len - vh, vn->mac, __atomic_load_n(&vn->tx_flags, __ATOMIC_RELAXED));
+		if (verdict != FRAME_PASS) {
+			count_drop(c, verdict);
 			continue;
 		}
-		if (r->vlan) {
-			buf = frame_vlan_tag(buf, vh, ETH_P_8021Q, (uint16_t)r->vlan);
+		if (tx_switch(q, l, v, buf, (size_t)len - vh, vh))
+			continue;
+		if (vn->vlan) {
+			buf = frame_vlan_tag(buf, vh, ETH_P_8021Q, (uint16_t)vn->vlan);
 			len += FRAME_VLAN_HLEN;
 		}
 		l->iov[n].iov_base = buf;
@@ -361,7 +421,7 @@ static int tx_pass(struct relay_queue *q, struct tx_lane *l, size_t vh)
 		n++;
 	}
 	if (n)
-		tx_flush(q, l, n, vh);
+		tx_flush(q, l, c, n, vh);
 	return rerr;
 }
 
@@ -392,19 +452,28 @@ static void rx_pause(const struct relay *r)
  * answer to the frame (ARP reply, ICMP echo reply, TCP ACK, more TCP data
  * after an ACK opened the window) is already queued on the TAP. The rx thread
  * sends it at once, before it sleeps, instead of waiting for the tx thread to
- * be woken and scheduled: one thread wake-up less per round trip. Both
- * threads read the TAP; each frame goes to exactly one of them, and each has
- * its own buffers and counters (q->tx_turn). Thread: rx.
+ * be woken and scheduled: one thread wake-up less per round trip. It looks
+ * only at the vNICs it wrote to since the last turnaround (q->turn_list).
+ * Both threads read the TAPs; each frame goes to exactly one of them, and
+ * each has its own buffers and counters (q->rxc, q->txc). Thread: rx.
  */
 static void tx_turnaround(struct relay_queue *q, struct tx_lane *l, size_t vh)
 {
-	int i;
+	int i, j;
 
-	for (i = 0; i < TURNAROUND_PASSES && tx_pass(q, l, vh) == 0; i++)
-		; /* a full batch: look again, a bounded number of times */
+	for (j = 0; j < q->turn_count; j++) {
+		int v = q->turn_list[j];
+
+		q->turn_mark[v] = 0;
+		if (!l->buf)
+			continue; /* turnaround off: only the marks to clear */
+		for (i = 0; i < TURNAROUND_PASSES && tx_pass(q, v, l, vh) == 0; i++)
+			; /* a full batch: look again, a bounded number of times */
+	}
+	q->turn_count = 0;
 }
 
-/* Parent -> vNIC for queue q. Thread: rx relay thread. Returns NULL; sets q->rx_error when it ends on an error. */
+/* Parent -> vNICs for queue q. Thread: rx relay thread. Returns NULL; sets q->rx_error when it ends on an error. */
 static void *rx_main(void *arg)
 {
 	struct relay_queue *q = arg;
@@ -416,7 +485,7 @@ static void *rx_main(void *arg)
 
 	caps_drop_thread(); /* the thread that reads the wire needs no privilege */
 	(void)prctl(PR_SET_TIMERSLACK, RX_TIMER_SLACK_NS); /* the default 50 µs slack would double the pause */
-	tx_lane_init(&turn, q->turn_buf, &q->tx_turn);
+	tx_lane_init(&turn, q->turn_buf, q->rxc);
 	while (!stop_asked(r)) {
 		unsigned got = 0;
 		int e = 0;
@@ -431,7 +500,7 @@ static void *rx_main(void *arg)
 			burst += got;
 			continue;
 		}
-		if (burst && q->turn_buf)
+		if (q->turn_count)
 			tx_turnaround(q, &turn, vh);
 		if (burst >= RX_COALESCE_FRAMES && r->coalesce_us) {
 			/* A stream, not a lone frame: let the ring fill a while instead of being woken per frame. */
@@ -451,24 +520,46 @@ static void *rx_main(void *arg)
 	return NULL;
 }
 
-/* vNIC -> parent for queue q: tx_pass() until the TAP queue is empty, then sleep in poll(). Thread: tx relay thread. */
+/* Most epoll events the tx thread takes per wake-up. */
+#define TX_EVENTS 16
+/* epoll data of the stop eventfd (a vNIC's is its index). */
+#define TX_STOP_TOKEN UINT32_MAX
+
+/*
+ * vNICs -> parent for queue q: wait in epoll_wait() for any vNIC's TAP queue
+ * to be readable, then one tx_pass() (up to a batch) for each ready one, so a
+ * busy vNIC cannot starve the others; level-triggered, so one with more
+ * queued is reported again at once. Thread: tx relay thread.
+ */
 static void *tx_main(void *arg)
 {
 	struct relay_queue *q = arg;
-	const struct relay *r = q->r;
+	struct relay *r = q->r;
 	const size_t vh = r->vnet_hdr ? VNET_HLEN : 0;
+	struct epoll_event ev[TX_EVENTS];
 	struct tx_lane lane;
 	int err = 0;
 
-	caps_drop_thread(); /* nor the one that reads the vNIC */
-	tx_lane_init(&lane, q->tx_buf, &q->tx);
-	while (!stop_asked(r)) {
-		int rerr = tx_pass(q, &lane, vh);
+	caps_drop_thread(); /* nor the one that reads the vNICs */
+	tx_lane_init(&lane, q->tx_buf, q->txc);
+	while (!stop_asked(r) && !err) {
+		int n = epoll_wait(q->epoll_fd, ev, TX_EVENTS, -1), i;
 
-		if (rerr) {
-			err = read_failed(q->tap_fd, r->stop_fd, rerr);
-			if (err)
-				break;
+		if (n < 0) {
+			if (errno != EINTR)
+				err = errno;
+			continue;
+		}
+		for (i = 0; i < n && !err; i++) {
+			int rerr;
+
+			if (ev[i].data.u32 == TX_STOP_TOKEN)
+				continue; /* the loop sees r->stop */
+			rerr = tx_pass(q, (int)ev[i].data.u32, &lane, vh);
+			if (rerr && rerr != EAGAIN && rerr != EINTR) {
+				q->tx_error_vnic = (int)ev[i].data.u32;
+				err = rerr;
+			}
 		}
 	}
 	__atomic_store_n(&q->tx_error, err, __ATOMIC_RELEASE);
@@ -482,27 +573,36 @@ static int clamp(int v, int lo, int hi)
 
 static void relay_init(struct relay *r, const struct relay_config *cfg)
 {
-	int i;
+	int i, k;
 
 	memset(r, 0, sizeof(*r));
 	r->stop_fd = -1;
-	r->tap_ctl = -1;
 	r->fanout_group = -1;
 	for (i = 0; i < RELAY_MAX_QUEUES; i++) {
 		r->q[i].r = r;
 		r->q[i].index = i;
-		r->q[i].tap_fd = r->q[i].sock_fd = -1;
+		r->q[i].sock_fd = r->q[i].epoll_fd = -1;
 	}
-	strncpy(r->tap, cfg->tap, IF_NAMESIZE - 1);
+	r->nvnics = clamp(cfg->nvnics, 0, RELAY_MAX_VNICS);
+	for (i = 0; i < r->nvnics; i++) {
+		struct relay_vnic *vn = &r->vnics[i];
+		const struct relay_vnic_config *vc = &cfg->vnics[i];
+
+		strncpy(vn->tap, vc->tap, IF_NAMESIZE - 1);
+		vn->vlan = vc->vlan <= FRAME_VID_MAX ? vc->vlan : 0;
+		vn->tx_flags = vc->antispoof ? FRAME_TX_ANTISPOOF : 0;
+		vn->tap_ctl = -1;
+		for (k = 0; k < RELAY_MAX_QUEUES; k++)
+			vn->tap_fd[k] = -1;
+	}
+	vnictab_init(&r->tab);
 	strncpy(r->parent, cfg->parent, IF_NAMESIZE - 1);
 	r->membership = cfg->membership;
 	r->rcvbuf = cfg->rcvbuf;
-	r->tx_flags = cfg->antispoof ? FRAME_TX_ANTISPOOF : 0;
 	r->coalesce_us = clamp(cfg->coalesce_us, 0, RELAY_COALESCE_MAX_US);
 	r->tx_batch = clamp(cfg->tx_batch, 1, RELAY_TX_BATCH);
 	r->queues = clamp(cfg->queues, 1, RELAY_MAX_QUEUES);
 	r->fanout = cfg->fanout;
-	r->vlan = cfg->vlan <= FRAME_VID_MAX ? cfg->vlan : 0;
 }
 
 /* 0 when parent is an Ethernet device, else -1 with *e filled (EINVAL: another link type). */
@@ -551,6 +651,23 @@ static int open_socket(struct relay_queue *q, struct vd_error *e)
 	return psock_bind(q->sock_fd, r->parent, r->parent_ifindex, r->rcvbuf, e);
 }
 
+/*
+ * The membership on sock: promiscuous once for all the vNICs, or each vNIC's
+ * MAC in the parent's unicast filter.
+ */
+static int add_memberships(const struct relay *r, int sock, const char *parent, int ifindex, struct vd_error *e)
+{
+	int i;
+
+	for (i = 0; i < r->nvnics; i++) {
+		if (psock_add_membership(sock, parent, ifindex, r->membership, r->vnics[i].mac, e) < 0)
+			return -1;
+		if (r->membership != PSOCK_MR_UNICAST)
+			break; /* promisc is one refcount on the device; none adds nothing */
+	}
+	return 0;
+}
+
 int relay_rebind(struct relay *r, const char *parent, int ifindex, struct vd_error *e)
 {
 	char name[IF_NAMESIZE] = { 0 };
@@ -563,7 +680,7 @@ int relay_rebind(struct relay *r, const char *parent, int ifindex, struct vd_err
 		return -1;
 	if (psock_bind(sock, name, ifindex, r->rcvbuf, e) < 0)
 		return -1;
-	if (psock_add_membership(sock, name, ifindex, r->membership, r->mac, e) < 0)
+	if (add_memberships(r, sock, name, ifindex, e) < 0)
 		return -1;
 	memcpy(r->parent, name, IF_NAMESIZE);
 	r->parent_ifindex = ifindex;
@@ -579,7 +696,7 @@ void relay_collect_overruns(struct relay *r)
 		socklen_t len = sizeof(st);
 
 		if (r->q[i].sock_fd >= 0 && getsockopt(r->q[i].sock_fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
-			COUNTER_ADD(&r->q[i].rx.drops[FRAME_DROP_OVERRUN], st.tp_drops);
+			COUNTER_ADD(&r->q[i].unrouted.drops[FRAME_DROP_OVERRUN], st.tp_drops);
 	}
 }
 
@@ -602,49 +719,59 @@ static int vnet_hdr_off(struct relay *r, struct vd_error *e)
  * (arp_ignore=1) and announce from them only (arp_announce=2), so a parent
  * with an address in the same subnet never has its IP mapped to the vNIC's MAC.
  */
-static int set_arp_sysctls(const struct relay *r, struct vd_error *e)
+static int set_arp_sysctls(const struct relay_vnic *vn, struct vd_error *e)
 {
 	const struct ifconf_kv kv[] = { { IPV4_DEVCONF_ARP_IGNORE, 1 }, { IPV4_DEVCONF_ARP_ANNOUNCE, 2 } };
 
-	return ifconf_set_ipv4(r->tap_ifindex, r->tap, kv, 2, "cannot set arp_ignore and arp_announce", e);
+	return ifconf_set_ipv4(vn->tap_ifindex, vn->tap, kv, 2, "cannot set arp_ignore and arp_announce", e);
 }
 
-/* The vNIC, in the calling thread's namespace: TAP created (with all its queues), MAC set (or read back), the parent's MTU, offloads, sysctls. */
-static int build_tap(struct relay *r, const struct relay_config *cfg, struct vd_error *e)
+/*
+ * vNIC vn, in the calling thread's namespace: TAP created (with all its
+ * queues), MAC set (or read back), the parent's MTU, offloads, sysctls. The
+ * first vNIC settles whether virtio_net_hdr is in force; the others must
+ * then take it too.
+ */
+static int build_tap(struct relay *r, struct relay_vnic *vn, const struct relay_vnic_config *vc, struct vd_error *e)
 {
 	int tap_vnet = r->vnet_hdr;
-	int i;
+	int k;
 
-	r->tap_ctl = netdev_ctl_socket(r->tap, e);
-	if (r->tap_ctl < 0)
+	vn->tap_ctl = netdev_ctl_socket(vn->tap, e);
+	if (vn->tap_ctl < 0)
 		return -1;
-	r->q[0].tap_fd = tap_open(r->tap, &tap_vnet, r->queues > 1, e);
-	if (r->q[0].tap_fd < 0)
+	vn->tap_fd[0] = tap_open(vn->tap, &tap_vnet, r->queues > 1, e);
+	if (vn->tap_fd[0] < 0)
 		return -1;
-	if (r->vnet_hdr && !tap_vnet && vnet_hdr_off(r, e) < 0) /* both ends must agree */
-		return -1;
-	for (i = 1; i < r->queues; i++) {
-		r->q[i].tap_fd = tap_open_queue(r->tap, r->vnet_hdr, e);
-		if (r->q[i].tap_fd < 0)
+	if (r->vnet_hdr && !tap_vnet) { /* both ends must agree */
+		if (vn != &r->vnics[0])
+			return vd_fail(e, vn->tap, "cannot enable virtio_net_hdr as on the other vNICs", "ioctl(TUNSETIFF)", ENOTSUP);
+		if (vnet_hdr_off(r, e) < 0)
 			return -1;
 	}
-	r->tap_ifindex = netdev_ifindex(r->tap_ctl, r->tap, "cannot read TAP ifindex", e);
-	if (r->tap_ifindex < 0)
+	for (k = 1; k < r->queues; k++) {
+		vn->tap_fd[k] = tap_open_queue(vn->tap, r->vnet_hdr, e);
+		if (vn->tap_fd[k] < 0)
+			return -1;
+	}
+	vn->tap_ifindex = netdev_ifindex(vn->tap_ctl, vn->tap, "cannot read TAP ifindex", e);
+	if (vn->tap_ifindex < 0)
 		return -1;
-	if (cfg->mac && tap_fd_set_mac(r->q[0].tap_fd, r->tap, cfg->mac, e) < 0)
+	if (vc->mac && tap_fd_set_mac(vn->tap_fd[0], vn->tap, vc->mac, e) < 0)
 		return -1;
-	if (tap_fd_get_mac(r->q[0].tap_fd, r->tap, r->mac, e) < 0)
+	if (tap_fd_get_mac(vn->tap_fd[0], vn->tap, vn->mac, e) < 0)
 		return -1;
-	if (netdev_set_mtu(r->tap_ctl, r->tap, r->mtu, e) < 0)
+	if (netdev_set_mtu(vn->tap_ctl, vn->tap, r->mtu, e) < 0)
 		return -1;
-	if (r->vnet_hdr && tap_fd_set_offload(r->q[0].tap_fd, r->tap, e) < 0)
+	if (r->vnet_hdr && tap_fd_set_offload(vn->tap_fd[0], vn->tap, e) < 0)
 		return -1;
-	return cfg->arp_sysctls ? set_arp_sysctls(r, e) : 0;
+	return vc->arp_sysctls ? set_arp_sysctls(vn, e) : 0;
 }
 
 struct tap_step {
 	struct relay *r;
-	const struct relay_config *cfg;
+	struct relay_vnic *vn;
+	const struct relay_vnic_config *vc;
 };
 
 /* build_tap() as a netns_call() step. */
@@ -652,26 +779,53 @@ static int build_tap_step(void *arg, struct vd_error *e)
 {
 	const struct tap_step *t = arg;
 
-	return build_tap(t->r, t->cfg, e);
+	return build_tap(t->r, t->vn, t->vc, e);
 }
 
-/* build_tap(), inside cfg->netns_fd when given (the calling thread enters it and comes back). */
-static int open_tap(struct relay *r, const struct relay_config *cfg, struct vd_error *e)
+/*
+ * vNIC i: build_tap(), inside its namespace when it has one (the calling
+ * thread enters it and comes back); then its key in the vNIC table.
+ */
+static int open_vnic(struct relay *r, int i, const struct relay_config *cfg, struct vd_error *e)
 {
-	struct tap_step t = { r, cfg };
+	struct tap_step t = { r, &r->vnics[i], &cfg->vnics[i] };
+	int rc = t.vc->netns_fd < 0 ? build_tap(r, t.vn, t.vc, e) : netns_call(t.vc->netns_fd, t.vn->tap, build_tap_step, &t, e);
 
-	return cfg->netns_fd < 0 ? build_tap(r, cfg, e) : netns_call(cfg->netns_fd, r->tap, build_tap_step, &t, e);
+	if (rc < 0)
+		return -1;
+	if (vnictab_add(&r->tab, t.vn->mac, t.vn->vlan) != i)
+		return vd_fail(e, t.vn->tap, "cannot take the MAC another vNIC on the parent has in the same VLAN", "vnictab_add", EEXIST);
+	return 0;
 }
 
-/* The BPF filter (filter.h) for the vNIC's MAC on queue q's socket. */
+/*
+ * The VLAN every vNIC is an access port of, for the filter's VLAN prefix;
+ * 0 when one is untagged or two differ (the relay then sorts them out).
+ */
+static unsigned common_vlan(const struct relay *r)
+{
+	int i;
+
+	for (i = 1; i < r->nvnics; i++)
+		if (r->vnics[i].vlan != r->vnics[0].vlan)
+			return 0;
+	return r->vnics[0].vlan;
+}
+
+/* The BPF filter (filter.h) for the vNICs' MACs on queue q's socket. */
 static int attach_filter(struct relay_queue *q, struct vd_error *e)
 {
+	const struct relay *r = q->r;
 	struct sock_filter prog[FILTER_MAX];
 	struct sock_fprog fprog = { .filter = prog };
+	uint8_t macs[RELAY_MAX_VNICS][6];
+	int i;
 
-	fprog.len = (unsigned short)filter_build(prog, q->r->mac, q->r->vlan);
+	for (i = 0; i < r->nvnics; i++)
+		memcpy(macs[i], r->vnics[i].mac, 6);
+	fprog.len = (unsigned short)filter_build(prog, (const uint8_t(*)[6])macs, r->nvnics, common_vlan(r));
 	if (setsockopt(q->sock_fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0)
-		return vd_fail(e, q->r->parent, "cannot attach packet filter", "setsockopt(SO_ATTACH_FILTER)", errno);
+		return vd_fail(e, r->parent, "cannot attach packet filter", "setsockopt(SO_ATTACH_FILTER)", errno);
 	return 0;
 }
 
@@ -736,10 +890,31 @@ static void queue_cpus(struct relay_queue *q)
 }
 
 /* Queue q's data path on the parent: filter, ring, qdisc bypass, fanout membership. */
+/* Queue q's tx thread's epoll set: queue q of every TAP (data: the vNIC index) and the stop eventfd. */
+static int setup_tx_epoll(struct relay_queue *q, struct vd_error *e)
+{
+	const struct relay *r = q->r;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TX_STOP_TOKEN };
+	int i;
+
+	q->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (q->epoll_fd < 0)
+		return vd_fail(e, r->parent, "cannot create epoll instance", "epoll_create1", errno);
+	if (epoll_ctl(q->epoll_fd, EPOLL_CTL_ADD, r->stop_fd, &ev) < 0)
+		return vd_fail(e, r->parent, "cannot watch the stop eventfd", "epoll_ctl", errno);
+	for (i = 0; i < r->nvnics; i++) {
+		ev.data.u32 = (uint32_t)i;
+		if (epoll_ctl(q->epoll_fd, EPOLL_CTL_ADD, r->vnics[i].tap_fd[q->index], &ev) < 0)
+			return vd_fail(e, r->vnics[i].tap, "cannot watch the TAP", "epoll_ctl", errno);
+	}
+	return 0;
+}
+
 static int setup_queue(struct relay_queue *q, const struct relay_config *cfg, struct vd_error *e)
 {
 	struct relay *r = q->r;
 	static const int types[] = { [RELAY_FANOUT_CPU] = PACKET_FANOUT_CPU, [RELAY_FANOUT_HASH] = PACKET_FANOUT_HASH };
+	const size_t counters = (size_t)r->nvnics * sizeof(struct relay_vnic_counters);
 
 	if (cfg->kernel_filter && attach_filter(q, e) < 0)
 		return -1;
@@ -754,41 +929,49 @@ static int setup_queue(struct relay_queue *q, const struct relay_config *cfg, st
 	q->tx_buf = malloc((size_t)r->tx_batch * RELAY_FRAME_MAX);
 	if (cfg->turnaround)
 		q->turn_buf = malloc((size_t)r->tx_batch * RELAY_FRAME_MAX);
-	if (!q->rx_buf || !q->tx_buf || (cfg->turnaround && !q->turn_buf))
-		return vd_fail(e, r->tap, "cannot allocate relay buffers", "malloc", ENOMEM);
-	return 0;
+	/* Each thread's counters on cache lines of their own (struct relay_dir_counters is aligned to 64). */
+	q->rxc = aligned_alloc(64, counters);
+	q->txc = aligned_alloc(64, counters);
+	if (!q->rx_buf || !q->tx_buf || (cfg->turnaround && !q->turn_buf) || !q->rxc || !q->txc)
+		return vd_fail(e, r->parent, "cannot allocate relay buffers", "malloc", ENOMEM);
+	memset(q->rxc, 0, counters);
+	memset(q->txc, 0, counters);
+	return setup_tx_epoll(q, e);
 }
 
 int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error *e)
 {
 	int i;
 
+	if (cfg->nvnics < 1 || cfg->nvnics > RELAY_MAX_VNICS)
+		return vd_fail(e, cfg->parent, "cannot relay for that many vNICs (1 to 64)", "relay_open", EINVAL);
 	relay_init(r, cfg);
 	r->vnet_hdr = cfg->vnet_hdr;
+	r->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->stop_fd < 0) {
+		vd_fail(e, r->parent, "cannot create eventfd", "eventfd", errno);
+		goto fail;
+	}
 	for (i = 0; i < r->queues; i++)
 		if (open_socket(&r->q[i], e) < 0)
 			goto fail;
-	if (open_tap(r, cfg, e) < 0)
-		goto fail;
+	for (i = 0; i < r->nvnics; i++)
+		if (open_vnic(r, i, cfg, e) < 0)
+			goto fail;
 	for (i = 0; i < r->queues; i++)
 		if (setup_queue(&r->q[i], cfg, e) < 0)
 			goto fail;
-	if (psock_add_membership(r->q[0].sock_fd, r->parent, r->parent_ifindex, cfg->membership, r->mac, e) < 0)
+	if (add_memberships(r, r->q[0].sock_fd, r->parent, r->parent_ifindex, e) < 0)
 		goto fail;
-	r->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (r->stop_fd < 0) {
-		vd_fail(e, r->tap, "cannot create eventfd", "eventfd", errno);
-		goto fail;
-	}
 	return 0;
 fail:
 	relay_close(r);
 	return -1;
 }
 
-int relay_up(struct relay *r, struct vd_error *e)
+int relay_up(struct relay *r, int vnic, struct vd_error *e)
 {
-	return netdev_set_up(r->tap_ctl, r->tap, e);
+	return netdev_set_up(r->vnics[vnic].tap_ctl, r->vnics[vnic].tap, e);
 }
 
 /* Start one thread of queue q, pinned to q->cpus when any. Returns 0 or the pthread error. */
@@ -840,7 +1023,7 @@ int relay_start(struct relay *r, struct vd_error *e)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		stop_threads(r, started);
-		return vd_fail(e, r->tap, "cannot start relay thread", "pthread_create", err);
+		return vd_fail(e, r->parent, "cannot start relay thread", "pthread_create", err);
 	}
 	r->running = 1;
 	return 0;
@@ -863,27 +1046,37 @@ static void close_fd(int *fd)
 
 void relay_close(struct relay *r)
 {
-	int i;
+	int i, k;
 
 	relay_stop(r);
 	for (i = 0; i < RELAY_MAX_QUEUES; i++) {
 		struct relay_queue *q = &r->q[i];
 
 		ring_rx_close(&q->ring);
-		close_fd(&q->tap_fd);  /* the last one deletes the vNIC */
 		close_fd(&q->sock_fd); /* queue 0's drops the promiscuous / unicast membership */
+		close_fd(&q->epoll_fd);
 		free(q->rx_buf);
 		free(q->tx_buf);
 		free(q->turn_buf);
+		free(q->rxc);
+		free(q->txc);
 		q->rx_buf = q->tx_buf = q->turn_buf = NULL;
+		q->rxc = q->txc = NULL;
+	}
+	for (i = 0; i < r->nvnics; i++) {
+		for (k = 0; k < RELAY_MAX_QUEUES; k++)
+			close_fd(&r->vnics[i].tap_fd[k]); /* the last one deletes the vNIC */
+		close_fd(&r->vnics[i].tap_ctl);
 	}
 	close_fd(&r->stop_fd);
-	close_fd(&r->tap_ctl);
 }
 
 void relay_set_antispoof(struct relay *r, int on)
 {
-	__atomic_store_n(&r->tx_flags, on ? FRAME_TX_ANTISPOOF : 0u, __ATOMIC_RELAXED);
+	int i;
+
+	for (i = 0; i < r->nvnics; i++)
+		__atomic_store_n(&r->vnics[i].tx_flags, on ? FRAME_TX_ANTISPOOF : 0u, __ATOMIC_RELAXED);
 }
 
 /* Add one direction's counters, each value read atomically, into *sum. */
@@ -897,48 +1090,64 @@ static void add_dir(const struct relay_dir_counters *c, struct relay_dir_counter
 		sum->drops[i] += __atomic_load_n(&c->drops[i], __ATOMIC_RELAXED);
 }
 
-void relay_read_counters(const struct relay *r, struct relay_dir_counters *rx, struct relay_dir_counters *tx)
+void relay_read_counters(const struct relay *r, int vnic, struct relay_dir_counters *rx, struct relay_dir_counters *tx)
 {
 	int i;
 
 	memset(rx, 0, sizeof(*rx));
 	memset(tx, 0, sizeof(*tx));
 	for (i = 0; i < r->queues; i++) {
-		add_dir(&r->q[i].rx, rx);
-		add_dir(&r->q[i].tx, tx);
-		add_dir(&r->q[i].tx_turn, tx);
+		const struct relay_queue *q = &r->q[i];
+
+		if (vnic == RELAY_UNROUTED) {
+			add_dir(&q->unrouted, rx);
+		} else if (vnic >= 0 && vnic < r->nvnics && q->rxc && q->txc) {
+			add_dir(&q->rxc[vnic].rx, rx);
+			add_dir(&q->txc[vnic].rx, rx);
+			add_dir(&q->rxc[vnic].tx, tx);
+			add_dir(&q->txc[vnic].tx, tx);
+		}
 	}
 }
 
-int relay_announce(struct relay *r, int family, const uint8_t *addr)
+int relay_announce(struct relay *r, int vnic, int family, const uint8_t *addr)
 {
+	const struct relay_vnic *vn = &r->vnics[vnic];
 	uint8_t buf[FRAME_VLAN_HLEN + VNET_HLEN + FRAME_UNSOL_NA_LEN];
 	uint8_t *start = buf + FRAME_VLAN_HLEN; /* room for a tag (--vlan) */
 	size_t vh = r->vnet_hdr ? VNET_HLEN : 0, len;
+	int i;
 
 	memset(start, 0, vh); /* VIRTIO_NET_HDR_GSO_NONE, no checksum to complete */
 	if (family == AF_INET)
-		len = frame_build_garp(start + vh, r->mac, addr);
+		len = frame_build_garp(start + vh, vn->mac, addr);
 	else if (family == AF_INET6)
-		len = frame_build_unsol_na(start + vh, r->mac, addr);
+		len = frame_build_unsol_na(start + vh, vn->mac, addr);
 	else
 		return -EAFNOSUPPORT;
-	if (r->vlan) {
-		start = frame_vlan_tag(start, vh, ETH_P_8021Q, (uint16_t)r->vlan);
+	/* The other vNICs of its VLAN hear it too: the wire never sends it back to them. */
+	for (i = 0; i < r->nvnics; i++)
+		if (i != vnic && r->vnics[i].vlan == vn->vlan)
+			(void)write_frame(r->vnics[i].tap_fd[0], start, vh + len);
+	if (vn->vlan) {
+		start = frame_vlan_tag(start, vh, ETH_P_8021Q, (uint16_t)vn->vlan);
 		len += FRAME_VLAN_HLEN;
 	}
 	return -write_frame(r->q[0].sock_fd, start, vh + len);
 }
 
-int relay_thread_error(const struct relay *r, int rx)
+int relay_thread_error(const struct relay *r, int rx, int *vnic)
 {
 	int i;
 
 	for (i = 0; i < r->queues; i++) {
 		int err = __atomic_load_n(rx ? &r->q[i].rx_error : &r->q[i].tx_error, __ATOMIC_ACQUIRE);
 
-		if (err)
+		if (err) {
+			if (!rx && vnic)
+				*vnic = r->q[i].tx_error_vnic;
 			return err;
+		}
 	}
 	return 0;
 }

@@ -1,15 +1,20 @@
 /*
- * relay.h - the relay: one TAP (the vNIC) and one packet socket on the parent,
- * and two threads that move frames between them.
+ * relay.h - the relay: one packet socket on the parent and the vNICs (TAPs)
+ * it serves, with two threads that move frames between them.
  *
  *   rx thread: parent packet socket (BPF filter, receive ring) ->
- *              frame_rx_prepare (with --vlan: that VLAN only, untagged) -> write() to TAP
- *   tx thread: read() from TAP -> frame_classify_tx (with --vlan: tagged) -> sendmmsg() on packet socket
- *   (turnaround: the rx thread also sends what the vNIC answered to the
+ *              vnictab_route (O(1) by VLAN and destination MAC; a group
+ *              address: every vNIC of the VLAN) -> frame_rx_finish -> write() to TAP(s)
+ *   tx thread: epoll over every vNIC's TAP -> read() -> frame_classify_tx ->
+ *              to another vNIC of the same VLAN directly (the switch never sends
+ *              a frame back out of the port it came in on), else (and for a
+ *              group address, also) tagged with --vlan -> sendmmsg() on the packet socket
+ *   (turnaround: the rx thread also sends what the vNICs answered to the
  *    frames it just wrote, before it sleeps; relay.c)
  *
  * With --queues N, N such pairs: N packet sockets in one PACKET_FANOUT group,
- * each with its own ring and filter, and a multi-queue TAP with N queues.
+ * each with its own ring and filter, and multi-queue TAPs with N queues;
+ * queue k's threads use queue k of every TAP.
  *
  * The relay threads allocate nothing, log nothing, call no N-API and never
  * exit the process: they move frames and bump counters that the JS thread
@@ -27,6 +32,7 @@
 #include "psock.h"
 #include "ring.h"
 #include "vderr.h"
+#include "vnictab.h"
 
 /* Room for a 64 KiB GSO super-frame, its virtio_net_hdr and a reinserted VLAN tag. */
 #define RELAY_FRAME_MAX (65536 + 64)
@@ -59,62 +65,94 @@ enum relay_fanout {
 	RELAY_FANOUT_HASH = 1, /* PACKET_FANOUT_HASH: by flow hash; threads run anywhere */
 };
 
+/* Most vNICs on one parent. */
+#define RELAY_MAX_VNICS VNICTAB_MAX
+/* relay_read_counters(): the receive drops that concern no vNIC. */
+#define RELAY_UNROUTED VNICTAB_NONE
+
+/* One vNIC relay_open() is asked to build. */
+struct relay_vnic_config {
+	const char *tap;                       /* its name, < IF_NAMESIZE bytes */
+	const uint8_t *mac;                    /* its MAC, or NULL to keep the one the kernel picked */
+	int netns_fd;                          /* network namespace to create it in (--netns), or -1: the caller's */
+	int arp_sysctls;                       /* 1: set its arp_ignore=1 and arp_announce=2 (no ARP flux; ip-sysctl.rst) */
+	unsigned vlan;                         /* 802.1Q VLAN ID it is an access port of (--vlan), 1..FRAME_VID_MAX; 0: none */
+	int antispoof;                         /* 1: drop its frames with a foreign source MAC or ARP sender (FRAME_TX_ANTISPOOF) */
+};
+
 /* What relay_open() is asked to build. */
 struct relay_config {
-	const char *tap;                       /* vNIC name, < IF_NAMESIZE bytes */
 	const char *parent;                    /* parent NIC name, < IF_NAMESIZE bytes */
-	const uint8_t *mac;                    /* vNIC MAC, or NULL to keep the one the kernel picked */
-	enum psock_membership membership;      /* how the parent is made to deliver our frames */
+	const struct relay_vnic_config *vnics; /* the vNICs, vnics[0..nvnics-1] */
+	int nvnics;                            /* 1..RELAY_MAX_VNICS */
+	enum psock_membership membership;      /* how the parent is made to deliver the vNICs' frames */
 	int vnet_hdr;                          /* 1: try virtio_net_hdr passthrough (GSO, partial checksums) */
 	int rcvbuf;                            /* packet socket receive buffer and ring per queue, bytes (a super-frame ring: at least RELAY_GSO_RING_BYTES) */
-	int antispoof;                         /* 1: drop vNIC frames with a foreign source MAC or ARP sender (FRAME_TX_ANTISPOOF) */
 	int rx_ring;                           /* enum ring_mode to try first (V3 falls back to V2, V2 to recvmsg), or RELAY_RING_AUTO */
 	int kernel_filter;                     /* 1: attach the classic BPF filter (filter.h) to the packet socket */
 	int tx_batch;                          /* frames per sendmmsg(), 1..RELAY_TX_BATCH */
 	int qdisc_bypass;                      /* 1: PACKET_QDISC_BYPASS: send straight to the parent's driver queue */
 	int coalesce_us;                       /* rx pause after a burst, µs, 0..RELAY_COALESCE_MAX_US (0: wake per frame) */
-	int turnaround;                        /* 1: the rx thread sends the vNIC's answers itself (relay.c: tx_turnaround) */
-	int queues;                            /* 1..RELAY_MAX_QUEUES; above 1: a fanout group and a multi-queue TAP */
+	int turnaround;                        /* 1: the rx thread sends the vNICs' answers itself (relay.c: tx_turnaround) */
+	int queues;                            /* 1..RELAY_MAX_QUEUES; above 1: a fanout group and multi-queue TAPs */
 	enum relay_fanout fanout;              /* how frames are spread when queues > 1 */
-	int netns_fd;                          /* network namespace to create the vNIC in (--netns), or -1: the caller's */
-	int arp_sysctls;                       /* 1: set the vNIC's arp_ignore=1 and arp_announce=2 (no ARP flux; ip-sysctl.rst) */
-	unsigned vlan;                         /* 802.1Q VLAN ID the vNIC is an access port of (--vlan), 1..FRAME_VID_MAX; 0: none */
+};
+
+/* One vNIC's counters kept by one relay thread (the thread is their one writer). */
+struct relay_vnic_counters {
+	struct relay_dir_counters rx;          /* frames the thread wrote to the vNIC (from the parent or another vNIC) */
+	struct relay_dir_counters tx;          /* frames the thread read from the vNIC and sent on (to the parent or another vNIC) */
+};
+
+/* One vNIC: a TAP with a queue per relay queue. */
+struct relay_vnic {
+	char tap[IF_NAMESIZE];                 /* its name */
+	uint8_t mac[6];                        /* its MAC, as the kernel has it */
+	unsigned vlan;                         /* VLAN ID: frames from the parent must carry it (untagged to the vNIC), frames to it get it; 0: none */
+	int tap_ifindex;                       /* its ifindex, in its namespace */
+	int tap_ctl;                           /* datagram socket made in its namespace, for its interface ioctls */
+	int tap_fd[RELAY_MAX_QUEUES];          /* queue k's /dev/net/tun descriptor; closing them all deletes the vNIC */
+	unsigned tx_flags;                     /* frame_classify_tx() flags; set by relay_set_antispoof() (atomic) */
 };
 
 struct relay;
 
 /*
- * One queue: a packet socket on the parent and a TAP queue, with the two
- * threads that relay between them. With one queue this is the whole relay.
+ * One queue: a packet socket on the parent and queue `index` of every TAP,
+ * with the two threads that relay between them. With one queue this is the
+ * whole relay.
  */
 struct relay_queue {
 	struct relay *r;                       /* the relay it belongs to */
 	int index;                             /* 0..r->queues-1 */
-	int tap_fd;                            /* this queue's /dev/net/tun descriptor; closing them all deletes the vNIC */
 	int sock_fd;                           /* packet socket bound to the parent; queue 0's holds the membership */
+	int epoll_fd;                          /* the tx thread's: every vNIC's tap_fd[index], and r->stop_fd */
 	struct rx_ring ring;                   /* receive ring in force; ring.mode RING_OFF: recvmsg() per frame */
 	cpu_set_t cpus;                        /* CPUs its threads are pinned to; none set: not pinned */
-	pthread_t rx_tid;                      /* parent -> vNIC thread */
-	pthread_t tx_tid;                      /* vNIC -> parent thread */
+	pthread_t rx_tid;                      /* parent -> vNICs thread */
+	pthread_t tx_tid;                      /* vNICs -> parent thread */
 	int rx_error;                          /* errno that ended the rx thread, 0 while it runs (atomic) */
 	int tx_error;                          /* errno that ended the tx thread, 0 while it runs (atomic) */
+	int tx_error_vnic;                     /* the vNIC whose TAP tx_error came from (written before tx_error) */
 	uint8_t *rx_buf;                       /* RELAY_HEADROOM + RELAY_FRAME_MAX bytes, rx thread only */
 	uint8_t *tx_buf;                       /* tx_batch * RELAY_FRAME_MAX bytes, tx thread only */
 	uint8_t *turn_buf;                     /* tx_batch * RELAY_FRAME_MAX bytes for the rx thread's turnaround, or NULL: off */
-	struct relay_dir_counters rx;          /* parent -> vNIC: the vNIC's receive side */
-	struct relay_dir_counters tx;          /* vNIC -> parent: the vNIC's transmit side, sent by the tx thread */
-	struct relay_dir_counters tx_turn;     /* vNIC -> parent, sent by the rx thread's turnaround */
+	struct relay_vnic_counters *rxc;       /* [r->nvnics], the rx thread's: what it delivered, and its turnaround's */
+	struct relay_vnic_counters *txc;       /* [r->nvnics], the tx thread's */
+	struct relay_dir_counters unrouted;    /* receive drops that concern no vNIC: the rx thread's, but drops[FRAME_DROP_OVERRUN] the JS thread's */
+	int turn_count;                        /* vNICs in turn_list: written to since the rx thread last turned around; rx thread only */
+	uint8_t turn_list[RELAY_MAX_VNICS];    /* their indexes; rx thread only */
+	uint8_t turn_mark[RELAY_MAX_VNICS];    /* 1: in turn_list; rx thread only */
 };
 
 struct relay {
-	char tap[IF_NAMESIZE];                 /* vNIC name */
 	char parent[IF_NAMESIZE];              /* parent name */
-	uint8_t mac[6];                        /* the vNIC's MAC, as the kernel has it */
+	int nvnics;                            /* vNICs in vnics[] */
+	struct relay_vnic vnics[RELAY_MAX_VNICS]; /* vnics[0..nvnics-1] */
+	struct vnictab tab;                    /* (VLAN, MAC) -> vNIC index; read-only once the threads run */
 	int stop_fd;                           /* eventfd: written once to wake every thread for shutdown */
 	int parent_ifindex;                    /* ifindex the sockets are bound to; changed by relay_rebind() */
-	int tap_ifindex;                       /* vNIC's ifindex, in the vNIC's namespace */
-	int tap_ctl;                           /* datagram socket made in the vNIC's namespace, for its interface ioctls */
-	int mtu;                               /* MTU given to the vNIC (the parent's), bytes */
+	int mtu;                               /* MTU given to the vNICs (the parent's), bytes */
 	int vnet_hdr;                          /* 1: a virtio_net_hdr precedes every frame on every descriptor */
 	enum psock_membership membership;      /* membership in force */
 	int rcvbuf;                            /* receive buffer asked for, bytes (again at rebind); also each ring's size (relay.c: ring_bytes) */
@@ -127,27 +165,27 @@ struct relay {
 	int fanout_group;                      /* PACKET_FANOUT group id, -1 with one queue */
 	int running;                           /* threads started and not joined; set-up thread only */
 	int stop;                              /* 1 asks the relay threads to end (atomic) */
-	unsigned tx_flags;                     /* frame_classify_tx() flags; set by relay_set_antispoof() (atomic) */
-	unsigned vlan;                         /* VLAN ID: frames from the parent must carry it (untagged to the vNIC), frames to it get it; 0: none */
 	struct relay_queue q[RELAY_MAX_QUEUES];/* q[0..queues-1] */
 };
 
 /*
- * Build the relay: packet socket bound to the parent, TAP created with its MAC
- * and the parent's MTU, offloads, membership; the TAP stays down until
- * relay_up(), so a MAC-collision probe can run first. On failure everything
- * already made is undone (no TAP, no membership, no descriptor) and *e says
- * which step failed. Returns 0 or -1. Thread: set-up (JS).
+ * Build the relay: packet socket bound to the parent; each vNIC's TAP created
+ * (in its namespace) with its MAC and the parent's MTU, offloads, ARP
+ * settings; the filter for all their MACs; the membership. The TAPs stay down
+ * until relay_up(), so a MAC-collision probe can run first. Two vNICs with
+ * the same (VLAN, MAC) are refused (EEXIST). On failure everything already
+ * made is undone (no TAP, no membership, no descriptor) and *e says which
+ * step failed. Returns 0 or -1. Thread: set-up (JS).
  */
 int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error *e);
 
-/* Bring the vNIC's link up (IFF_UP). Returns 0 or -1 with *e filled. Thread: set-up. */
-int relay_up(struct relay *r, struct vd_error *e);
+/* Bring vNIC `vnic`'s link up (IFF_UP). Returns 0 or -1 with *e filled. Thread: set-up. */
+int relay_up(struct relay *r, int vnic, struct vd_error *e);
 
 /* Start every queue's two relay threads. Returns 0 or -1 with *e filled. Thread: set-up. */
 int relay_start(struct relay *r, struct vd_error *e);
 
-/* Ask both threads to end and join them; idempotent. Thread: set-up. */
+/* Ask every thread to end and join them; idempotent. Thread: set-up. */
 void relay_stop(struct relay *r);
 
 /* relay_stop(), then close every descriptor and free the buffers; idempotent. Thread: set-up. */
@@ -167,32 +205,38 @@ int relay_rebind(struct relay *r, const char *parent, int ifindex, struct vd_err
 
 /*
  * Fold each socket's receive-buffer drop count (PACKET_STATISTICS, which the
- * kernel resets on every read) into its queue's rx.drops[FRAME_DROP_OVERRUN].
+ * kernel resets on every read) into its queue's unrouted.drops[FRAME_DROP_OVERRUN].
  * The JS thread is that counter's one writer. Thread: JS.
  */
 void relay_collect_overruns(struct relay *r);
 
-/* Turn anti-spoofing on (1) or off (0) for the frames read from now on. Thread: any. */
+/* Turn anti-spoofing on (1) or off (0) on every vNIC, for the frames read from now on. Thread: any. */
 void relay_set_antispoof(struct relay *r, int on);
 
 /*
- * A consistent-enough copy of the counters (each value is atomic), added up
- * over the queues: rx is parent -> vNIC, tx is vNIC -> parent (tx and rx
- * threads' sends). Thread: any.
+ * A consistent-enough copy of vNIC `vnic`'s counters (each value is atomic),
+ * added up over the queues and threads: rx is what reached the vNIC (from the
+ * parent or another vNIC) with the drops charged to it, tx what it sent. With
+ * vnic RELAY_UNROUTED: the receive drops that concern no vNIC (another
+ * station's unicast, another VLAN, runts, socket overruns) in rx; tx zero.
+ * Thread: any.
  */
-void relay_read_counters(const struct relay *r, struct relay_dir_counters *rx, struct relay_dir_counters *tx);
+void relay_read_counters(const struct relay *r, int vnic, struct relay_dir_counters *rx, struct relay_dir_counters *tx);
 
 /*
- * Announce one of the vNIC's addresses on the parent: a gratuitous ARP for
+ * Announce one of vNIC `vnic`'s addresses on the parent: a gratuitous ARP for
  * family AF_INET (addr: 4 bytes) or an unsolicited neighbour advertisement
- * for AF_INET6 (16 bytes), from the vNIC's MAC, sent on queue 0's packet
- * socket (behind a zeroed virtio_net_hdr when one is in force). Not counted
- * with the relayed frames. Returns 0 or -errno (EAFNOSUPPORT: another
- * family; ENETDOWN: the parent is down). Thread: JS.
+ * for AF_INET6 (16 bytes), from its MAC and tagged with its VLAN, sent on
+ * queue 0's packet socket (behind a zeroed virtio_net_hdr when one is in
+ * force). Not counted with the relayed frames. Returns 0 or -errno
+ * (EAFNOSUPPORT: another family; ENETDOWN: the parent is down). Thread: JS.
  */
-int relay_announce(struct relay *r, int family, const uint8_t *addr);
+int relay_announce(struct relay *r, int vnic, int family, const uint8_t *addr);
 
-/* The errno that ended a relay thread (rx: reading the parent; else reading the TAP), or 0. Thread: any. */
-int relay_thread_error(const struct relay *r, int rx);
+/*
+ * The errno that ended a relay thread (rx: reading the parent; else reading
+ * a TAP, whose vNIC index goes to *vnic), or 0. Thread: any.
+ */
+int relay_thread_error(const struct relay *r, int rx, int *vnic);
 
 #endif

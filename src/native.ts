@@ -25,25 +25,57 @@ export type DropReason =
 /** How the parent is made to deliver frames for the vNIC's MAC (see packet(7), PACKET_ADD_MEMBERSHIP). */
 export type Membership = 'promisc' | 'unicast' | 'none';
 
-export interface RelayOptions {
+/** One vNIC of a relay: a TAP with its own MAC on the parent. */
+export interface VnicOptions {
   /** vNIC (TAP) name, 1 to 15 bytes. */
   tap: string;
-  /** Parent NIC name, 1 to 15 bytes; must exist and be Ethernet. */
-  parent: string;
   /** The vNIC's MAC as 6 bytes; omitted: the kernel's random one is kept. */
   mac?: Buffer;
-  /** Default 'promisc' (PACKET_MR_PROMISC); 'unicast' adds the MAC to the parent's unicast filter. */
-  membership?: Membership;
-  /** Pass virtio_net_hdr through (GSO, partial checksums); default true, falls back when the kernel lacks it. */
-  vnetHdr?: boolean;
-  /** Packet socket receive buffer, bytes; default 4 MiB. */
-  rcvbuf?: number;
   /**
    * Drop vNIC frames whose source MAC, or ARP sender hardware address, is not
    * the vNIC's (counted as spoofed_source / spoofed_arp); default true. Off for
    * a vNIC that is a bridge port and forwards other stations' frames.
    */
   antiSpoofing?: boolean;
+  /**
+   * A network namespace file (/run/netns/NAME, /proc/PID/ns/net): the vNIC is
+   * created inside it (the set-up thread enters it with setns(2), which needs
+   * CAP_SYS_ADMIN), while the packet socket stays on the parent here.
+   * Omitted: the vNIC is created in this namespace.
+   */
+  netns?: string;
+  /**
+   * Set the vNIC's net.ipv4.conf.<vNIC>.arp_ignore=1 and arp_announce=2
+   * (default true): it answers ARP only for its own addresses and announces
+   * only from them, so no ARP flux with a parent in the same subnet. See
+   * Documentation/networking/ip-sysctl.rst.
+   */
+  arpSysctls?: boolean;
+  /**
+   * 802.1Q VLAN ID, 1 to 4094: the vNIC is an access port of that VLAN. Only
+   * frames the parent received with that tag are relayed, untagged (others:
+   * wrong_vlan, dropped in the kernel by the BPF filter); the vNIC's frames
+   * leave tagged with it (priority 0). Omitted: frames cross as they are.
+   */
+  vlan?: number;
+}
+
+export interface RelayOptions extends Partial<VnicOptions> {
+  /** Parent NIC name, 1 to 15 bytes; must exist and be Ethernet. */
+  parent: string;
+  /**
+   * The vNICs, 1 to 64, each with its own TAP and MAC, all on one packet
+   * socket (frames switched between them by VLAN and destination MAC).
+   * Omitted: one vNIC, whose fields are given in these options themselves.
+   * Two vNICs with the same MAC in the same VLAN: NativeError EEXIST.
+   */
+  vnics?: VnicOptions[];
+  /** Default 'promisc' (PACKET_MR_PROMISC); 'unicast' adds the MAC to the parent's unicast filter. */
+  membership?: Membership;
+  /** Pass virtio_net_hdr through (GSO, partial checksums); default true, falls back when the kernel lacks it. */
+  vnetHdr?: boolean;
+  /** Packet socket receive buffer, bytes; default 4 MiB. */
+  rcvbuf?: number;
   /**
    * Receive path: 'v2' (TPACKET_V2 ring: a slot per frame, handed over one by
    * one), 'v3' (TPACKET_V3: frames packed in blocks handed over when full or
@@ -82,27 +114,6 @@ export interface RelayOptions {
   queues?: number;
   /** With queues > 1: 'cpu' (PACKET_FANOUT_CPU, default; queue k's threads pinned to the CPUs c with c % queues == k) or 'hash' (PACKET_FANOUT_HASH, by flow). */
   fanout?: Fanout;
-  /**
-   * A network namespace file (/run/netns/NAME, /proc/PID/ns/net): the vNIC is
-   * created inside it (the set-up thread enters it with setns(2), which needs
-   * CAP_SYS_ADMIN), while the packet socket stays on the parent here.
-   * Omitted: the vNIC is created in this namespace.
-   */
-  netns?: string;
-  /**
-   * Set the vNIC's net.ipv4.conf.<vNIC>.arp_ignore=1 and arp_announce=2
-   * (default true): it answers ARP only for its own addresses and announces
-   * only from them, so no ARP flux with a parent in the same subnet. See
-   * Documentation/networking/ip-sysctl.rst.
-   */
-  arpSysctls?: boolean;
-  /**
-   * 802.1Q VLAN ID, 1 to 4094: the vNIC is an access port of that VLAN. Only
-   * frames the parent received with that tag are relayed, untagged (others:
-   * wrong_vlan, dropped in the kernel by the BPF filter); the vNIC's frames
-   * leave tagged with it (priority 0). Omitted: frames cross as they are.
-   */
-  vlan?: number;
 }
 
 export type Fanout = 'cpu' | 'hash';
@@ -119,32 +130,48 @@ export interface DirectionStats {
   drops: Record<DropReason, number>;
 }
 
-export interface RelayStats {
-  /** Parent -> vNIC. */
+/** One vNIC's counters. */
+export interface VnicStats {
+  /** What reached the vNIC, from the parent or another vNIC, and the receive drops charged to it (mac_conflict, own_echo, tap_down...). */
   receive: DirectionStats;
-  /** vNIC -> parent. */
+  /** What the vNIC sent, to the parent or another vNIC. */
   transmit: DirectionStats;
 }
 
-export interface RelayInfo {
+/** receive and transmit: every vNIC's counters added up, with the unrouted drops. */
+export interface RelayStats extends VnicStats {
+  /** By vNIC, in RelayOptions.vnics order. */
+  vnics?: VnicStats[];
+  /** Receive drops that concern no vNIC: other stations' unicast, another VLAN, runts, socket overruns. */
+  unrouted?: DirectionStats;
+}
+
+/** One vNIC as built. */
+export interface VnicInfo {
   tap: string;
-  parent: string;
   /** The vNIC's MAC as the kernel has it, lower-case colon form. */
   mac: string;
   /** The vNIC's ifindex, in its own namespace. */
   tapIfindex: number;
-  /** The namespace file the vNIC was created in (RelayOptions.netns); absent: this namespace. */
+  /** The namespace file the vNIC was created in (VnicOptions.netns); absent: this namespace. */
   netns?: string;
-  /** The VLAN ID the vNIC is an access port of (RelayOptions.vlan); absent: none. */
+  /** The VLAN ID the vNIC is an access port of (VnicOptions.vlan); absent: none. */
   vlan?: number;
+  /** Anti-spoofing in force (see VnicOptions.antiSpoofing). */
+  antiSpoofing: boolean;
+}
+
+/** The relay as built: vNIC 0's identity at the top level, every vNIC in vnics. */
+export interface RelayInfo extends VnicInfo {
+  /** Every vNIC, in RelayOptions.vnics order (one: the same as the top level). */
+  vnics?: VnicInfo[];
+  parent: string;
   parentIfindex: number;
   /** MTU given to the vNIC (the parent's), bytes. */
   mtu: number;
   /** True when virtio_net_hdr passthrough is in force on both descriptors. */
   vnetHdr: boolean;
   membership: Membership;
-  /** Anti-spoofing in force (see RelayOptions.antiSpoofing). */
-  antiSpoofing: boolean;
   /** Receive path in force: 'tpacket_v3', 'tpacket_v2' or 'off' (recvmsg). */
   rxRing: 'tpacket_v3' | 'tpacket_v2' | 'off';
   /** The BPF filter is attached. */
@@ -179,19 +206,19 @@ export interface RelayStatus {
   open: boolean;
   /** Set when the parent -> vNIC thread ended on an error. */
   rxError: NativeError | null;
-  /** Set when the vNIC -> parent thread ended on an error (e.g. EBADFD: the TAP was deleted). */
+  /** Set when the vNICs -> parent thread ended on an error (e.g. EBADFD: a TAP was deleted); its ifname is that vNIC's. */
   txError: NativeError | null;
 }
 
 /**
- * A relay: TAP + packet socket + two threads. Constructing it builds everything
+ * A relay: vNICs (TAPs) + one packet socket + two threads. Constructing it builds everything
  * (the TAP still down) or throws NativeError, leaving nothing behind.
  */
 export interface Relay {
   /** Start the relay threads. Throws NativeError. */
   start(): void;
-  /** Bring the vNIC's link up. Throws NativeError. */
-  up(): void;
+  /** Bring vNIC `vnic`'s link up, or every vNIC's when omitted. Throws NativeError; RangeError for no such vNIC. */
+  up(vnic?: number): void;
   /** Stop the threads, delete the TAP, drop the membership. Idempotent. */
   close(): void;
   info(): RelayInfo;
@@ -204,16 +231,17 @@ export interface Relay {
    * info().parent/parentIfindex follow. Throws NativeError (EINVAL: not Ethernet).
    */
   rebind(parent: string, ifindex: number): void;
-  /** Turn anti-spoofing on or off from the next frame on. */
+  /** Turn anti-spoofing on or off on every vNIC, from the next frame on. */
   setAntiSpoofing(on: boolean): void;
   /**
-   * Announce one of the vNIC's addresses on the parent from its MAC: a
+   * Announce one of vNIC `vnic`'s (default 0) addresses on the parent from
+   * its MAC, tagged with its VLAN, and to the other vNICs of that VLAN: a
    * gratuitous ARP request for IPv4 (RFC 5227), an unsolicited neighbour
    * advertisement with Override for IPv6 (RFC 4861 7.2.6). Throws TypeError
    * for text that is not an address, NativeError when send() fails
    * (ENETDOWN: the parent is down).
    */
-  announce(address: string): void;
+  announce(address: string, vnic?: number): void;
 }
 
 /** One rtnetlink event (see rtnetlink(7)): a link (RTM_NEWLINK / RTM_DELLINK) or, when asked for, an address (RTM_NEWADDR / RTM_DELADDR). */

@@ -11,7 +11,7 @@ test('C classifier unit tests pass under ASan/UBSan', () => {
   const exe = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-ctest-')), 'frame_test');
   execFileSync('cc', [
     '-std=gnu11', '-Wall', '-Wextra', '-Werror', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all',
-    '-o', exe, path.join(root, 'test/native/frame_test.c'), path.join(root, 'native/frame.c'),
+    '-o', exe, path.join(root, 'test/native/frame_test.c'), path.join(root, 'native/frame.c'), path.join(root, 'native/vnictab.c'),
   ]);
   const out = execFileSync(exe, { encoding: 'utf8' });
   expect(out).toMatch(/^\d+ passed, 0 failed$/m);

@@ -1,7 +1,7 @@
 /*
  * frame_fuzz.c - libFuzzer target over the pure C frame path: the receive
- * pipeline (classifier, checksum completion, VLAN reinsertion, virtio_net_hdr
- * offsets), the transmit classifier (anti-spoofing, ARP, VLAN tags), and the
+ * pipeline (routing by the vNIC table, checksum completion, VLAN reinsertion,
+ * virtio_net_hdr offsets), the transmit classifier (anti-spoofing, ARP, VLAN tags), and the
  * rtnetlink link-event parser. Built with -fsanitize=fuzzer,address,undefined
  * by test/fuzz.native.test.ts and scripts/fuzz.sh.
  *
@@ -16,8 +16,28 @@
 
 #include "../../native/frame.h"
 #include "../../native/linkmon.h"
+#include "../../native/vnictab.h"
 
 static const uint8_t VMAC[6] = { 0x02, 0x00, 0xc0, 0x00, 0x02, 0x03 };
+
+/* Three vNICs: untagged VMAC, and (mode bit 6) VMAC again plus a neighbour as access ports of VLAN 100. */
+static const struct vnictab *table(uint8_t mode)
+{
+	static struct vnictab t[2];
+	static int ready;
+	static const uint8_t NEXT[6] = { 0x02, 0x00, 0xc0, 0x00, 0x02, 0x04 };
+
+	if (!ready) {
+		vnictab_init(&t[0]);
+		vnictab_add(&t[0], VMAC, 0);
+		vnictab_init(&t[1]);
+		vnictab_add(&t[1], VMAC, 100);
+		vnictab_add(&t[1], NEXT, 100);
+		vnictab_add(&t[1], NEXT, 0);
+		ready = 1;
+	}
+	return &t[(mode & 0x40) != 0];
+}
 
 static void fuzz_rx(const uint8_t *data, size_t size, uint8_t mode, uint16_t tpid, uint16_t tci)
 {
@@ -28,16 +48,22 @@ static void fuzz_rx(const uint8_t *data, size_t size, uint8_t mode, uint16_t tpi
 		.vlan_tpid = tpid,
 		.vlan_tci = tci,
 	};
+	const struct vnictab *t = table(mode);
 	size_t vh = (mode & 0x8) ? FRAME_VNET_HLEN : 0;
 	uint8_t *buf = malloc(FRAME_VLAN_HLEN + size + 1);
 	uint8_t *start = NULL;
 	size_t len = 0;
+	unsigned vid = 0;
+	int port = 0;
+	enum frame_verdict v;
 
 	if (!buf)
 		return;
 	memcpy(buf + FRAME_VLAN_HLEN, data, size);
-	/* mode bit 6: as an access port of VLAN 100 (--vlan 100) */
-	if (frame_rx_prepare(buf + FRAME_VLAN_HLEN, size, vh, VMAC, &m, (mode & 0x40) ? 100 : 0, &start, &len) == FRAME_PASS) {
+	v = size < vh ? FRAME_DROP_MALFORMED : vnictab_route(t, buf + FRAME_VLAN_HLEN + vh, size - vh, &m, &vid, &port);
+	if (v == FRAME_PASS && (port >= t->count || port < VNICTAB_GROUP || (port >= 0 && t->key[port].vid != vid)))
+		abort(); /* routed to a vNIC that is not there, or not in the frame's VLAN */
+	if (v == FRAME_PASS && frame_rx_finish(buf + FRAME_VLAN_HLEN, size, vh, &m, vid, &start, &len) == FRAME_PASS) {
 		/* What would be written to the TAP lies inside the buffer: touch every byte. */
 		volatile uint8_t sink = 0;
 		size_t i;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../../native/frame.h"
+#include "../../native/vnictab.h"
 
 static int passed, failed;
 
@@ -35,33 +36,115 @@ static void mk(uint8_t *f, const uint8_t *dst, const uint8_t *src)
 	f[13] = 0x00;
 }
 
+/* A table holding one vNIC: VMAC, access port of vid (0: none). */
+static const struct vnictab *one(unsigned vid)
+{
+	static struct vnictab t;
+
+	vnictab_init(&t);
+	vnictab_add(&t, VMAC, vid);
+	return &t;
+}
+
+/* vnictab_route() for a frame from the wire (no VLAN metadata) with the given pkttype. */
+static enum frame_verdict route(const struct vnictab *t, const uint8_t *f, size_t len, int pkttype, int *port)
+{
+	struct frame_rx_meta m = { .pkttype = pkttype };
+	unsigned vid = 0;
+
+	return vnictab_route(t, f, len, &m, &vid, port);
+}
+
+/* The receive pipeline as relay.c runs it: route, then finish. */
+static enum frame_verdict rx_prepare(uint8_t *buf, size_t n, size_t vh, const struct vnictab *t, const struct frame_rx_meta *m,
+				     uint8_t **start, size_t *len)
+{
+	unsigned vid = 0;
+	int port;
+	enum frame_verdict v = n < vh ? FRAME_DROP_MALFORMED : vnictab_route(t, buf + vh, n - vh, m, &vid, &port);
+
+	return v == FRAME_PASS ? frame_rx_finish(buf, n, vh, m, vid, start, len) : v;
+}
+
 static void test_rx(void)
 {
 	uint8_t f[60];
+	int port = 7;
 
 	mk(f, VMAC, PEER);
-	CHECK(frame_classify_rx(f, 60, VMAC, FRAME_PKT_OTHERHOST) == FRAME_PASS);
+	CHECK(route(one(0), f, 60, FRAME_PKT_OTHERHOST, &port) == FRAME_PASS && port == 0);
 	mk(f, BCAST, PEER);
-	CHECK(frame_classify_rx(f, 60, VMAC, FRAME_PKT_BROADCAST) == FRAME_PASS);
+	CHECK(route(one(0), f, 60, FRAME_PKT_BROADCAST, &port) == FRAME_PASS && port == VNICTAB_GROUP);
 	mk(f, MCAST6, PEER);
-	CHECK(frame_classify_rx(f, 60, VMAC, FRAME_PKT_MULTICAST) == FRAME_PASS);
+	CHECK(route(one(0), f, 60, FRAME_PKT_MULTICAST, &port) == FRAME_PASS && port == VNICTAB_GROUP);
 	/* other stations' unicast, whatever pkttype the parent gave it */
 	mk(f, OTHER, PEER);
-	CHECK(frame_classify_rx(f, 60, VMAC, FRAME_PKT_OTHERHOST) == FRAME_DROP_NOT_FOR_US);
-	CHECK(frame_classify_rx(f, 60, VMAC, FRAME_PKT_HOST) == FRAME_DROP_NOT_FOR_US);
-	CHECK(frame_classify_rx(f, 60, VMAC, FRAME_PKT_OUTGOING) == FRAME_DROP_NOT_FOR_US);
-	/* our own frames: echo when outgoing, conflict when from the wire; even broadcast (DAD) */
+	CHECK(route(one(0), f, 60, FRAME_PKT_OTHERHOST, &port) == FRAME_DROP_NOT_FOR_US && port == VNICTAB_NONE);
+	CHECK(route(one(0), f, 60, FRAME_PKT_HOST, &port) == FRAME_DROP_NOT_FOR_US);
+	CHECK(route(one(0), f, 60, FRAME_PKT_OUTGOING, &port) == FRAME_DROP_NOT_FOR_US);
+	/* our own frames: echo when outgoing, conflict when from the wire; even broadcast (DAD); charged to the vNIC */
 	mk(f, BCAST, VMAC);
-	CHECK(frame_classify_rx(f, 60, VMAC, FRAME_PKT_OUTGOING) == FRAME_DROP_OWN_ECHO);
+	CHECK(route(one(0), f, 60, FRAME_PKT_OUTGOING, &port) == FRAME_DROP_OWN_ECHO && port == 0);
 	mk(f, MCAST6, VMAC);
-	CHECK(frame_classify_rx(f, 60, VMAC, FRAME_PKT_MULTICAST) == FRAME_DROP_MAC_CONFLICT);
+	CHECK(route(one(0), f, 60, FRAME_PKT_MULTICAST, &port) == FRAME_DROP_MAC_CONFLICT && port == 0);
 	/* the parent's own host stack talking to the vNIC is delivered, like on a real LAN */
 	mk(f, VMAC, PEER);
-	CHECK(frame_classify_rx(f, 60, VMAC, FRAME_PKT_OUTGOING) == FRAME_PASS);
+	CHECK(route(one(0), f, 60, FRAME_PKT_OUTGOING, &port) == FRAME_PASS && port == 0);
 	/* runts */
-	CHECK(frame_classify_rx(f, 13, VMAC, FRAME_PKT_HOST) == FRAME_DROP_RUNT);
-	CHECK(frame_classify_rx(f, 0, VMAC, FRAME_PKT_HOST) == FRAME_DROP_RUNT);
-	CHECK(frame_classify_rx(f, 14, VMAC, FRAME_PKT_HOST) == FRAME_PASS);
+	CHECK(route(one(0), f, 13, FRAME_PKT_HOST, &port) == FRAME_DROP_RUNT && port == VNICTAB_NONE);
+	CHECK(route(one(0), f, 0, FRAME_PKT_HOST, &port) == FRAME_DROP_RUNT);
+	CHECK(route(one(0), f, 14, FRAME_PKT_HOST, &port) == FRAME_PASS);
+}
+
+/* Several vNICs: O(1) lookups that stay right when home slots collide; VLANs keep them apart. */
+static void test_vnictab(void)
+{
+	static struct vnictab t;
+	uint8_t mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x00 }, f[60];
+	struct frame_rx_meta m = { .pkttype = FRAME_PKT_OTHERHOST };
+	unsigned vid = 99;
+	int i, port, found = 0;
+
+	vnictab_init(&t);
+	for (i = 0; i < VNICTAB_MAX; i++) {
+		mac[4] = (uint8_t)(i >> 3), mac[5] = (uint8_t)(i * 8); /* low bits alike: a hash must still spread them */
+		CHECK(vnictab_add(&t, mac, i < 60 ? 0 : 100) == i);
+	}
+	CHECK(vnictab_add(&t, VMAC, 0) == -2); /* full */
+	for (i = 0; i < VNICTAB_MAX; i++) {
+		mac[4] = (uint8_t)(i >> 3), mac[5] = (uint8_t)(i * 8);
+		found += vnictab_find(&t, i < 60 ? 0 : 100, mac) == i;
+	}
+	CHECK(found == VNICTAB_MAX);
+	CHECK(vnictab_find(&t, 100, t.key[0].mac) == -1); /* vNIC 0 is untagged */
+	CHECK(vnictab_find(&t, 0, VMAC) == -1);
+	CHECK(vnictab_has_vid(&t, 0) && vnictab_has_vid(&t, 100) && !vnictab_has_vid(&t, 200) && !vnictab_has_vid(&t, 5000));
+	/* a unicast frame reaches its vNIC; one from another vNIC of the same VLAN is theirs, not an echo */
+	mk(f, t.key[61].mac, t.key[3].mac);
+	m.vlan_valid = 1, m.vlan_tci = 0x2064; /* PCP 1, VID 100 */
+	CHECK(vnictab_route(&t, f, 60, &m, &vid, &port) == FRAME_PASS && port == 61 && vid == 100);
+	m.vlan_valid = 0;
+	CHECK(vnictab_route(&t, f, 60, &m, &vid, &port) == FRAME_DROP_MAC_CONFLICT && port == 3); /* untagged: vNIC 3's MAC from the wire */
+	mk(f, t.key[61].mac, PEER);
+	CHECK(vnictab_route(&t, f, 60, &m, &vid, &port) == FRAME_DROP_NOT_FOR_US); /* untagged: vNIC 61 is on VLAN 100 */
+	mk(f, t.key[2].mac, t.key[3].mac);
+	m.pkttype = FRAME_PKT_OUTGOING;
+	CHECK(vnictab_route(&t, f, 60, &m, &vid, &port) == FRAME_DROP_OWN_ECHO && port == 3);
+	/* a VLAN no vNIC is an access port of goes to the untagged vNICs (the tag put back) */
+	m.pkttype = FRAME_PKT_OTHERHOST, m.vlan_valid = 1, m.vlan_tci = 200;
+	mk(f, t.key[2].mac, PEER);
+	CHECK(vnictab_route(&t, f, 60, &m, &vid, &port) == FRAME_PASS && port == 2 && vid == 0);
+	mk(f, BCAST, PEER);
+	m.vlan_tci = 100;
+	CHECK(vnictab_route(&t, f, 60, &m, &vid, &port) == FRAME_PASS && port == VNICTAB_GROUP && vid == 100);
+	/* the same MAC in two VLANs is two vNICs; twice in one is refused */
+	vnictab_init(&t);
+	CHECK(vnictab_add(&t, VMAC, 100) == 0 && vnictab_add(&t, VMAC, 200) == 1 && vnictab_add(&t, VMAC, 100) == -1);
+	CHECK(vnictab_add(&t, VMAC, 4095) == -2);
+	/* only access ports: an untagged frame has no vNIC */
+	m.vlan_valid = 0;
+	mk(f, VMAC, PEER);
+	CHECK(vnictab_route(&t, f, 60, &m, &vid, &port) == FRAME_DROP_WRONG_VLAN && port == VNICTAB_NONE);
 }
 
 #define AS FRAME_TX_ANTISPOOF
@@ -157,7 +240,7 @@ static void test_rx_prepare(void)
 	v = 54, memcpy(base + 2, &v, 2);
 	v = 34, memcpy(base + 6, &v, 2);
 	mk(base + 10, VMAC, PEER);
-	CHECK(frame_rx_prepare(base, 70, 10, VMAC, &m, 0, &start, &len) == FRAME_PASS);
+	CHECK(rx_prepare(base, 70, 10, one(0), &m, &start, &len) == FRAME_PASS);
 	CHECK(start == buf && len == 74);
 	memcpy(&v, start + 2, 2);
 	CHECK(v == 58);
@@ -168,35 +251,35 @@ static void test_rx_prepare(void)
 	/* no NEEDS_CSUM, hdr_len 0: the offsets stay as they are */
 	memset(base, 0, 10);
 	mk(base + 10, VMAC, PEER);
-	CHECK(frame_rx_prepare(base, 70, 10, VMAC, &m, 0, &start, &len) == FRAME_PASS);
+	CHECK(rx_prepare(base, 70, 10, one(0), &m, &start, &len) == FRAME_PASS);
 	memcpy(&v, start + 2, 2);
 	CHECK(v == 0);
 	memcpy(&v, start + 6, 2);
 	CHECK(v == 0);
 	/* shorter than the virtio_net_hdr; not for us; a runt behind the header */
-	CHECK(frame_rx_prepare(base, 9, 10, VMAC, &m, 0, &start, &len) == FRAME_DROP_MALFORMED);
+	CHECK(rx_prepare(base, 9, 10, one(0), &m, &start, &len) == FRAME_DROP_MALFORMED);
 	mk(base + 10, OTHER, PEER);
-	CHECK(frame_rx_prepare(base, 70, 10, VMAC, &m, 0, &start, &len) == FRAME_DROP_NOT_FOR_US);
-	CHECK(frame_rx_prepare(base, 20, 10, VMAC, &m, 0, &start, &len) == FRAME_DROP_RUNT);
+	CHECK(rx_prepare(base, 70, 10, one(0), &m, &start, &len) == FRAME_DROP_NOT_FOR_US);
+	CHECK(rx_prepare(base, 20, 10, one(0), &m, &start, &len) == FRAME_DROP_RUNT);
 	/* fallback mode (no header): a partial checksum on a frame whose IPv4 header is cut short is malformed */
 	m.vlan_valid = 0;
 	m.csum_not_ready = 1;
 	mk(base, VMAC, PEER);
-	CHECK(frame_rx_prepare(base, 20, 0, VMAC, &m, 0, &start, &len) == FRAME_DROP_MALFORMED);
-	CHECK(frame_rx_prepare(base, 14, 0, VMAC, &m, 0, &start, &len) == FRAME_DROP_MALFORMED);
+	CHECK(rx_prepare(base, 20, 0, one(0), &m, &start, &len) == FRAME_DROP_MALFORMED);
+	CHECK(rx_prepare(base, 14, 0, one(0), &m, &start, &len) == FRAME_DROP_MALFORMED);
 	/* --vlan 100: only frames untagged from VLAN 100 pass (any priority), and they stay untagged */
 	m.csum_not_ready = 0;
 	m.vlan_valid = 1;
 	m.vlan_tci = 0xa064; /* PCP 5, VID 100 */
 	memset(base, 0, 10);
 	mk(base + 10, VMAC, PEER);
-	CHECK(frame_rx_prepare(base, 70, 10, VMAC, &m, 100, &start, &len) == FRAME_PASS);
+	CHECK(rx_prepare(base, 70, 10, one(100), &m, &start, &len) == FRAME_PASS);
 	CHECK(start == base && len == 70 && base[10 + 12] == 0x08);
 	m.vlan_tci = 200;
-	CHECK(frame_rx_prepare(base, 70, 10, VMAC, &m, 100, &start, &len) == FRAME_DROP_WRONG_VLAN);
+	CHECK(rx_prepare(base, 70, 10, one(100), &m, &start, &len) == FRAME_DROP_WRONG_VLAN);
 	m.vlan_valid = 0;
 	m.vlan_tci = 100;
-	CHECK(frame_rx_prepare(base, 70, 10, VMAC, &m, 100, &start, &len) == FRAME_DROP_WRONG_VLAN);
+	CHECK(rx_prepare(base, 70, 10, one(100), &m, &start, &len) == FRAME_DROP_WRONG_VLAN);
 	/* towards the wire: frame_vlan_tag() tags it and moves the virtio_net_hdr offsets */
 	memset(base, 0, 10);
 	base[0] = 1;
@@ -379,6 +462,7 @@ static void test_names(void)
 int main(void)
 {
 	test_rx();
+	test_vnictab();
 	test_tx();
 	test_tx_arp();
 	test_rx_prepare();

@@ -1,0 +1,89 @@
+/*
+ * vnictab.c - the vNIC table and receive-side routing (see vnictab.h).
+ */
+#include "vnictab.h"
+
+#include <string.h>
+
+_Static_assert((VNICTAB_SLOTS & (VNICTAB_SLOTS - 1)) == 0, "VNICTAB_SLOTS is a power of two");
+_Static_assert(VNICTAB_SLOTS >= 4 * VNICTAB_MAX, "load factor at most 1/4");
+_Static_assert(VNICTAB_MAX < 255, "an index + 1 fits a slot byte");
+
+/*
+ * The home slot of (vid, mac): the last four MAC bytes (the ones that differ
+ * between stations of one OUI or one policy) and the VID, mixed by one
+ * multiplication (Fibonacci hashing, Knuth TAOCP 6.4), top bits kept.
+ */
+static unsigned home_slot(unsigned vid, const uint8_t *mac)
+{
+	uint32_t x = ((uint32_t)mac[2] << 24 | (uint32_t)mac[3] << 16 | (uint32_t)mac[4] << 8 | mac[5]) ^
+		     ((uint32_t)mac[1] << 4) ^ ((uint32_t)vid << 20);
+
+	return (x * 2654435769u) >> 24; /* 8 bits: VNICTAB_SLOTS */
+}
+_Static_assert(VNICTAB_SLOTS == 256, "home_slot() keeps 8 bits");
+
+void vnictab_init(struct vnictab *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+int vnictab_find(const struct vnictab *t, unsigned vid, const uint8_t *mac)
+{
+	unsigned s = home_slot(vid, mac);
+
+	/* The table is never more than a quarter full: an empty slot ends every chain. */
+	for (; t->slot[s]; s = (s + 1) & (VNICTAB_SLOTS - 1)) {
+		const struct vnictab_key *k = &t->key[t->slot[s] - 1];
+
+		if (k->vid == vid && frame_mac_equal(k->mac, mac))
+			return t->slot[s] - 1;
+	}
+	return -1;
+}
+
+int vnictab_add(struct vnictab *t, const uint8_t mac[FRAME_ETH_ALEN], unsigned vid)
+{
+	unsigned s;
+
+	if (t->count >= VNICTAB_MAX || vid > FRAME_VID_MAX)
+		return -2;
+	if (vnictab_find(t, vid, mac) >= 0)
+		return -1;
+	for (s = home_slot(vid, mac); t->slot[s]; s = (s + 1) & (VNICTAB_SLOTS - 1))
+		;
+	memcpy(t->key[t->count].mac, mac, FRAME_ETH_ALEN);
+	t->key[t->count].vid = (uint16_t)vid;
+	t->slot[s] = (uint8_t)(t->count + 1);
+	t->vids[vid / 64] |= 1ull << (vid % 64);
+	return t->count++;
+}
+
+enum frame_verdict vnictab_route(const struct vnictab *t, const uint8_t *frame, size_t len,
+				 const struct frame_rx_meta *m, unsigned *vid, int *port)
+{
+	const uint8_t *dst = frame, *src = frame + FRAME_ETH_ALEN;
+	unsigned v = m->vlan_valid ? m->vlan_tci & 0x0fffu : 0;
+	int owner;
+
+	*port = VNICTAB_NONE;
+	if (len < FRAME_ETH_HLEN)
+		return FRAME_DROP_RUNT;
+	if (!v || !vnictab_has_vid(t, v))
+		v = 0; /* untagged, or a VLAN no access port has: the untagged vNICs' (tag put back) */
+	if (!vnictab_has_vid(t, v))
+		return FRAME_DROP_WRONG_VLAN;
+	*vid = v;
+	/* Source check first: our own frames must never come back, even broadcast ones (IPv6 DAD). */
+	owner = vnictab_find(t, v, src);
+	if (owner >= 0) {
+		*port = owner;
+		return m->pkttype == FRAME_PKT_OUTGOING ? FRAME_DROP_OWN_ECHO : FRAME_DROP_MAC_CONFLICT;
+	}
+	if (frame_mac_is_group(dst)) {
+		*port = VNICTAB_GROUP;
+		return FRAME_PASS;
+	}
+	*port = vnictab_find(t, v, dst);
+	return *port >= 0 ? FRAME_PASS : FRAME_DROP_NOT_FOR_US;
+}
