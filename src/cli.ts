@@ -7,6 +7,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { localUsers } from './collision';
 import { applyConfig, readConfig } from './config';
+import type { VnicSpec } from './daemon';
 import { runDaemon, type OnConflict, type ReloadResult } from './daemon';
 import { runDemo } from './demo';
 import { codedError, describeError, errorCode, EXIT_RUNTIME, EXIT_SETUP, EXIT_USAGE } from './errors';
@@ -183,8 +184,8 @@ function demoCommand(program: Command, out: (line: string) => void): Command {
  * the daemon can apply live, and the settings that changed but need a
  * restart. Throws the file's error, leaving the settings as they were.
  */
-function reloadConfig(program: Command, started: RootOptions): ReloadResult {
-  const values = readConfig(started.config as string, program);
+function reloadConfig(program: Command, started: RootOptions, startedVnics: string): ReloadResult {
+  const { values, vnics } = readConfig(started.config as string, program);
   for (const o of program.options) {
     const attr = o.attributeName();
     if (program.getOptionValueSource(attr) === 'config' && !(attr in values)) program.setOptionValueWithSource(attr, o.defaultValue, 'default');
@@ -195,8 +196,39 @@ function reloadConfig(program: Command, started: RootOptions): ReloadResult {
     logLevel: now.logLevel,
     onConflict: now.onConflict,
     antiSpoofing: now.antiSpoofing,
-    restartNeeded: FIXED_SETTINGS.filter((k) => now[k] !== started[k]),
+    restartNeeded: [...FIXED_SETTINGS.filter((k) => now[k] !== started[k]), ...(JSON.stringify(vnics) !== startedVnics ? ['vnic'] : [])],
   };
+}
+
+/** The per-vNIC options ([[vnic]] keys) as RootOptions holds them. */
+type VnicOptions = Pick<RootOptions, 'veth' | 'mac' | 'netns' | 'vlan' | 'arpSysctls' | 'antiSpoofing' | 'announce' | 'announceInterval'>;
+
+/**
+ * The vNICs to run: one from the options, or one per [[vnic]] table, each
+ * key it leaves out taken from the options. Names resolved and checked, MACs
+ * chosen; throws a coded Error for a name or (netns, name) given twice, and
+ * for two vNICs that would share a MAC in one VLAN.
+ */
+function planVnics(opts: RootOptions, tables: Record<string, unknown>[] | undefined, machineId: string | undefined, log: Logger): VnicSpec[] {
+  const base: VnicOptions = { veth: opts.veth, mac: opts.mac, netns: opts.netns, vlan: opts.vlan, arpSysctls: opts.arpSysctls, antiSpoofing: opts.antiSpoofing, announce: opts.announce, announceInterval: opts.announceInterval };
+  const names = new Map<string, number>();
+  const macs = new Map<string, string>();
+  return (tables ?? [{}]).map((table, i) => {
+    const v = { ...base, ...table } as VnicOptions;
+    const where = tables ? `[[vnic]] ${i + 1}: ` : '';
+    checkIfname(v.veth);
+    const netns = v.netns === undefined ? undefined : resolveNetns(v.netns);
+    // In a container the vNIC is often eth0 too: the same name is another interface there.
+    if (v.veth === opts.eth && !netns) throw codedError('same-interface', `${where}-v and -e name the same interface "${v.veth}"`);
+    const key = `${netns ?? ''}\0${v.veth}`;
+    if (names.has(key)) throw codedError('same-interface', `${where}vNIC "${v.veth}" is already [[vnic]] ${names.get(key)}`);
+    names.set(key, i + 1);
+    const mac = chooseMac(v.mac, { machineId, tap: v.veth, parent: opts.eth }, log);
+    const id = `${v.vlan ?? 0} ${formatMac(mac)}`;
+    if (macs.has(id)) throw codedError('mac-in-use', `${where}vNIC "${v.veth}" would have MAC ${formatMac(mac)}, as "${macs.get(id)}" has${v.vlan ? ` in VLAN ${v.vlan}` : ''}; choose another mac`);
+    macs.set(id, v.veth);
+    return { tap: v.veth, mac, netns, vlan: v.vlan, arpSysctls: v.arpSysctls, antiSpoofing: v.antiSpoofing, announce: { count: v.announce, intervalMs: v.announceInterval } };
+  });
 }
 
 /** The commander program; parse with `await program.parseAsync(argv)`. */
@@ -272,46 +304,49 @@ export function buildProgram(deps: CliDeps = {}): Command {
     .addOption(new Option('-c, --config <file>', 'read options from a TOML file (keys are the long option names; the command line and environment win); SIGHUP re-reads it').env('VETHD_CONFIG'))
     .action(async (cliOpts: RootOptions) => {
       let opts = cliOpts;
+      let tables: Record<string, unknown>[] | undefined;
       if (opts.config) {
         try {
-          applyConfig(program, readConfig(opts.config, program));
+          const file = readConfig(opts.config, program);
+          applyConfig(program, file.values);
+          tables = file.vnics;
+          const source = program.getOptionValueSource('veth');
+          if (tables && (source === 'cli' || source === 'env')) {
+            throw codedError('config', `config ${opts.config}: its [[vnic]] tables name the vNICs: leave -v off the command line`);
+          }
         } catch (err) {
           fail(program, err, EXIT_USAGE);
         }
         opts = program.opts<RootOptions>();
       }
       const log = (deps.logger ?? createLogger)(opts.logLevel, opts.logFormat, opts.logFile);
-      let mac: Buffer;
+      let vnics: VnicSpec[];
       let metricsListen: ReturnType<typeof parseListen>;
-      let netns: string | undefined;
       try {
-        checkIfname(opts.veth);
         checkIfname(opts.eth);
-        netns = opts.netns === undefined ? undefined : resolveNetns(opts.netns);
-        // In a container the vNIC is often eth0 too: the same name is another interface there.
-        if (opts.veth === opts.eth && !netns) throw codedError('same-interface', `-v and -e name the same interface "${opts.veth}"`);
         metricsListen = parseListen(opts.metricsListen);
-        mac = chooseMac(opts.mac, { machineId: (deps.machineId ?? readMachineId)(), tap: opts.veth, parent: opts.eth }, log);
+        vnics = planVnics(opts, tables, (deps.machineId ?? readMachineId)(), log);
       } catch (err) {
         fail(program, err, EXIT_USAGE);
       }
-      const warning = universalWarning(mac);
-      if (warning) log.warn({ mac: formatMac(mac) }, warning);
-      const users = (deps.localUsers ?? localUsers)(mac);
-      if (users.length) {
-        fail(program, codedError('mac-in-use', `MAC ${formatMac(mac)} is already used by ${users.join(', ')} on this host; choose another -m`), EXIT_SETUP);
+      for (const { mac } of vnics) {
+        const warning = universalWarning(mac as Buffer);
+        if (warning) log.warn({ mac: formatMac(mac as Buffer) }, warning);
+        const users = (deps.localUsers ?? localUsers)(mac as Buffer);
+        if (users.length) {
+          fail(program, codedError('mac-in-use', `MAC ${formatMac(mac as Buffer)} is already used by ${users.join(', ')} on this host; choose another -m`), EXIT_SETUP);
+        }
       }
       const started = { ...opts }; // opts() is live: keep what the daemon started with
+      const startedVnics = JSON.stringify(tables);
       let exit;
       try {
         exit = await runDaemon(
           {
-            tap: opts.veth,
+            vnics,
             parent: opts.eth,
-            mac,
             membership: opts.membership,
             vnetHdr: opts.vnetHdr,
-            antiSpoofing: opts.antiSpoofing,
             rxRing: opts.rxRing,
             kernelFilter: opts.kernelFilter,
             txBatch: opts.txBatch,
@@ -320,15 +355,11 @@ export function buildProgram(deps: CliDeps = {}): Command {
             turnaround: opts.turnaround,
             queues: opts.queues,
             fanout: opts.fanout,
-            netns,
-            arpSysctls: opts.arpSysctls,
-            announce: { count: opts.announce, intervalMs: opts.announceInterval },
-            vlan: opts.vlan,
             probeWindowMs: opts.probeWindow,
             onConflict: opts.onConflict,
             metricsListen,
           },
-          { log, out, native: deps.native, signals: deps.signals, parentUp: deps.parentUp, reload: opts.config ? () => reloadConfig(program, started) : undefined, reopenLog: reopenLogFiles },
+          { log, out, native: deps.native, signals: deps.signals, parentUp: deps.parentUp, reload: opts.config ? () => reloadConfig(program, started, startedVnics) : undefined, reopenLog: reopenLogFiles },
         );
       } catch (err) {
         fail(program, err, EXIT_SETUP);

@@ -11,6 +11,21 @@
  * Each value is checked exactly as the same command-line option would be
  * (choices, parsers). Precedence: command line > environment > file > default.
  * SIGHUP reads the file again (see daemon.ts for what can change live).
+ *
+ * Several vNICs on one parent: a [[vnic]] table each, holding the per-vNIC
+ * options (VNIC_KEYS); a key left out takes the top-level value (or its
+ * default):
+ *
+ *   eth = "eth0"
+ *   mac = "persistent"
+ *
+ *   [[vnic]]
+ *   veth = "veth1"
+ *   mac = "02:00:c0:00:02:03"
+ *
+ *   [[vnic]]
+ *   veth = "veth2"
+ *   vlan = 100
  */
 import { readFileSync } from 'node:fs';
 import type { Command, Option } from 'commander';
@@ -20,16 +35,29 @@ import { codedError } from './errors';
 /** Options that only make sense on the command line. */
 const NOT_IN_FILE = new Set(['config', 'version', 'help']);
 
+/** The options a [[vnic]] table may hold (long names); veth is required there. */
+export const VNIC_KEYS = ['veth', 'mac', 'netns', 'vlan', 'arp-sysctls', 'anti-spoofing', 'announce', 'announce-interval'] as const;
+
+/** Most [[vnic]] tables: the relay's limit (native/vnictab.h). */
+export const MAX_VNICS = 64;
+
+/** A config file, checked: the top-level options and the [[vnic]] tables, each as {attributeName: value}. */
+export interface ConfigFile {
+  values: Record<string, unknown>;
+  /** Absent when the file has no [[vnic]] table. */
+  vnics?: Record<string, unknown>[];
+}
+
 /** The option whose long name (without --, or its --no- form) is key; undefined when none may be set from a file. */
 function optionFor(program: Command, key: string): Option | undefined {
   return program.options.find((o) => o.long && !NOT_IN_FILE.has(o.attributeName()) && (o.long === `--${key}` || o.long === `--no-${key}`));
 }
 
 /**
- * Read and check a config file: {attributeName: value}. Throws a coded Error,
- * one line naming the file and the key: "config <file>: ...".
+ * Read and check a config file. Throws a coded Error, one line naming the
+ * file and the key: "config <file>: ..." ("config <file>: [[vnic]] 2: ..." in a table).
  */
-export function readConfig(file: string, program: Command): Record<string, unknown> {
+export function readConfig(file: string, program: Command): ConfigFile {
   const where = `config ${file}`;
   let text: string;
   try {
@@ -45,10 +73,28 @@ export function readConfig(file: string, program: Command): Record<string, unkno
   } catch (err) {
     throw codedError('config', `${where}: not valid TOML: ${(err as Error).message.split('\n')[0]}`);
   }
+  const { vnic, ...top } = doc;
+  const values = checkTable(where, program, top, () => true);
+  if (vnic === undefined) return { values };
+  if (!Array.isArray(vnic) || vnic.length === 0 || vnic.some((t) => typeof t !== 'object' || t === null || Array.isArray(t))) {
+    throw codedError('config', `${where}: "vnic" must be [[vnic]] tables`);
+  }
+  if (vnic.length > MAX_VNICS) throw codedError('config', `${where}: ${vnic.length} [[vnic]] tables, at most ${MAX_VNICS} vNICs share a parent`);
+  const vnics = vnic.map((t: Record<string, unknown>, i: number) => {
+    const at = `${where}: [[vnic]] ${i + 1}`;
+    if (t.veth === undefined) throw codedError('config', `${at}: "veth" (the vNIC's name) is missing`);
+    return checkTable(at, program, t, (key) => (VNIC_KEYS as readonly string[]).includes(key));
+  });
+  return { values, vnics };
+}
+
+/** Check one table's keys and values: {attributeName: value}. allowed(key) false: a key that has no place there. */
+function checkTable(where: string, program: Command, table: Record<string, unknown>, allowed: (key: string) => boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(doc)) {
+  for (const [key, value] of Object.entries(table)) {
     const opt = optionFor(program, key);
     if (!opt) throw codedError('config', `${where}: unknown key "${key}"`);
+    if (!allowed(key)) throw codedError('config', `${where}: "${key}" is a setting of the parent, not of one vNIC: put it at the top of the file`);
     out[opt.attributeName()] = checkValue(where, key, opt, value);
   }
   return out;

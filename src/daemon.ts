@@ -1,7 +1,7 @@
 /**
- * The daemon's lifecycle: build the relay (vNIC still down), listen for a
- * station already using the MAC, bring the vNIC up, say so, watch the relay
- * threads and MAC conflicts, stop cleanly on SIGINT/SIGTERM. Everything it
+ * The daemon's lifecycle: build the relay (its vNICs still down), listen for
+ * a station already using a vNIC's MAC, bring the vNICs up, say so, watch the
+ * relay threads and MAC conflicts, stop cleanly on SIGINT/SIGTERM. Everything it
  * touches is passed in, so tests drive it with a fake native module and a
  * fake signal source.
  */
@@ -15,7 +15,7 @@ import { ParentWatch, type ParentChange } from './parentwatch';
 import { sysfsIfindex, sysfsOperUp } from './sysfs';
 import { createNotifier } from './systemd';
 import { VERSION } from './version';
-import { loadNative, type LinkEvent, type LinkMonitor, type Membership, type NativeModule, type Relay, type RelayInfo, type RelayOptions, type RelayStats } from './native';
+import { loadNative, type LinkEvent, type LinkMonitor, type Membership, type NativeModule, type Relay, type RelayOptions, type RelayStats, type VnicInfo, type VnicStats } from './native';
 
 export type OnConflict = 'warn' | 'exit';
 
@@ -29,15 +29,31 @@ export interface ReloadResult {
 }
 
 /** Relay modes, passed to it as they are (see RelayOptions for meanings and defaults). */
-type HotPathOptions = Pick<RelayOptions, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs' | 'turnaround' | 'queues' | 'fanout' | 'netns' | 'arpSysctls' | 'vlan'>;
+type HotPathOptions = Pick<RelayOptions, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs' | 'turnaround' | 'queues' | 'fanout'>;
 
-export interface DaemonOptions extends HotPathOptions {
+/** One vNIC to run (see VnicOptions for the meanings). */
+export interface VnicSpec {
   /** vNIC (TAP) name. */
   tap: string;
+  /** Its MAC, 6 bytes; undefined keeps the kernel's choice. */
+  mac?: Buffer;
+  /** Namespace file to create it in (--netns); undefined: this namespace. */
+  netns?: string;
+  /** VLAN ID it is an access port of (--vlan). */
+  vlan?: number;
+  /** Set its arp_ignore/arp_announce (default true). */
+  arpSysctls?: boolean;
+  /** Drop its frames with a foreign source MAC or ARP sender (default true). */
+  antiSpoofing?: boolean;
+  /** Gratuitous ARP / unsolicited NA for its addresses (default: 2, 2000 ms apart; count 0: off). */
+  announce?: AnnouncePolicy;
+}
+
+export interface DaemonOptions extends HotPathOptions {
+  /** The vNICs, 1 to 64, all on the one parent. */
+  vnics: VnicSpec[];
   /** Parent NIC name. */
   parent: string;
-  /** The vNIC's MAC, 6 bytes; undefined keeps the kernel's choice. */
-  mac?: Buffer;
   membership: Membership;
   /** Pass virtio_net_hdr through (default true); false relays plain frames with checksums completed in C. */
   vnetHdr?: boolean;
@@ -47,10 +63,6 @@ export interface DaemonOptions extends HotPathOptions {
   onConflict?: OnConflict;
   /** Where /metrics and /healthz listen; undefined: no endpoint. */
   metricsListen?: ListenAddress;
-  /** Drop vNIC frames with a foreign source MAC or ARP sender (default true). */
-  antiSpoofing?: boolean;
-  /** Gratuitous ARP / unsolicited NA for the vNIC's addresses (default: 2, 2000 ms apart; count 0: off). */
-  announce?: AnnouncePolicy;
 }
 
 export interface DaemonDeps {
@@ -90,19 +102,25 @@ export const DEFAULT_ANNOUNCE: AnnouncePolicy = { count: 2, intervalMs: 2000 };
 const fmtHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Announcing {
+/** One running vNIC: what it is, and what watches it. */
+interface VnicRun {
+  /** Its index in the relay. */
+  index: number;
+  info: VnicInfo;
+  /** Bound to {device, parent}. */
+  log: Logger;
   announcer: Announcer;
-  /** The vNIC's link and address events, in its namespace; undefined when announcing is off. */
+  /** Its link and address events, in its namespace; undefined when announcing is off. */
   monitor?: LinkMonitor;
 }
 
 /**
- * Announce the vNIC's addresses as it gains them or comes up: a LinkMonitor
- * with address events, opened in the vNIC's namespace before its link comes
- * up (none with policy.count 0). Throws the monitor's NativeError.
+ * Announce vNIC `index`'s addresses as it gains them or comes up: a
+ * LinkMonitor with address events, opened in the vNIC's namespace before its
+ * link comes up (none with policy.count 0). Throws the monitor's NativeError.
  */
-function startAnnouncing(native: NativeModule, relay: Relay, info: RelayInfo, policy: AnnouncePolicy, log: Logger): Announcing {
-  const announcer = new Announcer(policy, (a) => relay.announce(a), (address, err) => log.warn({ err, address }, `could not announce ${address}`));
+function startAnnouncing(native: NativeModule, relay: Relay, index: number, info: VnicInfo, policy: AnnouncePolicy, log: Logger): Pick<VnicRun, 'announcer' | 'monitor'> {
+  const announcer = new Announcer(policy, (a) => relay.announce(a, index), (address, err) => log.warn({ err, address }, `could not announce ${address}`));
   if (policy.count === 0) return { announcer };
   const addrs = new VnicAddresses(info.tapIfindex);
   const onEvents = (events: LinkEvent[]): void =>
@@ -116,28 +134,44 @@ function startAnnouncing(native: NativeModule, relay: Relay, info: RelayInfo, po
   return { announcer, monitor: new native.LinkMonitor(onEvents, { addresses: true, netns: info.netns }) };
 }
 
+/** vNIC index's counters; a relay that does not break them down (one vNIC) gives its totals. */
+export function vnicStats(stats: RelayStats, index: number): VnicStats {
+  return stats.vnics?.[index] ?? stats;
+}
+
+/** The relay's vNICs, as built. */
+function vnicInfos(relay: Relay): VnicInfo[] {
+  const info = relay.info();
+  return info.vnics ?? [info];
+}
+
 /**
- * Listen for probeWindowMs with the vNIC down; throw MacConflictError when
- * frames with our MAC as source came from the wire (the caller closes the relay).
+ * Listen for probeWindowMs with the vNICs down; throw MacConflictError when
+ * frames with a vNIC's MAC as source came from the wire (the caller closes the relay).
  */
-async function probeConflict(relay: Relay, opts: DaemonOptions): Promise<void> {
+async function probeConflict(relay: Relay, opts: DaemonOptions, vnics: VnicRun[]): Promise<void> {
   const ms = opts.probeWindowMs ?? 0;
   if (ms <= 0) return;
   await sleep(ms);
-  const seen = relay.stats().receive.drops.mac_conflict;
-  if (seen > 0) {
-    const mac = relay.info().mac;
-    throw new MacConflictError(
-      `${opts.tap}: MAC ${mac} is already used on ${opts.parent}: ${seen} frame(s) from it in ${ms} ms; choose another -m`,
-    );
+  const stats = relay.stats();
+  for (const v of vnics) {
+    const seen = vnicStats(stats, v.index).receive.drops.mac_conflict;
+    if (seen > 0) {
+      throw new MacConflictError(`${v.info.tap}: MAC ${v.info.mac} is already used on ${opts.parent}: ${seen} frame(s) from it in ${ms} ms; choose another -m`);
+    }
   }
+}
+
+/** The original vethd's line for one vNIC; one made in another namespace says so after it. */
+function attachedLine(v: VnicInfo, parent: string): string {
+  return `Attached ${v.tap} into ${parent} (${v.mac})${v.netns ? ` in network namespace ${v.netns}` : ''}`;
 }
 
 /**
  * Open the relay (throws the native set-up error, leaving nothing behind),
- * start it, probe for a MAC conflict, bring the vNIC up, print
- * `Attached <tap> into <parent> (<mac>)`, and resolve when it ends. The relay
- * is closed (TAP deleted, membership dropped) before resolving.
+ * start it, probe for MAC conflicts, bring the vNICs up, print
+ * `Attached <tap> into <parent> (<mac>)` for each, and resolve when it ends.
+ * The relay is closed (TAPs deleted, membership dropped) before resolving.
  */
 export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<DaemonExit> {
   const native = deps.native ?? loadNative();
@@ -151,12 +185,10 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   let relay: Relay;
   try {
     relay = new native.Relay({
-      tap: opts.tap,
       parent: opts.parent,
-      mac: opts.mac,
+      vnics: opts.vnics.map((v) => ({ tap: v.tap, mac: v.mac, netns: v.netns, arpSysctls: v.arpSysctls ?? true, antiSpoofing: v.antiSpoofing ?? true, ...(v.vlan ? { vlan: v.vlan } : {}) })),
       membership: opts.membership,
       vnetHdr: opts.vnetHdr ?? true,
-      antiSpoofing: opts.antiSpoofing ?? true,
       rxRing: opts.rxRing,
       kernelFilter: opts.kernelFilter,
       txBatch: opts.txBatch,
@@ -165,9 +197,6 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       turnaround: opts.turnaround,
       queues: opts.queues,
       fanout: opts.fanout,
-      netns: opts.netns,
-      arpSysctls: opts.arpSysctls ?? true,
-      ...(opts.vlan ? { vlan: opts.vlan } : {}),
     });
   } catch (err) {
     monitor.close();
@@ -176,21 +205,27 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   let running = false;
   let server: MetricsServer | undefined;
   const info = relay.info();
-  const log = deps.log.child({ device: info.tap, parent: info.parent });
-  let announcing: Announcing;
-  try {
-    announcing = startAnnouncing(native, relay, info, opts.announce ?? DEFAULT_ANNOUNCE, log);
-  } catch (err) {
+  const runs: VnicRun[] = [];
+  const closeAll = (): void => {
     monitor.close();
+    runs.forEach((v) => v.monitor?.close());
     relay.close();
+  };
+  try {
+    vnicInfos(relay).forEach((vinfo, index) => {
+      const log = deps.log.child({ device: vinfo.tap, parent: info.parent });
+      runs.push({ index, info: vinfo, log, ...startAnnouncing(native, relay, index, vinfo, opts.vnics[index]?.announce ?? DEFAULT_ANNOUNCE, log) });
+    });
+  } catch (err) {
+    closeAll();
     throw err;
   }
-  const { announcer, monitor: vnicMonitor } = announcing;
+  const log = runs.length === 1 ? runs[0].log : deps.log.child({ parent: info.parent });
   // A vNIC in another namespace has an ifindex from that namespace's numbering: its events never come here.
-  const watch = new ParentWatch(info.parent, info.parentIfindex, parentUp(info.parent), info.netns ? -1 : info.tapIfindex);
+  const watch = new ParentWatch(info.parent, info.parentIfindex, parentUp(info.parent), runs.filter((v) => !v.info.netns).map((v) => v.info.tapIfindex));
   try {
     relay.start();
-    await probeConflict(relay, opts);
+    await probeConflict(relay, opts, runs);
     relay.up();
     running = true;
     if (opts.metricsListen) {
@@ -200,14 +235,12 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
         parentUp: () => watch.up,
         version: VERSION,
         dropReasons: native.dropReasons,
-        announcements: () => announcer.sent,
+        announcements: (index) => runs[index].announcer.sent,
       });
       server = await serveMetrics(registry, opts.metricsListen, () => running);
     }
   } catch (err) {
-    monitor.close();
-    vnicMonitor?.close();
-    relay.close();
+    closeAll();
     throw err;
   }
   // Set-up is over: nothing from here on needs a capability (native/caps.h says why).
@@ -215,26 +248,26 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   if (caps.error) log.warn({ err: caps.error }, 'could not drop capabilities');
   else log.info({ threads: caps.threads, holding: caps.holding }, `capabilities dropped (${caps.threads - caps.holding} of ${caps.threads} threads hold none)`);
   const notifier = createNotifier(native.sdNotify, deps.env ?? process.env, (err) => log.warn({ err }, 'sd_notify failed'));
-  // The original vethd's line; a vNIC made in another namespace says so after it.
-  const attached = `Attached ${info.tap} into ${info.parent} (${info.mac})${info.netns ? ` in network namespace ${info.netns}` : ''}`;
-  deps.out(attached);
+  for (const v of runs) {
+    deps.out(attachedLine(v.info, info.parent));
+    v.log.info(
+      { mac: v.info.mac, mtu: info.mtu, vnetHdr: info.vnetHdr, membership: info.membership, ifindex: v.info.tapIfindex, netns: v.info.netns, vlan: v.info.vlan },
+      `relay running (${info.vnetHdr ? 'virtio_net_hdr passthrough' : 'plain frames, checksums completed in software'}, ${info.membership} membership${v.info.vlan ? `, access port of VLAN ${v.info.vlan}` : ''})`,
+    );
+  }
   log.info(
-    { mac: info.mac, mtu: info.mtu, vnetHdr: info.vnetHdr, membership: info.membership, ifindex: info.tapIfindex, netns: info.netns, vlan: info.vlan },
-    `relay running (${info.vnetHdr ? 'virtio_net_hdr passthrough' : 'plain frames, checksums completed in software'}, ${info.membership} membership${info.vlan ? `, access port of VLAN ${info.vlan}` : ''})`,
-  );
-  log.info(
-    { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, rxCoalesceUs: info.rxCoalesceUs, turnaround: info.turnaround, queues: info.queues, fanout: info.fanout, vnetHdr: info.vnetHdr },
+    { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, rxCoalesceUs: info.rxCoalesceUs, turnaround: info.turnaround, queues: info.queues, fanout: info.fanout, vnetHdr: info.vnetHdr, vnics: runs.length },
     'relay mode',
   );
   if (server) log.info({ url: `http://${fmtHost(server.address.host)}:${server.address.port}/metrics` }, 'metrics endpoint listening');
-  notifier.ready(attached);
+  notifier.ready(runs.length === 1 ? attachedLine(runs[0].info, info.parent) : `Attached ${runs.map((v) => v.info.tap).join(', ')} into ${info.parent}`);
 
-  const conflicts = new ConflictWatch(relay.stats().receive.drops.mac_conflict);
+  const conflicts = runs.map((v) => new ConflictWatch(vnicStats(relay.stats(), v.index).receive.drops.mac_conflict));
   let onConflict = opts.onConflict ?? 'warn';
   let fatal: Error | undefined; // set by a parent change the relay cannot follow; the health tick ends the daemon
   const onChange = (change: ParentChange): void => {
     const fail = (err: Error): void => void (fatal ??= err);
-    applyParentChange(change, { relay, watch, log, tap: info.tap, mtu: info.mtu, queues: info.queues, parentUp, ifindexOf: deps.ifindexOf ?? sysfsIfindex, fail }, onChange);
+    applyParentChange(change, { relay, watch, log, vnics: runs, mtu: info.mtu, queues: info.queues, parentUp, ifindexOf: deps.ifindexOf ?? sysfsIfindex, fail }, onChange);
     info.parent = watch.name;
     info.parentIfindex = watch.ifindex;
   };
@@ -258,7 +291,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
         return log.error({ err }, 'SIGHUP: config not reloaded, the running settings stay');
       }
       deps.log.level = r.logLevel;
-      log.level = r.logLevel; // a child keeps the level it was made with
+      for (const l of new Set([log, ...runs.map((v) => v.log)])) l.level = r.logLevel; // a child keeps the level it was made with
       onConflict = r.onConflict;
       relay.setAntiSpoofing(r.antiSpoofing);
       log.info({ logLevel: r.logLevel, onConflict: r.onConflict, antiSpoofing: r.antiSpoofing }, 'SIGHUP: config reloaded, log files reopened');
@@ -269,14 +302,14 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       const error = st.rxError ?? st.txError;
       if (error) return finish({ code: 1, reason: 'relay thread failed', error });
       if (fatal) return finish({ code: 1, reason: 'parent re-created', error: fatal });
-      const seen = relay.stats().receive.drops.mac_conflict;
-      const event = conflicts.observe(seen, now());
-      if (!event) return;
-      const text = `another station on ${info.parent} sends with our MAC ${info.mac} (${seen} frame(s) so far)`;
-      if (onConflict === 'exit') {
-        finish({ code: 1, reason: 'MAC conflict', error: new MacConflictError(`${info.tap}: ${text}`) });
-      } else if (event === 'new-burst') {
-        log.warn({ mac: info.mac, frames: seen }, `MAC conflict: ${text}`);
+      const stats = relay.stats();
+      for (const v of runs) {
+        const seen = vnicStats(stats, v.index).receive.drops.mac_conflict;
+        const event = conflicts[v.index].observe(seen, now());
+        if (!event) continue;
+        const text = `another station on ${info.parent} sends with our MAC ${v.info.mac} (${seen} frame(s) so far)`;
+        if (onConflict === 'exit') return finish({ code: 1, reason: 'MAC conflict', error: new MacConflictError(`${v.info.tap}: ${text}`) });
+        if (event === 'new-burst') v.log.warn({ mac: v.info.mac, frames: seen }, `MAC conflict: ${text}`);
       }
     }, deps.healthIntervalMs ?? 250);
     function finish(result: Omit<DaemonExit, 'stats'>): void {
@@ -288,8 +321,10 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   });
   running = false;
   monitor.close();
-  vnicMonitor?.close();
-  announcer.close();
+  runs.forEach((v) => {
+    v.monitor?.close();
+    v.announcer.close();
+  });
   notifier.stopping();
   notifier.close();
   await server?.close();
@@ -304,7 +339,8 @@ interface ChangeContext {
   relay: Relay;
   watch: ParentWatch;
   log: Logger;
-  tap: string;
+  /** The vNICs (for their names). */
+  vnics: VnicRun[];
   /** The vNIC's MTU, bytes. */
   mtu: number;
   /** Queues in use: above 1 the packet sockets are fanout members, which cannot be bound again. */
@@ -327,8 +363,10 @@ function applyParentChange(change: ParentChange, c: ChangeContext, again: (chang
       return log.info({ from: change.from, to: change.to, ifindex: watch.ifindex }, `parent ${change.from} was renamed ${change.to}: the relay follows it`);
     case 'gone':
       return log.warn(`parent ${watch.name} was deleted or left this namespace: waiting for a device named ${watch.name} to rebind`);
-    case 'vnic-left':
-      return log.info(`vNIC ${c.tap} left this network namespace (moved to a container, or being deleted)`);
+    case 'vnic-left': {
+      const tap = c.vnics.find((v) => v.info.tapIfindex === change.ifindex && !v.info.netns)?.info.tap ?? `ifindex ${change.ifindex}`;
+      return log.info(`vNIC ${tap} left this network namespace (moved to a container, or being deleted)`);
+    }
     case 'back':
       try {
         c.relay.rebind(change.name, change.ifindex);

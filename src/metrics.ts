@@ -5,7 +5,7 @@
  * scrape time, in collect(); nothing is copied on a timer.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { DropReason, RelayInfo, RelayStats } from './native';
+import type { DropReason, RelayInfo, RelayStats, VnicInfo, VnicStats } from './native';
 
 export const METRIC_PREFIX = 'vethd_';
 
@@ -33,8 +33,28 @@ export interface MetricsSource {
   parentUp(): boolean | undefined;
   version: string;
   dropReasons: readonly DropReason[];
-  /** Gratuitous ARP (ipv4) and unsolicited NA (ipv6) frames sent for the vNIC's addresses. */
-  announcements?: () => { ipv4: number; ipv6: number };
+  /** Gratuitous ARP (ipv4) and unsolicited NA (ipv6) frames sent for vNIC index's addresses. */
+  announcements?: (index: number) => { ipv4: number; ipv6: number };
+}
+
+/** One vNIC's series: its device label, identity and counters. */
+interface Row {
+  index: number;
+  vnic: VnicInfo;
+  stats: VnicStats;
+}
+
+/**
+ * A row per vNIC, device = its name. With one vNIC its counters are the
+ * relay's totals, so the drops that concern no vNIC (another station's
+ * unicast, socket overruns) count there, as they always have; with several
+ * they are exported on their own, device = the parent (unroutedRow).
+ */
+function rows(src: MetricsSource): Row[] {
+  const info = src.info();
+  const stats = src.stats();
+  const vnics = info.vnics ?? [info];
+  return vnics.length === 1 ? [{ index: 0, vnic: vnics[0], stats }] : vnics.map((vnic, index) => ({ index, vnic, stats: stats.vnics?.[index] ?? stats }));
 }
 
 /** A registry with vethd's metrics and the process/runtime defaults. */
@@ -43,9 +63,8 @@ export function createMetrics(src: MetricsSource): Registry {
   collectDefaultMetrics({ register: registry });
   // prom-client exports these gauges with a _total suffix, which promtool (rightly) flags.
   for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name);
-  const device = () => src.info().tap;
 
-  const total = (name: string, help: string, value: (s: RelayStats) => number) =>
+  const total = (name: string, help: string, value: (s: VnicStats) => number) =>
     new Counter({
       name,
       help,
@@ -53,7 +72,7 @@ export function createMetrics(src: MetricsSource): Registry {
       registers: [registry],
       collect() {
         this.reset();
-        this.inc({ device: device() }, value(src.stats()));
+        for (const r of rows(src)) this.inc({ device: r.vnic.tap }, value(r.stats));
       },
     });
   const drops = (name: string, help: string, dir: 'receive' | 'transmit') =>
@@ -64,17 +83,21 @@ export function createMetrics(src: MetricsSource): Registry {
       registers: [registry],
       collect() {
         this.reset();
-        const s = src.stats()[dir];
-        for (const reason of src.dropReasons) this.inc({ device: device(), reason }, s.drops[reason]);
+        for (const r of rows(src)) for (const reason of src.dropReasons) this.inc({ device: r.vnic.tap, reason }, r.stats[dir].drops[reason]);
+        const info = src.info();
+        const unrouted = src.stats().unrouted;
+        if (dir === 'receive' && (info.vnics?.length ?? 1) > 1 && unrouted) {
+          for (const reason of src.dropReasons) this.inc({ device: info.parent, reason }, unrouted.drops[reason]);
+        }
       },
     });
 
-  total(METRIC_NAMES.receivePackets, 'Frames relayed from the parent to the virtual NIC.', (s) => s.receive.frames);
-  total(METRIC_NAMES.receiveBytes, 'Bytes relayed from the parent to the virtual NIC, Ethernet header and VLAN tag included.', (s) => s.receive.bytes);
-  drops(METRIC_NAMES.receiveDrop, 'Frames from the parent not relayed to the virtual NIC, by reason.', 'receive');
-  total(METRIC_NAMES.transmitPackets, 'Frames relayed from the virtual NIC to the parent.', (s) => s.transmit.frames);
-  total(METRIC_NAMES.transmitBytes, 'Bytes relayed from the virtual NIC to the parent, Ethernet header included.', (s) => s.transmit.bytes);
-  drops(METRIC_NAMES.transmitDrop, 'Frames from the virtual NIC not relayed to the parent, by reason.', 'transmit');
+  total(METRIC_NAMES.receivePackets, 'Frames relayed to the virtual NIC, from the parent or another virtual NIC on it.', (s) => s.receive.frames);
+  total(METRIC_NAMES.receiveBytes, 'Bytes relayed to the virtual NIC, Ethernet header and VLAN tag included.', (s) => s.receive.bytes);
+  drops(METRIC_NAMES.receiveDrop, 'Frames from the parent not relayed to the virtual NIC, by reason; with several virtual NICs, device="<parent>" counts those for none of them.', 'receive');
+  total(METRIC_NAMES.transmitPackets, 'Frames relayed from the virtual NIC to the parent or another virtual NIC on it.', (s) => s.transmit.frames);
+  total(METRIC_NAMES.transmitBytes, 'Bytes relayed from the virtual NIC, Ethernet header included.', (s) => s.transmit.bytes);
+  drops(METRIC_NAMES.transmitDrop, 'Frames from the virtual NIC not relayed, by reason.', 'transmit');
   total(METRIC_NAMES.macConflicts, 'Frames from the wire whose source is the virtual NIC\'s MAC: another station uses it.', (s) => s.receive.drops.mac_conflict);
 
   new Counter({
@@ -84,8 +107,10 @@ export function createMetrics(src: MetricsSource): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      const sent = src.announcements?.() ?? { ipv4: 0, ipv6: 0 };
-      for (const family of ['ipv4', 'ipv6'] as const) this.inc({ device: device(), family }, sent[family]);
+      for (const r of rows(src)) {
+        const sent = src.announcements?.(r.index) ?? { ipv4: 0, ipv6: 0 };
+        for (const family of ['ipv4', 'ipv6'] as const) this.inc({ device: r.vnic.tap, family }, sent[family]);
+      }
     },
   });
   new Gauge({
@@ -94,8 +119,9 @@ export function createMetrics(src: MetricsSource): Registry {
     labelNames: ['device', 'parent'],
     registers: [registry],
     collect() {
-      const info = src.info();
-      this.set({ device: info.tap, parent: info.parent }, src.parentUp() ? 1 : 0);
+      this.reset();
+      const parent = src.info().parent;
+      for (const r of rows(src)) this.set({ device: r.vnic.tap, parent }, src.parentUp() ? 1 : 0);
     },
   });
   new Gauge({
@@ -104,9 +130,9 @@ export function createMetrics(src: MetricsSource): Registry {
     labelNames: ['device', 'parent', 'address', 'version'],
     registers: [registry],
     collect() {
-      const info = src.info();
       this.reset();
-      this.set({ device: info.tap, parent: info.parent, address: info.mac, version: src.version }, 1);
+      const parent = src.info().parent;
+      for (const r of rows(src)) this.set({ device: r.vnic.tap, parent, address: r.vnic.mac, version: src.version }, 1);
     },
   });
   return registry;

@@ -15,7 +15,7 @@ export type ParentChange =
   /** A device with the parent's name appeared while it was gone: rebind to it. */
   | { kind: 'back'; ifindex: number; name: string; mtu: number }
   /** The vNIC left this namespace (moved to a container) or is being deleted. */
-  | { kind: 'vnic-left' }
+  | { kind: 'vnic-left'; ifindex: number }
   /** Events were lost: the caller re-reads the state (see resync()). */
   | { kind: 'resync' };
 
@@ -37,20 +37,20 @@ export class ParentWatch {
 
   /**
    * name/ifindex: the parent as bound at start; up: its link state then;
-   * tapIfindex: the vNIC's ifindex.
+   * tapIfindexes: the vNICs' ifindexes in this namespace.
    */
   constructor(
     public name: string,
     public ifindex: number,
     public up: boolean | undefined,
-    private readonly tapIfindex: number,
+    private readonly tapIfindexes: readonly number[],
   ) {}
 
   /** The changes one event makes, in order. */
   handle(ev: LinkEvent): ParentChange[] {
     if (ev.type === 'resync') return [{ kind: 'resync' }];
     if (ev.type === 'addr' || ev.type === 'deladdr') return [];
-    if (ev.ifindex === this.tapIfindex) return ev.type === 'del' ? [{ kind: 'vnic-left' }] : [];
+    if (this.tapIfindexes.includes(ev.ifindex)) return ev.type === 'del' ? [{ kind: 'vnic-left', ifindex: ev.ifindex }] : [];
     if (this.present && ev.ifindex === this.ifindex) {
       if (ev.type === 'del') {
         this.present = false;

@@ -312,6 +312,28 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     await run;
   });
 
+  test('[[vnic]] tables: one relay for several vNICs, each key it leaves out taken from the top; an Attached line each', async () => {
+    const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-')), 'multi.toml');
+    writeFileSync(
+      conf,
+      'eth = "eth3"\nprobe-window = 0\nmetrics-listen = "off"\nvlan = 7\n[[vnic]]\nveth = "veth1"\nmac = "02:00:c0:00:02:51"\n[[vnic]]\nveth = "veth2"\nvlan = 100\nanti-spoofing = false\nannounce = 0\n',
+    );
+    const { fake, signals, lines, parse } = setup();
+    const run = parse('-c', conf);
+    await waitFor('attach', () => lines.length === 2);
+    const veth2Mac = resolveMac({ kind: 'persistent' }, { machineId: MACHINE_ID, tap: 'veth2', parent: 'eth3' });
+    expect(fake.opened).toHaveLength(1);
+    expect(fake.opened[0]).toMatchObject({ parent: 'eth3', vnics: [
+      { tap: 'veth1', mac: Buffer.from('0200c0000251', 'hex'), vlan: 7, antiSpoofing: true, arpSysctls: true },
+      { tap: 'veth2', mac: veth2Mac, vlan: 100, antiSpoofing: false, arpSysctls: true },
+    ] });
+    expect(lines).toEqual(['Attached veth1 into eth3 (02:00:c0:00:02:51)', `Attached veth2 into eth3 (${formatMac(veth2Mac)})`]);
+    expect(fake.ups).toBe(1);
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+    expect(fake.closed).toBe(1);
+  });
+
   test.each([
     ['colour = "blue"', 'unknown key "colour"'],
     ['membership = "all"', '"membership" must be one of promisc, unicast, none, got "all"'],
@@ -319,6 +341,9 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     ['anti-spoofing = "no"', '"anti-spoofing" must be true or false'],
     ['veth = [1, 2]', '"veth" must be a string or a number'],
     ['veth = ', 'not valid TOML'],
+    ['[[vnic]]\nmac = "random"', '[[vnic]] 1: "veth" (the vNIC\'s name) is missing'],
+    ['[[vnic]]\nveth = "veth1"\nlog-level = "debug"', '[[vnic]] 1: "log-level" is a setting of the parent, not of one vNIC'],
+    ['vnic = 3', '"vnic" must be [[vnic]] tables'],
   ])('a bad config file (%s): exit 2, one line naming the file and the key', async (text, want) => {
     const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-')), 'bad.toml');
     writeFileSync(conf, `${text}\n`);

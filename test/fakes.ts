@@ -43,7 +43,9 @@ export class FakeNative {
     class FakeRelay implements Relay {
       constructor(readonly opts: RelayOptions) {
         if (fake.openError) throw fake.openError;
-        fake.opened.push(opts);
+        // One vNIC: its fields beside the relay's, as tests read them.
+        const { vnics, ...relayOpts } = opts;
+        fake.opened.push(vnics?.length === 1 ? { ...relayOpts, ...vnics[0] } : opts);
       }
       start() {
         fake.started++;
@@ -55,8 +57,15 @@ export class FakeNative {
         fake.closed++;
       }
       info() {
-        const mac = this.opts.mac ? [...this.opts.mac].map((b) => b.toString(16).padStart(2, '0')).join(':') : '5e:1a:00:00:00:01';
-        return { tap: this.opts.tap, parent: this.opts.parent, mac, tapIfindex: 7, parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: this.opts.membership ?? 'promisc', antiSpoofing: this.opts.antiSpoofing ?? true, rxRing: 'tpacket_v2', kernelFilter: this.opts.kernelFilter ?? true, txBatch: this.opts.txBatch ?? 32, qdiscBypass: this.opts.qdiscBypass ?? false, rxCoalesceUs: this.opts.rxCoalesceUs ?? 50, turnaround: this.opts.turnaround ?? true, queues: this.opts.queues ?? 1, ...(this.opts.queues && this.opts.queues > 1 ? { fanout: this.opts.fanout ?? 'cpu' } : {}) };
+        const vnics = (this.opts.vnics ?? [{ ...this.opts, tap: this.opts.tap ?? 'veth0' }]).map((v, i) => ({
+          tap: v.tap,
+          mac: v.mac ? [...v.mac].map((b) => b.toString(16).padStart(2, '0')).join(':') : `5e:1a:00:00:00:0${i + 1}`,
+          tapIfindex: 7 + i,
+          antiSpoofing: v.antiSpoofing ?? true,
+          ...(v.netns ? { netns: v.netns } : {}),
+          ...(v.vlan ? { vlan: v.vlan } : {}),
+        }));
+        return { ...vnics[0], vnics, parent: this.opts.parent, parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: this.opts.membership ?? 'promisc', rxRing: 'tpacket_v2', kernelFilter: this.opts.kernelFilter ?? true, txBatch: this.opts.txBatch ?? 32, qdiscBypass: this.opts.qdiscBypass ?? false, rxCoalesceUs: this.opts.rxCoalesceUs ?? 50, turnaround: this.opts.turnaround ?? true, queues: this.opts.queues ?? 1, ...(this.opts.queues && this.opts.queues > 1 ? { fanout: this.opts.fanout ?? 'cpu' } : {}) };
       }
       stats() {
         return fake.stats;

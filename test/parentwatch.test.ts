@@ -13,7 +13,7 @@ describe('ParentWatch', () => {
   });
 
   test('a repeated state is not a change; other devices are ignored', () => {
-    const w = new ParentWatch('eth0', 2, true, 7);
+    const w = new ParentWatch('eth0', 2, true, [7]);
     expect(w.handle(ev({ operstate: 6 }))).toEqual([]);
     expect(w.handle(ev({ ifindex: 3, name: 'eth1', operstate: 2 }))).toEqual([]);
     expect(w.handle(ev({ operstate: 2 }))).toEqual([{ kind: 'down' }]);
@@ -21,7 +21,7 @@ describe('ParentWatch', () => {
   });
 
   test('gone, then back under the same name with a new ifindex; a new device with another name is not ours', () => {
-    const w = new ParentWatch('eth0', 2, true, 7);
+    const w = new ParentWatch('eth0', 2, true, [7]);
     expect(w.handle(ev({ type: 'del' }))).toEqual([{ kind: 'gone' }]);
     expect(w.handle(ev({ ifindex: 9, name: 'eth9', operstate: 6 }))).toEqual([]);
     expect(w.handle(ev({ ifindex: 12, operstate: 6, mtu: 1500 }))).toEqual([{ kind: 'back', ifindex: 12, name: 'eth0', mtu: 1500 }, { kind: 'up' }]);
@@ -31,13 +31,13 @@ describe('ParentWatch', () => {
   });
 
   test('the vNIC leaving the namespace is reported, its other events are not', () => {
-    const w = new ParentWatch('eth0', 2, true, 7);
+    const w = new ParentWatch('eth0', 2, true, [7]);
     expect(w.handle(ev({ ifindex: 7, name: 'veth1', operstate: 2 }))).toEqual([]);
-    expect(w.handle(ev({ ifindex: 7, name: 'veth1', type: 'del' }))).toEqual([{ kind: 'vnic-left' }]);
+    expect(w.handle(ev({ ifindex: 7, name: 'veth1', type: 'del' }))).toEqual([{ kind: 'vnic-left', ifindex: 7 }]);
   });
 
   test('after lost events, resync reports what was missed', () => {
-    const w = new ParentWatch('eth0', 2, true, 7);
+    const w = new ParentWatch('eth0', 2, true, [7]);
     expect(w.handle(ev({ type: 'resync', ifindex: 0 }))).toEqual([{ kind: 'resync' }]);
     expect(w.resync(2, true)).toEqual([]);
     expect(w.resync(2, false)).toEqual([{ kind: 'down' }]);

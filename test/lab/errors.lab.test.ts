@@ -114,6 +114,15 @@ describe.skipIf(!isRoot)('set-up errors in the namespace lab', () => {
     [['-c', conf('type', 'anti-spoofing = 1')], '"anti-spoofing" must be true or false'],
     [['-c', conf('toml', 'veth = "unterminated')], 'not valid TOML'],
     [['-c', conf('same', 'veth = "eth0"\neth = "eth0"')], 'vethd: -v and -e name the same interface "eth0"'],
+    // [[vnic]] tables: names or MACs given twice, keys of the parent, a missing name, bad values, -v beside them;
+    // a vNIC that cannot be made after another was: neither is left
+    [['-c', conf('dupmac', 'eth = "eth0"\nmac = "02:00:c0:00:02:51"\n[[vnic]]\nveth = "veth1"\n[[vnic]]\nveth = "veth2"')], 'vethd: [[vnic]] 2: vNIC "veth2" would have MAC 02:00:c0:00:02:51, as "veth1" has; choose another mac'],
+    [['-c', conf('dupname', 'eth = "eth0"\n[[vnic]]\nveth = "veth1"\n[[vnic]]\nveth = "veth1"')], 'vethd: [[vnic]] 2: vNIC "veth1" is already [[vnic]] 1'],
+    [['-c', conf('vnickey', 'eth = "eth0"\n[[vnic]]\nveth = "veth1"\nqueues = 2')], 'vethd: config ' + path.join(CONF_DIR, 'vnickey.toml') + ': [[vnic]] 1: "queues" is a setting of the parent, not of one vNIC: put it at the top of the file'],
+    [['-c', conf('noname', 'eth = "eth0"\n[[vnic]]\nmac = "random"')], '[[vnic]] 1: "veth" (the vNIC\'s name) is missing'],
+    [['-c', conf('vnicvlan', 'eth = "eth0"\n[[vnic]]\nveth = "veth1"\nvlan = 5000')], '[[vnic]] 1: "vlan": expected a VLAN ID from 1 to 4094, got "5000"'],
+    [['-v', 'veth1', '-c', conf('vnicv', 'eth = "eth0"\n[[vnic]]\nveth = "veth2"')], 'its [[vnic]] tables name the vNICs: leave -v off the command line'],
+    [['-c', conf('second', 'eth = "eth0"\n[[vnic]]\nveth = "veth1"\n[[vnic]]\nveth = "nic1"')], 'vethd: nic1: cannot create TAP: File exists (EEXIST)'],
     // --netns: a name ip netns does not know, a file that is not a network namespace
     [['-v', 'veth1', '-e', 'eth0', '--netns', 'vdlab-no-such-ns'], 'vethd: --netns vdlab-no-such-ns: no such network namespace (/run/netns/vdlab-no-such-ns does not exist; create it with "ip netns add vdlab-no-such-ns")'],
     [['-v', 'veth1', '-e', 'eth0', '--netns', conf('notns', '')], 'vethd: veth1: cannot enter network namespace: Invalid argument (EINVAL); the --netns file is not a network namespace'],
