@@ -14,8 +14,8 @@ import { checkLabHost } from '../demo';
 import { run } from '../lab/exec';
 import { Lab } from '../lab/lab';
 import { frameStream, pingRtt, processRssKiB, tapFloor, tcpThroughput, waitReachable } from './measure';
-import { checkTargets, formatTable, median, type SubjectResult } from './report';
-import { BENCH_MAC, startMacvlan, startSocat, startVethdSubject, type Subject } from './subjects';
+import { checkTargets, formatScale, formatTable, median, scaleTarget, type ScaleResult, type SubjectResult } from './report';
+import { BENCH_MAC, scaleMac, startMacvlan, startSocat, startVethdScale, startVethdSubject, type Subject } from './subjects';
 
 interface BenchOptions {
   tcpSeconds: number;
@@ -26,6 +26,8 @@ interface BenchOptions {
   json: string;
   variant: string[];
   socat: boolean;
+  /** vNIC counts for the scan (empty: skip it). */
+  vnics: number[];
 }
 
 const TOOLS = ['iperf3', 'trafgen', 'socat', 'cc'];
@@ -98,6 +100,27 @@ async function soak(lab: Lab, s: Subject, seconds: number, say: (l: string) => v
   return samples;
 }
 
+/**
+ * The vNIC-count scan: for each count n, one vethd with n vNICs on the
+ * parent, and the 64-byte stream sent to the last of them; per-frame CPU
+ * should not grow with n (O(1) demultiplexing).
+ */
+async function scale(lab: Lab, counts: number[], o: BenchOptions, say: (l: string) => void): Promise<ScaleResult[]> {
+  const points: ScaleResult[] = [];
+  for (const n of counts) {
+    const s = await startVethdScale(lab, n, []);
+    try {
+      const f = await frameStream(lab, s.ifname, scaleMac(n), o.framesSeconds, s.pid);
+      const cpuUsPerFrame = f.cpuUs !== undefined && f.delivered > 0 ? f.cpuUs / f.delivered : undefined;
+      points.push({ vnics: n, framesOffered: f.offered, framesDelivered: f.delivered, framesSeconds: f.seconds, cpuUsPerFrame });
+      say(`  ${n} vNICs: 64 B frames ${f.delivered}/${f.offered} delivered to ${s.ifname}` + (cpuUsPerFrame ? `, ${cpuUsPerFrame.toFixed(2)} µs CPU each` : ''));
+    } finally {
+      await s.stop();
+    }
+  }
+  return points;
+}
+
 async function machine(): Promise<Record<string, unknown>> {
   const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
   const kernel = (await run('uname', ['-r'])).stdout.trim();
@@ -143,15 +166,28 @@ async function runBench(o: BenchOptions, say: (l: string) => void): Promise<void
     await tcpRounds(lab, starts, results, o, say);
     const vethd = results.find((r) => r.name === 'vethd') as SubjectResult;
     const macvlan = results.find((r) => r.name === 'macvlan') as SubjectResult;
-    const targets = checkTargets(vethd, macvlan, floor, soakKiB);
+    if (o.vnics.length) say(`vNIC-count scan (${o.vnics.join(', ')} vNICs on one parent):`);
+    const scan = o.vnics.length ? await scale(lab, o.vnics, o, say) : [];
+    const scanTarget = scaleTarget(scan);
+    const targets = [...checkTargets(vethd, macvlan, floor, soakKiB), ...(scanTarget ? [scanTarget] : [])];
     say('');
     for (const line of formatTable(results, floor, targets).split('\n')) say(line);
+    if (scan.length) {
+      say('');
+      for (const line of formatScale(scan).split('\n')) say(line);
+    }
     mkdirSync(path.dirname(o.json), { recursive: true });
-    writeFileSync(o.json, `${JSON.stringify({ machine: await machine(), options: o, floor, results, soakKiB, targets }, null, 2)}\n`);
+    writeFileSync(o.json, `${JSON.stringify({ machine: await machine(), options: o, floor, results, soakKiB, scan, targets }, null, 2)}\n`);
     say(`\nwrote ${o.json}`);
   } finally {
     await lab.destroy();
   }
+}
+
+function vnicCounts(v: string): number[] {
+  const counts = v.split(',').filter(Boolean).map(Number);
+  if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > 64)) throw new InvalidArgumentError('expected vNIC counts from 1 to 64, e.g. 1,16,64');
+  return counts;
 }
 
 export function main(argv = process.argv): void {
@@ -164,6 +200,7 @@ export function main(argv = process.argv): void {
     .option('--floor-frames <n>', 'write() calls per TAP-floor round', positive, 1_000_000)
     .option('--variant <spec>', 'also measure vethd with extra arguments, "NAME ARGS..." (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--no-socat', 'skip socat')
+    .option('--vnics <list>', 'vNIC counts for the per-frame cost scan, comma-separated (1 to 64; "" skips it)', vnicCounts, [1, 16, 64])
     .option('--json <file>', 'where to write the results', path.join(__dirname, '..', '..', 'bench', 'results', 'latest.json'))
     .action(async (o: BenchOptions) => {
       try {

@@ -140,3 +140,41 @@ export function formatTable(results: SubjectResult[], floor: FloorResult, target
   }
   return lines.join('\n');
 }
+
+/** One point of the vNIC-count scan: 64-byte frames to the last of `vnics` vNICs sharing the parent. */
+export interface ScaleResult {
+  /** vNICs on the one parent (one vethd, one packet socket). */
+  vnics: number;
+  framesOffered: number;
+  framesDelivered: number;
+  framesSeconds: number;
+  /** vethd's CPU (user+system) per delivered frame, µs. */
+  cpuUsPerFrame?: number;
+}
+
+/** Most growth of per-frame CPU allowed from the fewest vNICs to the most (issue 7: "flat"). */
+export const SCALE_LIMIT = 1.25;
+
+/** Per-frame CPU with the most vNICs over that with the fewest; undefined with fewer than two points. */
+export function scaleTarget(points: ScaleResult[]): Target | undefined {
+  const ok = points.filter((p) => p.cpuUsPerFrame !== undefined && p.framesDelivered > 0);
+  if (ok.length < 2) return undefined;
+  const few = ok.reduce((a, b) => (b.vnics < a.vnics ? b : a));
+  const many = ok.reduce((a, b) => (b.vnics > a.vnics ? b : a));
+  return target(`CPU per frame, ${many.vnics} vNICs vs ${few.vnics}`, (many.cpuUsPerFrame as number) / (few.cpuUsPerFrame as number), SCALE_LIMIT, 'x', 'max');
+}
+
+/** The scan as a table: one row per vNIC count, its CPU per frame against the first row's. */
+export function formatScale(points: ScaleResult[]): string {
+  const base = points[0]?.cpuUsPerFrame;
+  const head = ['vNICs', 'offered, kpps', 'delivered, %', 'CPU per frame, µs', 'vs first'];
+  const body = points.map((p) => [
+    String(p.vnics),
+    fmt(p.framesOffered / p.framesSeconds / 1e3, 0),
+    fmt(p.framesOffered > 0 ? Math.min(1, p.framesDelivered / p.framesOffered) * 100 : undefined, 1),
+    fmt(p.cpuUsPerFrame, 2),
+    base && p.cpuUsPerFrame !== undefined ? fmt(p.cpuUsPerFrame / base, 2) : '-',
+  ]);
+  const widths = head.map((_, i) => Math.max(...[head, ...body].map((cells) => cells[i].length)));
+  return [pad(head, widths), ...body.map((cells) => pad(cells, widths))].join('\n');
+}

@@ -53,6 +53,32 @@ export async function startVethdSubject(lab: Lab, name: string, extra: string[])
   };
 }
 
+/** The MAC of vNIC i (1-based) in the vNIC-count scan: 02:00:c0:00:03:<i>. */
+export function scaleMac(i: number): string {
+  return `02:00:c0:00:03:${i.toString(16).padStart(2, '0')}`;
+}
+
+/**
+ * vethd serving n vNICs (vs1..vsN, one [[vnic]] table each) on fw's eth0;
+ * the subject's ifname is the last one, the one at the end of the BPF
+ * filter's compare chain.
+ */
+export async function startVethdScale(lab: Lab, n: number, extra: string[]): Promise<Subject> {
+  const tables = Array.from({ length: n }, (_, i) => `[[vnic]]\nveth = "vs${i + 1}"\nmac = "${scaleMac(i + 1)}"\nannounce = 0\n`);
+  const conf = lab.file(`scale-${n}.toml`, `eth = "eth0"\nprobe-window = 0\nmetrics-listen = "off"\n${tables.join('')}`);
+  const v = await startVethd(lab, ['-c', conf, ...extra]);
+  await waitFor(`${n} vNICs attached`, () => v.stdout().split('\n').filter((l) => l.startsWith('Attached')).length === n);
+  return {
+    name: `vethd x${n}`,
+    ifname: `vs${n}`,
+    pid: v.child.pid,
+    mode: modeFields(v.stdout()),
+    stop: async () => {
+      await stopChild(v.child);
+    },
+  };
+}
+
 export async function startMacvlan(lab: Lab): Promise<Subject> {
   const fw = lab.ns('fw');
   await run('ip', ['-n', fw, 'link', 'add', 'mv1', 'link', 'eth0', 'address', BENCH_MAC, 'type', 'macvlan', 'mode', 'bridge']);

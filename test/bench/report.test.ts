@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { checkTargets, deliveredRatio, formatTable, median, rssGrowthKiB, type SubjectResult } from '../../src/bench/report';
+import { checkTargets, deliveredRatio, formatScale, formatTable, median, rssGrowthKiB, scaleTarget, type SubjectResult } from '../../src/bench/report';
 
 const subject = (name: string, over: Partial<SubjectResult> = {}): SubjectResult => ({
   name, tcpInBps: 10e9, tcpOutBps: 10e9, tcpInRuns: [10e9], tcpOutRuns: [10e9], framesOffered: 1000, framesDelivered: 1000, framesSeconds: 1,
@@ -44,5 +44,13 @@ describe('bench report', () => {
     expect(text).toContain('CPU per frame, µs');
     expect(text).toContain('MISS  TCP in vs macvlan: 0.500 x (target >= 0.9)');
     expect(text).toContain('TAP-write floor: 1.00 µs CPU per 64-byte frame');
+  });
+
+  test('the vNIC-count scan: per-frame CPU at the most vNICs over the fewest, flat within 1.25x', () => {
+    const point = (vnics: number, cpuUsPerFrame: number) => ({ vnics, framesOffered: 1000, framesDelivered: 990, framesSeconds: 1, cpuUsPerFrame });
+    expect(scaleTarget([point(64, 1.25), point(1, 1), point(16, 1.1)])).toMatchObject({ name: 'CPU per frame, 64 vNICs vs 1', value: 1.25, pass: true });
+    expect(scaleTarget([point(1, 1), point(64, 1.26)])?.pass).toBe(false);
+    expect(scaleTarget([point(1, 1)])).toBeUndefined();
+    expect(formatScale([point(1, 1.5), point(64, 1.65)]).split('\n')[2]).toMatch(/^64 +1 +99\.0 +1\.65 +1\.10$/);
   });
 });
