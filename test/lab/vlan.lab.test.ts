@@ -57,3 +57,50 @@ describe.skipIf(!isRoot).each([
     expect(s.receive.drops.wrong_vlan).toBeGreaterThanOrEqual(2);
   });
 });
+
+/**
+ * Two vNICs on one parent, one an access port of VLAN 100 and one untagged
+ * ([[vnic]] tables): each VLAN's frames reach its own vNIC only, a VLAN no
+ * vNIC claims reaches the untagged one with its tag, and the VLAN 100 vNIC's
+ * broadcasts never reach the untagged one.
+ */
+describe.skipIf(!isRoot)('two vNICs on one parent: VLAN 100 and untagged', () => {
+  const UMAC = '02:00:c0:00:02:65';
+  let lab: Lab;
+  let vethd: VethdProcess;
+  let onTagged: Capture;
+  let onUntagged: Capture;
+  let onWire: Capture;
+
+  beforeAll(async () => {
+    lab = await Lab.create('vlan2');
+    const conf = lab.file('vlans.toml', `eth = "eth0"\n[[vnic]]\nveth = "veth1"\nmac = "${VMAC}"\nvlan = 100\n[[vnic]]\nveth = "veth0"\nmac = "${UMAC}"\n`);
+    vethd = await VethdProcess.start(lab, ['-c', conf]);
+    onTagged = await Capture.start(lab, 'fw', 'veth1');
+    onUntagged = await Capture.start(lab, 'fw', 'veth0');
+    onWire = await Capture.start(lab, 'peer', 'eth0');
+    await lab.exec('fw', 'ip', ['addr', 'add', `${VNIC_IP}/24`, 'dev', 'veth1']);
+    await sendFrames(lab, 'peer', 'eth0', [ask(200), ask(undefined), ask(100)]);
+    await onTagged.waitCount(`ether src ${PEER_MAC} and arp`, 1);
+    await onUntagged.waitCount(`vlan 200 and arp`, 1);
+    // veth1's gratuitous ARP on the wire: the relay hands a broadcast to its other vNICs before it sends it.
+    await onWire.waitCount(`vlan 100 and ether src ${VMAC} and ether dst ${BCAST}`, 1);
+    await Promise.all([onTagged.stop(), onUntagged.stop(), onWire.stop()]);
+  });
+  afterAll(async () => {
+    await vethd?.stop();
+    await lab?.destroy();
+  });
+
+  test('VLAN 100 reaches veth1 untagged; untagged and VLAN 200 reach veth0, VLAN 200 still tagged', async () => {
+    expect(await onTagged.count(`ether src ${PEER_MAC} and arp`)).toBe(1);
+    expect(await onTagged.count('vlan')).toBe(0);
+    expect(await onUntagged.count(`ether src ${PEER_MAC} and arp`)).toBe(1);
+    expect(await onUntagged.count(`vlan 200 and ether src ${PEER_MAC} and arp`)).toBe(1);
+    expect(await onUntagged.count('vlan 100')).toBe(0);
+  });
+
+  test("veth1's broadcasts (its gratuitous ARP) stay in VLAN 100: veth0 never sees them", async () => {
+    expect(await onUntagged.count(`ether src ${VMAC}`)).toBe(0);
+  });
+});
