@@ -248,8 +248,9 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return env.Undefined();
   }
 
+  // setAntiSpoofing(on, vnic?): on vNIC vnic, or on every vNIC.
   Napi::Value SetAntiSpoofing(const Napi::CallbackInfo& info) {
-    relay_set_antispoof(&relay_, info[0].ToBoolean().Value());
+    relay_set_antispoof(&relay_, info[1].IsNumber() ? VnicArg(info, 1) : -1, info[0].ToBoolean().Value());
     return info.Env().Undefined();
   }
 

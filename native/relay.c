@@ -1071,12 +1071,13 @@ void relay_close(struct relay *r)
 	close_fd(&r->stop_fd);
 }
 
-void relay_set_antispoof(struct relay *r, int on)
+void relay_set_antispoof(struct relay *r, int vnic, int on)
 {
 	int i;
 
 	for (i = 0; i < r->nvnics; i++)
-		__atomic_store_n(&r->vnics[i].tx_flags, on ? FRAME_TX_ANTISPOOF : 0u, __ATOMIC_RELAXED);
+		if (vnic < 0 || vnic == i)
+			__atomic_store_n(&r->vnics[i].tx_flags, on ? FRAME_TX_ANTISPOOF : 0u, __ATOMIC_RELAXED);
 }
 
 /* Add one direction's counters, each value read atomically, into *sum. */

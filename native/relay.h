@@ -210,11 +210,11 @@ int relay_rebind(struct relay *r, const char *parent, int ifindex, struct vd_err
  */
 void relay_collect_overruns(struct relay *r);
 
-/* Turn anti-spoofing on (1) or off (0) on every vNIC, for the frames read from now on. Thread: any. */
-void relay_set_antispoof(struct relay *r, int on);
+/* Turn anti-spoofing on (1) or off (0) on vNIC `vnic`, or on every vNIC with -1, for the frames read from now on. Thread: any. */
+void relay_set_antispoof(struct relay *r, int vnic, int on);
 
 /*
- * A consistent-enough copy of vNIC `vnic`'s counters (each value is atomic),
+ * A consistent-enough copy of vNIC `vnic`'s counters (all zero once relay_close() ran) (each value is atomic),
  * added up over the queues and threads: rx is what reached the vNIC (from the
  * parent or another vNIC) with the drops charged to it, tx what it sent. With
  * vnic RELAY_UNROUTED: the receive drops that concern no vNIC (another

@@ -184,8 +184,9 @@ function demoCommand(program: Command, out: (line: string) => void): Command {
  * the daemon can apply live, and the settings that changed but need a
  * restart. Throws the file's error, leaving the settings as they were.
  */
-function reloadConfig(program: Command, started: RootOptions, startedVnics: string): ReloadResult {
+function reloadConfig(program: Command, started: RootOptions, startedVnics: Record<string, unknown>[] | undefined): ReloadResult {
   const { values, vnics } = readConfig(started.config as string, program);
+  const withoutLive = (tables?: Record<string, unknown>[]) => JSON.stringify(tables?.map(({ antiSpoofing: _a, ...rest }) => rest));
   for (const o of program.options) {
     const attr = o.attributeName();
     if (program.getOptionValueSource(attr) === 'config' && !(attr in values)) program.setOptionValueWithSource(attr, o.defaultValue, 'default');
@@ -195,8 +196,8 @@ function reloadConfig(program: Command, started: RootOptions, startedVnics: stri
   return {
     logLevel: now.logLevel,
     onConflict: now.onConflict,
-    antiSpoofing: now.antiSpoofing,
-    restartNeeded: [...FIXED_SETTINGS.filter((k) => now[k] !== started[k]), ...(JSON.stringify(vnics) !== startedVnics ? ['vnic'] : [])],
+    antiSpoofing: vnics ? vnics.map((t) => (t.antiSpoofing as boolean | undefined) ?? now.antiSpoofing) : now.antiSpoofing,
+    restartNeeded: [...FIXED_SETTINGS.filter((k) => now[k] !== started[k]), ...(withoutLive(vnics) !== withoutLive(startedVnics) ? ['vnic'] : [])],
   };
 }
 
@@ -209,7 +210,7 @@ type VnicOptions = Pick<RootOptions, 'veth' | 'mac' | 'netns' | 'vlan' | 'arpSys
  * chosen; throws a coded Error for a name or (netns, name) given twice, and
  * for two vNICs that would share a MAC in one VLAN.
  */
-function planVnics(opts: RootOptions, tables: Record<string, unknown>[] | undefined, machineId: string | undefined, log: Logger): VnicSpec[] {
+function planVnics(opts: RootOptions, tables: Record<string, unknown>[] | undefined, machineId: string | undefined, log: Logger): (VnicSpec & { mac: Buffer })[] {
   const base: VnicOptions = { veth: opts.veth, mac: opts.mac, netns: opts.netns, vlan: opts.vlan, arpSysctls: opts.arpSysctls, antiSpoofing: opts.antiSpoofing, announce: opts.announce, announceInterval: opts.announceInterval };
   const names = new Map<string, number>();
   const macs = new Map<string, string>();
@@ -320,7 +321,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
         opts = program.opts<RootOptions>();
       }
       const log = (deps.logger ?? createLogger)(opts.logLevel, opts.logFormat, opts.logFile);
-      let vnics: VnicSpec[];
+      let vnics: (VnicSpec & { mac: Buffer })[];
       let metricsListen: ReturnType<typeof parseListen>;
       try {
         checkIfname(opts.eth);
@@ -330,15 +331,15 @@ export function buildProgram(deps: CliDeps = {}): Command {
         fail(program, err, EXIT_USAGE);
       }
       for (const { mac } of vnics) {
-        const warning = universalWarning(mac as Buffer);
-        if (warning) log.warn({ mac: formatMac(mac as Buffer) }, warning);
-        const users = (deps.localUsers ?? localUsers)(mac as Buffer);
+        const warning = universalWarning(mac);
+        if (warning) log.warn({ mac: formatMac(mac) }, warning);
+        const users = (deps.localUsers ?? localUsers)(mac);
         if (users.length) {
-          fail(program, codedError('mac-in-use', `MAC ${formatMac(mac as Buffer)} is already used by ${users.join(', ')} on this host; choose another -m`), EXIT_SETUP);
+          fail(program, codedError('mac-in-use', `MAC ${formatMac(mac)} is already used by ${users.join(', ')} on this host; choose another -m`), EXIT_SETUP);
         }
       }
       const started = { ...opts }; // opts() is live: keep what the daemon started with
-      const startedVnics = JSON.stringify(tables);
+      const startedVnics = tables;
       let exit;
       try {
         exit = await runDaemon(

@@ -23,7 +23,8 @@ export type OnConflict = 'warn' | 'exit';
 export interface ReloadResult {
   logLevel: LogLevel;
   onConflict: OnConflict;
-  antiSpoofing: boolean;
+  /** For every vNIC, or per vNIC in the order they run (an [[vnic]] table may set its own). */
+  antiSpoofing: boolean | boolean[];
   /** Settings (option names) that changed in the file but only apply at the next start. */
   restartNeeded: string[];
 }
@@ -293,7 +294,8 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       deps.log.level = r.logLevel;
       for (const l of new Set([log, ...runs.map((v) => v.log)])) l.level = r.logLevel; // a child keeps the level it was made with
       onConflict = r.onConflict;
-      relay.setAntiSpoofing(r.antiSpoofing);
+      if (Array.isArray(r.antiSpoofing)) r.antiSpoofing.forEach((on, i) => i < runs.length && relay.setAntiSpoofing(on, i));
+      else relay.setAntiSpoofing(r.antiSpoofing);
       log.info({ logLevel: r.logLevel, onConflict: r.onConflict, antiSpoofing: r.antiSpoofing }, 'SIGHUP: config reloaded, log files reopened');
       if (r.restartNeeded.length) log.warn({ settings: r.restartNeeded }, `SIGHUP: ${r.restartNeeded.join(', ')} changed: takes effect when vethd restarts`);
     };

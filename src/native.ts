@@ -231,8 +231,8 @@ export interface Relay {
    * info().parent/parentIfindex follow. Throws NativeError (EINVAL: not Ethernet).
    */
   rebind(parent: string, ifindex: number): void;
-  /** Turn anti-spoofing on or off on every vNIC, from the next frame on. */
-  setAntiSpoofing(on: boolean): void;
+  /** Turn anti-spoofing on or off on vNIC `vnic`, or on every vNIC when omitted, from the next frame on. */
+  setAntiSpoofing(on: boolean, vnic?: number): void;
   /**
    * Announce one of vNIC `vnic`'s (default 0) addresses on the parent from
    * its MAC, tagged with its VLAN, and to the other vNICs of that VLAN: a

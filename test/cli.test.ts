@@ -377,6 +377,25 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(fake.opened).toHaveLength(1);
   });
 
+  test('SIGHUP with [[vnic]] tables: anti-spoofing applies per vNIC at once; another change to a table needs a restart', async () => {
+    const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-')), 'vethd.toml');
+    const file = (veth2: string) => `eth = "eth1"\nprobe-window = 0\nmetrics-listen = "off"\n[[vnic]]\nveth = "veth1"\n[[vnic]]\n${veth2}\n`;
+    writeFileSync(conf, file('veth = "veth2"'));
+    const { fake, signals, lines, logs, parse } = setup();
+    const run = parse('-c', conf);
+    await waitFor('attach', () => lines.length === 2);
+    writeFileSync(conf, file('veth = "veth2"\nanti-spoofing = false'));
+    signals.emit('SIGHUP');
+    await waitFor('the reload line', () => logs.some((l) => l.includes('SIGHUP: config reloaded')));
+    expect(fake.antiSpoofing).toEqual([[0, true], [1, false]]);
+    expect(logs.join('')).not.toContain('takes effect when vethd restarts');
+    writeFileSync(conf, file('veth = "veth3"'));
+    signals.emit('SIGHUP');
+    await waitFor('the restart note', () => logs.some((l) => l.includes('SIGHUP: vnic changed: takes effect when vethd restarts')));
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+  });
+
   test('--version prints the package version', async () => {
     const { lines, parse } = setup();
     const err = await outcome(parse('--version'));

@@ -24,7 +24,8 @@ export class FakeNative {
   stats = zeroStats();
   rebinds: { parent: string; ifindex: number }[] = [];
   rebindError: NativeError | undefined;
-  antiSpoofing: boolean[] = [];
+  /** setAntiSpoofing() calls: on for every vNIC, or [vnic, on]. */
+  antiSpoofing: (boolean | [number, boolean])[] = [];
   /** Addresses relay.announce() was called with, in order. */
   announced: string[] = [];
   capsDropped = 0;
@@ -77,8 +78,8 @@ export class FakeNative {
         if (fake.rebindError) throw fake.rebindError;
         fake.rebinds.push({ parent, ifindex });
       }
-      setAntiSpoofing(on: boolean) {
-        fake.antiSpoofing.push(on);
+      setAntiSpoofing(on: boolean, vnic?: number) {
+        fake.antiSpoofing.push(vnic === undefined ? on : [vnic, on]);
       }
       announce(address: string) {
         fake.announced.push(address);
