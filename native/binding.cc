@@ -265,10 +265,10 @@ class Relay : public Napi::ObjectWrap<Relay> {
     const relay_vnic& v = relay_.vnics[i];
     Napi::Object o = Napi::Object::New(env);
     o.Set("tap", v.tap);
-    o.Set("mac", MacString(v.mac));
+    o.Set("mac", MacString(relay_.tab.key[i].mac));
     o.Set("tapIfindex", Napi::Number::New(env, v.tap_ifindex));
     if (!netns_[i].empty()) o.Set("netns", netns_[i]);
-    if (v.vlan) o.Set("vlan", Napi::Number::New(env, v.vlan));
+    if (relay_.tab.key[i].vid) o.Set("vlan", Napi::Number::New(env, relay_.tab.key[i].vid));
     o.Set("antiSpoofing", Napi::Boolean::New(env, (__atomic_load_n(&v.tx_flags, __ATOMIC_RELAXED) & FRAME_TX_ANTISPOOF) != 0));
     return o;
   }

@@ -352,7 +352,7 @@ static void tx_flush(struct relay_queue *q, struct tx_lane *l, struct relay_dir_
 static int tx_switch(struct relay_queue *q, struct tx_lane *l, int from, const uint8_t *buf, size_t len, size_t vh)
 {
 	const struct relay *r = q->r;
-	const unsigned vid = r->vnics[from].vlan;
+	const unsigned vid = r->tab.key[from].vid;
 	int to, i;
 
 	if (r->nvnics == 1)
@@ -381,6 +381,7 @@ static int tx_pass(struct relay_queue *q, int v, struct tx_lane *l, size_t vh)
 {
 	const struct relay *r = q->r;
 	const struct relay_vnic *vn = &r->vnics[v];
+	const struct vnictab_key *k = &r->tab.key[v];
 	struct relay_dir_counters *c = &l->c[v].tx;
 	const int fd = vn->tap_fd[q->index];
 	unsigned n = 0, reads;
@@ -403,15 +404,15 @@ static int tx_pass(struct relay_queue *q, int v, struct tx_lane *l, size_t vh)
 			count_drop(c, FRAME_DROP_MALFORMED);
 			continue;
 		}
-		verdict = frame_classify_tx(buf + vh, (size_t)len - vh, vn->mac, __atomic_load_n(&vn->tx_flags, __ATOMIC_RELAXED));
+		verdict = frame_classify_tx(buf + vh, (size_t)len - vh, k->mac, __atomic_load_n(&vn->tx_flags, __ATOMIC_RELAXED));
 		if (verdict != FRAME_PASS) {
 			count_drop(c, verdict);
 			continue;
 		}
 		if (tx_switch(q, l, v, buf, (size_t)len - vh, vh))
 			continue;
-		if (vn->vlan) {
-			buf = frame_vlan_tag(buf, vh, ETH_P_8021Q, (uint16_t)vn->vlan);
+		if (k->vid) {
+			buf = frame_vlan_tag(buf, vh, ETH_P_8021Q, k->vid);
 			len += FRAME_VLAN_HLEN;
 		}
 		l->iov[n].iov_base = buf;
@@ -589,7 +590,6 @@ static void relay_init(struct relay *r, const struct relay_config *cfg)
 		const struct relay_vnic_config *vc = &cfg->vnics[i];
 
 		strncpy(vn->tap, vc->tap, IF_NAMESIZE - 1);
-		vn->vlan = vc->vlan <= FRAME_VID_MAX ? vc->vlan : 0;
 		vn->tx_flags = vc->antispoof ? FRAME_TX_ANTISPOOF : 0;
 		vn->tap_ctl = -1;
 		for (k = 0; k < RELAY_MAX_QUEUES; k++)
@@ -660,7 +660,7 @@ static int add_memberships(const struct relay *r, int sock, const char *parent, 
 	int i;
 
 	for (i = 0; i < r->nvnics; i++) {
-		if (psock_add_membership(sock, parent, ifindex, r->membership, r->vnics[i].mac, e) < 0)
+		if (psock_add_membership(sock, parent, ifindex, r->membership, r->tab.key[i].mac, e) < 0)
 			return -1;
 		if (r->membership != PSOCK_MR_UNICAST)
 			break; /* promisc is one refcount on the device; none adds nothing */
@@ -728,11 +728,11 @@ static int set_arp_sysctls(const struct relay_vnic *vn, struct vd_error *e)
 
 /*
  * vNIC vn, in the calling thread's namespace: TAP created (with all its
- * queues), MAC set (or read back), the parent's MTU, offloads, sysctls. The
+ * queues), MAC set (or read back into mac), the parent's MTU, offloads, sysctls. The
  * first vNIC settles whether virtio_net_hdr is in force; the others must
  * then take it too.
  */
-static int build_tap(struct relay *r, struct relay_vnic *vn, const struct relay_vnic_config *vc, struct vd_error *e)
+static int build_tap(struct relay *r, struct relay_vnic *vn, const struct relay_vnic_config *vc, uint8_t mac[6], struct vd_error *e)
 {
 	int tap_vnet = r->vnet_hdr;
 	int k;
@@ -759,7 +759,7 @@ static int build_tap(struct relay *r, struct relay_vnic *vn, const struct relay_
 		return -1;
 	if (vc->mac && tap_fd_set_mac(vn->tap_fd[0], vn->tap, vc->mac, e) < 0)
 		return -1;
-	if (tap_fd_get_mac(vn->tap_fd[0], vn->tap, vn->mac, e) < 0)
+	if (tap_fd_get_mac(vn->tap_fd[0], vn->tap, mac, e) < 0)
 		return -1;
 	if (netdev_set_mtu(vn->tap_ctl, vn->tap, r->mtu, e) < 0)
 		return -1;
@@ -772,14 +772,15 @@ struct tap_step {
 	struct relay *r;
 	struct relay_vnic *vn;
 	const struct relay_vnic_config *vc;
+	uint8_t mac[6];                        /* the MAC read back */
 };
 
 /* build_tap() as a netns_call() step. */
 static int build_tap_step(void *arg, struct vd_error *e)
 {
-	const struct tap_step *t = arg;
+	struct tap_step *t = arg;
 
-	return build_tap(t->r, t->vn, t->vc, e);
+	return build_tap(t->r, t->vn, t->vc, t->mac, e);
 }
 
 /*
@@ -788,12 +789,12 @@ static int build_tap_step(void *arg, struct vd_error *e)
  */
 static int open_vnic(struct relay *r, int i, const struct relay_config *cfg, struct vd_error *e)
 {
-	struct tap_step t = { r, &r->vnics[i], &cfg->vnics[i] };
-	int rc = t.vc->netns_fd < 0 ? build_tap(r, t.vn, t.vc, e) : netns_call(t.vc->netns_fd, t.vn->tap, build_tap_step, &t, e);
+	struct tap_step t = { r, &r->vnics[i], &cfg->vnics[i], { 0 } };
+	int rc = t.vc->netns_fd < 0 ? build_tap(r, t.vn, t.vc, t.mac, e) : netns_call(t.vc->netns_fd, t.vn->tap, build_tap_step, &t, e);
 
 	if (rc < 0)
 		return -1;
-	if (vnictab_add(&r->tab, t.vn->mac, t.vn->vlan) != i)
+	if (vnictab_add(&r->tab, t.mac, t.vc->vlan <= FRAME_VID_MAX ? t.vc->vlan : 0) != i)
 		return vd_fail(e, t.vn->tap, "cannot take the MAC another vNIC on the parent has in the same VLAN", "vnictab_add", EEXIST);
 	return 0;
 }
@@ -807,9 +808,9 @@ static unsigned common_vlan(const struct relay *r)
 	int i;
 
 	for (i = 1; i < r->nvnics; i++)
-		if (r->vnics[i].vlan != r->vnics[0].vlan)
+		if (r->tab.key[i].vid != r->tab.key[0].vid)
 			return 0;
-	return r->vnics[0].vlan;
+	return r->tab.key[0].vid;
 }
 
 /* The BPF filter (filter.h) for the vNICs' MACs on queue q's socket. */
@@ -822,7 +823,7 @@ static int attach_filter(struct relay_queue *q, struct vd_error *e)
 	int i;
 
 	for (i = 0; i < r->nvnics; i++)
-		memcpy(macs[i], r->vnics[i].mac, 6);
+		memcpy(macs[i], r->tab.key[i].mac, 6);
 	fprog.len = (unsigned short)filter_build(prog, (const uint8_t(*)[6])macs, r->nvnics, common_vlan(r));
 	if (setsockopt(q->sock_fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0)
 		return vd_fail(e, r->parent, "cannot attach packet filter", "setsockopt(SO_ATTACH_FILTER)", errno);
@@ -1113,7 +1114,7 @@ void relay_read_counters(const struct relay *r, int vnic, struct relay_dir_count
 
 int relay_announce(struct relay *r, int vnic, int family, const uint8_t *addr)
 {
-	const struct relay_vnic *vn = &r->vnics[vnic];
+	const struct vnictab_key *k = &r->tab.key[vnic];
 	uint8_t buf[FRAME_VLAN_HLEN + VNET_HLEN + FRAME_UNSOL_NA_LEN];
 	uint8_t *start = buf + FRAME_VLAN_HLEN; /* room for a tag (--vlan) */
 	size_t vh = r->vnet_hdr ? VNET_HLEN : 0, len;
@@ -1121,17 +1122,17 @@ int relay_announce(struct relay *r, int vnic, int family, const uint8_t *addr)
 
 	memset(start, 0, vh); /* VIRTIO_NET_HDR_GSO_NONE, no checksum to complete */
 	if (family == AF_INET)
-		len = frame_build_garp(start + vh, vn->mac, addr);
+		len = frame_build_garp(start + vh, k->mac, addr);
 	else if (family == AF_INET6)
-		len = frame_build_unsol_na(start + vh, vn->mac, addr);
+		len = frame_build_unsol_na(start + vh, k->mac, addr);
 	else
 		return -EAFNOSUPPORT;
 	/* The other vNICs of its VLAN hear it too: the wire never sends it back to them. */
 	for (i = 0; i < r->nvnics; i++)
-		if (i != vnic && r->vnics[i].vlan == vn->vlan)
+		if (i != vnic && r->tab.key[i].vid == k->vid)
 			(void)write_frame(r->vnics[i].tap_fd[0], start, vh + len);
-	if (vn->vlan) {
-		start = frame_vlan_tag(start, vh, ETH_P_8021Q, (uint16_t)vn->vlan);
+	if (k->vid) {
+		start = frame_vlan_tag(start, vh, ETH_P_8021Q, k->vid);
 		len += FRAME_VLAN_HLEN;
 	}
 	return -write_frame(r->q[0].sock_fd, start, vh + len);

@@ -104,11 +104,14 @@ struct relay_vnic_counters {
 	struct relay_dir_counters tx;          /* frames the thread read from the vNIC and sent on (to the parent or another vNIC) */
 };
 
-/* One vNIC: a TAP with a queue per relay queue. */
+/*
+ * One vNIC: a TAP with a queue per relay queue. Its MAC (as the kernel has
+ * it) and VLAN ID (frames from the parent must carry it and reach the vNIC
+ * untagged, frames to the parent get it; 0: none) are its key in the vNIC
+ * table, r->tab.key[index].
+ */
 struct relay_vnic {
 	char tap[IF_NAMESIZE];                 /* its name */
-	uint8_t mac[6];                        /* its MAC, as the kernel has it */
-	unsigned vlan;                         /* VLAN ID: frames from the parent must carry it (untagged to the vNIC), frames to it get it; 0: none */
 	int tap_ifindex;                       /* its ifindex, in its namespace */
 	int tap_ctl;                           /* datagram socket made in its namespace, for its interface ioctls */
 	int tap_fd[RELAY_MAX_QUEUES];          /* queue k's /dev/net/tun descriptor; closing them all deletes the vNIC */
