@@ -32,9 +32,10 @@ static void compare_mac(struct sock_filter *prog, int at, unsigned off, const ui
 	prog[at + 3] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, mac_lo(m), (uint8_t)(hit - (at + 4)), 0);
 }
 
-/* The program for n <= FILTER_CHAIN_MAX MACs at prog; returns FILTER_CHAIN_LEN(n). */
-static int chain(struct sock_filter *prog, const uint8_t (*macs)[6], int n)
+/* The program for the n <= FILTER_CHAIN_MAX MACs of t at prog; returns FILTER_CHAIN_LEN(n). */
+static int chain(struct sock_filter *prog, const struct vnictab *t)
 {
+	const int n = t->count;
 	const int pt = 3 + 4 * n;      /* packet-type test */
 	const int accept = pt + 2 + 4 * n;
 	const int drop = accept + 1;
@@ -43,12 +44,12 @@ static int chain(struct sock_filter *prog, const uint8_t (*macs)[6], int n)
 	prog[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, OFF_DST);
 	prog[1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x01, (uint8_t)(pt - 2), 0); /* I/G bit */
 	for (i = 0; i < n; i++)
-		compare_mac(prog, 2 + 4 * i, OFF_DST, macs[i], pt);
+		compare_mac(prog, 2 + 4 * i, OFF_DST, t->key[i].mac, pt);
 	prog[pt - 1] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0); /* another station's unicast */
 	prog[pt] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE);
 	prog[pt + 1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, (uint8_t)(accept - (pt + 2)));
 	for (i = 0; i < n; i++) /* outgoing: our own echo when the source is a vNIC's */
-		compare_mac(prog, pt + 2 + 4 * i, OFF_SRC, macs[i], drop);
+		compare_mac(prog, pt + 2 + 4 * i, OFF_SRC, t->key[i].mac, drop);
 	prog[accept] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffffffffu); /* whole frame */
 	prog[drop] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
 	return drop + 1;
@@ -64,10 +65,11 @@ static int by_pkttype(struct sock_filter *prog)
 	return 4;
 }
 
-int filter_build(struct sock_filter prog[FILTER_MAX], const uint8_t (*macs)[6], int n, unsigned vid)
+int filter_build(struct sock_filter prog[FILTER_MAX], const struct vnictab *t)
 {
+	const unsigned vid = vnictab_common_vid(t);
 	int pre = vid ? FILTER_VLAN_LEN : 0;
-	int len = n <= FILTER_CHAIN_MAX ? chain(prog + pre, macs, n) : by_pkttype(prog + pre);
+	int len = t->count <= FILTER_CHAIN_MAX ? chain(prog + pre, t) : by_pkttype(prog + pre);
 	const int drop = pre + len - 1; /* both programs end with a drop */
 
 	if (vid) {

@@ -25,6 +25,8 @@
 #include <linux/filter.h>
 #include <stdint.h>
 
+#include "vnictab.h"
+
 /* Most vNICs the program compares MACs for; above, it filters on the packet type only. */
 #define FILTER_CHAIN_MAX 16
 /* Instructions: the VLAN prefix, and the program for n MACs (n <= FILTER_CHAIN_MAX). */
@@ -33,10 +35,10 @@
 #define FILTER_MAX (FILTER_VLAN_LEN + FILTER_CHAIN_LEN(FILTER_CHAIN_MAX))
 
 /*
- * Write the program for the n vNIC MACs in macs (1 <= n), and VLAN ID vid
- * (the one VLAN every vNIC is an access port of; 0: none), into prog; returns
- * its length. Thread: any (pure).
+ * Write the program for the vNICs in t (at least one) into prog, with the
+ * VLAN prefix when they are all access ports of one VLAN
+ * (vnictab_common_vid); returns its length. Thread: any (pure).
  */
-int filter_build(struct sock_filter prog[FILTER_MAX], const uint8_t (*macs)[6], int n, unsigned vid);
+int filter_build(struct sock_filter prog[FILTER_MAX], const struct vnictab *t);
 
 #endif

@@ -535,7 +535,7 @@ static void *rx_main(void *arg)
 static void *tx_main(void *arg)
 {
 	struct relay_queue *q = arg;
-	struct relay *r = q->r;
+	const struct relay *r = q->r;
 	const size_t vh = r->vnet_hdr ? VNET_HLEN : 0;
 	struct epoll_event ev[TX_EVENTS];
 	struct tx_lane lane;
@@ -799,32 +799,14 @@ static int open_vnic(struct relay *r, int i, const struct relay_config *cfg, str
 	return 0;
 }
 
-/*
- * The VLAN every vNIC is an access port of, for the filter's VLAN prefix;
- * 0 when one is untagged or two differ (the relay then sorts them out).
- */
-static unsigned common_vlan(const struct relay *r)
-{
-	int i;
-
-	for (i = 1; i < r->nvnics; i++)
-		if (r->tab.key[i].vid != r->tab.key[0].vid)
-			return 0;
-	return r->tab.key[0].vid;
-}
-
 /* The BPF filter (filter.h) for the vNICs' MACs on queue q's socket. */
 static int attach_filter(struct relay_queue *q, struct vd_error *e)
 {
 	const struct relay *r = q->r;
 	struct sock_filter prog[FILTER_MAX];
 	struct sock_fprog fprog = { .filter = prog };
-	uint8_t macs[RELAY_MAX_VNICS][6];
-	int i;
 
-	for (i = 0; i < r->nvnics; i++)
-		memcpy(macs[i], r->tab.key[i].mac, 6);
-	fprog.len = (unsigned short)filter_build(prog, (const uint8_t(*)[6])macs, r->nvnics, common_vlan(r));
+	fprog.len = (unsigned short)filter_build(prog, &r->tab);
 	if (setsockopt(q->sock_fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0)
 		return vd_fail(e, r->parent, "cannot attach packet filter", "setsockopt(SO_ATTACH_FILTER)", errno);
 	return 0;

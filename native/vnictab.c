@@ -59,6 +59,16 @@ int vnictab_add(struct vnictab *t, const uint8_t mac[FRAME_ETH_ALEN], unsigned v
 	return t->count++;
 }
 
+unsigned vnictab_common_vid(const struct vnictab *t)
+{
+	int i;
+
+	for (i = 1; i < t->count; i++)
+		if (t->key[i].vid != t->key[0].vid)
+			return 0;
+	return t->count ? t->key[0].vid : 0;
+}
+
 enum frame_verdict vnictab_route(const struct vnictab *t, const uint8_t *frame, size_t len,
 				 const struct frame_rx_meta *m, unsigned *vid, int *port)
 {

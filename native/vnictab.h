@@ -59,6 +59,9 @@ static inline int vnictab_has_vid(const struct vnictab *t, unsigned vid)
 	return vid <= FRAME_VID_MAX && (t->vids[vid / 64] >> (vid % 64)) & 1;
 }
 
+/* The VLAN ID every vNIC is an access port of; 0 when one is untagged, two differ, or there is none. Thread: any (pure). */
+unsigned vnictab_common_vid(const struct vnictab *t);
+
 /*
  * Parent -> vNICs: where a received frame goes. frame/len from the
  * destination MAC on; m what the kernel said about it.

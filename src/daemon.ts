@@ -140,12 +140,6 @@ export function vnicStats(stats: RelayStats, index: number): VnicStats {
   return stats.vnics?.[index] ?? stats;
 }
 
-/** The relay's vNICs, as built. */
-function vnicInfos(relay: Relay): VnicInfo[] {
-  const info = relay.info();
-  return info.vnics ?? [info];
-}
-
 /**
  * Listen for probeWindowMs with the vNICs down; throw MacConflictError when
  * frames with a vNIC's MAC as source came from the wire (the caller closes the relay).
@@ -213,7 +207,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     relay.close();
   };
   try {
-    vnicInfos(relay).forEach((vinfo, index) => {
+    (info.vnics ?? [info]).forEach((vinfo, index) => {
       const log = deps.log.child({ device: vinfo.tap, parent: info.parent });
       runs.push({ index, info: vinfo, log, ...startAnnouncing(native, relay, index, vinfo, opts.vnics[index]?.announce ?? DEFAULT_ANNOUNCE, log) });
     });

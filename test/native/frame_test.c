@@ -118,6 +118,7 @@ static void test_vnictab(void)
 	CHECK(found == VNICTAB_MAX);
 	CHECK(vnictab_find(&t, 100, t.key[0].mac) == -1); /* vNIC 0 is untagged */
 	CHECK(vnictab_find(&t, 0, VMAC) == -1);
+	CHECK(vnictab_common_vid(&t) == 0 && vnictab_common_vid(one(100)) == 100 && vnictab_common_vid(one(0)) == 0);
 	CHECK(vnictab_has_vid(&t, 0) && vnictab_has_vid(&t, 100) && !vnictab_has_vid(&t, 200) && !vnictab_has_vid(&t, 5000));
 	/* a unicast frame reaches its vNIC; one from another vNIC of the same VLAN is theirs, not an echo */
 	mk(f, t.key[61].mac, t.key[3].mac);
