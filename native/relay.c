@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "coalesce.h"
 #include "filter.h"
 #include "ifconf.h"
 #include "netdev.h"
@@ -426,23 +427,15 @@ static int tx_pass(struct relay_queue *q, int v, struct tx_lane *l, size_t vh)
 	return rerr;
 }
 
-/*
- * Interrupt coalescing, as a NIC does it (ethtool rx-usecs): after a wake-up
- * that found at least RX_COALESCE_FRAMES frames, the rx thread sleeps
- * r->coalesce_us before looking at the ring again rather than sleeping in
- * poll(), where the kernel would wake it for every frame (sk_data_ready per
- * TPACKET_V2 frame). A lone frame (ping, ARP) still wakes it at once.
- */
-#define RX_COALESCE_FRAMES 8
 /* Most tx_pass() rounds one turnaround makes (each up to r->tx_batch frames). */
 #define TURNAROUND_PASSES 4
 #define RX_TIMER_SLACK_NS 5000
 
-/* Sleep r->coalesce_us, or less when shutdown is asked. Thread: rx. */
-static void rx_pause(const struct relay *r)
+/* Sleep us µs, or less when shutdown is asked. Thread: rx. */
+static void rx_pause(const struct relay *r, unsigned us)
 {
 	struct pollfd p = { .fd = r->stop_fd, .events = POLLIN };
-	const struct timespec ts = { .tv_sec = 0, .tv_nsec = r->coalesce_us * 1000L };
+	const struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)us * 1000L };
 
 	(void)ppoll(&p, 1, &ts, NULL);
 }
@@ -481,7 +474,9 @@ static void *rx_main(void *arg)
 	const struct relay *r = q->r;
 	const size_t vh = r->vnet_hdr ? VNET_HLEN : 0;
 	struct tx_lane turn;
-	unsigned burst = 0;
+	unsigned burst = 0, pause_us = 0;
+	/* 1 while the socket's own queue may hold frames: frames queued before the ring existed, copies, errors */
+	int sockq = 1;
 	int err = 0;
 
 	caps_drop_thread(); /* the thread that reads the wire needs no privilege */
@@ -489,33 +484,37 @@ static void *rx_main(void *arg)
 	tx_lane_init(&turn, q->turn_buf, q->rxc);
 	while (!stop_asked(r)) {
 		unsigned got = 0;
-		int e = 0;
+		int e = EAGAIN;
 
 		if (q->ring.mode == RING_V2)
 			got = rx_ring_v2(q, vh);
 		else if (q->ring.mode == RING_V3)
 			got = rx_ring_v3(q, vh);
-		if (!got) /* no ring, or it ran dry: the socket queue (copies, frames from before the ring) */
+		if (!got && (q->ring.mode == RING_OFF || sockq)) { /* the ring ran dry: the socket queue once per wake-up */
 			got = rx_recv_burst(q, vh, &e);
+			sockq = got != 0;
+		}
 		if (got) {
 			burst += got;
 			continue;
 		}
 		if (q->turn_count)
 			tx_turnaround(q, &turn, vh);
-		if (burst >= RX_COALESCE_FRAMES && r->coalesce_us) {
-			/* A stream, not a lone frame: let the ring fill a while instead of being woken per frame. */
+		if (burst >= COALESCE_BURST_FRAMES && r->coalesce_us) {
+			/* A stream, not a lone frame: let the ring fill a while instead of being woken per frame (coalesce.h). */
+			pause_us = coalesce_next_pause(pause_us, burst, (unsigned)r->coalesce_us, q->ring.mode == RING_V2 ? q->ring.nr : 0);
 			burst = 0;
-			rx_pause(r);
+			rx_pause(r, pause_us);
 			continue;
 		}
-		burst = 0;
+		burst = pause_us = 0;
 		/* ENETDOWN: the parent went down; the kernel rebinds the socket at link up. */
 		if (e == ENETDOWN)
 			continue;
 		err = read_failed(q->sock_fd, r->stop_fd, e);
 		if (err)
 			break;
+		sockq = 1;
 	}
 	__atomic_store_n(&q->rx_error, err, __ATOMIC_RELEASE);
 	return NULL;

@@ -92,7 +92,7 @@ struct relay_config {
 	int kernel_filter;                     /* 1: attach the classic BPF filter (filter.h) to the packet socket */
 	int tx_batch;                          /* frames per sendmmsg(), 1..RELAY_TX_BATCH */
 	int qdisc_bypass;                      /* 1: PACKET_QDISC_BYPASS: send straight to the parent's driver queue */
-	int coalesce_us;                       /* rx pause after a burst, µs, 0..RELAY_COALESCE_MAX_US (0: wake per frame) */
+	int coalesce_us;                       /* longest rx pause after a burst (adaptive, from 25), µs, 0..RELAY_COALESCE_MAX_US (0: wake per frame) */
 	int turnaround;                        /* 1: the rx thread sends the vNICs' answers itself (relay.c: tx_turnaround) */
 	int queues;                            /* 1..RELAY_MAX_QUEUES; above 1: a fanout group and multi-queue TAPs */
 	enum relay_fanout fanout;              /* how frames are spread when queues > 1 */

@@ -268,9 +268,9 @@ export function buildProgram(deps: CliDeps = {}): Command {
     .option('--no-kernel-filter', "deliver every frame on the parent to the relay and drop other stations' unicast there (counted as not_for_us), instead of in the kernel with a BPF filter")
     .addOption(new Option('--tx-batch <frames>', 'most frames sent with one sendmmsg() (1 to 32)').argParser(txBatch).default(32))
     .addOption(
-      new Option('--rx-coalesce <us>', 'after a burst of 8 or more frames, wait this long for more before sleeping until the next one (interrupt coalescing, like ethtool rx-usecs; a lone frame is never delayed; 0: off)')
+      new Option('--rx-coalesce <us>', 'adaptive interrupt coalescing, like ethtool adaptive-rx: after a burst of 8 or more frames, wait for more before sleeping until the next one; the wait starts at 25 µs and doubles while bursts keep coming, up to this many µs (a lone frame is never delayed; 0: off)')
         .argParser(coalesceUs)
-        .default(50),
+        .default(200),
     )
     .option('--no-turnaround', "leave all of the vNIC's frames to the transmit thread; by default the receive thread sends what the vNIC answered to the frames it just delivered (ARP and echo replies, TCP ACKs) before it sleeps, saving a thread wake-up per round trip")
     .addOption(

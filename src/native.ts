@@ -91,10 +91,11 @@ export interface RelayOptions extends Partial<VnicOptions> {
   /** PACKET_QDISC_BYPASS: skip the parent's qdisc (and any tc shaping on it); default false. */
   qdiscBypass?: boolean;
   /**
-   * Interrupt coalescing on the receive ring, µs (0 to 1000, default 50):
-   * after a wake-up that found a burst (8 or more frames) the rx thread waits
-   * this long for more instead of being woken per frame. A lone frame is
-   * never delayed. 0: woken per frame.
+   * Adaptive interrupt coalescing on the receive ring: the longest pause, µs
+   * (0 to 1000, default 200). After a wake-up that found a burst (8 or more
+   * frames) the rx thread waits for more instead of being woken per frame:
+   * 25 µs first, doubling while bursts keep coming, up to this. A lone frame
+   * is never delayed. 0: woken per frame.
    */
   rxCoalesceUs?: number;
   /**
@@ -180,7 +181,7 @@ export interface RelayInfo extends VnicInfo {
   txBatch: number;
   /** PACKET_QDISC_BYPASS is in force. */
   qdiscBypass: boolean;
-  /** Receive coalescing pause, µs. */
+  /** Longest receive coalescing pause, µs. */
   rxCoalesceUs: number;
   /** The rx thread sends the vNIC's answers itself (RelayOptions.turnaround). */
   turnaround: boolean;

@@ -50,7 +50,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     const run = parse('--probe-window', '0');
     await waitFor('attach', () => lines.length > 0);
     const mac = resolveMac({ kind: 'persistent' }, { machineId: MACHINE_ID, tap: 'veth0', parent: 'eth0' });
-    expect(fake.opened).toEqual([{ tap: 'veth0', parent: 'eth0', mac, membership: 'promisc', vnetHdr: true, antiSpoofing: true, rxRing: 'auto', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 50, turnaround: true, queues: 1, fanout: 'cpu', netns: undefined, arpSysctls: true }]);
+    expect(fake.opened).toEqual([{ tap: 'veth0', parent: 'eth0', mac, membership: 'promisc', vnetHdr: true, antiSpoofing: true, rxRing: 'auto', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 200, turnaround: true, queues: 1, fanout: 'cpu', netns: undefined, arpSysctls: true }]);
     expect(fake.started).toBe(1);
     expect(fake.ups).toBe(1);
     expect(lines).toEqual([`Attached veth0 into eth0 (${formatMac(mac)})`]);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../native/coalesce.h"
 #include "../../native/frame.h"
 #include "../../native/vnictab.h"
 
@@ -451,6 +452,21 @@ static void test_announce(void)
 	CHECK(l4_valid(f + 14, 1, 58, 40, 32));
 }
 
+static void test_coalesce(void)
+{
+	unsigned p = 0, i;
+
+	CHECK(coalesce_next_pause(0, 8, 200, 224) == COALESCE_START_US);  /* a stream starts short */
+	for (i = 0; i < 10; i++)
+		p = coalesce_next_pause(p, 40, 200, 224);
+	CHECK(p == 200);                                                   /* doubles up to the longest */
+	CHECK(coalesce_next_pause(200, 113, 200, 224) == 100);             /* more than half the ring: halve */
+	CHECK(coalesce_next_pause(200, 112, 200, 224) == 200);
+	CHECK(coalesce_next_pause(25, 500, 200, 224) == COALESCE_START_US); /* never below the start */
+	CHECK(coalesce_next_pause(0, 8, 10, 224) == 10);                   /* never above the longest */
+	CHECK(coalesce_next_pause(100, 100000, 1000, 0) == 200);           /* no slot-counted ring: no limit */
+}
+
 static void test_names(void)
 {
 	CHECK(strcmp(frame_verdict_name(FRAME_DROP_NOT_FOR_US), "not_for_us") == 0);
@@ -470,6 +486,7 @@ int main(void)
 	test_vlan_insert();
 	test_csum();
 	test_announce();
+	test_coalesce();
 	test_names();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
