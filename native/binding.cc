@@ -162,7 +162,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
     cfg.kernel_filter = o.Has("kernelFilter") ? o.Get("kernelFilter").ToBoolean().Value() : 1;
     cfg.tx_batch = o.Has("txBatch") ? o.Get("txBatch").ToNumber().Int32Value() : RELAY_TX_BATCH;
     cfg.qdisc_bypass = o.Has("qdiscBypass") ? o.Get("qdiscBypass").ToBoolean().Value() : 0;
-    cfg.coalesce_us = o.Has("rxCoalesceUs") ? o.Get("rxCoalesceUs").ToNumber().Int32Value() : 200;
+    cfg.coalesce_us = o.Has("rxCoalesceUs") ? o.Get("rxCoalesceUs").ToNumber().Int32Value() : RELAY_COALESCE_DEFAULT_US;
     cfg.turnaround = o.Has("turnaround") ? o.Get("turnaround").ToBoolean().Value() : 1;
     cfg.queues = o.Has("queues") ? o.Get("queues").ToNumber().Int32Value() : 1;
     cfg.fanout = static_cast<enum relay_fanout>(ChoiceArg(o, "fanout", kFanouts, RELAY_FANOUT_CPU));

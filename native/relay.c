@@ -475,7 +475,7 @@ static void *rx_main(void *arg)
 	const size_t vh = r->vnet_hdr ? VNET_HLEN : 0;
 	struct tx_lane turn;
 	unsigned burst = 0, pause_us = 0;
-	/* 1 while the socket's own queue may hold frames: frames queued before the ring existed, copies, errors */
+	/* 1 while the socket's own queue may hold something beside the ring: at start (frames queued before the ring existed) and after each poll() wake-up (a pending error) */
 	int sockq = 1;
 	int err = 0;
 
@@ -490,7 +490,7 @@ static void *rx_main(void *arg)
 			got = rx_ring_v2(q, vh);
 		else if (q->ring.mode == RING_V3)
 			got = rx_ring_v3(q, vh);
-		if (!got && (q->ring.mode == RING_OFF || sockq)) { /* the ring ran dry: the socket queue once per wake-up */
+		if (!got && (q->ring.mode == RING_OFF || sockq)) { /* no ring: always; a ring that ran dry: once per wake-up */
 			got = rx_recv_burst(q, vh, &e);
 			sockq = got != 0;
 		}

@@ -46,8 +46,10 @@
 #define RELAY_TX_BATCH 32
 /* relay_config.rx_ring: try TPACKET_V2, then recvmsg(). */
 #define RELAY_RING_AUTO (-1)
-/* Longest rx coalescing pause, µs. */
+/* Longest rx coalescing pause a relay_config may ask for, µs. */
 #define RELAY_COALESCE_MAX_US 1000
+/* relay_config.coalesce_us when the caller gives none, µs (coalesce.h). */
+#define RELAY_COALESCE_DEFAULT_US 200
 
 /* Counters for one direction; each is written by exactly one relay thread. */
 struct relay_dir_counters {
