@@ -127,7 +127,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
   }
 
   // new Relay({parent, vnics: [{tap, mac?: Buffer(6), netns?, arpSysctls?, vlan?, antiSpoofing?}], membership?, vnetHdr?,
-  //            rcvbuf?, rxRing?, kernelFilter?, txBatch?, qdiscBypass?, rxCoalesceUs?, turnaround?, queues?, fanout?});
+  //            rcvbuf?, rxRing?, kernelFilter?, txBatch?, qdiscBypass?, rxCoalesceUs?, queues?, fanout?});
   // without vnics, the vNIC's fields sit in the options themselves (one vNIC).
   explicit Relay(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Relay>(info) {
     Napi::Env env = info.Env();
@@ -163,7 +163,6 @@ class Relay : public Napi::ObjectWrap<Relay> {
     cfg.tx_batch = o.Has("txBatch") ? o.Get("txBatch").ToNumber().Int32Value() : RELAY_TX_BATCH;
     cfg.qdisc_bypass = o.Has("qdiscBypass") ? o.Get("qdiscBypass").ToBoolean().Value() : 0;
     cfg.coalesce_us = o.Has("rxCoalesceUs") ? o.Get("rxCoalesceUs").ToNumber().Int32Value() : RELAY_COALESCE_DEFAULT_US;
-    cfg.turnaround = o.Has("turnaround") ? o.Get("turnaround").ToBoolean().Value() : 1;
     cfg.queues = o.Has("queues") ? o.Get("queues").ToNumber().Int32Value() : 1;
     cfg.fanout = static_cast<enum relay_fanout>(ChoiceArg(o, "fanout", kFanouts, RELAY_FANOUT_CPU));
     vd_error e{};
@@ -291,7 +290,6 @@ class Relay : public Napi::ObjectWrap<Relay> {
     o.Set("txBatch", Napi::Number::New(env, relay_.tx_batch));
     o.Set("qdiscBypass", Napi::Boolean::New(env, relay_.qdisc_bypass != 0));
     o.Set("rxCoalesceUs", Napi::Number::New(env, relay_.coalesce_us));
-    o.Set("turnaround", Napi::Boolean::New(env, relay_.q[0].turn_buf != nullptr));
     o.Set("queues", Napi::Number::New(env, relay_.queues));
     if (relay_.queues > 1) o.Set("fanout", kFanouts[relay_.fanout].name);
     return o;

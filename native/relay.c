@@ -30,7 +30,7 @@
 #include "tap.h"
 
 #define VNET_HLEN ((size_t)sizeof(struct virtio_net_hdr))
-/* Frames handled before the rx thread looks at the stop flag again. */
+/* Frames from the parent handled in one round of the relay loop, before it looks at the vNICs and the stop flag. */
 #define RX_BUDGET 256
 _Static_assert(sizeof(struct virtio_net_hdr) == FRAME_VNET_HLEN, "frame.c's virtio_net_hdr layout");
 
@@ -46,19 +46,6 @@ static void count_pass(struct relay_dir_counters *c, size_t bytes)
 {
 	COUNTER_ADD(&c->frames, 1);
 	COUNTER_ADD(&c->bytes, bytes);
-}
-
-/*
- * Block until fd is readable or shutdown is asked. Returns 0 to try the read
- * again, 1 on shutdown, -errno when poll itself fails. Thread: relay.
- */
-static int wait_readable(int fd, int stop_fd)
-{
-	struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = stop_fd, .events = POLLIN } };
-
-	if (poll(p, 2, -1) < 0)
-		return errno == EINTR ? 0 : -errno;
-	return p[1].revents ? 1 : 0;
 }
 
 static int stop_asked(const struct relay *r)
@@ -86,23 +73,6 @@ static enum frame_verdict write_error_verdict(int err)
 	default:
 		return FRAME_DROP_IO_ERROR;
 	}
-}
-
-/*
- * After a failed read()/recvmsg() with errno err: 0 to try again (EINTR, or
- * EAGAIN once the descriptor is readable or shutdown was asked), else the
- * errno that ends the thread. Thread: relay.
- */
-static int read_failed(int fd, int stop_fd, int err)
-{
-	int w;
-
-	if (err == EINTR)
-		return 0;
-	if (err != EAGAIN)
-		return err;
-	w = wait_readable(fd, stop_fd);
-	return w < 0 ? -w : 0;
 }
 
 /* write() one frame, retrying EINTR: 0, or the errno. Thread: any. */
@@ -152,19 +122,10 @@ static void rx_meta(struct frame_rx_meta *m, uint32_t status, int pkttype, uint1
 	m->vlan_tci = tci;
 }
 
-/* Note that vNIC v was written to, for the rx thread's next turnaround. Thread: rx. */
-static void turn_mark(struct relay_queue *q, int v)
-{
-	if (!q->turn_mark[v]) {
-		q->turn_mark[v] = 1;
-		q->turn_list[q->turn_count++] = (uint8_t)v;
-	}
-}
-
 /*
  * Route, prepare and write one received frame to its vNIC(s): buf holds n
  * bytes, a virtio_net_hdr of vh bytes then the frame, with FRAME_VLAN_HLEN
- * writable bytes before buf. Thread: rx.
+ * writable bytes before buf. Thread: relay.
  */
 static void rx_deliver(struct relay_queue *q, uint8_t *buf, size_t n, size_t vh, const struct frame_rx_meta *m)
 {
@@ -178,19 +139,17 @@ static void rx_deliver(struct relay_queue *q, uint8_t *buf, size_t n, size_t vh,
 	if (v == FRAME_PASS)
 		v = frame_rx_finish(buf, n, vh, m, vid, &start, &len);
 	if (v != FRAME_PASS) {
-		count_drop(port >= 0 ? &q->rxc[port].rx : &q->unrouted, v);
+		count_drop(port >= 0 ? &q->c[port].rx : &q->unrouted, v);
 		return;
 	}
 	if (port >= 0) {
-		put_frame(r->vnics[port].tap_fd[q->index], start, len, len - vh, &q->rxc[port].rx);
-		turn_mark(q, port);
+		put_frame(r->vnics[port].tap_fd[q->index], start, len, len - vh, &q->c[port].rx);
 		return;
 	}
 	for (i = 0; i < r->nvnics; i++) { /* a group address: every vNIC of the VLAN */
 		if (r->tab.key[i].vid != vid)
 			continue;
-		put_frame(r->vnics[i].tap_fd[q->index], start, len, len - vh, &q->rxc[i].rx);
-		turn_mark(q, i);
+		put_frame(r->vnics[i].tap_fd[q->index], start, len, len - vh, &q->c[i].rx);
 	}
 }
 
@@ -198,7 +157,7 @@ static void rx_deliver(struct relay_queue *q, uint8_t *buf, size_t n, size_t vh,
  * One frame from the socket's receive queue by recvmsg(): the only path
  * without a ring; with one, the full copies of frames too big for a slot and
  * whatever was queued before the ring existed. Returns 0 when a frame was
- * handled, else the errno (EAGAIN: the queue is empty). Thread: rx.
+ * handled, else the errno (EAGAIN: the queue is empty). Thread: relay.
  */
 static int rx_recv_one(struct relay_queue *q, size_t vh)
 {
@@ -232,7 +191,7 @@ static int rx_recv_one(struct relay_queue *q, size_t vh)
 
 /*
  * rx_recv_one() until the queue is empty or RX_BUDGET frames; returns how many
- * were handled, with the errno that stopped it in *err (0: the budget). Thread: rx.
+ * were handled, with the errno that stopped it in *err (0: the budget). Thread: relay.
  */
 static unsigned rx_recv_burst(struct relay_queue *q, size_t vh, int *err)
 {
@@ -246,7 +205,7 @@ static unsigned rx_recv_burst(struct relay_queue *q, size_t vh, int *err)
 /*
  * One frame in the ring: hdr is its tpacket2_hdr/tpacket3_hdr, hdr_len that
  * header's aligned size (the sockaddr_ll follows it), the frame at mac bytes
- * from hdr with its virtio_net_hdr just before. Thread: rx.
+ * from hdr with its virtio_net_hdr just before. Thread: relay.
  */
 static void rx_ring_frame(struct relay_queue *q, uint8_t *hdr, size_t hdr_len, unsigned mac, uint32_t snaplen,
 			  uint32_t len, uint32_t status, uint16_t tci, uint16_t tpid, size_t vh)
@@ -262,7 +221,7 @@ static void rx_ring_frame(struct relay_queue *q, uint8_t *hdr, size_t hdr_len, u
 	rx_deliver(q, hdr + mac - vh, snaplen + vh, vh, &meta);
 }
 
-/* Handle the V2 slots user space owns, up to RX_BUDGET; returns how many. Thread: rx. */
+/* Handle the V2 slots user space owns, up to RX_BUDGET; returns how many. Thread: relay. */
 static unsigned rx_ring_v2(struct relay_queue *q, size_t vh)
 {
 	struct tpacket2_hdr *h;
@@ -282,7 +241,7 @@ static unsigned rx_ring_v2(struct relay_queue *q, size_t vh)
 	return done;
 }
 
-/* Handle the next V3 block when user space owns it; returns its frame count (0: none ready). Thread: rx. */
+/* Handle the next V3 block when user space owns it; returns its frame count (0: none ready). Thread: relay. */
 static unsigned rx_ring_v3(struct relay_queue *q, size_t vh)
 {
 	struct tpacket_block_desc *b = ring_v3_acquire(&q->ring);
@@ -302,10 +261,10 @@ static unsigned rx_ring_v3(struct relay_queue *q, size_t vh)
 	return n ? n : 1; /* an empty retired block still counts as progress */
 }
 
-/* One thread's way of sending vNIC frames: its own buffers and counters. */
+/* The relay thread's way of sending vNIC frames: its buffers and counters. */
 struct tx_lane {
-	uint8_t *buf;                          /* tx_batch * RELAY_FRAME_MAX bytes, this thread's */
-	struct relay_vnic_counters *c;         /* [r->nvnics]: counters this thread is the one writer of */
+	uint8_t *buf;                          /* tx_batch * RELAY_FRAME_MAX bytes */
+	struct relay_vnic_counters *c;         /* [r->nvnics]: the queue's counters (the thread is their one writer) */
 	struct mmsghdr msgs[RELAY_TX_BATCH];   /* the batch handed to sendmmsg() */
 	struct iovec iov[RELAY_TX_BATCH];      /* one per msgs[] entry */
 };
@@ -320,7 +279,7 @@ static void tx_lane_init(struct tx_lane *l, uint8_t *buf, struct relay_vnic_coun
 /*
  * Send the n frames queued in l with sendmmsg(), one system call for the lot
  * while none fails; a failed frame is counted in c by its errno's reason and
- * the rest go on. Thread: l's.
+ * the rest go on. Thread: relay.
  */
 static void tx_flush(struct relay_queue *q, struct tx_lane *l, struct relay_dir_counters *c, unsigned n, size_t vh)
 {
@@ -348,7 +307,7 @@ static void tx_flush(struct relay_queue *q, struct tx_lane *l, struct relay_dir_
  * bytes of frame) to the other vNICs on the parent, as a learning switch
  * would: a group address to every other vNIC of its VLAN (the frame also goes
  * to the wire); unicast to a vNIC's MAC to that vNIC only. Returns 1 when the
- * frame went to a vNIC and is done, 0 when it is for the wire. Thread: l's.
+ * frame went to a vNIC and is done, 0 when it is for the wire. Thread: relay.
  */
 static int tx_switch(struct relay_queue *q, struct tx_lane *l, int from, const uint8_t *buf, size_t len, size_t vh)
 {
@@ -376,7 +335,7 @@ static int tx_switch(struct relay_queue *q, struct tx_lane *l, int from, const u
  * Read frames from vNIC v until it is empty or a batch is full, then send
  * the batch. Returns 0 after a full batch (more may be queued), else the
  * errno that stopped the reading (EAGAIN: empty; EBADFD: the TAP was deleted
- * from outside). Thread: tx, or rx for a turnaround (tx_turnaround()).
+ * from outside). Thread: relay.
  */
 static int tx_pass(struct relay_queue *q, int v, struct tx_lane *l, size_t vh)
 {
@@ -427,142 +386,145 @@ static int tx_pass(struct relay_queue *q, int v, struct tx_lane *l, size_t vh)
 	return rerr;
 }
 
-/* Most tx_pass() rounds one turnaround makes (each up to r->tx_batch frames). */
-#define TURNAROUND_PASSES 4
+/* The relay thread's timer slack, ns: its coalescing pauses are 25 µs and up. */
 #define RX_TIMER_SLACK_NS 5000
+/* Most epoll events taken per wait. */
+#define RELAY_EVENTS 16
+/* epoll data of the stop eventfd and of the packet socket (a vNIC's is its index). */
+#define TOKEN_STOP UINT32_MAX
+#define TOKEN_SOCK (UINT32_MAX - 1)
 
-/* Sleep us µs, or less when shutdown is asked. Thread: rx. */
-static void rx_pause(const struct relay *r, unsigned us)
+/*
+ * A coalescing pause: sleep up to us µs, or less when a vNIC has frames to
+ * send or shutdown is asked (q->pause_fd: an epoll set of the TAPs and the
+ * stop eventfd, without the packet socket, so the filling ring does not end
+ * it). Returns 1 when it ended early (a TAP or the stop eventfd is ready), else 0.
+ * Thread: relay.
+ */
+static int relay_pause(const struct relay_queue *q, unsigned us)
 {
-	struct pollfd p = { .fd = r->stop_fd, .events = POLLIN };
+	struct pollfd p = { .fd = q->pause_fd, .events = POLLIN };
 	const struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)us * 1000L };
 
-	(void)ppoll(&p, 1, &ts, NULL);
+	return ppoll(&p, 1, &ts, NULL) > 0;
 }
 
 /*
- * Turnaround: a write() to a TAP runs the vNIC's stack on the writer's own
- * thread (tun_get_user -> netif_receive_skb), so by the time it returns the
- * answer to the frame (ARP reply, ICMP echo reply, TCP ACK, more TCP data
- * after an ACK opened the window) is already queued on the TAP. The rx thread
- * sends it at once, before it sleeps, instead of waiting for the tx thread to
- * be woken and scheduled: one thread wake-up less per round trip. It looks
- * only at the vNICs it wrote to since the last turnaround (q->turn_list).
- * Both threads read the TAPs; each frame goes to exactly one of them, and
- * each has its own buffers and counters (q->rxc, q->txc). Thread: rx.
+ * Parent -> vNICs, one round: the ring's frames, up to RX_BUDGET (fewer: the
+ * ring ran dry); the socket's own queue too when there is no ring, or once
+ * when the ring had nothing and *sockq says the queue may hold something
+ * (cleared when it was empty). Returns the frames handled; *err is the errno
+ * that ended a read of the queue (EAGAIN: empty), else 0. Thread: relay.
  */
-static void tx_turnaround(struct relay_queue *q, struct tx_lane *l, size_t vh)
+static unsigned rx_round(struct relay_queue *q, size_t vh, int *sockq, int *err)
 {
-	int i, j;
+	unsigned got = 0;
 
-	for (j = 0; j < q->turn_count; j++) {
-		int v = q->turn_list[j];
+	*err = 0;
+	if (q->ring.mode == RING_V2) {
+		got = rx_ring_v2(q, vh);
+	} else if (q->ring.mode == RING_V3) {
+		unsigned n;
 
-		q->turn_mark[v] = 0;
-		if (!l->buf)
-			continue; /* turnaround off: only the marks to clear */
-		for (i = 0; i < TURNAROUND_PASSES && tx_pass(q, v, l, vh) == 0; i++)
-			; /* a full batch: look again, a bounded number of times */
+		while (got < RX_BUDGET && (n = rx_ring_v3(q, vh)))
+			got += n;
 	}
-	q->turn_count = 0;
+	if (!got && (q->ring.mode == RING_OFF || *sockq)) {
+		got = rx_recv_burst(q, vh, err);
+		*sockq = got != 0;
+	}
+	return got;
 }
 
-/* Parent -> vNICs for queue q. Thread: rx relay thread. Returns NULL; sets q->rx_error when it ends on an error. */
-static void *rx_main(void *arg)
+/*
+ * vNICs -> parent: one tx_pass() for each TAP in ev[0..n-1] (level-triggered:
+ * one with more queued is reported again by the next wait, so a busy vNIC
+ * cannot starve the others or the parent). The socket's event sets *sockq.
+ * Returns 0, or the errno that ends the thread (its vNIC in q->tx_error_vnic).
+ * Thread: relay.
+ */
+static int tx_round(struct relay_queue *q, const struct epoll_event *ev, int n, struct tx_lane *l, size_t vh, int *sockq)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t tok = ev[i].data.u32;
+		int err;
+
+		if (tok == TOKEN_STOP)
+			continue; /* the loop sees r->stop */
+		if (tok == TOKEN_SOCK) {
+			*sockq = 1; /* frames, or a pending error to read */
+			continue;
+		}
+		err = tx_pass(q, (int)tok, l, vh);
+		if (err && err != EAGAIN && err != EINTR) {
+			q->tx_error_vnic = (int)tok;
+			return err;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Queue q's relay thread, both directions, in one loop: a round of frames
+ * from the parent, then the vNICs that have frames to send (epoll_wait() on
+ * the packet socket, the TAPs and the stop eventfd), sleeping there only
+ * when the round found nothing. After a round that relayed frames it only
+ * looks (timeout 0), so a write() into a TAP, which runs the vNIC's stack on
+ * this thread (tun_get_user -> netif_receive_skb), has its answer (ARP or
+ * echo reply, TCP ACK) sent at once: no other thread to wake per round trip.
+ * When the ring ran dry after a burst, it pauses instead, unless a vNIC has
+ * something to send (coalesce.h). Sets q->rx_error or q->tx_error when it
+ * ends on an error. Thread: relay.
+ */
+static void *relay_main(void *arg)
 {
 	struct relay_queue *q = arg;
 	const struct relay *r = q->r;
 	const size_t vh = r->vnet_hdr ? VNET_HLEN : 0;
-	struct tx_lane turn;
+	struct epoll_event ev[RELAY_EVENTS];
+	struct tx_lane lane;
 	unsigned burst = 0, pause_us = 0;
-	/* 1 while the socket's own queue may hold something beside the ring: at start (frames queued before the ring existed) and after each poll() wake-up (a pending error) */
+	/* 1 while the socket's own queue may hold something beside the ring: at start (frames queued before the ring existed) and after the socket was reported ready */
 	int sockq = 1;
-	int err = 0;
 
-	caps_drop_thread(); /* the thread that reads the wire needs no privilege */
+	caps_drop_thread(); /* the thread that reads the wire and the vNICs needs no privilege */
 	(void)prctl(PR_SET_TIMERSLACK, RX_TIMER_SLACK_NS); /* the default 50 µs slack would double the pause */
-	tx_lane_init(&turn, q->turn_buf, q->rxc);
+	tx_lane_init(&lane, q->tx_buf, q->c);
 	while (!stop_asked(r)) {
-		unsigned got = 0;
-		int e = EAGAIN;
+		int rerr, n, err, timeout = 0;
+		unsigned got = rx_round(q, vh, &sockq, &rerr);
 
-		if (q->ring.mode == RING_V2)
-			got = rx_ring_v2(q, vh);
-		else if (q->ring.mode == RING_V3)
-			got = rx_ring_v3(q, vh);
-		if (!got && (q->ring.mode == RING_OFF || sockq)) { /* no ring: always; a ring that ran dry: once per wake-up */
-			got = rx_recv_burst(q, vh, &e);
-			sockq = got != 0;
+		if (rerr && rerr != EAGAIN && rerr != EINTR && rerr != ENETDOWN) {
+			/* ENETDOWN: the parent went down; the kernel rebinds the socket at link up. */
+			__atomic_store_n(&q->rx_error, rerr, __ATOMIC_RELEASE);
+			break;
 		}
-		if (got) {
-			burst += got;
-			continue;
-		}
-		if (q->turn_count)
-			tx_turnaround(q, &turn, vh);
-		if (burst >= COALESCE_BURST_FRAMES && r->coalesce_us) {
-			/* A stream, not a lone frame: let the ring fill a while instead of being woken per frame (coalesce.h). */
+		burst += got;
+		if (got < RX_BUDGET && burst >= COALESCE_BURST_FRAMES && r->coalesce_us) {
+			/* A stream, not a lone frame: let the ring fill a while instead of being woken per frame. */
 			pause_us = coalesce_next_pause(pause_us, burst, (unsigned)r->coalesce_us, q->ring.mode == RING_V2 ? q->ring.nr : 0);
 			burst = 0;
-			rx_pause(r, pause_us);
-			continue;
+			if (!relay_pause(q, pause_us))
+				continue; /* the vNICs have nothing to send: straight back to the ring */
+		} else if (!got) {
+			burst = pause_us = 0;
+			timeout = -1;
 		}
-		burst = pause_us = 0;
-		/* ENETDOWN: the parent went down; the kernel rebinds the socket at link up. */
-		if (e == ENETDOWN)
-			continue;
-		err = read_failed(q->sock_fd, r->stop_fd, e);
-		if (err)
-			break;
-		sockq = 1;
-	}
-	__atomic_store_n(&q->rx_error, err, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-/* Most epoll events the tx thread takes per wake-up. */
-#define TX_EVENTS 16
-/* epoll data of the stop eventfd (a vNIC's is its index). */
-#define TX_STOP_TOKEN UINT32_MAX
-
-/*
- * vNICs -> parent for queue q: wait in epoll_wait() for any vNIC's TAP queue
- * to be readable, then one tx_pass() (up to a batch) for each ready one, so a
- * busy vNIC cannot starve the others; level-triggered, so one with more
- * queued is reported again at once. Thread: tx relay thread.
- */
-static void *tx_main(void *arg)
-{
-	struct relay_queue *q = arg;
-	const struct relay *r = q->r;
-	const size_t vh = r->vnet_hdr ? VNET_HLEN : 0;
-	struct epoll_event ev[TX_EVENTS];
-	struct tx_lane lane;
-	int err = 0;
-
-	caps_drop_thread(); /* nor the one that reads the vNICs */
-	tx_lane_init(&lane, q->tx_buf, q->txc);
-	while (!stop_asked(r) && !err) {
-		int n = epoll_wait(q->epoll_fd, ev, TX_EVENTS, -1), i;
-
+		n = epoll_wait(q->epoll_fd, ev, RELAY_EVENTS, timeout);
 		if (n < 0) {
-			if (errno != EINTR)
-				err = errno;
-			continue;
+			if (errno == EINTR)
+				continue;
+			__atomic_store_n(&q->rx_error, errno, __ATOMIC_RELEASE);
+			break;
 		}
-		for (i = 0; i < n && !err; i++) {
-			int rerr;
-
-			if (ev[i].data.u32 == TX_STOP_TOKEN)
-				continue; /* the loop sees r->stop */
-			rerr = tx_pass(q, (int)ev[i].data.u32, &lane, vh);
-			if (rerr && rerr != EAGAIN && rerr != EINTR) {
-				q->tx_error_vnic = (int)ev[i].data.u32;
-				err = rerr;
-			}
+		err = tx_round(q, ev, n, &lane, vh, &sockq);
+		if (err) {
+			__atomic_store_n(&q->tx_error, err, __ATOMIC_RELEASE);
+			break;
 		}
 	}
-	__atomic_store_n(&q->tx_error, err, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -581,7 +543,7 @@ static void relay_init(struct relay *r, const struct relay_config *cfg)
 	for (i = 0; i < RELAY_MAX_QUEUES; i++) {
 		r->q[i].r = r;
 		r->q[i].index = i;
-		r->q[i].sock_fd = r->q[i].epoll_fd = -1;
+		r->q[i].sock_fd = r->q[i].epoll_fd = r->q[i].pause_fd = -1;
 	}
 	r->nvnics = clamp(cfg->nvnics, 0, RELAY_MAX_VNICS);
 	for (i = 0; i < r->nvnics; i++) {
@@ -871,27 +833,42 @@ static void queue_cpus(struct relay_queue *q)
 			CPU_SET(c, &q->cpus);
 }
 
-/* Queue q's data path on the parent: filter, ring, qdisc bypass, fanout membership. */
-/* Queue q's tx thread's epoll set: queue q of every TAP (data: the vNIC index) and the stop eventfd. */
-static int setup_tx_epoll(struct relay_queue *q, struct vd_error *e)
+/*
+ * An epoll set for queue q's thread: queue q of every TAP (data: the vNIC
+ * index), the stop eventfd and, with_sock, the packet socket. Returns the
+ * descriptor or -1 with *e filled.
+ */
+static int make_epoll(struct relay_queue *q, int with_sock, struct vd_error *e)
 {
 	const struct relay *r = q->r;
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TX_STOP_TOKEN };
-	int i;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TOKEN_STOP };
+	int fd = epoll_create1(EPOLL_CLOEXEC), i;
 
-	q->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (q->epoll_fd < 0)
+	if (fd < 0)
 		return vd_fail(e, r->parent, "cannot create epoll instance", "epoll_create1", errno);
-	if (epoll_ctl(q->epoll_fd, EPOLL_CTL_ADD, r->stop_fd, &ev) < 0)
-		return vd_fail(e, r->parent, "cannot watch the stop eventfd", "epoll_ctl", errno);
+	if (epoll_ctl(fd, EPOLL_CTL_ADD, r->stop_fd, &ev) < 0) {
+		vd_fail(e, r->parent, "cannot watch the stop eventfd", "epoll_ctl", errno);
+		goto fail;
+	}
+	ev.data.u32 = TOKEN_SOCK;
+	if (with_sock && epoll_ctl(fd, EPOLL_CTL_ADD, q->sock_fd, &ev) < 0) {
+		vd_fail(e, r->parent, "cannot watch the packet socket", "epoll_ctl", errno);
+		goto fail;
+	}
 	for (i = 0; i < r->nvnics; i++) {
 		ev.data.u32 = (uint32_t)i;
-		if (epoll_ctl(q->epoll_fd, EPOLL_CTL_ADD, r->vnics[i].tap_fd[q->index], &ev) < 0)
-			return vd_fail(e, r->vnics[i].tap, "cannot watch the TAP", "epoll_ctl", errno);
+		if (epoll_ctl(fd, EPOLL_CTL_ADD, r->vnics[i].tap_fd[q->index], &ev) < 0) {
+			vd_fail(e, r->vnics[i].tap, "cannot watch the TAP", "epoll_ctl", errno);
+			goto fail;
+		}
 	}
-	return 0;
+	return fd;
+fail:
+	close(fd);
+	return -1;
 }
 
+/* Queue q's data path on the parent (filter, ring, qdisc bypass, fanout membership), its buffers and epoll sets. */
 static int setup_queue(struct relay_queue *q, const struct relay_config *cfg, struct vd_error *e)
 {
 	struct relay *r = q->r;
@@ -909,16 +886,16 @@ static int setup_queue(struct relay_queue *q, const struct relay_config *cfg, st
 	queue_cpus(q);
 	q->rx_buf = malloc(RELAY_HEADROOM + RELAY_FRAME_MAX);
 	q->tx_buf = malloc((size_t)r->tx_batch * RELAY_FRAME_MAX);
-	if (cfg->turnaround)
-		q->turn_buf = malloc((size_t)r->tx_batch * RELAY_FRAME_MAX);
-	/* Each thread's counters on cache lines of their own (struct relay_dir_counters is aligned to 64). */
-	q->rxc = aligned_alloc(64, counters);
-	q->txc = aligned_alloc(64, counters);
-	if (!q->rx_buf || !q->tx_buf || (cfg->turnaround && !q->turn_buf) || !q->rxc || !q->txc)
+	/* Each queue's counters on cache lines of their own (struct relay_dir_counters is aligned to 64). */
+	q->c = aligned_alloc(64, counters);
+	if (!q->rx_buf || !q->tx_buf || !q->c)
 		return vd_fail(e, r->parent, "cannot allocate relay buffers", "malloc", ENOMEM);
-	memset(q->rxc, 0, counters);
-	memset(q->txc, 0, counters);
-	return setup_tx_epoll(q, e);
+	memset(q->c, 0, counters);
+	q->epoll_fd = make_epoll(q, 1, e);
+	if (q->epoll_fd < 0)
+		return -1;
+	q->pause_fd = make_epoll(q, 0, e);
+	return q->pause_fd < 0 ? -1 : 0;
 }
 
 int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error *e)
@@ -972,7 +949,7 @@ static int start_thread(struct relay_queue *q, pthread_t *tid, void *(*fn)(void 
 	return err;
 }
 
-/* Ask every thread to end and join the first `started` threads (rx, tx of queue 0, then queue 1, ...). */
+/* Ask every thread to end and join the first `started` queues' threads. */
 static void stop_threads(struct relay *r, int started)
 {
 	int i;
@@ -980,7 +957,7 @@ static void stop_threads(struct relay *r, int started)
 	__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
 	(void)eventfd_write(r->stop_fd, 1); /* stays readable: wakes every poller */
 	for (i = 0; i < started; i++)
-		pthread_join(i % 2 ? r->q[i / 2].tx_tid : r->q[i / 2].rx_tid, NULL);
+		pthread_join(r->q[i].tid, NULL);
 }
 
 int relay_start(struct relay *r, struct vd_error *e)
@@ -994,13 +971,9 @@ int relay_start(struct relay *r, struct vd_error *e)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0; i < r->queues && !err; i++) {
-		err = start_thread(&r->q[i], &r->q[i].rx_tid, rx_main);
-		if (!err) {
+		err = start_thread(&r->q[i], &r->q[i].tid, relay_main);
+		if (!err)
 			started++;
-			err = start_thread(&r->q[i], &r->q[i].tx_tid, tx_main);
-			if (!err)
-				started++;
-		}
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
@@ -1015,7 +988,7 @@ void relay_stop(struct relay *r)
 {
 	if (!r->running)
 		return;
-	stop_threads(r, 2 * r->queues);
+	stop_threads(r, r->queues);
 	r->running = 0;
 }
 
@@ -1037,13 +1010,12 @@ void relay_close(struct relay *r)
 		ring_rx_close(&q->ring);
 		close_fd(&q->sock_fd); /* queue 0's drops the promiscuous / unicast membership */
 		close_fd(&q->epoll_fd);
+		close_fd(&q->pause_fd);
 		free(q->rx_buf);
 		free(q->tx_buf);
-		free(q->turn_buf);
-		free(q->rxc);
-		free(q->txc);
-		q->rx_buf = q->tx_buf = q->turn_buf = NULL;
-		q->rxc = q->txc = NULL;
+		free(q->c);
+		q->rx_buf = q->tx_buf = NULL;
+		q->c = NULL;
 	}
 	for (i = 0; i < r->nvnics; i++) {
 		for (k = 0; k < RELAY_MAX_QUEUES; k++)
@@ -1084,11 +1056,9 @@ void relay_read_counters(const struct relay *r, int vnic, struct relay_dir_count
 
 		if (vnic == RELAY_UNROUTED) {
 			add_dir(&q->unrouted, rx);
-		} else if (vnic >= 0 && vnic < r->nvnics && q->rxc && q->txc) {
-			add_dir(&q->rxc[vnic].rx, rx);
-			add_dir(&q->txc[vnic].rx, rx);
-			add_dir(&q->rxc[vnic].tx, tx);
-			add_dir(&q->txc[vnic].tx, tx);
+		} else if (vnic >= 0 && vnic < r->nvnics && q->c) {
+			add_dir(&q->c[vnic].rx, rx);
+			add_dir(&q->c[vnic].tx, tx);
 		}
 	}
 }

@@ -1,20 +1,21 @@
 /*
  * relay.h - the relay: one packet socket on the parent and the vNICs (TAPs)
- * it serves, with two threads that move frames between them.
+ * it serves, with one thread that moves frames both ways, sleeping in
+ * epoll_wait() on the socket and the TAPs at once:
  *
- *   rx thread: parent packet socket (BPF filter, receive ring) ->
+ *   parent -> vNICs: packet socket (BPF filter, receive ring) ->
  *              vnictab_route (O(1) by VLAN and destination MAC; a group
  *              address: every vNIC of the VLAN) -> frame_rx_finish -> write() to TAP(s)
- *   tx thread: epoll over every vNIC's TAP -> read() -> frame_classify_tx ->
+ *   vNICs -> parent: each TAP epoll reports readable -> read() -> frame_classify_tx ->
  *              to another vNIC of the same VLAN directly (the switch never sends
  *              a frame back out of the port it came in on), else (and for a
  *              group address, also) tagged with --vlan -> sendmmsg() on the packet socket
- *   (turnaround: the rx thread also sends what the vNICs answered to the
- *    frames it just wrote, before it sleeps; relay.c)
+ *   (a write() into a TAP runs the vNIC's stack on the writing thread, so the
+ *    answer is sent in the same round, with no other thread to wake; relay.c)
  *
- * With --queues N, N such pairs: N packet sockets in one PACKET_FANOUT group,
- * each with its own ring and filter, and multi-queue TAPs with N queues;
- * queue k's threads use queue k of every TAP.
+ * With --queues N, N such queues, each with its own thread: N packet sockets
+ * in one PACKET_FANOUT group, each with its own ring and filter, and
+ * multi-queue TAPs with N queues; queue k's thread uses queue k of every TAP.
  *
  * The relay threads allocate nothing, log nothing, call no N-API and never
  * exit the process: they move frames and bump counters that the JS thread
@@ -56,15 +57,15 @@ struct relay_dir_counters {
 	uint64_t frames;                       /* frames relayed */
 	uint64_t bytes;                        /* bytes relayed, Ethernet header and any VLAN tag included, virtio_net_hdr excluded */
 	uint64_t drops[FRAME_VERDICT_COUNT];   /* frames not relayed, by enum frame_verdict; [FRAME_PASS] stays 0 */
-} __attribute__((aligned(64)));            /* own cache line(s): the two threads never share one */
+} __attribute__((aligned(64)));            /* own cache line(s): two queues' threads never share one */
 
-/* Most queues (--queues): packet sockets in the fanout group, TAP queues, thread pairs. */
+/* Most queues (--queues): packet sockets in the fanout group, TAP queues, relay threads. */
 #define RELAY_MAX_QUEUES 16
 
 /* How frames are spread over the queues' packet sockets (PACKET_FANOUT type). */
 enum relay_fanout {
-	RELAY_FANOUT_CPU = 0,  /* PACKET_FANOUT_CPU: by the CPU that received the frame; queue k's threads run on the CPUs c with c % queues == k */
-	RELAY_FANOUT_HASH = 1, /* PACKET_FANOUT_HASH: by flow hash; threads run anywhere */
+	RELAY_FANOUT_CPU = 0,  /* PACKET_FANOUT_CPU: by the CPU that received the frame; queue k's thread runs on the CPUs c with c % queues == k */
+	RELAY_FANOUT_HASH = 1, /* PACKET_FANOUT_HASH: by flow hash; the threads run anywhere */
 };
 
 /* Most vNICs on one parent. */
@@ -95,12 +96,11 @@ struct relay_config {
 	int tx_batch;                          /* frames per sendmmsg(), 1..RELAY_TX_BATCH */
 	int qdisc_bypass;                      /* 1: PACKET_QDISC_BYPASS: send straight to the parent's driver queue */
 	int coalesce_us;                       /* longest rx pause after a burst (adaptive, from 25), µs, 0..RELAY_COALESCE_MAX_US (0: wake per frame) */
-	int turnaround;                        /* 1: the rx thread sends the vNICs' answers itself (relay.c: tx_turnaround) */
 	int queues;                            /* 1..RELAY_MAX_QUEUES; above 1: a fanout group and multi-queue TAPs */
 	enum relay_fanout fanout;              /* how frames are spread when queues > 1 */
 };
 
-/* One vNIC's counters kept by one relay thread (the thread is their one writer). */
+/* One vNIC's counters kept by one queue's relay thread (the thread is their one writer). */
 struct relay_vnic_counters {
 	struct relay_dir_counters rx;          /* frames the thread wrote to the vNIC (from the parent or another vNIC) */
 	struct relay_dir_counters tx;          /* frames the thread read from the vNIC and sent on (to the parent or another vNIC) */
@@ -124,30 +124,25 @@ struct relay;
 
 /*
  * One queue: a packet socket on the parent and queue `index` of every TAP,
- * with the two threads that relay between them. With one queue this is the
+ * with the thread that relays between them. With one queue this is the
  * whole relay.
  */
 struct relay_queue {
 	struct relay *r;                       /* the relay it belongs to */
 	int index;                             /* 0..r->queues-1 */
 	int sock_fd;                           /* packet socket bound to the parent; queue 0's holds the membership */
-	int epoll_fd;                          /* the tx thread's: every vNIC's tap_fd[index], and r->stop_fd */
+	int epoll_fd;                          /* the thread's wait: sock_fd, every vNIC's tap_fd[index] and r->stop_fd */
+	int pause_fd;                          /* its coalescing pause: the same without sock_fd */
 	struct rx_ring ring;                   /* receive ring in force; ring.mode RING_OFF: recvmsg() per frame */
-	cpu_set_t cpus;                        /* CPUs its threads are pinned to; none set: not pinned */
-	pthread_t rx_tid;                      /* parent -> vNICs thread */
-	pthread_t tx_tid;                      /* vNICs -> parent thread */
-	int rx_error;                          /* errno that ended the rx thread, 0 while it runs (atomic) */
-	int tx_error;                          /* errno that ended the tx thread, 0 while it runs (atomic) */
+	cpu_set_t cpus;                        /* CPUs its thread is pinned to; none set: not pinned */
+	pthread_t tid;                         /* its relay thread */
+	int rx_error;                          /* errno of reading the parent that ended the thread, 0 while it runs (atomic) */
+	int tx_error;                          /* errno of reading a TAP that ended the thread, 0 while it runs (atomic) */
 	int tx_error_vnic;                     /* the vNIC whose TAP tx_error came from (written before tx_error) */
-	uint8_t *rx_buf;                       /* RELAY_HEADROOM + RELAY_FRAME_MAX bytes, rx thread only */
-	uint8_t *tx_buf;                       /* tx_batch * RELAY_FRAME_MAX bytes, tx thread only */
-	uint8_t *turn_buf;                     /* tx_batch * RELAY_FRAME_MAX bytes for the rx thread's turnaround, or NULL: off */
-	struct relay_vnic_counters *rxc;       /* [r->nvnics], the rx thread's: what it delivered, and its turnaround's */
-	struct relay_vnic_counters *txc;       /* [r->nvnics], the tx thread's */
-	struct relay_dir_counters unrouted;    /* receive drops that concern no vNIC: the rx thread's, but drops[FRAME_DROP_OVERRUN] the JS thread's */
-	int turn_count;                        /* vNICs in turn_list: written to since the rx thread last turned around; rx thread only */
-	uint8_t turn_list[RELAY_MAX_VNICS];    /* their indexes; rx thread only */
-	uint8_t turn_mark[RELAY_MAX_VNICS];    /* 1: in turn_list; rx thread only */
+	uint8_t *rx_buf;                       /* RELAY_HEADROOM + RELAY_FRAME_MAX bytes: a frame from the socket's queue */
+	uint8_t *tx_buf;                       /* tx_batch * RELAY_FRAME_MAX bytes: frames read from the TAPs */
+	struct relay_vnic_counters *c;         /* [r->nvnics]: the thread's counters per vNIC */
+	struct relay_dir_counters unrouted;    /* receive drops that concern no vNIC: the thread's, but drops[FRAME_DROP_OVERRUN] the JS thread's */
 };
 
 struct relay {
@@ -187,7 +182,7 @@ int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error 
 /* Bring vNIC `vnic`'s link up (IFF_UP). Returns 0 or -1 with *e filled. Thread: set-up. */
 int relay_up(struct relay *r, int vnic, struct vd_error *e);
 
-/* Start every queue's two relay threads. Returns 0 or -1 with *e filled. Thread: set-up. */
+/* Start every queue's relay thread. Returns 0 or -1 with *e filled. Thread: set-up. */
 int relay_start(struct relay *r, struct vd_error *e);
 
 /* Ask every thread to end and join them; idempotent. Thread: set-up. */
@@ -220,7 +215,7 @@ void relay_set_antispoof(struct relay *r, int vnic, int on);
 
 /*
  * A consistent-enough copy of vNIC `vnic`'s counters (all zero once relay_close() ran) (each value is atomic),
- * added up over the queues and threads: rx is what reached the vNIC (from the
+ * added up over the queues: rx is what reached the vNIC (from the
  * parent or another vNIC) with the drops charged to it, tx what it sent. With
  * vnic RELAY_UNROUTED: the receive drops that concern no vNIC (another
  * station's unicast, another VLAN, runts, socket overruns) in rx; tx zero.

@@ -61,7 +61,6 @@ interface RootOptions {
   txBatch: number;
   qdiscBypass: boolean;
   rxCoalesce: number;
-  turnaround: boolean;
   queues: number;
   fanout: Fanout;
   netns?: string;
@@ -72,7 +71,7 @@ interface RootOptions {
 }
 
 /** Settings SIGHUP cannot change in a running daemon (a restart applies them). */
-const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'turnaround', 'queues', 'fanout', 'netns', 'arpSysctls', 'announce', 'announceInterval', 'vlan'] as const;
+const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'queues', 'fanout', 'netns', 'arpSysctls', 'announce', 'announceInterval', 'vlan'] as const;
 
 const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
 
@@ -272,14 +271,13 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .argParser(coalesceUs)
         .default(200),
     )
-    .option('--no-turnaround', "leave all of the vNIC's frames to the transmit thread; by default the receive thread sends what the vNIC answered to the frames it just delivered (ARP and echo replies, TCP ACKs) before it sleeps, saving a thread wake-up per round trip")
     .addOption(
-      new Option('--queues <n>', 'relay with n thread pairs: n packet sockets in a PACKET_FANOUT group and a multi-queue TAP (1 to 16); for more than one core\'s worth of traffic')
+      new Option('--queues <n>', 'relay with n threads: n packet sockets in a PACKET_FANOUT group and a multi-queue TAP (1 to 16); for more than one core\'s worth of traffic')
         .argParser(queueCount)
         .default(1),
     )
     .addOption(
-      new Option('--fanout <mode>', 'with --queues > 1, spread frames by the CPU that received them (each queue\'s threads pinned to its CPUs) or by flow hash')
+      new Option('--fanout <mode>', 'with --queues > 1, spread frames by the CPU that received them (each queue\'s thread pinned to its CPUs) or by flow hash')
         .choices(['cpu', 'hash'])
         .default('cpu'),
     )
@@ -353,7 +351,6 @@ export function buildProgram(deps: CliDeps = {}): Command {
             txBatch: opts.txBatch,
             qdiscBypass: opts.qdiscBypass ?? false,
             rxCoalesceUs: opts.rxCoalesce,
-            turnaround: opts.turnaround,
             queues: opts.queues,
             fanout: opts.fanout,
             probeWindowMs: opts.probeWindow,

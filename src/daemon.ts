@@ -30,7 +30,7 @@ export interface ReloadResult {
 }
 
 /** Relay modes, passed to it as they are (see RelayOptions for meanings and defaults). */
-type HotPathOptions = Pick<RelayOptions, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs' | 'turnaround' | 'queues' | 'fanout'>;
+type HotPathOptions = Pick<RelayOptions, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs' | 'queues' | 'fanout'>;
 
 /** One vNIC to run (see VnicOptions for the meanings). */
 export interface VnicSpec {
@@ -189,7 +189,6 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       txBatch: opts.txBatch,
       qdiscBypass: opts.qdiscBypass,
       rxCoalesceUs: opts.rxCoalesceUs,
-      turnaround: opts.turnaround,
       queues: opts.queues,
       fanout: opts.fanout,
     });
@@ -251,7 +250,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     );
   }
   log.info(
-    { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, rxCoalesceUs: info.rxCoalesceUs, turnaround: info.turnaround, queues: info.queues, fanout: info.fanout, vnetHdr: info.vnetHdr, vnics: runs.length },
+    { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, rxCoalesceUs: info.rxCoalesceUs, queues: info.queues, fanout: info.fanout, vnetHdr: info.vnetHdr, vnics: runs.length },
     'relay mode',
   );
   if (server) log.info({ url: `http://${fmtHost(server.address.host)}:${server.address.port}/metrics` }, 'metrics endpoint listening');

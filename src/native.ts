@@ -93,27 +93,20 @@ export interface RelayOptions extends Partial<VnicOptions> {
   /**
    * Adaptive interrupt coalescing on the receive ring: the longest pause, µs
    * (0 to 1000, default 200). After a wake-up that found a burst (8 or more
-   * frames) the rx thread waits for more instead of being woken per frame:
+   * frames) the relay thread waits for more instead of being woken per frame:
    * 25 µs first, doubling while bursts keep coming, up to this. A lone frame
    * is never delayed. 0: woken per frame.
    */
   rxCoalesceUs?: number;
   /**
-   * Turnaround (default true): a write() into the TAP runs the vNIC's stack on
-   * the writing thread, so its answer (ARP or echo reply, TCP ACK) is queued
-   * when write() returns; the rx thread sends it before it sleeps instead of
-   * waiting for the tx thread's wake-up. Counted with the transmit counters.
-   */
-  turnaround?: boolean;
-  /**
-   * Thread pairs, 1 to 16 (default 1). Above 1: that many packet sockets in
+   * Queues, each with its relay thread, 1 to 16 (default 1). Above 1: that many packet sockets in
    * one PACKET_FANOUT group, each with its ring and filter, and a multi-queue
    * TAP (IFF_MULTI_QUEUE) with that many queues. A fanout member cannot be
    * bound again, so a re-created parent needs a restart (rebind() throws
    * EINVAL). See packet(7).
    */
   queues?: number;
-  /** With queues > 1: 'cpu' (PACKET_FANOUT_CPU, default; queue k's threads pinned to the CPUs c with c % queues == k) or 'hash' (PACKET_FANOUT_HASH, by flow). */
+  /** With queues > 1: 'cpu' (PACKET_FANOUT_CPU, default; queue k's thread pinned to the CPUs c with c % queues == k) or 'hash' (PACKET_FANOUT_HASH, by flow). */
   fanout?: Fanout;
 }
 
@@ -183,9 +176,7 @@ export interface RelayInfo extends VnicInfo {
   qdiscBypass: boolean;
   /** Longest receive coalescing pause, µs. */
   rxCoalesceUs: number;
-  /** The rx thread sends the vNIC's answers itself (RelayOptions.turnaround). */
-  turnaround: boolean;
-  /** Thread pairs (queues) in use. */
+  /** Queues (relay threads) in use. */
   queues: number;
   /** Fanout mode, present when queues > 1. */
   fanout?: Fanout;
@@ -205,14 +196,14 @@ export interface NativeError extends Error {
 
 export interface RelayStatus {
   open: boolean;
-  /** Set when the parent -> vNIC thread ended on an error. */
+  /** Set when a relay thread ended on an error reading the parent. */
   rxError: NativeError | null;
-  /** Set when the vNICs -> parent thread ended on an error (e.g. EBADFD: a TAP was deleted); its ifname is that vNIC's. */
+  /** Set when a relay thread ended on an error reading a vNIC (e.g. EBADFD: its TAP was deleted); its ifname is that vNIC's. */
   txError: NativeError | null;
 }
 
 /**
- * A relay: vNICs (TAPs) + one packet socket + two threads. Constructing it builds everything
+ * A relay: vNICs (TAPs) + one packet socket + one thread per queue moving frames both ways. Constructing it builds everything
  * (the TAP still down) or throws NativeError, leaving nothing behind.
  */
 export interface Relay {

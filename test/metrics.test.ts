@@ -4,7 +4,7 @@ import { createMetrics, type MetricsSource } from '../src/metrics';
 import type { RelayInfo, RelayStats } from '../src/native';
 import { DROP_REASONS, zeroStats } from './fakes';
 
-const MODES = { parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: 'promisc', rxRing: 'tpacket_v2', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 50, turnaround: true, queues: 1 } as const;
+const MODES = { parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: 'promisc', rxRing: 'tpacket_v2', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 50, queues: 1 } as const;
 
 function source(info: RelayInfo, stats: RelayStats): MetricsSource {
   return { stats: () => stats, info: () => info, parentUp: () => true, version: '0.0.0', dropReasons: [...DROP_REASONS], announcements: (i) => ({ ipv4: i + 1, ipv6: 0 }) };

@@ -69,10 +69,11 @@ export function arpRequest(sha: string, spa: string, tpa: string): number[] {
   return [0, 1, 0x08, 0, 6, 4, 0, 1, ...macOctets(sha), ...ip(spa), 0, 0, 0, 0, 0, 0, ...ip(tpa)];
 }
 
-/** Send count copies of each frame from host's ifname with trafgen (PACKET_MMAP TX ring). */
-export async function sendFrames(lab: Lab, host: Host, ifname: string, frames: FrameSpec[], count = 1): Promise<void> {
+/** Send count copies of each frame from host's ifname with trafgen (PACKET_MMAP TX ring), as fast as it goes or at ratePps frames/s. */
+export async function sendFrames(lab: Lab, host: Host, ifname: string, frames: FrameSpec[], count = 1, ratePps?: number): Promise<void> {
   const file = lab.file(`trafgen-${Date.now()}-${Math.random().toString(36).slice(2)}.cfg`, trafgenConfig(frames));
-  await lab.exec(host, 'trafgen', ['--dev', ifname, '--conf', file, '--num', String(count * frames.length), '--no-sock-mem', '--cpus', '1', '-q'], 20_000);
+  const rate = ratePps === undefined ? [] : ['--rate', `${ratePps}pps`];
+  await lab.exec(host, 'trafgen', ['--dev', ifname, '--conf', file, '--num', String(count * frames.length), ...rate, '--no-sock-mem', '--cpus', '1', '-q'], 30_000);
 }
 
 /** EtherType of the marker frame sent after the frames under test. */
