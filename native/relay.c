@@ -390,23 +390,29 @@ static int tx_pass(struct relay_queue *q, int v, struct tx_lane *l, size_t vh)
 #define RX_TIMER_SLACK_NS 5000
 /* Most epoll events taken per wait. */
 #define RELAY_EVENTS 16
-/* epoll data of the stop eventfd and of the packet socket (a vNIC's is its index). */
+/* epoll data of the stop eventfd (a vNIC's is its index). */
 #define TOKEN_STOP UINT32_MAX
-#define TOKEN_SOCK (UINT32_MAX - 1)
+/* relay_wait() results: the epoll set (a vNIC or the stop eventfd) is ready; the packet socket is. */
+#define WAIT_EPOLL 1
+#define WAIT_SOCK 2
 
 /*
- * A coalescing pause: sleep up to us µs, or less when a vNIC has frames to
- * send or shutdown is asked (q->pause_fd: an epoll set of the TAPs and the
- * stop eventfd, without the packet socket, so the filling ring does not end
- * it). Returns 1 when it ended early (a TAP or the stop eventfd is ready), else 0.
- * Thread: relay.
+ * Sleep until a vNIC has frames to send or shutdown is asked (q->epoll_fd
+ * readable), for at most us µs (a coalescing pause), or with us < 0 until
+ * then or until the packet socket is readable. The socket is polled here
+ * rather than kept in the epoll set: an epoll entry on its wait queue would be
+ * called for every frame the kernel puts in the ring, while a poll() entry is
+ * there only while the thread sleeps. Returns WAIT_EPOLL and/or WAIT_SOCK
+ * for what is ready, 0 for neither (timeout, EINTR). Thread: relay.
  */
-static int relay_pause(const struct relay_queue *q, unsigned us)
+static int relay_wait(const struct relay_queue *q, int us)
 {
-	struct pollfd p = { .fd = q->pause_fd, .events = POLLIN };
+	struct pollfd p[2] = { { .fd = q->epoll_fd, .events = POLLIN }, { .fd = q->sock_fd, .events = POLLIN } };
 	const struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)us * 1000L };
 
-	return ppoll(&p, 1, &ts, NULL) > 0;
+	if (ppoll(p, us < 0 ? 2 : 1, us < 0 ? NULL : &ts, NULL) <= 0)
+		return 0;
+	return (p[0].revents ? WAIT_EPOLL : 0) | (us < 0 && p[1].revents ? WAIT_SOCK : 0);
 }
 
 /*
@@ -439,11 +445,10 @@ static unsigned rx_round(struct relay_queue *q, size_t vh, int *sockq, int *err)
 /*
  * vNICs -> parent: one tx_pass() for each TAP in ev[0..n-1] (level-triggered:
  * one with more queued is reported again by the next wait, so a busy vNIC
- * cannot starve the others or the parent). The socket's event sets *sockq.
- * Returns 0, or the errno that ends the thread (its vNIC in q->tx_error_vnic).
- * Thread: relay.
+ * cannot starve the others or the parent). Returns 0, or the errno that ends
+ * the thread (its vNIC in q->tx_error_vnic). Thread: relay.
  */
-static int tx_round(struct relay_queue *q, const struct epoll_event *ev, int n, struct tx_lane *l, size_t vh, int *sockq)
+static int tx_round(struct relay_queue *q, const struct epoll_event *ev, int n, struct tx_lane *l, size_t vh)
 {
 	int i;
 
@@ -453,10 +458,6 @@ static int tx_round(struct relay_queue *q, const struct epoll_event *ev, int n, 
 
 		if (tok == TOKEN_STOP)
 			continue; /* the loop sees r->stop */
-		if (tok == TOKEN_SOCK) {
-			*sockq = 1; /* frames, or a pending error to read */
-			continue;
-		}
 		err = tx_pass(q, (int)tok, l, vh);
 		if (err && err != EAGAIN && err != EINTR) {
 			q->tx_error_vnic = (int)tok;
@@ -468,15 +469,14 @@ static int tx_round(struct relay_queue *q, const struct epoll_event *ev, int n, 
 
 /*
  * Queue q's relay thread, both directions, in one loop: a round of frames
- * from the parent, then the vNICs that have frames to send (epoll_wait() on
- * the packet socket, the TAPs and the stop eventfd), sleeping there only
- * when the round found nothing. After a round that relayed frames it only
- * looks (timeout 0), so a write() into a TAP, which runs the vNIC's stack on
- * this thread (tun_get_user -> netif_receive_skb), has its answer (ARP or
- * echo reply, TCP ACK) sent at once: no other thread to wake per round trip.
- * When the ring ran dry after a burst, it pauses instead, unless a vNIC has
- * something to send (coalesce.h). Sets q->rx_error or q->tx_error when it
- * ends on an error. Thread: relay.
+ * from the parent, then the vNICs that have frames to send (epoll_wait()
+ * with a zero timeout on the TAPs and the stop eventfd), sleeping (relay_wait)
+ * only when the round found nothing. So a write() into a TAP, which runs the
+ * vNIC's stack on this thread (tun_get_user -> netif_receive_skb), has its
+ * answer (ARP or echo reply, TCP ACK) sent in the same round: no other thread
+ * to wake per round trip. When the ring ran dry after a burst, it pauses
+ * instead, unless a vNIC has something to send (coalesce.h). Sets
+ * q->rx_error or q->tx_error when it ends on an error. Thread: relay.
  */
 static void *relay_main(void *arg)
 {
@@ -486,15 +486,16 @@ static void *relay_main(void *arg)
 	struct epoll_event ev[RELAY_EVENTS];
 	struct tx_lane lane;
 	unsigned burst = 0, pause_us = 0;
-	/* 1 while the socket's own queue may hold something beside the ring: at start (frames queued before the ring existed) and after the socket was reported ready */
+	/* 1 while the socket's own queue may hold something beside the ring: at start (frames queued before the ring existed) and after the socket woke the thread (a pending error) */
 	int sockq = 1;
 
 	caps_drop_thread(); /* the thread that reads the wire and the vNICs needs no privilege */
 	(void)prctl(PR_SET_TIMERSLACK, RX_TIMER_SLACK_NS); /* the default 50 µs slack would double the pause */
 	tx_lane_init(&lane, q->tx_buf, q->c);
 	while (!stop_asked(r)) {
-		int rerr, n, err, timeout = 0;
+		int rerr, n, err;
 		unsigned got = rx_round(q, vh, &sockq, &rerr);
+		int w;
 
 		if (rerr && rerr != EAGAIN && rerr != EINTR && rerr != ENETDOWN) {
 			/* ENETDOWN: the parent went down; the kernel rebinds the socket at link up. */
@@ -506,20 +507,24 @@ static void *relay_main(void *arg)
 			/* A stream, not a lone frame: let the ring fill a while instead of being woken per frame. */
 			pause_us = coalesce_next_pause(pause_us, burst, (unsigned)r->coalesce_us, q->ring.mode == RING_V2 ? q->ring.nr : 0);
 			burst = 0;
-			if (!relay_pause(q, pause_us))
+			if (!relay_wait(q, (int)pause_us))
 				continue; /* the vNICs have nothing to send: straight back to the ring */
 		} else if (!got) {
 			burst = pause_us = 0;
-			timeout = -1;
+			w = relay_wait(q, -1);
+			if (w & WAIT_SOCK)
+				sockq = 1;
+			if (!(w & WAIT_EPOLL))
+				continue; /* only the socket: frames, or an error to read */
 		}
-		n = epoll_wait(q->epoll_fd, ev, RELAY_EVENTS, timeout);
+		n = epoll_wait(q->epoll_fd, ev, RELAY_EVENTS, 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			__atomic_store_n(&q->rx_error, errno, __ATOMIC_RELEASE);
 			break;
 		}
-		err = tx_round(q, ev, n, &lane, vh, &sockq);
+		err = tx_round(q, ev, n, &lane, vh);
 		if (err) {
 			__atomic_store_n(&q->tx_error, err, __ATOMIC_RELEASE);
 			break;
@@ -543,7 +548,7 @@ static void relay_init(struct relay *r, const struct relay_config *cfg)
 	for (i = 0; i < RELAY_MAX_QUEUES; i++) {
 		r->q[i].r = r;
 		r->q[i].index = i;
-		r->q[i].sock_fd = r->q[i].epoll_fd = r->q[i].pause_fd = -1;
+		r->q[i].sock_fd = r->q[i].epoll_fd = -1;
 	}
 	r->nvnics = clamp(cfg->nvnics, 0, RELAY_MAX_VNICS);
 	for (i = 0; i < r->nvnics; i++) {
@@ -834,11 +839,10 @@ static void queue_cpus(struct relay_queue *q)
 }
 
 /*
- * An epoll set for queue q's thread: queue q of every TAP (data: the vNIC
- * index), the stop eventfd and, with_sock, the packet socket. Returns the
- * descriptor or -1 with *e filled.
+ * Queue q's epoll set: queue q of every TAP (data: the vNIC index) and the
+ * stop eventfd. Returns the descriptor or -1 with *e filled.
  */
-static int make_epoll(struct relay_queue *q, int with_sock, struct vd_error *e)
+static int make_epoll(struct relay_queue *q, struct vd_error *e)
 {
 	const struct relay *r = q->r;
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TOKEN_STOP };
@@ -848,11 +852,6 @@ static int make_epoll(struct relay_queue *q, int with_sock, struct vd_error *e)
 		return vd_fail(e, r->parent, "cannot create epoll instance", "epoll_create1", errno);
 	if (epoll_ctl(fd, EPOLL_CTL_ADD, r->stop_fd, &ev) < 0) {
 		vd_fail(e, r->parent, "cannot watch the stop eventfd", "epoll_ctl", errno);
-		goto fail;
-	}
-	ev.data.u32 = TOKEN_SOCK;
-	if (with_sock && epoll_ctl(fd, EPOLL_CTL_ADD, q->sock_fd, &ev) < 0) {
-		vd_fail(e, r->parent, "cannot watch the packet socket", "epoll_ctl", errno);
 		goto fail;
 	}
 	for (i = 0; i < r->nvnics; i++) {
@@ -868,7 +867,7 @@ fail:
 	return -1;
 }
 
-/* Queue q's data path on the parent (filter, ring, qdisc bypass, fanout membership), its buffers and epoll sets. */
+/* Queue q's data path on the parent (filter, ring, qdisc bypass, fanout membership), its buffers and epoll set. */
 static int setup_queue(struct relay_queue *q, const struct relay_config *cfg, struct vd_error *e)
 {
 	struct relay *r = q->r;
@@ -891,11 +890,8 @@ static int setup_queue(struct relay_queue *q, const struct relay_config *cfg, st
 	if (!q->rx_buf || !q->tx_buf || !q->c)
 		return vd_fail(e, r->parent, "cannot allocate relay buffers", "malloc", ENOMEM);
 	memset(q->c, 0, counters);
-	q->epoll_fd = make_epoll(q, 1, e);
-	if (q->epoll_fd < 0)
-		return -1;
-	q->pause_fd = make_epoll(q, 0, e);
-	return q->pause_fd < 0 ? -1 : 0;
+	q->epoll_fd = make_epoll(q, e);
+	return q->epoll_fd < 0 ? -1 : 0;
 }
 
 int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error *e)
@@ -1010,7 +1006,6 @@ void relay_close(struct relay *r)
 		ring_rx_close(&q->ring);
 		close_fd(&q->sock_fd); /* queue 0's drops the promiscuous / unicast membership */
 		close_fd(&q->epoll_fd);
-		close_fd(&q->pause_fd);
 		free(q->rx_buf);
 		free(q->tx_buf);
 		free(q->c);

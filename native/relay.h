@@ -1,7 +1,7 @@
 /*
  * relay.h - the relay: one packet socket on the parent and the vNICs (TAPs)
  * it serves, with one thread that moves frames both ways, sleeping in
- * epoll_wait() on the socket and the TAPs at once:
+ * poll() on the socket and the TAPs (an epoll set) at once:
  *
  *   parent -> vNICs: packet socket (BPF filter, receive ring) ->
  *              vnictab_route (O(1) by VLAN and destination MAC; a group
@@ -131,8 +131,7 @@ struct relay_queue {
 	struct relay *r;                       /* the relay it belongs to */
 	int index;                             /* 0..r->queues-1 */
 	int sock_fd;                           /* packet socket bound to the parent; queue 0's holds the membership */
-	int epoll_fd;                          /* the thread's wait: sock_fd, every vNIC's tap_fd[index] and r->stop_fd */
-	int pause_fd;                          /* its coalescing pause: the same without sock_fd */
+	int epoll_fd;                          /* its thread's epoll set: every vNIC's tap_fd[index] and r->stop_fd (relay.c: relay_wait) */
 	struct rx_ring ring;                   /* receive ring in force; ring.mode RING_OFF: recvmsg() per frame */
 	cpu_set_t cpus;                        /* CPUs its thread is pinned to; none set: not pinned */
 	pthread_t tid;                         /* its relay thread */
