@@ -261,29 +261,20 @@ static unsigned rx_ring_v3(struct relay_queue *q, size_t vh)
 	return n ? n : 1; /* an empty retired block still counts as progress */
 }
 
-/* The relay thread's way of sending vNIC frames: its buffers and counters. */
-struct tx_lane {
-	uint8_t *buf;                          /* tx_batch * RELAY_FRAME_MAX bytes */
-	struct relay_vnic_counters *c;         /* [r->nvnics]: the queue's counters (the thread is their one writer) */
-	struct mmsghdr msgs[RELAY_TX_BATCH];   /* the batch handed to sendmmsg() */
+/* The batch handed to sendmmsg(), on the relay thread's stack; the frames themselves are in q->tx_buf. */
+struct tx_batch {
+	struct mmsghdr msgs[RELAY_TX_BATCH];   /* one per frame */
 	struct iovec iov[RELAY_TX_BATCH];      /* one per msgs[] entry */
 };
 
-static void tx_lane_init(struct tx_lane *l, uint8_t *buf, struct relay_vnic_counters *c)
-{
-	memset(l, 0, sizeof(*l));
-	l->buf = buf;
-	l->c = c;
-}
-
 /*
- * Send the n frames queued in l with sendmmsg(), one system call for the lot
+ * Send the n frames queued in b with sendmmsg(), one system call for the lot
  * while none fails; a failed frame is counted in c by its errno's reason and
  * the rest go on. Thread: relay.
  */
-static void tx_flush(struct relay_queue *q, struct tx_lane *l, struct relay_dir_counters *c, unsigned n, size_t vh)
+static void tx_flush(struct relay_queue *q, struct tx_batch *b, struct relay_dir_counters *c, unsigned n, size_t vh)
 {
-	struct mmsghdr *m = l->msgs;
+	struct mmsghdr *m = b->msgs;
 	unsigned i = 0, j;
 
 	while (i < n) {
@@ -309,7 +300,7 @@ static void tx_flush(struct relay_queue *q, struct tx_lane *l, struct relay_dir_
  * to the wire); unicast to a vNIC's MAC to that vNIC only. Returns 1 when the
  * frame went to a vNIC and is done, 0 when it is for the wire. Thread: relay.
  */
-static int tx_switch(struct relay_queue *q, struct tx_lane *l, int from, const uint8_t *buf, size_t len, size_t vh)
+static int tx_switch(struct relay_queue *q, int from, const uint8_t *buf, size_t len, size_t vh)
 {
 	const struct relay *r = q->r;
 	const unsigned vid = r->tab.key[from].vid;
@@ -320,14 +311,14 @@ static int tx_switch(struct relay_queue *q, struct tx_lane *l, int from, const u
 	if (frame_mac_is_group(buf + vh)) {
 		for (i = 0; i < r->nvnics; i++)
 			if (i != from && r->tab.key[i].vid == vid)
-				put_frame(r->vnics[i].tap_fd[q->index], buf, vh + len, len, &l->c[i].rx);
+				put_frame(r->vnics[i].tap_fd[q->index], buf, vh + len, len, &q->c[i].rx);
 		return 0;
 	}
 	to = vnictab_find(&r->tab, vid, buf + vh);
 	if (to < 0 || to == from)
 		return 0;
-	put_frame(r->vnics[to].tap_fd[q->index], buf, vh + len, len, &l->c[to].rx);
-	count_pass(&l->c[from].tx, len);
+	put_frame(r->vnics[to].tap_fd[q->index], buf, vh + len, len, &q->c[to].rx);
+	count_pass(&q->c[from].tx, len);
 	return 1;
 }
 
@@ -337,12 +328,12 @@ static int tx_switch(struct relay_queue *q, struct tx_lane *l, int from, const u
  * errno that stopped the reading (EAGAIN: empty; EBADFD: the TAP was deleted
  * from outside). Thread: relay.
  */
-static int tx_pass(struct relay_queue *q, int v, struct tx_lane *l, size_t vh)
+static int tx_pass(struct relay_queue *q, int v, struct tx_batch *b, size_t vh)
 {
 	const struct relay *r = q->r;
 	const struct relay_vnic *vn = &r->vnics[v];
 	const struct vnictab_key *k = &r->tab.key[v];
-	struct relay_dir_counters *c = &l->c[v].tx;
+	struct relay_dir_counters *c = &q->c[v].tx;
 	const int fd = vn->tap_fd[q->index];
 	unsigned n = 0, reads;
 	int rerr = 0;
@@ -350,7 +341,7 @@ static int tx_pass(struct relay_queue *q, int v, struct tx_lane *l, size_t vh)
 	/* At most 2 x tx_batch reads: frames dropped or switched to a vNIC do not fill the batch. */
 	for (reads = 0; n < (unsigned)r->tx_batch && reads < 2u * (unsigned)r->tx_batch; reads++) {
 		/* Room before the frame for an 802.1Q tag (--vlan). */
-		uint8_t *buf = l->buf + (size_t)n * RELAY_FRAME_MAX + FRAME_VLAN_HLEN;
+		uint8_t *buf = q->tx_buf + (size_t)n * RELAY_FRAME_MAX + FRAME_VLAN_HLEN;
 		enum frame_verdict verdict;
 		ssize_t len = read(fd, buf, RELAY_FRAME_MAX - FRAME_VLAN_HLEN);
 
@@ -369,25 +360,25 @@ static int tx_pass(struct relay_queue *q, int v, struct tx_lane *l, size_t vh)
 			count_drop(c, verdict);
 			continue;
 		}
-		if (tx_switch(q, l, v, buf, (size_t)len - vh, vh))
+		if (tx_switch(q, v, buf, (size_t)len - vh, vh))
 			continue;
 		if (k->vid) {
 			buf = frame_vlan_tag(buf, vh, ETH_P_8021Q, k->vid);
 			len += FRAME_VLAN_HLEN;
 		}
-		l->iov[n].iov_base = buf;
-		l->iov[n].iov_len = (size_t)len;
-		l->msgs[n].msg_hdr.msg_iov = &l->iov[n];
-		l->msgs[n].msg_hdr.msg_iovlen = 1;
+		b->iov[n].iov_base = buf;
+		b->iov[n].iov_len = (size_t)len;
+		b->msgs[n].msg_hdr.msg_iov = &b->iov[n];
+		b->msgs[n].msg_hdr.msg_iovlen = 1;
 		n++;
 	}
 	if (n)
-		tx_flush(q, l, c, n, vh);
+		tx_flush(q, b, c, n, vh);
 	return rerr;
 }
 
 /* The relay thread's timer slack, ns: its coalescing pauses are 25 µs and up. */
-#define RX_TIMER_SLACK_NS 5000
+#define RELAY_TIMER_SLACK_NS 5000
 /* Most epoll events taken per wait. */
 #define RELAY_EVENTS 16
 /* epoll data of the stop eventfd (a vNIC's is its index). */
@@ -448,7 +439,7 @@ static unsigned rx_round(struct relay_queue *q, size_t vh, int *sockq, int *err)
  * cannot starve the others or the parent). Returns 0, or the errno that ends
  * the thread (its vNIC in q->tx_error_vnic). Thread: relay.
  */
-static int tx_round(struct relay_queue *q, const struct epoll_event *ev, int n, struct tx_lane *l, size_t vh)
+static int tx_round(struct relay_queue *q, const struct epoll_event *ev, int n, struct tx_batch *b, size_t vh)
 {
 	int i;
 
@@ -458,7 +449,7 @@ static int tx_round(struct relay_queue *q, const struct epoll_event *ev, int n, 
 
 		if (tok == TOKEN_STOP)
 			continue; /* the loop sees r->stop */
-		err = tx_pass(q, (int)tok, l, vh);
+		err = tx_pass(q, (int)tok, b, vh);
 		if (err && err != EAGAIN && err != EINTR) {
 			q->tx_error_vnic = (int)tok;
 			return err;
@@ -484,14 +475,14 @@ static void *relay_main(void *arg)
 	const struct relay *r = q->r;
 	const size_t vh = r->vnet_hdr ? VNET_HLEN : 0;
 	struct epoll_event ev[RELAY_EVENTS];
-	struct tx_lane lane;
+	struct tx_batch batch;
 	unsigned burst = 0, pause_us = 0;
 	/* 1 while the socket's own queue may hold something beside the ring: at start (frames queued before the ring existed) and after the socket woke the thread (a pending error) */
 	int sockq = 1;
 
 	caps_drop_thread(); /* the thread that reads the wire and the vNICs needs no privilege */
-	(void)prctl(PR_SET_TIMERSLACK, RX_TIMER_SLACK_NS); /* the default 50 µs slack would double the pause */
-	tx_lane_init(&lane, q->tx_buf, q->c);
+	(void)prctl(PR_SET_TIMERSLACK, RELAY_TIMER_SLACK_NS); /* the default 50 µs slack would double the pause */
+	memset(&batch, 0, sizeof(batch));
 	while (!stop_asked(r)) {
 		int rerr, n, err;
 		unsigned got = rx_round(q, vh, &sockq, &rerr);
@@ -524,7 +515,7 @@ static void *relay_main(void *arg)
 			__atomic_store_n(&q->rx_error, errno, __ATOMIC_RELEASE);
 			break;
 		}
-		err = tx_round(q, ev, n, &lane, vh);
+		err = tx_round(q, ev, n, &batch, vh);
 		if (err) {
 			__atomic_store_n(&q->tx_error, err, __ATOMIC_RELEASE);
 			break;
