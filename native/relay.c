@@ -1,5 +1,5 @@
 /*
- * relay.c - set-up story and the two relay loops (see relay.h).
+ * relay.c - set-up story and the relay loop, one thread per queue (see relay.h).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -394,14 +394,19 @@ static int tx_pass(struct relay_queue *q, int v, struct tx_batch *b, size_t vh)
  * rather than kept in the epoll set: an epoll entry on its wait queue would be
  * called for every frame the kernel puts in the ring, while a poll() entry is
  * there only while the thread sleeps. Returns WAIT_EPOLL and/or WAIT_SOCK
- * for what is ready, 0 for neither (timeout, EINTR). Thread: relay.
+ * for what is ready, 0 for neither (timeout, EINTR), -errno when ppoll()
+ * itself fails. Thread: relay.
  */
 static int relay_wait(const struct relay_queue *q, int us)
 {
 	struct pollfd p[2] = { { .fd = q->epoll_fd, .events = POLLIN }, { .fd = q->sock_fd, .events = POLLIN } };
 	const struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)us * 1000L };
 
-	if (ppoll(p, us < 0 ? 2 : 1, us < 0 ? NULL : &ts, NULL) <= 0)
+	int n = ppoll(p, us < 0 ? 2 : 1, us < 0 ? NULL : &ts, NULL);
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (n == 0)
 		return 0;
 	return (p[0].revents ? WAIT_EPOLL : 0) | (us < 0 && p[1].revents ? WAIT_SOCK : 0);
 }
@@ -484,9 +489,8 @@ static void *relay_main(void *arg)
 	(void)prctl(PR_SET_TIMERSLACK, RELAY_TIMER_SLACK_NS); /* the default 50 µs slack would double the pause */
 	memset(&batch, 0, sizeof(batch));
 	while (!stop_asked(r)) {
-		int rerr, n, err;
+		int rerr, n, err, w = 0;
 		unsigned got = rx_round(q, vh, &sockq, &rerr);
-		int w;
 
 		if (rerr && rerr != EAGAIN && rerr != EINTR && rerr != ENETDOWN) {
 			/* ENETDOWN: the parent went down; the kernel rebinds the socket at link up. */
@@ -498,15 +502,20 @@ static void *relay_main(void *arg)
 			/* A stream, not a lone frame: let the ring fill a while instead of being woken per frame. */
 			pause_us = coalesce_next_pause(pause_us, burst, (unsigned)r->coalesce_us, q->ring.mode == RING_V2 ? q->ring.nr : 0);
 			burst = 0;
-			if (!relay_wait(q, (int)pause_us))
+			w = relay_wait(q, (int)pause_us);
+			if (w == 0)
 				continue; /* the vNICs have nothing to send: straight back to the ring */
 		} else if (!got) {
 			burst = pause_us = 0;
 			w = relay_wait(q, -1);
-			if (w & WAIT_SOCK)
+			if (w > 0 && (w & WAIT_SOCK))
 				sockq = 1;
-			if (!(w & WAIT_EPOLL))
+			if (w >= 0 && !(w & WAIT_EPOLL))
 				continue; /* only the socket: frames, or an error to read */
+		}
+		if (w < 0) { /* ppoll() itself failed */
+			__atomic_store_n(&q->rx_error, -w, __ATOMIC_RELEASE);
+			break;
 		}
 		n = epoll_wait(q->epoll_fd, ev, RELAY_EVENTS, 0);
 		if (n < 0) {
