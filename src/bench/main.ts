@@ -14,12 +14,14 @@ import { checkLabHost } from '../demo';
 import { run } from '../lab/exec';
 import { Lab } from '../lab/lab';
 import { frameStream, pingRtt, processRssKiB, tapFloor, tcpThroughput, waitReachable } from './measure';
-import { checkTargets, formatScale, formatTable, median, scaleTarget, type ScaleResult, type SubjectResult } from './report';
+import { checkTargets, formatScale, formatTable, median, scaleTarget, type ScaleResult, type SubjectResult, type TcpResult } from './report';
 import { BENCH_MAC, scaleMac, startMacvlan, startSocat, startVethdScale, startVethdSubject, type Subject } from './subjects';
 
 interface BenchOptions {
   tcpSeconds: number;
   tcpRounds: number;
+  /** Sender congestion controls TCP is measured with, each both ways (iperf3 -C). */
+  tcpCc: string[];
   framesSeconds: number;
   soak: number;
   floorFrames: number;
@@ -38,29 +40,43 @@ function positive(v: string): number {
   return n;
 }
 
-/** Measure one subject: reachability, RTT, TCP both ways, the frame stream, RSS before and after. */
+/** TCP each way with congestion control cc, appended to the subject's runs for it. */
+async function tcpRound(lab: Lab, tcp: TcpResult[], cc: string, seconds: number): Promise<TcpResult> {
+  let t = tcp.find((x) => x.cc === cc);
+  if (!t) tcp.push((t = { cc, inBps: 0, outBps: 0, inRuns: [], outRuns: [] }));
+  t.inRuns.push(await tcpThroughput(lab, 'in', seconds, cc));
+  t.outRuns.push(await tcpThroughput(lab, 'out', seconds, cc));
+  return t;
+}
+
+const gbit = (bps: number | undefined) => ((bps ?? 0) / 1e9).toFixed(2);
+
+/** Measure one subject: reachability, RTT, TCP both ways per congestion control, the frame stream, RSS before and after. */
 async function measure(lab: Lab, s: Subject, o: BenchOptions, say: (l: string) => void): Promise<SubjectResult> {
   await waitReachable(lab);
   const rss: number[] = s.pid ? [processRssKiB(s.pid)] : [];
   const rtt = await pingRtt(lab, 500);
   say(`  ${s.name}: ping avg ${rtt.avgUs.toFixed(0)} µs`);
-  const tcpInBps = await tcpThroughput(lab, 'in', o.tcpSeconds);
-  const tcpOutBps = await tcpThroughput(lab, 'out', o.tcpSeconds);
-  say(`  ${s.name}: TCP in ${(tcpInBps / 1e9).toFixed(2)} Gbit/s, out ${(tcpOutBps / 1e9).toFixed(2)} Gbit/s`);
+  const tcp: TcpResult[] = [];
+  for (const cc of o.tcpCc) {
+    const t = await tcpRound(lab, tcp, cc, o.tcpSeconds);
+    say(`  ${s.name}: TCP (${cc}) in ${gbit(t.inRuns[0])} Gbit/s, out ${gbit(t.outRuns[0])} Gbit/s`);
+  }
   const f = await frameStream(lab, s.ifname, BENCH_MAC, o.framesSeconds, s.pid);
   const cpuUsPerFrame = f.cpuUs !== undefined && f.delivered > 0 ? f.cpuUs / f.delivered : undefined;
   say(`  ${s.name}: 64 B frames ${f.delivered}/${f.offered} delivered` + (cpuUsPerFrame ? `, ${cpuUsPerFrame.toFixed(2)} µs CPU each` : ''));
   if (s.pid) rss.push(processRssKiB(s.pid));
   return {
-    name: s.name, mode: s.mode, tcpInBps, tcpOutBps, tcpInRuns: [tcpInBps], tcpOutRuns: [tcpOutBps], framesOffered: f.offered, framesDelivered: f.delivered,
+    name: s.name, mode: s.mode, tcp, framesOffered: f.offered, framesDelivered: f.delivered,
     framesSeconds: f.seconds, cpuUsPerFrame, rttAvgUs: rtt.avgUs, rttMinUs: rtt.minUs, rssKiB: rss,
   };
 }
 
 /**
- * Rounds 2..o.tcpRounds of TCP each way, subject after subject, so that a
- * slow spell of the machine falls on every subject alike; each result's TCP
- * figures become the median of its rounds. socat (it stalls) runs once.
+ * Rounds 2..o.tcpRounds of TCP each way with each congestion control,
+ * subject after subject, so that a slow spell of the machine falls on every
+ * subject alike; each result's TCP figures become the median of its rounds.
+ * socat (it stalls) runs once.
  */
 async function tcpRounds(lab: Lab, starts: [string, (lab: Lab) => Promise<Subject>][], results: SubjectResult[], o: BenchOptions, say: (l: string) => void): Promise<void> {
   for (let round = 2; round <= o.tcpRounds; round++) {
@@ -70,30 +86,31 @@ async function tcpRounds(lab: Lab, starts: [string, (lab: Lab) => Promise<Subjec
       const s = await start(lab);
       try {
         await waitReachable(lab);
-        r.tcpInRuns.push(await tcpThroughput(lab, 'in', o.tcpSeconds));
-        r.tcpOutRuns.push(await tcpThroughput(lab, 'out', o.tcpSeconds));
+        for (const cc of o.tcpCc) {
+          const t = await tcpRound(lab, r.tcp, cc, o.tcpSeconds);
+          say(`  round ${round} ${name}: TCP (${cc}) in ${gbit(t.inRuns.at(-1))} Gbit/s, out ${gbit(t.outRuns.at(-1))} Gbit/s`);
+        }
       } finally {
         await s.stop();
       }
-      say(`  round ${round} ${name}: TCP in ${(r.tcpInRuns[round - 1] / 1e9).toFixed(2)} Gbit/s, out ${(r.tcpOutRuns[round - 1] / 1e9).toFixed(2)} Gbit/s`);
     }
   }
-  for (const r of results) {
-    r.tcpInBps = median(r.tcpInRuns);
-    r.tcpOutBps = median(r.tcpOutRuns);
+  for (const t of results.flatMap((r) => r.tcp)) {
+    t.inBps = median(t.inRuns);
+    t.outBps = median(t.outRuns);
   }
 }
 
 /** Keep traffic on vethd for `seconds` (alternating frame bursts and TCP), sampling its RSS; KiB samples. */
-async function soak(lab: Lab, s: Subject, seconds: number, say: (l: string) => void): Promise<number[]> {
+async function soak(lab: Lab, s: Subject, seconds: number, cc: string, say: (l: string) => void): Promise<number[]> {
   const samples: number[] = [];
   const end = Date.now() + seconds * 1000;
   while (Date.now() < end && s.pid) {
     samples.push(processRssKiB(s.pid));
     await frameStream(lab, s.ifname, BENCH_MAC, 2);
     samples.push(processRssKiB(s.pid));
-    await tcpThroughput(lab, 'in', 2);
-    await tcpThroughput(lab, 'out', 2);
+    await tcpThroughput(lab, 'in', 2, cc);
+    await tcpThroughput(lab, 'out', 2, cc);
   }
   if (s.pid) samples.push(processRssKiB(s.pid));
   say(`  soak: ${samples.length} RSS samples over ${seconds} s, ${samples[0]} -> ${samples[samples.length - 1]} KiB`);
@@ -157,7 +174,7 @@ async function runBench(o: BenchOptions, say: (l: string) => void): Promise<void
       try {
         if (s.mode) say(`  mode: ${JSON.stringify(s.mode)}`);
         results.push(await measure(lab, s, o, say));
-        if (name === 'vethd' && o.soak > 0) soakKiB = await soak(lab, s, o.soak, say);
+        if (name === 'vethd' && o.soak > 0) soakKiB = await soak(lab, s, o.soak, o.tcpCc[0], say);
       } finally {
         await s.stop();
       }
@@ -184,6 +201,12 @@ async function runBench(o: BenchOptions, say: (l: string) => void): Promise<void
   }
 }
 
+function ccList(v: string): string[] {
+  const ccs = v.split(',').filter(Boolean);
+  if (!ccs.length || ccs.some((cc) => !/^[a-z0-9_]{1,15}$/.test(cc))) throw new InvalidArgumentError('expected congestion control names, comma-separated, e.g. cubic,bbr');
+  return ccs;
+}
+
 function vnicCounts(v: string): number[] {
   const counts = v.split(',').filter(Boolean).map(Number);
   if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > 64)) throw new InvalidArgumentError('expected vNIC counts from 1 to 64, e.g. 1,16,64');
@@ -195,6 +218,7 @@ export function main(argv = process.argv): void {
     .description('measure vethd against macvlan and socat in a namespace lab')
     .option('--tcp-seconds <s>', 'iperf3 run length each way', positive, 5)
     .option('--tcp-rounds <n>', 'TCP rounds per subject (interleaved; the median is reported)', positive, 3)
+    .option('--tcp-cc <list>', 'sender congestion controls to measure TCP with, comma-separated (iperf3 -C): cubic is window-based, bbr paces and so also feels the RTT the relay adds', ccList, ['cubic', 'bbr'])
     .option('--frames-seconds <s>', '64-byte frame stream length', positive, 5)
     .option('--soak <s>', 'keep traffic on vethd this long and check RSS (0: skip)', positive, 30)
     .option('--floor-frames <n>', 'write() calls per TAP-floor round', positive, 1_000_000)

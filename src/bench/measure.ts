@@ -53,10 +53,13 @@ export async function pingRtt(lab: Lab, count: number): Promise<{ avgUs: number;
 
 /**
  * TCP throughput with iperf3 for `seconds`: `in` = peer sends to the vNIC,
- * `out` = the vNIC sends to the peer (-R). Returns iperf3's receiver bits/s,
- * or 0 when the transfer stalled (no report within 15 s of its end).
+ * `out` = the vNIC sends to the peer (-R); cc, when given, is the sending
+ * side's congestion control (iperf3 -C, e.g. "cubic"; else the namespace's
+ * default). Returns iperf3's receiver bits/s, or 0 when the transfer stalled
+ * (no report within 15 s of its end); throws with iperf3's error otherwise
+ * (e.g. a congestion control the kernel does not have).
  */
-export async function tcpThroughput(lab: Lab, dir: 'in' | 'out', seconds: number): Promise<number> {
+export async function tcpThroughput(lab: Lab, dir: 'in' | 'out', seconds: number, cc?: string): Promise<number> {
   const server = lab.spawn('fw', 'iperf3', ['-s', '-1', '-B', BENCH_IP, '-p', IPERF_PORT]);
   try {
     await waitFor('iperf3 server to listen', async () => {
@@ -64,7 +67,7 @@ export async function tcpThroughput(lab: Lab, dir: 'in' | 'out', seconds: number
       const ss = await lab.exec('fw', 'ss', ['-Hltn', `sport = :${IPERF_PORT}`]);
       return ss.stdout.includes(`:${IPERF_PORT}`);
     });
-    const args = ['-c', BENCH_IP, '-p', IPERF_PORT, '-t', String(seconds), '-J', ...(dir === 'out' ? ['-R'] : [])];
+    const args = ['-c', BENCH_IP, '-p', IPERF_PORT, '-t', String(seconds), '-J', ...(dir === 'out' ? ['-R'] : []), ...(cc ? ['-C', cc] : [])];
     // A relay that cannot carry the peer's GSO super-frames (socat) stalls the transfer: that is 0 bit/s.
     const r = await lab.exec('peer', 'iperf3', args, (seconds + 15) * 1000).catch((err: Error) => {
       if (/killed after/.test(err.message)) return undefined;
@@ -73,7 +76,7 @@ export async function tcpThroughput(lab: Lab, dir: 'in' | 'out', seconds: number
     if (!r) return 0;
     const json = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
     const bps = json.end?.sum_received?.bits_per_second;
-    if (bps === undefined) throw new Error(`iperf3 ${dir}: ${json.error ?? 'no sum_received in its report'}`);
+    if (bps === undefined) throw new Error(`iperf3 ${dir}${cc ? ` (${cc})` : ''}: ${json.error ?? 'no sum_received in its report'}`);
     return bps;
   } finally {
     server.kill('SIGKILL');

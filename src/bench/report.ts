@@ -9,14 +9,8 @@ export interface SubjectResult {
   name: string;
   /** vethd's "relay mode" log line fields, when the subject is vethd. */
   mode?: Record<string, unknown>;
-  /** TCP peer -> vNIC, bits/s, iperf3's receiver figure: the median of tcpInRuns. */
-  tcpInBps: number;
-  /** TCP vNIC -> peer, bits/s: the median of tcpOutRuns. */
-  tcpOutBps: number;
-  /** Each round's TCP peer -> vNIC figure, bits/s. */
-  tcpInRuns: number[];
-  /** Each round's TCP vNIC -> peer figure, bits/s. */
-  tcpOutRuns: number[];
+  /** TCP each way, one entry per sender congestion control, in the bench's --tcp-cc order. */
+  tcp: TcpResult[];
   /** 64-byte frames that reached the parent (its rx_packets delta) while the generator ran. */
   framesOffered: number;
   /** Of those, frames the vNIC received (its rx_packets delta). */
@@ -30,6 +24,25 @@ export interface SubjectResult {
   rttMinUs: number;
   /** Relay process RSS samples, KiB, in time order (first after warm-up); empty for macvlan. */
   rssKiB: number[];
+}
+
+/**
+ * TCP through one relay with one congestion control on the sending side
+ * (iperf3 -C; the peer in, the vNIC out): bits/s, iperf3's receiver figure.
+ * A window-based control (cubic) is bound by CPU per byte; a pacing one (bbr)
+ * also by the round-trip time the relay adds.
+ */
+export interface TcpResult {
+  /** The congestion control's kernel name: "cubic", "bbr". */
+  cc: string;
+  /** peer -> vNIC: the median of inRuns. */
+  inBps: number;
+  /** vNIC -> peer: the median of outRuns. */
+  outBps: number;
+  /** Each round's peer -> vNIC figure. */
+  inRuns: number[];
+  /** Each round's vNIC -> peer figure. */
+  outRuns: number[];
 }
 
 /** The median of a non-empty list (the mean of the middle two for an even count). */
@@ -79,11 +92,14 @@ function target(name: string, value: number, limit: number, unit: string, kind: 
 
 /** Issue 5's targets for `vethd` against macvlan and the floor of the same run. */
 export function checkTargets(vethd: SubjectResult, macvlan: SubjectResult, floor: FloorResult, soakKiB: number[]): Target[] {
-  const t: Target[] = [
-    target('TCP in vs macvlan', vethd.tcpInBps / macvlan.tcpInBps, 0.9, 'x', 'min'),
-    target('TCP out vs macvlan', vethd.tcpOutBps / macvlan.tcpOutBps, 0.9, 'x', 'min'),
-    target('64-byte frames delivered', deliveredRatio(vethd), 0.99, 'of offered', 'min'),
-  ];
+  const t: Target[] = [];
+  for (const v of vethd.tcp) {
+    const m = macvlan.tcp.find((x) => x.cc === v.cc);
+    if (!m) continue;
+    t.push(target(`TCP in vs macvlan (${v.cc})`, v.inBps / m.inBps, 0.9, 'x', 'min'));
+    t.push(target(`TCP out vs macvlan (${v.cc})`, v.outBps / m.outBps, 0.9, 'x', 'min'));
+  }
+  t.push(target('64-byte frames delivered', deliveredRatio(vethd), 0.99, 'of offered', 'min'));
   if (vethd.cpuUsPerFrame !== undefined) t.push(target('CPU per frame vs TAP-write floor', vethd.cpuUsPerFrame / floor.cpuUsPerFrame, 1.3, 'x', 'max'));
   t.push(target('ping RTT over macvlan', vethd.rttAvgUs - macvlan.rttAvgUs, 30, 'µs', 'max'));
   if (soakKiB.length >= 3) t.push(target('RSS growth during soak', rssGrowthKiB(soakKiB), RSS_NOISE_KIB, 'KiB', 'max'));
@@ -100,9 +116,19 @@ interface Row {
   ratio: boolean;
 }
 
+/** Two rows per congestion control: TCP in, TCP out (a subject without that control shows "-"). */
+function tcpRows(ccs: string[]): Row[] {
+  const bps = (r: SubjectResult, cc: string, dir: 'inBps' | 'outBps') => {
+    const x = r.tcp.find((t) => t.cc === cc);
+    return x ? x[dir] / 1e9 : undefined;
+  };
+  return ccs.flatMap((cc) => [
+    { label: `TCP in (${cc}), Gbit/s`, value: (r: SubjectResult) => bps(r, cc, 'inBps'), digits: 2, ratio: true },
+    { label: `TCP out (${cc}), Gbit/s`, value: (r: SubjectResult) => bps(r, cc, 'outBps'), digits: 2, ratio: true },
+  ]);
+}
+
 const ROWS: Row[] = [
-  { label: 'TCP in, Gbit/s', value: (r) => r.tcpInBps / 1e9, digits: 2, ratio: true },
-  { label: 'TCP out, Gbit/s', value: (r) => r.tcpOutBps / 1e9, digits: 2, ratio: true },
   { label: '64 B offered, kpps', value: (r) => r.framesOffered / r.framesSeconds / 1e3, digits: 0, ratio: false },
   { label: '64 B delivered, %', value: (r) => deliveredRatio(r) * 100, digits: 1, ratio: true },
   { label: 'CPU per frame, µs', value: (r) => r.cpuUsPerFrame, digits: 2, ratio: true },
@@ -123,7 +149,8 @@ export function formatTable(results: SubjectResult[], floor: FloorResult, target
   const vethd = by('vethd');
   const refs = ['macvlan', 'socat'].map(by).filter((r): r is SubjectResult => r !== undefined);
   const head = ['', ...results.map((r) => r.name), ...refs.map((r) => `vethd/${r.name}`)];
-  const body = ROWS.map((row) => {
+  const ccs = [...new Set(results.flatMap((r) => r.tcp.map((t) => t.cc)))];
+  const body = [...tcpRows(ccs), ...ROWS].map((row) => {
     const ratios = refs.map((ref) => {
       const a = vethd ? row.value(vethd) : undefined;
       const b = row.value(ref);

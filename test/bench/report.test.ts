@@ -1,8 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { checkTargets, deliveredRatio, formatScale, formatTable, median, rssGrowthKiB, scaleTarget, type SubjectResult } from '../../src/bench/report';
 
+const tcp = (cc: string, inBps: number, outBps = inBps) => ({ cc, inBps, outBps, inRuns: [inBps], outRuns: [outBps] });
 const subject = (name: string, over: Partial<SubjectResult> = {}): SubjectResult => ({
-  name, tcpInBps: 10e9, tcpOutBps: 10e9, tcpInRuns: [10e9], tcpOutRuns: [10e9], framesOffered: 1000, framesDelivered: 1000, framesSeconds: 1,
+  name, tcp: [tcp('cubic', 10e9), tcp('bbr', 10e9)], framesOffered: 1000, framesDelivered: 1000, framesSeconds: 1,
   rttAvgUs: 20, rttMinUs: 10, rssKiB: [], ...over,
 });
 const floor = { frames: 1000, cpuUsPerFrame: 1 };
@@ -16,13 +17,22 @@ describe('bench report', () => {
 
   test('targets pass at the limits of issue 5 and miss just past them', () => {
     const macvlan = subject('macvlan');
-    const atLimit = subject('vethd', { tcpInBps: 9e9, tcpOutBps: 9e9, framesDelivered: 990, cpuUsPerFrame: 1.3, rttAvgUs: 50, rssKiB: [100, 100, 100] });
+    const atLimit = subject('vethd', { tcp: [tcp('cubic', 9e9), tcp('bbr', 9e9)], framesDelivered: 990, cpuUsPerFrame: 1.3, rttAvgUs: 50, rssKiB: [100, 100, 100] });
     expect(checkTargets(atLimit, macvlan, floor, [100, 100, 100, 1124, 1124, 1124]).map((t) => [t.name, t.pass])).toEqual([
-      ['TCP in vs macvlan', true], ['TCP out vs macvlan', true], ['64-byte frames delivered', true],
+      ['TCP in vs macvlan (cubic)', true], ['TCP out vs macvlan (cubic)', true], ['TCP in vs macvlan (bbr)', true], ['TCP out vs macvlan (bbr)', true],
+      ['64-byte frames delivered', true],
       ['CPU per frame vs TAP-write floor', true], ['ping RTT over macvlan', true], ['RSS growth during soak', true],
     ]);
-    const past = subject('vethd', { tcpInBps: 8.9e9, tcpOutBps: 8.9e9, framesDelivered: 989, cpuUsPerFrame: 1.31, rttAvgUs: 51 });
+    const past = subject('vethd', { tcp: [tcp('cubic', 8.9e9), tcp('bbr', 8.9e9)], framesDelivered: 989, cpuUsPerFrame: 1.31, rttAvgUs: 51 });
     expect(checkTargets(past, macvlan, floor, [100, 100, 100, 1125, 1125, 1125]).every((t) => !t.pass)).toBe(true);
+  });
+
+  test('TCP is judged per congestion control against macvlan with the same one; one macvlan lacks gives no verdict', () => {
+    const vethd = subject('vethd', { tcp: [tcp('cubic', 9.5e9, 8e9), tcp('bbr', 7e9)] });
+    const macvlan = subject('macvlan', { tcp: [tcp('cubic', 10e9)] });
+    expect(checkTargets(vethd, macvlan, floor, []).filter((t) => t.name.startsWith('TCP')).map((t) => [t.name, t.value, t.pass])).toEqual([
+      ['TCP in vs macvlan (cubic)', 0.95, true], ['TCP out vs macvlan (cubic)', 0.8, false],
+    ]);
   });
 
   test('RSS growth compares the last third of the samples with the first', () => {
@@ -36,13 +46,15 @@ describe('bench report', () => {
   });
 
   test('the table has a column per subject and vethd/macvlan, vethd/socat ratios; a stalled socat gives "-"', () => {
-    const rows = [subject('vethd', { cpuUsPerFrame: 1.2 }), subject('macvlan', { tcpInBps: 20e9 }), subject('socat', { tcpInBps: 0, cpuUsPerFrame: 8 })];
+    const rows = [subject('vethd', { cpuUsPerFrame: 1.2 }), subject('macvlan', { tcp: [tcp('cubic', 20e9, 10e9), tcp('bbr', 10e9)] }), subject('socat', { tcp: [tcp('cubic', 0)], cpuUsPerFrame: 8 })];
     const text = formatTable(rows, floor, checkTargets(rows[0], rows[1], floor, []));
     const lines = text.split('\n');
     expect(lines[0].trim().split(/\s+/)).toEqual(['vethd', 'macvlan', 'socat', 'vethd/macvlan', 'vethd/socat']);
-    expect(lines[1]).toMatch(/^TCP in, Gbit\/s\s+10\.00\s+20\.00\s+0\.00\s+0\.50\s+-$/);
+    expect(lines[1]).toMatch(/^TCP in \(cubic\), Gbit\/s\s+10\.00\s+20\.00\s+0\.00\s+0\.50\s+-$/);
+    expect(lines[3]).toMatch(/^TCP in \(bbr\), Gbit\/s\s+10\.00\s+10\.00\s+-\s+1\.00\s+-$/);
     expect(text).toContain('CPU per frame, µs');
-    expect(text).toContain('MISS  TCP in vs macvlan: 0.500 x (target >= 0.9)');
+    expect(text).toContain('MISS  TCP in vs macvlan (cubic): 0.500 x (target >= 0.9)');
+    expect(text).toContain('PASS  TCP in vs macvlan (bbr): 1.000 x (target >= 0.9)');
     expect(text).toContain('TAP-write floor: 1.00 µs CPU per 64-byte frame');
   });
 
