@@ -40,16 +40,20 @@ function positive(v: string): number {
   return n;
 }
 
-/** TCP each way with congestion control cc, appended to the subject's runs for it. */
-async function tcpRound(lab: Lab, tcp: TcpResult[], cc: string, seconds: number): Promise<TcpResult> {
-  let t = tcp.find((x) => x.cc === cc);
-  if (!t) tcp.push((t = { cc, inBps: 0, outBps: 0, inRuns: [], outRuns: [] }));
-  t.inRuns.push(await tcpThroughput(lab, 'in', seconds, cc));
-  t.outRuns.push(await tcpThroughput(lab, 'out', seconds, cc));
-  return t;
-}
+const gbit = (bps: number) => (bps / 1e9).toFixed(2);
 
-const gbit = (bps: number | undefined) => ((bps ?? 0) / 1e9).toFixed(2);
+/** One round of TCP each way with each congestion control in o.tcpCc, appended to tcp (one entry per control); says each round as `label`. */
+async function tcpRound(lab: Lab, tcp: TcpResult[], o: BenchOptions, label: string, say: (l: string) => void): Promise<void> {
+  for (const cc of o.tcpCc) {
+    let t = tcp.find((x) => x.cc === cc);
+    if (!t) tcp.push((t = { cc, inBps: 0, outBps: 0, inRuns: [], outRuns: [] }));
+    const inBps = await tcpThroughput(lab, 'in', o.tcpSeconds, cc);
+    const outBps = await tcpThroughput(lab, 'out', o.tcpSeconds, cc);
+    t.inRuns.push(inBps);
+    t.outRuns.push(outBps);
+    say(`  ${label}: TCP (${cc}) in ${gbit(inBps)} Gbit/s, out ${gbit(outBps)} Gbit/s`);
+  }
+}
 
 /** Measure one subject: reachability, RTT, TCP both ways per congestion control, the frame stream, RSS before and after. */
 async function measure(lab: Lab, s: Subject, o: BenchOptions, say: (l: string) => void): Promise<SubjectResult> {
@@ -58,10 +62,7 @@ async function measure(lab: Lab, s: Subject, o: BenchOptions, say: (l: string) =
   const rtt = await pingRtt(lab, 500);
   say(`  ${s.name}: ping avg ${rtt.avgUs.toFixed(0)} µs`);
   const tcp: TcpResult[] = [];
-  for (const cc of o.tcpCc) {
-    const t = await tcpRound(lab, tcp, cc, o.tcpSeconds);
-    say(`  ${s.name}: TCP (${cc}) in ${gbit(t.inRuns[0])} Gbit/s, out ${gbit(t.outRuns[0])} Gbit/s`);
-  }
+  await tcpRound(lab, tcp, o, s.name, say);
   const f = await frameStream(lab, s.ifname, BENCH_MAC, o.framesSeconds, s.pid);
   const cpuUsPerFrame = f.cpuUs !== undefined && f.delivered > 0 ? f.cpuUs / f.delivered : undefined;
   say(`  ${s.name}: 64 B frames ${f.delivered}/${f.offered} delivered` + (cpuUsPerFrame ? `, ${cpuUsPerFrame.toFixed(2)} µs CPU each` : ''));
@@ -86,10 +87,7 @@ async function tcpRounds(lab: Lab, starts: [string, (lab: Lab) => Promise<Subjec
       const s = await start(lab);
       try {
         await waitReachable(lab);
-        for (const cc of o.tcpCc) {
-          const t = await tcpRound(lab, r.tcp, cc, o.tcpSeconds);
-          say(`  round ${round} ${name}: TCP (${cc}) in ${gbit(t.inRuns.at(-1))} Gbit/s, out ${gbit(t.outRuns.at(-1))} Gbit/s`);
-        }
+        await tcpRound(lab, r.tcp, o, `round ${round} ${name}`, say);
       } finally {
         await s.stop();
       }
@@ -218,7 +216,7 @@ export function main(argv = process.argv): void {
     .description('measure vethd against macvlan and socat in a namespace lab')
     .option('--tcp-seconds <s>', 'iperf3 run length each way', positive, 5)
     .option('--tcp-rounds <n>', 'TCP rounds per subject (interleaved; the median is reported)', positive, 3)
-    .option('--tcp-cc <list>', 'sender congestion controls to measure TCP with, comma-separated (iperf3 -C): cubic is window-based, bbr paces and so also feels the RTT the relay adds', ccList, ['cubic', 'bbr'])
+    .option('--tcp-cc <list>', 'sender congestion controls to measure TCP with, comma-separated (iperf3 -C): cubic is window-based; bbr paces, so round-trip time and the sending CPU weigh too', ccList, ['cubic', 'bbr'])
     .option('--frames-seconds <s>', '64-byte frame stream length', positive, 5)
     .option('--soak <s>', 'keep traffic on vethd this long and check RSS (0: skip)', positive, 30)
     .option('--floor-frames <n>', 'write() calls per TAP-floor round', positive, 1_000_000)

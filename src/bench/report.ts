@@ -29,8 +29,8 @@ export interface SubjectResult {
 /**
  * TCP through one relay with one congestion control on the sending side
  * (iperf3 -C; the peer in, the vNIC out): bits/s, iperf3's receiver figure.
- * A window-based control (cubic) is bound by CPU per byte; a pacing one (bbr)
- * also by the round-trip time the relay adds.
+ * A window-based control (cubic) is bound by CPU per byte; with a pacing one
+ * (bbr) the relay's round-trip time and the sender's CPU weigh too.
  */
 export interface TcpResult {
   /** The congestion control's kernel name: "cubic", "bbr". */
