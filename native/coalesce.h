@@ -1,9 +1,9 @@
 /*
- * coalesce.h - the rx thread's adaptive interrupt coalescing policy, pure (no
+ * coalesce.h - the relay thread's adaptive interrupt coalescing policy, pure (no
  * system calls), so it is unit-tested apart from the relay (relay.c sleeps).
  *
  * As a NIC's adaptive moderation (ethtool adaptive-rx): after a wake-up that
- * found a burst, the rx thread pauses before looking at the ring again rather
+ * found a burst, the relay thread pauses before looking at the ring again rather
  * than sleeping in poll(), where the kernel would wake it for every frame
  * (sk_data_ready per TPACKET_V2 frame). The first pause of a stream is
  * COALESCE_START_US; each pause that found a burst again doubles the next, up

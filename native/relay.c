@@ -782,7 +782,7 @@ static int attach_filter(struct relay_queue *q, struct vd_error *e)
  * The largest frame a V2 slot holds. With virtio_net_hdr the parent hands
  * over GSO super-frames: a slot that holds one lets the kernel copy it into
  * the ring in its receive path, on the CPU that received it, instead of the
- * rx thread paying a recvmsg() copy on the copy path (TCP towards the vNIC
+ * relay thread paying a recvmsg() copy on the copy path (TCP towards the vNIC
  * about 10-20 % faster on the bench).
  */
 static int slot_frame(const struct relay *r)

@@ -1,7 +1,7 @@
 /*
  * ring.h - the packet socket's PACKET_MMAP receive ring (packet(7),
  * Documentation/networking/packet_mmap.rst): frames land in memory shared with
- * the kernel, so the rx thread makes no system call per frame while frames
+ * the kernel, so the relay thread makes no system call per frame while frames
  * keep coming.
  *
  *   TPACKET_V2: one fixed slot per frame, handed over (and woken for) one
@@ -25,7 +25,7 @@
 
 #include "vderr.h"
 
-/* Which receive path the rx thread uses. */
+/* Which receive path the relay thread uses. */
 enum ring_mode {
 	RING_OFF = 0,   /* recvmsg() per frame */
 	RING_V2 = 2,    /* TPACKET_V2 ring */
@@ -45,7 +45,7 @@ struct rx_ring {
 	unsigned size;    /* bytes per slot (V2) or block (V3) */
 	unsigned per_block; /* V2 slots per block (a block may end in unused bytes) */
 	unsigned block;   /* bytes per block */
-	unsigned cur;     /* the next slot/block to look at; rx thread only */
+	unsigned cur;     /* the next slot/block to look at; relay thread only */
 };
 
 /*
@@ -61,7 +61,7 @@ int ring_rx_probe_setup(int sock, const char *ifname, struct rx_ring *ring, enum
 /* Unmap the ring (the socket's close frees it in the kernel); idempotent. Thread: set-up. */
 void ring_rx_close(struct rx_ring *ring);
 
-/* The V2 slot at ring->cur when user space owns it, else NULL. Thread: rx. */
+/* The V2 slot at ring->cur when user space owns it, else NULL. Thread: relay. */
 static inline struct tpacket2_hdr *ring_v2_acquire(struct rx_ring *ring)
 {
 	struct tpacket2_hdr *h = (struct tpacket2_hdr *)(ring->map + (size_t)(ring->cur / ring->per_block) * ring->block +
@@ -70,14 +70,14 @@ static inline struct tpacket2_hdr *ring_v2_acquire(struct rx_ring *ring)
 	return (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) ? h : NULL;
 }
 
-/* Hand the V2 slot back to the kernel and move on. Thread: rx. */
+/* Hand the V2 slot back to the kernel and move on. Thread: relay. */
 static inline void ring_v2_release(struct rx_ring *ring, struct tpacket2_hdr *h)
 {
 	__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
 	ring->cur = ring->cur + 1 == ring->nr ? 0 : ring->cur + 1;
 }
 
-/* The V3 block at ring->cur when user space owns it, else NULL. Thread: rx. */
+/* The V3 block at ring->cur when user space owns it, else NULL. Thread: relay. */
 static inline struct tpacket_block_desc *ring_v3_acquire(struct rx_ring *ring)
 {
 	struct tpacket_block_desc *b = (struct tpacket_block_desc *)(ring->map + (size_t)ring->cur * ring->size);
@@ -85,7 +85,7 @@ static inline struct tpacket_block_desc *ring_v3_acquire(struct rx_ring *ring)
 	return (__atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) ? b : NULL;
 }
 
-/* Hand the V3 block back to the kernel and move on. Thread: rx. */
+/* Hand the V3 block back to the kernel and move on. Thread: relay. */
 static inline void ring_v3_release(struct rx_ring *ring, struct tpacket_block_desc *b)
 {
 	__atomic_store_n(&b->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
