@@ -221,6 +221,13 @@ static void rx_ring_frame(struct relay_queue *q, uint8_t *hdr, size_t hdr_len, u
 	rx_deliver(q, hdr + mac - vh, snaplen + vh, vh, &meta);
 }
 
+/*
+ * Slots ahead of the current one that rx_ring_v2() prefetches (ring.h). On the
+ * bench (A/B, 8 rounds, 64-byte stream): 2 ahead cut relay CPU per frame by
+ * 0.01-0.12 µs, 4 ahead by less.
+ */
+#define RX_PREFETCH_AHEAD 2
+
 /* Handle the V2 slots user space owns, up to RX_BUDGET; returns how many. Thread: relay. */
 static unsigned rx_ring_v2(struct relay_queue *q, size_t vh)
 {
@@ -230,6 +237,7 @@ static unsigned rx_ring_v2(struct relay_queue *q, size_t vh)
 	while (done < RX_BUDGET && (h = ring_v2_acquire(&q->ring))) {
 		uint32_t status = h->tp_status;
 
+		ring_v2_prefetch(&q->ring, RX_PREFETCH_AHEAD);
 		if (status & TP_STATUS_COPY) /* truncated here; the whole frame is on the socket queue */
 			(void)rx_recv_one(q, vh);
 		else
