@@ -544,6 +544,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (int v = FRAME_PASS + 1; v < FRAME_VERDICT_COUNT; v++)
     names.Set(static_cast<uint32_t>(v - 1), frame_verdict_name(static_cast<frame_verdict>(v)));
   exports.Set("dropReasons", names);
+  Napi::Object limits = Napi::Object::New(env);
+  limits.Set("txBatchMax", Napi::Number::New(env, RELAY_TX_BATCH));
+  limits.Set("rxCoalesceMaxUs", Napi::Number::New(env, RELAY_COALESCE_MAX_US));
+  limits.Set("rxCoalesceDefaultUs", Napi::Number::New(env, RELAY_COALESCE_DEFAULT_US));
+  limits.Set("queuesMax", Napi::Number::New(env, RELAY_MAX_QUEUES));
+  limits.Set("vnicsMax", Napi::Number::New(env, RELAY_MAX_VNICS));
+  exports.Set("limits", limits);
   return exports;
 }
 

@@ -21,6 +21,7 @@ import { applyFixes, diagnose, report, type HostView } from './doctor';
 import { realHost } from './hostview';
 import { readMachineId } from './machineid';
 import { resolveNetns } from './netns';
+import { RELAY_LIMITS } from './limits';
 import { loadNative, type Fanout, type Membership, type NativeModule, type RxRing } from './native';
 
 import { VERSION } from './version';
@@ -94,9 +95,9 @@ function intInRange(lo: number, hi: number, what: string): (value: string) => nu
   };
 }
 
-const txBatch = intInRange(1, 32, 'a frame count');
-const coalesceUs = intInRange(0, 1000, 'microseconds');
-const queueCount = intInRange(1, 16, 'a queue count');
+const txBatch = intInRange(1, RELAY_LIMITS.txBatchMax, 'a frame count');
+const coalesceUs = intInRange(0, RELAY_LIMITS.rxCoalesceMaxUs, 'microseconds');
+const queueCount = intInRange(1, RELAY_LIMITS.queuesMax, 'a queue count');
 const vlanId = intInRange(1, 4094, 'a VLAN ID');
 const announceCount = intInRange(0, 10, 'a frame count');
 const announceMs = intInRange(100, 60_000, 'milliseconds');
@@ -265,14 +266,14 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .default('auto'),
     )
     .option('--no-kernel-filter', "deliver every frame on the parent to the relay and drop other stations' unicast there (counted as not_for_us), instead of in the kernel with a BPF filter")
-    .addOption(new Option('--tx-batch <frames>', 'most frames sent with one sendmmsg() (1 to 32)').argParser(txBatch).default(32))
+    .addOption(new Option('--tx-batch <frames>', `most frames sent with one sendmmsg() (1 to ${RELAY_LIMITS.txBatchMax})`).argParser(txBatch).default(RELAY_LIMITS.txBatchMax))
     .addOption(
       new Option('--rx-coalesce <us>', 'adaptive interrupt coalescing, like ethtool adaptive-rx: after a burst of 8 or more frames, wait for more before sleeping until the next one; the wait starts at 25 µs and doubles while bursts keep coming, up to this many µs (a lone frame is never delayed; 0: off)')
         .argParser(coalesceUs)
-        .default(200),
+        .default(RELAY_LIMITS.rxCoalesceDefaultUs),
     )
     .addOption(
-      new Option('--queues <n>', 'relay with n threads: n packet sockets in a PACKET_FANOUT group and a multi-queue TAP (1 to 16); for more than one core\'s worth of traffic')
+      new Option('--queues <n>', `relay with n threads: n packet sockets in a PACKET_FANOUT group and a multi-queue TAP (1 to ${RELAY_LIMITS.queuesMax}); for more than one core's worth of traffic`)
         .argParser(queueCount)
         .default(1),
     )

@@ -31,6 +31,7 @@ import { readFileSync } from 'node:fs';
 import type { Command, Option } from 'commander';
 import { parse as parseToml } from 'smol-toml';
 import { codedError } from './errors';
+import { RELAY_LIMITS } from './limits';
 
 /** Options that only make sense on the command line. */
 const NOT_IN_FILE = new Set(['config', 'version', 'help']);
@@ -38,8 +39,8 @@ const NOT_IN_FILE = new Set(['config', 'version', 'help']);
 /** The options a [[vnic]] table may hold (long names); veth is required there. */
 export const VNIC_KEYS = ['veth', 'mac', 'netns', 'vlan', 'arp-sysctls', 'anti-spoofing', 'announce', 'announce-interval'] as const;
 
-/** Most [[vnic]] tables: the relay's limit (native/vnictab.h). */
-export const MAX_VNICS = 64;
+/** Most [[vnic]] tables: the relay's limit (native/vnictab.h, via src/limits.ts). */
+export const MAX_VNICS = RELAY_LIMITS.vnicsMax;
 
 /** A config file, checked: the top-level options and the [[vnic]] tables, each as {attributeName: value}. */
 export interface ConfigFile {

@@ -275,12 +275,28 @@ export interface LinkMonitor {
   close(): void;
 }
 
+/** The relay's compiled-in limits and defaults, as native/relay.h defines them. */
+export interface RelayLimits {
+  /** Most frames per sendmmsg() (RelayOptions.txBatch), RELAY_TX_BATCH. */
+  txBatchMax: number;
+  /** Longest receive coalescing pause, µs, RELAY_COALESCE_MAX_US. */
+  rxCoalesceMaxUs: number;
+  /** The pause when RelayOptions.rxCoalesceUs is not given, µs, RELAY_COALESCE_DEFAULT_US. */
+  rxCoalesceDefaultUs: number;
+  /** Most queues (threads, packet sockets, TAP queues), RELAY_MAX_QUEUES. */
+  queuesMax: number;
+  /** Most vNICs on one parent, RELAY_MAX_VNICS. */
+  vnicsMax: number;
+}
+
 export interface NativeModule {
   Relay: new (options: RelayOptions) => Relay;
   /** Subscribe to RTMGRP_LINK (and the address groups when asked); onEvents runs on the JS thread. Throws NativeError. */
   LinkMonitor: new (onEvents: (events: LinkEvent[]) => void, options?: LinkMonitorOptions) => LinkMonitor;
   /** Every DropReason, in counter order. */
   dropReasons: DropReason[];
+  /** The relay's compiled-in limits and defaults (native/relay.h); src/limits.ts holds the same figures for the CLI. */
+  limits: RelayLimits;
   /**
    * Send an sd_notify(3) state ("READY=1", "STOPPING=1", "WATCHDOG=1") to the
    * AF_UNIX datagram socket socketPath ($NOTIFY_SOCKET: a path or "@abstract").

@@ -1,5 +1,6 @@
 /** A fake native module: records what the TS layer asks of the relay, no sockets. */
 import { EventEmitter } from 'node:events';
+import { RELAY_LIMITS } from '../src/limits';
 import type { LinkEvent, NativeError, NativeModule, Relay, RelayOptions, RelayStats, RelayStatus } from '../src/native';
 
 export const DROP_REASONS = ['runt', 'not_for_us', 'own_echo', 'mac_conflict', 'spoofed_source', 'spoofed_arp', 'oversize', 'malformed', 'tap_down', 'parent_down', 'no_buffer', 'socket_overrun', 'io_error'] as const;
@@ -97,6 +98,7 @@ export class FakeNative {
       Relay: FakeRelay,
       LinkMonitor: FakeLinkMonitor,
       dropReasons: [...DROP_REASONS],
+      limits: { ...RELAY_LIMITS },
       dropCapabilities: () => {
         fake.capsDropped++;
         return { threads: 11, holding: 1 };
