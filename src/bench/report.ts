@@ -112,8 +112,6 @@ interface Row {
   label: string;
   value: (r: SubjectResult) => number | undefined;
   digits: number;
-  /** true: a bigger figure is better (the ratio column then reads "vethd / other"). */
-  ratio: boolean;
 }
 
 /** Two rows per congestion control: TCP in, TCP out (a subject without that control shows "-"). */
@@ -123,17 +121,17 @@ function tcpRows(ccs: string[]): Row[] {
     return x ? x[dir] / 1e9 : undefined;
   };
   return ccs.flatMap((cc) => [
-    { label: `TCP in (${cc}), Gbit/s`, value: (r: SubjectResult) => bps(r, cc, 'inBps'), digits: 2, ratio: true },
-    { label: `TCP out (${cc}), Gbit/s`, value: (r: SubjectResult) => bps(r, cc, 'outBps'), digits: 2, ratio: true },
+    { label: `TCP in (${cc}), Gbit/s`, value: (r: SubjectResult) => bps(r, cc, 'inBps'), digits: 2 },
+    { label: `TCP out (${cc}), Gbit/s`, value: (r: SubjectResult) => bps(r, cc, 'outBps'), digits: 2 },
   ]);
 }
 
 const ROWS: Row[] = [
-  { label: '64 B offered, kpps', value: (r) => r.framesOffered / r.framesSeconds / 1e3, digits: 0, ratio: false },
-  { label: '64 B delivered, %', value: (r) => deliveredRatio(r) * 100, digits: 1, ratio: true },
-  { label: 'CPU per frame, µs', value: (r) => r.cpuUsPerFrame, digits: 2, ratio: true },
-  { label: 'ping RTT avg, µs', value: (r) => r.rttAvgUs, digits: 0, ratio: true },
-  { label: 'RSS, MiB', value: (r) => (r.rssKiB.length ? r.rssKiB[r.rssKiB.length - 1] / 1024 : undefined), digits: 1, ratio: true },
+  { label: '64 B offered, kpps', value: (r) => r.framesOffered / r.framesSeconds / 1e3, digits: 0 },
+  { label: '64 B delivered, %', value: (r) => deliveredRatio(r) * 100, digits: 1 },
+  { label: 'CPU per frame, µs', value: (r) => r.cpuUsPerFrame, digits: 2 },
+  { label: 'ping RTT avg, µs', value: (r) => r.rttAvgUs, digits: 0 },
+  { label: 'RSS, MiB', value: (r) => (r.rssKiB.length ? r.rssKiB[r.rssKiB.length - 1] / 1024 : undefined), digits: 1 },
 ];
 
 function pad(cells: string[], widths: number[]): string {
