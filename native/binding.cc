@@ -332,10 +332,11 @@ class Relay : public Napi::ObjectWrap<Relay> {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
     o.Set("open", Napi::Boolean::New(env, open_));
-    o.Set("rxError", ThreadError(env, relay_thread_error(&relay_, 1, nullptr), relay_.parent,
-                                 "relay stopped reading the parent", "recvmsg"));
+    const char* rx_call = "recvmsg";
+    int rx_err = relay_thread_error(&relay_, 1, nullptr, &rx_call);
+    o.Set("rxError", ThreadError(env, rx_err, relay_.parent, "relay stopped reading the parent", rx_call));
     int vnic = 0;
-    int tx_err = relay_thread_error(&relay_, 0, &vnic);
+    int tx_err = relay_thread_error(&relay_, 0, &vnic, nullptr);
     o.Set("txError", ThreadError(env, tx_err, relay_.vnics[vnic].tap, "relay stopped reading the TAP", "read"));
     return o;
   }

@@ -48,6 +48,13 @@ static void count_pass(struct relay_dir_counters *c, size_t bytes)
 	COUNTER_ADD(&c->bytes, bytes);
 }
 
+/* End queue q's thread on a failure of reading the parent or of waiting: err from system call `call`. Thread: relay. */
+static void rx_fail(struct relay_queue *q, int err, const char *call)
+{
+	q->rx_error_call = call;
+	__atomic_store_n(&q->rx_error, err, __ATOMIC_RELEASE);
+}
+
 static int stop_asked(const struct relay *r)
 {
 	return __atomic_load_n(&r->stop, __ATOMIC_ACQUIRE);
@@ -502,7 +509,7 @@ static void *relay_main(void *arg)
 
 		if (rerr && rerr != EAGAIN && rerr != EINTR && rerr != ENETDOWN) {
 			/* ENETDOWN: the parent went down; the kernel rebinds the socket at link up. */
-			__atomic_store_n(&q->rx_error, rerr, __ATOMIC_RELEASE);
+			rx_fail(q, rerr, "recvmsg");
 			break;
 		}
 		burst += got;
@@ -522,14 +529,14 @@ static void *relay_main(void *arg)
 				continue; /* only the socket: frames, or an error to read */
 		}
 		if (w < 0) { /* ppoll() itself failed */
-			__atomic_store_n(&q->rx_error, -w, __ATOMIC_RELEASE);
+			rx_fail(q, -w, "ppoll");
 			break;
 		}
 		n = epoll_wait(q->epoll_fd, ev, RELAY_EVENTS, 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			__atomic_store_n(&q->rx_error, errno, __ATOMIC_RELEASE);
+			rx_fail(q, errno, "epoll_wait");
 			break;
 		}
 		err = tx_round(q, ev, n, &batch, vh);
@@ -1092,7 +1099,7 @@ int relay_announce(struct relay *r, int vnic, int family, const uint8_t *addr)
 	return -write_frame(r->q[0].sock_fd, start, vh + len);
 }
 
-int relay_thread_error(const struct relay *r, int rx, int *vnic)
+int relay_thread_error(const struct relay *r, int rx, int *vnic, const char **call)
 {
 	int i;
 
@@ -1102,6 +1109,8 @@ int relay_thread_error(const struct relay *r, int rx, int *vnic)
 		if (err) {
 			if (!rx && vnic)
 				*vnic = r->q[i].tx_error_vnic;
+			if (rx && call)
+				*call = r->q[i].rx_error_call;
 			return err;
 		}
 	}
