@@ -39,9 +39,6 @@ const NOT_IN_FILE = new Set(['config', 'version', 'help']);
 /** The options a [[vnic]] table may hold (long names); veth is required there. */
 export const VNIC_KEYS = ['veth', 'mac', 'netns', 'vlan', 'arp-sysctls', 'anti-spoofing', 'announce', 'announce-interval'] as const;
 
-/** Most [[vnic]] tables: the relay's limit (native/vnictab.h, via src/limits.ts). */
-export const MAX_VNICS = RELAY_LIMITS.vnicsMax;
-
 /** A config file, checked: the top-level options and the [[vnic]] tables, each as {attributeName: value}. */
 export interface ConfigFile {
   values: Record<string, unknown>;
@@ -80,7 +77,7 @@ export function readConfig(file: string, program: Command): ConfigFile {
   if (!Array.isArray(vnic) || vnic.length === 0 || vnic.some((t) => typeof t !== 'object' || t === null || Array.isArray(t))) {
     throw codedError('config', `${where}: "vnic" must be [[vnic]] tables`);
   }
-  if (vnic.length > MAX_VNICS) throw codedError('config', `${where}: ${vnic.length} [[vnic]] tables, at most ${MAX_VNICS} vNICs share a parent`);
+  if (vnic.length > RELAY_LIMITS.vnicsMax) throw codedError('config', `${where}: ${vnic.length} [[vnic]] tables, at most ${RELAY_LIMITS.vnicsMax} vNICs share a parent`);
   const vnics = vnic.map((t: Record<string, unknown>, i: number) => {
     const at = `${where}: [[vnic]] ${i + 1}`;
     if (t.veth === undefined) throw codedError('config', `${at}: "veth" (the vNIC's name) is missing`);
