@@ -344,6 +344,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     ['[[vnic]]\nmac = "random"', '[[vnic]] 1: "veth" (the vNIC\'s name) is missing'],
     ['[[vnic]]\nveth = "veth1"\nlog-level = "debug"', '[[vnic]] 1: "log-level" is a setting of the parent, not of one vNIC'],
     ['vnic = 3', '"vnic" must be [[vnic]] tables'],
+    [Array.from({ length: 65 }, (_, i) => `[[vnic]]\nveth = "vs${i}"`).join('\n'), '65 [[vnic]] tables, at most 64 vNICs share a parent'],
   ])('a bad config file (%s): exit 2, one line naming the file and the key', async (text, want) => {
     const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-')), 'bad.toml');
     writeFileSync(conf, `${text}\n`);
