@@ -13,6 +13,7 @@ import path from 'node:path';
 import { checkLabHost } from '../demo';
 import { run } from '../lab/exec';
 import { Lab } from '../lab/lab';
+import { RELAY_LIMITS } from '../limits';
 import { frameStream, pingRtt, processRssKiB, tapFloor, tcpThroughput, waitReachable } from './measure';
 import { checkTargets, formatScale, formatTable, median, scaleTarget, type ScaleResult, type SubjectResult, type TcpResult } from './report';
 import { BENCH_MAC, scaleMac, startMacvlan, startSocat, startVethdScale, startVethdSubject, type Subject } from './subjects';
@@ -207,7 +208,8 @@ function ccList(v: string): string[] {
 
 function vnicCounts(v: string): number[] {
   const counts = v.split(',').filter(Boolean).map(Number);
-  if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > 64)) throw new InvalidArgumentError('expected vNIC counts from 1 to 64, e.g. 1,16,64');
+  const max = RELAY_LIMITS.vnicsMax;
+  if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > max)) throw new InvalidArgumentError(`expected vNIC counts from 1 to ${max}, e.g. 1,16,${max}`);
   return counts;
 }
 
