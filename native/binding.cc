@@ -334,7 +334,9 @@ class Relay : public Napi::ObjectWrap<Relay> {
     o.Set("open", Napi::Boolean::New(env, open_));
     const char* rx_call = "recvmsg";
     int rx_err = relay_thread_error(&relay_, 1, nullptr, &rx_call);
-    o.Set("rxError", ThreadError(env, rx_err, relay_.parent, "relay stopped reading the parent", rx_call));
+    const bool waiting = std::strcmp(rx_call, "recvmsg") != 0;  // ppoll or epoll_wait: the wait, not a read, failed
+    o.Set("rxError", ThreadError(env, rx_err, relay_.parent,
+                                 waiting ? "relay stopped waiting for frames" : "relay stopped reading the parent", rx_call));
     int vnic = 0;
     int tx_err = relay_thread_error(&relay_, 0, &vnic, nullptr);
     o.Set("txError", ThreadError(env, tx_err, relay_.vnics[vnic].tap, "relay stopped reading the TAP", "read"));
