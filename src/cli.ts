@@ -13,6 +13,7 @@ import { runDemo } from './demo';
 import { codedError, describeError, errorCode, EXIT_RUNTIME, EXIT_SETUP, EXIT_USAGE } from './errors';
 import { DEFAULT_METRICS_LISTEN, parseListen } from './http';
 import { checkIfname } from './ifname';
+import { CPU_LATENCY_MAX_US } from './cpulatency';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, reopenLogFiles, type LogFormat, type Logger, type LogLevel } from './log';
 import { formatMac, parseMac } from './mac';
 import { MAC_POLICIES, parseMacSpec, resolveMac, type MacContext } from './macpolicy';
@@ -41,6 +42,8 @@ export interface CliDeps {
   host?: HostView;
   /** The parent's operational state (default: sysfs). */
   parentUp?: (parent: string) => boolean | undefined;
+  /** The PM QoS device --cpu-latency writes (default /dev/cpu_dma_latency). */
+  cpuLatencyDevice?: string;
 }
 
 interface RootOptions {
@@ -69,10 +72,11 @@ interface RootOptions {
   announce: number;
   announceInterval: number;
   vlan?: number;
+  cpuLatency?: number;
 }
 
 /** Settings SIGHUP cannot change in a running daemon (a restart applies them). */
-const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'queues', 'fanout', 'netns', 'arpSysctls', 'announce', 'announceInterval', 'vlan'] as const;
+const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'queues', 'fanout', 'netns', 'arpSysctls', 'announce', 'announceInterval', 'vlan', 'cpuLatency'] as const;
 
 const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
 
@@ -101,6 +105,7 @@ const queueCount = intInRange(1, RELAY_LIMITS.queuesMax, 'a queue count');
 const vlanId = intInRange(1, 4094, 'a VLAN ID');
 const announceCount = intInRange(0, 10, 'a frame count');
 const announceMs = intInRange(100, 60_000, 'milliseconds');
+const cpuLatencyUs = intInRange(0, CPU_LATENCY_MAX_US, 'microseconds');
 
 /** The MAC for -m (default persistent) in ctx; without a machine id the default falls back to random, with a warning. */
 function chooseMac(text: string | undefined, ctx: MacContext, log: Logger): Buffer {
@@ -282,6 +287,11 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .choices(['cpu', 'hash'])
         .default('cpu'),
     )
+    .addOption(
+      new Option('--cpu-latency <us>', "while running, hold a PM QoS request (/dev/cpu_dma_latency) that keeps idle CPUs out of sleep states slower than this many µs to wake, so a frame that finds the relay asleep waits less; 0 keeps idle CPUs polling (lowest latency, but every idle CPU busy-loops); system-wide, withdrawn when vethd exits (default: none)")
+        .argParser(cpuLatencyUs)
+        .env('VETHD_CPU_LATENCY'),
+    )
     .option('--qdisc-bypass', "send the vNIC's frames straight to the parent's driver (PACKET_QDISC_BYPASS), skipping its qdisc and any tc shaping")
     .addOption(
       new Option('--probe-window <ms>', 'before bringing the vNIC up, listen this long on the parent for another station using the MAC (0: skip)')
@@ -357,8 +367,9 @@ export function buildProgram(deps: CliDeps = {}): Command {
             probeWindowMs: opts.probeWindow,
             onConflict: opts.onConflict,
             metricsListen,
+            cpuLatencyUs: opts.cpuLatency,
           },
-          { log, out, native: deps.native, signals: deps.signals, parentUp: deps.parentUp, reload: opts.config ? () => reloadConfig(program, started, startedVnics) : undefined, reopenLog: reopenLogFiles },
+          { log, out, native: deps.native, cpuLatencyDevice: deps.cpuLatencyDevice, signals: deps.signals, parentUp: deps.parentUp, reload: opts.config ? () => reloadConfig(program, started, startedVnics) : undefined, reopenLog: reopenLogFiles },
         );
       } catch (err) {
         fail(program, err, EXIT_SETUP);

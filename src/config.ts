@@ -30,7 +30,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command, Option } from 'commander';
 import { parse as parseToml } from 'smol-toml';
-import { codedError } from './errors';
+import { codedError, fileErrorText } from './errors';
 import { RELAY_LIMITS } from './limits';
 
 /** Options that only make sense on the command line. */
@@ -61,9 +61,7 @@ export function readConfig(file: string, program: Command): ConfigFile {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code ? `${e.message.split(',')[0].replace(`${e.code}: `, '')} (${e.code})` : e.message;
-    throw codedError('config', `${where}: cannot read: ${why}`);
+    throw codedError('config', `${where}: cannot read: ${fileErrorText(err)}`);
   }
   let doc: Record<string, unknown>;
   try {

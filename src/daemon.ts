@@ -8,6 +8,7 @@
 import type { EventEmitter } from 'node:events';
 import { Announcer, VnicAddresses, type AnnouncePolicy } from './announce';
 import { ConflictWatch, MacConflictError } from './collision';
+import { holdCpuLatency, type CpuLatencyHold } from './cpulatency';
 import { serveMetrics, type ListenAddress, type MetricsServer } from './http';
 import type { Logger, LogLevel } from './log';
 import { createMetrics } from './metrics';
@@ -64,6 +65,8 @@ export interface DaemonOptions extends HotPathOptions {
   onConflict?: OnConflict;
   /** Where /metrics and /healthz listen; undefined: no endpoint. */
   metricsListen?: ListenAddress;
+  /** Hold a PM QoS CPU wake-up latency request of this many µs while running (see cpulatency.ts); undefined: none. */
+  cpuLatencyUs?: number;
 }
 
 export interface DaemonDeps {
@@ -87,6 +90,8 @@ export interface DaemonDeps {
   reopenLog?: () => void;
   /** The ifindex a name has now, undefined when there is no such device (default: sysfs), after lost link events. */
   ifindexOf?: (name: string) => number | undefined;
+  /** The PM QoS device for cpuLatencyUs (default /dev/cpu_dma_latency). */
+  cpuLatencyDevice?: string;
 }
 
 /** How the daemon ended: 0 on a signal, 1 when a relay thread failed or a conflict was fatal. */
@@ -200,7 +205,9 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   let server: MetricsServer | undefined;
   const info = relay.info();
   const runs: VnicRun[] = [];
+  let latency: CpuLatencyHold | undefined;
   const closeAll = (): void => {
+    latency?.release();
     monitor.close();
     runs.forEach((v) => v.monitor?.close());
     relay.close();
@@ -218,6 +225,8 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   // A vNIC in another namespace has an ifindex from that namespace's numbering: its events never come here.
   const watch = new ParentWatch(info.parent, info.parentIfindex, parentUp(info.parent), runs.filter((v) => !v.info.netns).map((v) => v.info.tapIfindex));
   try {
+    // Opened before the capabilities go: the device is root's.
+    if (opts.cpuLatencyUs !== undefined) latency = holdCpuLatency(opts.cpuLatencyUs, deps.cpuLatencyDevice);
     relay.start();
     await probeConflict(relay, opts, runs);
     relay.up();
@@ -253,6 +262,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, rxCoalesceUs: info.rxCoalesceUs, queues: info.queues, fanout: info.fanout, vnetHdr: info.vnetHdr, vnics: runs.length },
     'relay mode',
   );
+  if (latency) log.info({ cpuLatencyUs: latency.us }, `holding a CPU wake-up latency request of ${latency.us} µs (PM QoS): idle CPUs stay out of deeper sleep states while vethd runs${latency.us === 0 ? ' (0: they poll, using CPU time while idle)' : ''}`);
   if (server) log.info({ url: `http://${fmtHost(server.address.host)}:${server.address.port}/metrics` }, 'metrics endpoint listening');
   notifier.ready(runs.length === 1 ? attachedLine(runs[0].info, info.parent) : `Attached ${runs.map((v) => v.info.tap).join(', ')} into ${info.parent}`);
 
@@ -325,6 +335,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   await server?.close();
   const stats = relay.stats();
   relay.close();
+  latency?.release();
   if (exit.error) log.error({ err: exit.error, stats }, 'relay stopped');
   else log.info({ stats }, `stopped on ${exit.reason}`);
   return { ...exit, stats };

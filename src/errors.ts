@@ -47,6 +47,12 @@ export function describeError(err: unknown): string {
   return String(err);
 }
 
+/** A failed file operation's cause as the user reads it: "no such file or directory (ENOENT)" (Node's libuv text, without the call and path). */
+export function fileErrorText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code ? `${e.message.split(',')[0].replace(`${e.code}: `, '')} (${e.code})` : String(e?.message ?? err);
+}
+
 /** The commander error code for err, namespaced: vethd.ENODEV, vethd.invalid-mac. */
 export function errorCode(err: unknown): string {
   const code = (err as { code?: unknown })?.code;

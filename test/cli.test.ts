@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CommanderError } from 'commander';
@@ -12,7 +12,7 @@ import { FakeNative, FakeSignals, nativeError } from './fakes';
 
 const MACHINE_ID = '0123456789abcdef0123456789abcdef';
 
-function setup(opts: { machineId?: string; users?: string[] } = {}) {
+function setup(opts: { machineId?: string; users?: string[]; cpuLatencyDevice?: string } = {}) {
   const fake = new FakeNative();
   const signals = new FakeSignals();
   const lines: string[] = [];
@@ -27,6 +27,7 @@ function setup(opts: { machineId?: string; users?: string[] } = {}) {
     machineId: () => ('machineId' in opts ? opts.machineId : MACHINE_ID),
     localUsers: () => opts.users ?? [],
     parentUp: () => true,
+    cpuLatencyDevice: opts.cpuLatencyDevice,
   });
   program.exitOverride().configureOutput({ writeErr: (s) => errors.push(s), writeOut: (s) => lines.push(s) });
   const parse = (...args: string[]) => program.parseAsync(['node', 'vethd', ...args]);
@@ -195,6 +196,32 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(err?.exitCode).toBe(3);
     expect(errors.join('')).toBe('vethd: MAC 02:00:00:00:0f:01 is already used by eth0 on this host; choose another -m\n');
     expect(fake.opened).toHaveLength(0);
+  });
+
+  test('--cpu-latency: the request is written to the PM QoS device as a 4-byte integer and logged once', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vethd-qos-'));
+    const device = path.join(dir, 'cpu_dma_latency');
+    writeFileSync(device, '');
+    const { signals, lines, parse, logs } = setup({ cpuLatencyDevice: device });
+    const run = parse('--cpu-latency', '7', '--probe-window', '0');
+    await waitFor('attach', () => lines.length > 0);
+    const written = readFileSync(device);
+    expect(written.length).toBe(4);
+    expect(os.endianness() === 'LE' ? written.readInt32LE(0) : written.readInt32BE(0)).toBe(7);
+    expect(logs.filter((l) => l.includes('CPU wake-up latency request of 7 µs'))).toHaveLength(1);
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+    rmSync(dir, { recursive: true });
+  });
+
+  test('--cpu-latency without the device: one line naming it and the errno, exit 3, relay closed, vNIC never up', async () => {
+    const { fake, errors, parse } = setup({ cpuLatencyDevice: '/nonexistent/cpu_dma_latency' });
+    const err = await outcome(parse('--cpu-latency', '0', '--probe-window', '0'));
+    expect(err?.exitCode).toBe(3);
+    expect(err?.code).toBe('vethd.ENOENT');
+    expect(errors.join('')).toBe('vethd: /nonexistent/cpu_dma_latency: cannot request CPU wake-up latency of 0 µs: no such file or directory (ENOENT); this kernel has no PM QoS device (CONFIG_CPU_IDLE off?)\n');
+    expect(fake.ups).toBe(0);
+    expect(fake.closed).toBe(1);
   });
 
   test('frames from our MAC during the probe window: refused, relay closed, vNIC never up', async () => {

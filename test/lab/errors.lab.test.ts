@@ -98,6 +98,7 @@ describe.skipIf(!isRoot)('set-up errors in the namespace lab', () => {
     [['--vlan', '4095'], 'expected a VLAN ID from 1 to 4094, got "4095"'],
     [['--announce', '11'], 'expected a frame count from 0 to 10, got "11"'],
     [['--announce-interval', '50'], 'expected milliseconds from 100 to 60000, got "50"'],
+    [['--cpu-latency', '-1'], 'expected microseconds from 0 to 2000000000, got "-1"'],
     [['--fanout', 'rr'], "error: option '--fanout <mode>' argument 'rr' is invalid"],
     [['--on-conflict', 'ignore'], "error: option '--on-conflict <action>' argument 'ignore' is invalid"],
     [['--metrics-listen', '127.0.0.1:99999'], 'vethd: invalid --metrics-listen "127.0.0.1:99999": expected HOST:PORT, [IPv6]:PORT or off'],
