@@ -7,13 +7,13 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { localUsers } from './collision';
 import { applyConfig, readConfig } from './config';
+import { CPU_LATENCY_MAX_US } from './cpulatency';
 import type { VnicSpec } from './daemon';
 import { runDaemon, type OnConflict, type ReloadResult } from './daemon';
 import { runDemo } from './demo';
 import { codedError, describeError, errorCode, EXIT_RUNTIME, EXIT_SETUP, EXIT_USAGE } from './errors';
 import { DEFAULT_METRICS_LISTEN, parseListen } from './http';
 import { checkIfname } from './ifname';
-import { CPU_LATENCY_MAX_US } from './cpulatency';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, reopenLogFiles, type LogFormat, type Logger, type LogLevel } from './log';
 import { formatMac, parseMac } from './mac';
 import { MAC_POLICIES, parseMacSpec, resolveMac, type MacContext } from './macpolicy';

@@ -37,32 +37,41 @@ function s32(us: number): Buffer {
   return b;
 }
 
+/** The one-line error for a request the device refused (err: from openSync or writeSync). */
+function requestError(err: unknown, device: string, us: number): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  const hint =
+    code === 'EACCES' || code === 'EPERM'
+      ? "; the device is root's (mode 0600): run vethd as root (under the systemd unit, see the README's cpu-latency drop-in)"
+      : code === 'ENOENT'
+        ? '; this kernel has no PM QoS device (CONFIG_CPU_IDLE off?)'
+        : '';
+  return codedError(code ?? 'cpu-latency', `${device}: cannot request CPU wake-up latency of ${us} µs: ${fileErrorText(err)}${hint}`);
+}
+
 /**
- * Ask for CPU wake-up latency ≤ us (µs, 0 to CPU_LATENCY_MAX_US) until release().
- * Throws a coded Error, one line: "/dev/cpu_dma_latency: cannot request CPU
- * wake-up latency of 0 µs: permission denied (EACCES); ..." (the device is
- * root's, mode 0600). device: for tests.
+ * Ask for CPU wake-up latency ≤ us (µs, 0 to CPU_LATENCY_MAX_US, checked by the
+ * caller: the CLI's parser) until release(). Throws a coded Error, one line:
+ * "/dev/cpu_dma_latency: cannot request CPU wake-up latency of 0 µs: permission
+ * denied (EACCES); ..." (the device is root's, mode 0600). device: for tests.
  */
 export function holdCpuLatency(us: number, device = CPU_LATENCY_DEVICE): CpuLatencyHold {
-  if (!Number.isInteger(us) || us < 0 || us > CPU_LATENCY_MAX_US) throw codedError('cpu-latency', `invalid CPU latency ${us} µs: expected 0 to ${CPU_LATENCY_MAX_US}`);
-  let fd: number | undefined;
+  let fd = -1;
   try {
     fd = openSync(device, 'w');
     writeSync(fd, s32(us));
   } catch (err) {
-    if (fd !== undefined) closeSync(fd);
-    const code = (err as NodeJS.ErrnoException).code;
-    const hint = code === 'EACCES' || code === 'EPERM' ? '; the device is root\'s (mode 0600): run vethd as root' : code === 'ENOENT' ? '; this kernel has no PM QoS device (CONFIG_CPU_IDLE off?)' : '';
-    throw codedError(code ?? 'cpu-latency', `${device}: cannot request CPU wake-up latency of ${us} µs: ${fileErrorText(err)}${hint}`);
+    if (fd >= 0) closeSync(fd);
+    throw requestError(err, device, us);
   }
+  const held = fd;
   let open = true;
   return {
     us,
     release() {
       if (!open) return;
       open = false;
-      closeSync(fd as number);
+      closeSync(held);
     },
   };
 }
-
