@@ -61,11 +61,16 @@ int ring_rx_probe_setup(int sock, const char *ifname, struct rx_ring *ring, enum
 /* Unmap the ring (the socket's close frees it in the kernel); idempotent. Thread: set-up. */
 void ring_rx_close(struct rx_ring *ring);
 
+/* The start of V2 slot i (0..nr-1): slots fill each block from its start, a block may end in unused bytes. Thread: relay. */
+static inline uint8_t *ring_v2_slot(const struct rx_ring *ring, unsigned i)
+{
+	return ring->map + (size_t)(i / ring->per_block) * ring->block + (size_t)(i % ring->per_block) * ring->size;
+}
+
 /* The V2 slot at ring->cur when user space owns it, else NULL. Thread: relay. */
 static inline struct tpacket2_hdr *ring_v2_acquire(struct rx_ring *ring)
 {
-	struct tpacket2_hdr *h = (struct tpacket2_hdr *)(ring->map + (size_t)(ring->cur / ring->per_block) * ring->block +
-							 (size_t)(ring->cur % ring->per_block) * ring->size);
+	struct tpacket2_hdr *h = (struct tpacket2_hdr *)ring_v2_slot(ring, ring->cur);
 
 	return (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) ? h : NULL;
 }
@@ -81,8 +86,7 @@ static inline struct tpacket2_hdr *ring_v2_acquire(struct rx_ring *ring)
  */
 static inline void ring_v2_prefetch(const struct rx_ring *ring, unsigned ahead)
 {
-	unsigned i = (ring->cur + ahead) % ring->nr;
-	const uint8_t *p = ring->map + (size_t)(i / ring->per_block) * ring->block + (size_t)(i % ring->per_block) * ring->size;
+	const uint8_t *p = ring_v2_slot(ring, (ring->cur + ahead) % ring->nr);
 
 	__builtin_prefetch(p, 0, 3);
 	__builtin_prefetch(p + 64, 0, 3);
