@@ -13,12 +13,14 @@
 #include <linux/virtio_net.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "caps.h"
@@ -32,6 +34,8 @@
 #define VNET_HLEN ((size_t)sizeof(struct virtio_net_hdr))
 /* Frames from the parent handled in one round of the relay loop, before it looks at the vNICs and the stop flag. */
 #define RX_BUDGET 256
+/* A sleep of the relay thread at least this long (ns) means sparse traffic: under --fanout cpu it waits pinned to its queue's CPUs. */
+#define RELAY_SPARSE_NS 1000000LL
 _Static_assert(sizeof(struct virtio_net_hdr) == FRAME_VNET_HLEN, "frame.c's virtio_net_hdr layout");
 
 /* One writer per counter: a relaxed load + store is enough and costs no lock prefix. */
@@ -478,6 +482,39 @@ static int tx_round(struct relay_queue *q, const struct epoll_event *ev, int n, 
 	return 0;
 }
 
+/* CLOCK_MONOTONIC, ns (vDSO: no system call). Thread: any. */
+static long long now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/*
+ * Under --fanout cpu, where queue q's thread waits (*pinned: where it waits
+ * now). While traffic is sparse: on the CPUs its frames arrive on, so the next
+ * frame wakes it on the CPU that received it, which is busy, rather than on
+ * the CPU it last ran on, which may be idle and halted (a wake-up there costs
+ * tens of µs on a VM). While it is dense: anywhere, so the scheduler can move
+ * it off the CPU that receives, where the sender runs. dense: this thread has
+ * just seen a burst, or slept less than RELAY_SPARSE_NS; recorded relay-wide
+ * at `now` (ns), because one TCP flow lands on every queue (its ACKs, relayed
+ * on one CPU, make the sender transmit there), so traffic is sparse only when
+ * no thread has seen it dense for RELAY_SPARSE_NS. Changes the affinity only
+ * when the kind of traffic changes. Thread: relay.
+ */
+static void follow_frames(struct relay_queue *q, int *pinned, int dense, long long now)
+{
+	int sparse;
+
+	if (dense)
+		__atomic_store_n(&q->r->dense_ns, now, __ATOMIC_RELAXED);
+	sparse = !dense && now - __atomic_load_n(&q->r->dense_ns, __ATOMIC_RELAXED) >= RELAY_SPARSE_NS;
+	if (*pinned != sparse && sched_setaffinity(0, sizeof(cpu_set_t), sparse ? &q->cpus : &q->allowed) == 0)
+		*pinned = sparse;
+}
+
 /*
  * Queue q's relay thread, both directions, in one loop: a round of frames
  * from the parent, then the vNICs that have frames to send (epoll_wait()
@@ -497,9 +534,16 @@ static void *relay_main(void *arg)
 	struct epoll_event ev[RELAY_EVENTS];
 	struct tx_batch batch;
 	unsigned burst = 0, pause_us = 0;
+	/* Under --fanout cpu (follow): 1 while the thread waits pinned to q->cpus (it starts so); its last blocking sleep, ns */
+	const int follow = CPU_COUNT(&q->cpus) > 0;
+	int pinned = 1;
+	long long slept = RELAY_SPARSE_NS;
 	/* 1 while the socket's own queue may hold something beside the ring: at start (frames queued before the ring existed) and after the socket woke the thread (a pending error) */
 	int sockq = 1;
+	char name[16];              /* the thread's name, at most 15 characters */
 
+	(void)snprintf(name, sizeof(name), "vethd-q%d", q->index); /* as top -H and ps -L show it */
+	(void)pthread_setname_np(pthread_self(), name);
 	caps_drop_thread(); /* the thread that reads the wire and the vNICs needs no privilege */
 	(void)prctl(PR_SET_TIMERSLACK, RELAY_TIMER_SLACK_NS); /* the default 50 µs slack would double the pause */
 	memset(&batch, 0, sizeof(batch));
@@ -517,12 +561,20 @@ static void *relay_main(void *arg)
 			/* A stream, not a lone frame: let the ring fill a while instead of being woken per frame. */
 			pause_us = coalesce_next_pause(pause_us, burst, (unsigned)r->coalesce_us, q->ring.mode == RING_V2 ? q->ring.nr : 0);
 			burst = 0;
+			if (follow)
+				follow_frames(q, &pinned, 1, now_ns());
 			w = relay_wait(q, (int)pause_us);
 			if (w == 0)
 				continue; /* the vNICs have nothing to send: straight back to the ring */
 		} else if (!got) {
+			const long long t0 = follow ? now_ns() : 0;
+
 			burst = pause_us = 0;
+			if (follow)
+				follow_frames(q, &pinned, slept < RELAY_SPARSE_NS, t0);
 			w = relay_wait(q, -1);
+			if (follow)
+				slept = now_ns() - t0;
 			if (w > 0 && (w & WAIT_SOCK))
 				sockq = 1;
 			if (w >= 0 && !(w & WAIT_EPOLL))
@@ -848,6 +900,7 @@ static void queue_cpus(struct relay_queue *q)
 	CPU_ZERO(&q->cpus);
 	if (n == 1 || q->r->fanout != RELAY_FANOUT_CPU || sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
 		return;
+	q->allowed = allowed;
 	for (c = q->index; c < CPU_SETSIZE; c += n)
 		if (CPU_ISSET(c, &allowed))
 			CPU_SET(c, &q->cpus);

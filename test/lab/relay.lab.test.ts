@@ -4,6 +4,7 @@
  * and where vethd runs. veth keeps its offloads on (partial checksums, GSO).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../src/lab/exec';
 import { Lab, PEER_IP, PEER_MAC } from '../../src/lab/lab';
@@ -169,6 +170,29 @@ describe.skipIf(!isRoot).each(MODES)('relay in the namespace lab ($name)', (mode
     // A starved transmit side answers none; a ring overrun while other suites share the CPUs may cost a reply or two.
     expect(Number(/(\d+) received/.exec(ping.stdout)?.[1])).toBeGreaterThanOrEqual(8);
   });
+
+  // PACKET_FANOUT_CPU gives frames received on CPU 1 to queue 1 (1 % 2).
+  test.runIf((mode.queues ?? 1) > 1 && availableParallelism() >= 2)(
+    '9. a queue\'s thread waits pinned to its CPU while traffic is sparse, and may run anywhere while it is dense',
+    async () => {
+      expect(vethIp).toBeDefined();
+      const all = vethd.processCpus();
+      expect(all).toMatch(/^0-\d+|^0,/);
+      const sparse = () => lab.exec('peer', 'taskset', ['-c', '1', 'ping', '-c', '3', '-i', '0.05', '-W', '1', vethIp]);
+      await sparse();
+      await waitFor('vethd-q1 pinned to CPU 1', () => vethd.relayThreadCpus(1) === '1');
+
+      // A flood ping from CPU 1 (the next echo as soon as the reply is in): dense, for at most 5 s.
+      const flood = lab.spawn('peer', 'taskset', ['-c', '1', 'ping', '-f', '-w', '5', '-q', vethIp]);
+      try {
+        await waitFor('vethd-q1 free to run on every CPU', () => vethd.relayThreadCpus(1) === all, 5_000, 10);
+      } finally {
+        flood.kill('SIGINT');
+      }
+      await sparse();
+      await waitFor('vethd-q1 pinned to CPU 1 again', () => vethd.relayThreadCpus(1) === '1');
+    },
+  );
 
   test('writes to a vNIC that is down (EIO) are counted as tap_down and the relay keeps running', async () => {
     await lab.exec('fw', 'ip', ['link', 'set', 'veth1', 'down']);

@@ -4,6 +4,7 @@
  * the lab's namespaces.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Host, Lab } from '../../src/lab/lab';
 import { waitFor } from '../../src/lab/exec';
@@ -123,6 +124,19 @@ export class VethdProcess {
       .map((l) => JSON.parse(l) as { stats: RelayStats });
   }
 
+  /**
+   * The CPUs relay thread `vethd-q<queue>` may run on now, as /proc shows them
+   * (Cpus_allowed_list, e.g. "1" or "0-1"); undefined while no such thread runs.
+   */
+  relayThreadCpus(queue: number): string | undefined {
+    return threadCpus(this.child.pid ?? 0, `vethd-q${queue}`);
+  }
+
+  /** The CPUs vethd's main thread may run on (Cpus_allowed_list): every CPU the relay may use. */
+  processCpus(): string | undefined {
+    return cpusAllowed(`/proc/${this.child.pid ?? 0}/status`);
+  }
+
   /** Everything vethd wrote: log lines (stdout) and errors (stderr). */
   log(): string {
     return this.stdout() + this.stderr();
@@ -131,6 +145,35 @@ export class VethdProcess {
   stop(sig: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     return stopChild(this.child, sig);
   }
+}
+
+/** Cpus_allowed_list from a /proc status file, undefined when it cannot be read. */
+function cpusAllowed(statusPath: string): string | undefined {
+  try {
+    return /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync(statusPath, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Cpus_allowed_list of process pid's thread named comm (/proc/<pid>/task/<tid>/comm), undefined when none. */
+function threadCpus(pid: number, comm: string): string | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  for (const tid of tids) {
+    let name = '';
+    try {
+      name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    if (name === comm) return cpusAllowed(`/proc/${pid}/task/${tid}/status`);
+  }
+  return undefined;
 }
 
 /** The parent's promiscuity count (`ip -d link`): memberships plus IFF_PROMISC users. */
