@@ -4,11 +4,11 @@
  * overrun, the vNIC deleted from outside) and hostile frames from the vNIC
  * side (forged ARP). Each step is bounded in time.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../src/lab/exec';
 import { Lab, OTHER_IP, OTHER_MAC, PEER_IP, PEER_MAC } from '../../src/lab/lab';
-import { arpRequest, Capture, isRoot, MARKER_TYPE, promiscuity, sendFrames, sendThenMarker, VethdProcess } from './tools';
+import { arpRequest, Capture, isRoot, MARKER_TYPE, promiscuity, sendFrames, sendThenMarker, statusField, threads, VethdProcess } from './tools';
 
 const VMAC = '02:00:c0:00:02:13';
 const FORGED = '02:00:00:00:66:66';
@@ -189,15 +189,13 @@ describe.skipIf(!isRoot)('robustness in the namespace lab', () => {
   });
 
   test('after set-up vethd holds no capability: main and relay threads have empty sets and no_new_privs', async () => {
-    const pid = vethd.child.pid;
-    const tasks = readdirSync(`/proc/${pid}/task`);
-    const status = (tid: string) => readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-    const field = (text: string, key: string) => new RegExp(`^${key}:\\s*(\\S+)`, 'm').exec(text)?.[1];
-    const main = status(String(pid));
-    for (const key of ['CapEff', 'CapPrm', 'CapInh', 'CapAmb']) expect(field(main, key), key).toBe('0000000000000000');
-    expect(field(main, 'NoNewPrivs')).toBe('1');
+    const pid = vethd.child.pid ?? 0;
+    const tasks = threads(pid);
+    const main = tasks.find((t) => t.tid === String(pid))?.status ?? '';
+    for (const key of ['CapEff', 'CapPrm', 'CapInh', 'CapAmb']) expect(statusField(main, key), key).toBe('0000000000000000');
+    expect(statusField(main, 'NoNewPrivs')).toBe('1');
     // Every thread but, at most, the one Node.js thread that blocks all signals (caps.h).
-    const holding = tasks.filter((t) => field(status(t), 'CapPrm') !== '0000000000000000');
+    const holding = tasks.filter((t) => statusField(t.status, 'CapPrm') !== '0000000000000000');
     expect(holding.length).toBeLessThanOrEqual(1);
     expect(tasks.length).toBeGreaterThanOrEqual(4); // main + 2 relay threads + Node's own
     expect(vethd.log()).toMatch(/capabilities dropped \(\d+ of \d+ threads hold none\)/);

@@ -129,12 +129,13 @@ export class VethdProcess {
    * (Cpus_allowed_list, e.g. "1" or "0-1"); undefined while no such thread runs.
    */
   relayThreadCpus(queue: number): string | undefined {
-    return threadCpus(this.child.pid ?? 0, `vethd-q${queue}`);
+    const t = threads(this.child.pid ?? 0).find((x) => x.comm === `vethd-q${queue}`);
+    return t && statusField(t.status, 'Cpus_allowed_list');
   }
 
   /** The CPUs vethd's main thread may run on (Cpus_allowed_list): every CPU the relay may use. */
   processCpus(): string | undefined {
-    return cpusAllowed(`/proc/${this.child.pid ?? 0}/status`);
+    return statusField(readFileSync(`/proc/${this.child.pid ?? 0}/status`, 'utf8'), 'Cpus_allowed_list');
   }
 
   /** Everything vethd wrote: log lines (stdout) and errors (stderr). */
@@ -147,33 +148,22 @@ export class VethdProcess {
   }
 }
 
-/** Cpus_allowed_list from a /proc status file, undefined when it cannot be read. */
-function cpusAllowed(statusPath: string): string | undefined {
-  try {
-    return /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync(statusPath, 'utf8'))?.[1];
-  } catch {
-    return undefined;
-  }
+/** One field of a /proc status text ("Cpus_allowed_list", "CapEff", ...), undefined when absent. */
+export function statusField(text: string, key: string): string | undefined {
+  return new RegExp(`^${key}:\\s*(\\S+)`, 'm').exec(text)?.[1];
 }
 
-/** Cpus_allowed_list of process pid's thread named comm (/proc/<pid>/task/<tid>/comm), undefined when none. */
-function threadCpus(pid: number, comm: string): string | undefined {
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return undefined;
-  }
-  for (const tid of tids) {
-    let name = '';
+/** Process pid's threads now: tid, name (comm) and /proc status text; a thread that ends while being read is left out. */
+export function threads(pid: number): { tid: string; comm: string; status: string }[] {
+  const out: { tid: string; comm: string; status: string }[] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      out.push({ tid, comm: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(), status: readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8') });
     } catch {
-      continue; // the thread ended meanwhile
+      // the thread ended meanwhile
     }
-    if (name === comm) return cpusAllowed(`/proc/${pid}/task/${tid}/status`);
   }
-  return undefined;
+  return out;
 }
 
 /** The parent's promiscuity count (`ip -d link`): memberships plus IFF_PROMISC users. */
