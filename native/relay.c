@@ -511,7 +511,7 @@ static void follow_frames(struct relay_queue *q, int *pinned, int dense, long lo
 	if (dense)
 		__atomic_store_n(&q->r->dense_ns, now, __ATOMIC_RELAXED);
 	sparse = !dense && now - __atomic_load_n(&q->r->dense_ns, __ATOMIC_RELAXED) >= RELAY_SPARSE_NS;
-	if (*pinned != sparse && sched_setaffinity(0, sizeof(cpu_set_t), sparse ? &q->cpus : &q->allowed) == 0)
+	if (*pinned != sparse && sched_setaffinity(0, sizeof(cpu_set_t), sparse ? &q->cpus : &q->r->allowed) == 0)
 		*pinned = sparse;
 }
 
@@ -636,6 +636,9 @@ static void relay_init(struct relay *r, const struct relay_config *cfg)
 	r->tx_batch = clamp(cfg->tx_batch, 1, RELAY_TX_BATCH);
 	r->queues = clamp(cfg->queues, 1, RELAY_MAX_QUEUES);
 	r->fanout = cfg->fanout;
+	/* Left empty (no queue pinned) with one queue, --fanout hash, or when the set cannot be read. */
+	if (r->queues > 1 && r->fanout == RELAY_FANOUT_CPU && sched_getaffinity(0, sizeof(r->allowed), &r->allowed) < 0)
+		CPU_ZERO(&r->allowed);
 }
 
 /* 0 when parent is an Ethernet device, else -1 with *e filled (EINVAL: another link type). */
@@ -891,18 +894,14 @@ static int setup_qdisc_bypass(int sock, int want)
 	return want && setsockopt(sock, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) == 0;
 }
 
-/* The CPUs queue k's threads run on under PACKET_FANOUT_CPU (c % queues == k among the allowed ones). */
+/* The CPUs queue k's thread waits on under PACKET_FANOUT_CPU while traffic is sparse: c % queues == k among r->allowed. */
 static void queue_cpus(struct relay_queue *q)
 {
-	cpu_set_t allowed;
-	int c, n = q->r->queues;
+	int c;
 
 	CPU_ZERO(&q->cpus);
-	if (n == 1 || q->r->fanout != RELAY_FANOUT_CPU || sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
-		return;
-	q->allowed = allowed;
-	for (c = q->index; c < CPU_SETSIZE; c += n)
-		if (CPU_ISSET(c, &allowed))
+	for (c = q->index; c < CPU_SETSIZE; c += q->r->queues)
+		if (CPU_ISSET(c, &q->r->allowed))
 			CPU_SET(c, &q->cpus);
 }
 

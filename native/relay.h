@@ -134,7 +134,6 @@ struct relay_queue {
 	int epoll_fd;                          /* its thread's epoll set: every vNIC's tap_fd[index] and r->stop_fd (relay.c: relay_wait) */
 	struct rx_ring ring;                   /* receive ring in force; ring.mode RING_OFF: recvmsg() per frame */
 	cpu_set_t cpus;                        /* CPUs its frames arrive on under PACKET_FANOUT_CPU, where its thread waits while traffic is sparse (relay.c: follow_frames); none set: never pinned */
-	cpu_set_t allowed;                     /* CPUs the process may run on at set-up: its thread's affinity while traffic is dense */
 	pthread_t tid;                         /* its relay thread */
 	int rx_error;                          /* errno of reading the parent, or of waiting, that ended the thread, 0 while it runs (atomic) */
 	const char *rx_error_call;             /* the system call rx_error came from: "recvmsg", "ppoll" or "epoll_wait" (written before rx_error) */
@@ -164,6 +163,7 @@ struct relay {
 	int queues;                            /* queues in use, 1..RELAY_MAX_QUEUES */
 	enum relay_fanout fanout;              /* spreading in force when queues > 1 */
 	int fanout_group;                      /* PACKET_FANOUT group id, -1 with one queue */
+	cpu_set_t allowed;                     /* under --fanout cpu, the CPUs the process may run on at set-up: each thread's affinity while traffic is dense; else empty */
 	long long dense_ns;                    /* under --fanout cpu, when a relay thread last saw dense traffic, CLOCK_MONOTONIC ns, 0: never (atomic; relay.c: follow_frames) */
 	int running;                           /* threads started and not joined; set-up thread only */
 	int stop;                              /* 1 asks the relay threads to end (atomic) */

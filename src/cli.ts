@@ -283,7 +283,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .default(1),
     )
     .addOption(
-      new Option('--fanout <mode>', 'with --queues > 1, spread frames by the CPU that received them (each queue\'s thread pinned to its CPUs) or by flow hash')
+      new Option('--fanout <mode>', 'with --queues > 1, spread frames by the CPU that received them (each queue\'s thread waits pinned to its CPUs while traffic is sparse, and runs anywhere while it is dense) or by flow hash')
         .choices(['cpu', 'hash'])
         .default('cpu'),
     )
