@@ -4,6 +4,7 @@
       "target_name": "vethd",
       "sources": [
         "native/binding.cc",
+        "native/bpfconv.c",
         "native/caps.c",
         "native/filter.c",
         "native/frame.c",
@@ -14,6 +15,7 @@
         "native/notify.c",
         "native/psock.c",
         "native/relay.c",
+        "native/rxcpu.c",
         "native/ring.c",
         "native/tap.c",
         "native/vnictab.c"

@@ -127,7 +127,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
   }
 
   // new Relay({parent, vnics: [{tap, mac?: Buffer(6), netns?, arpSysctls?, vlan?, antiSpoofing?}], membership?, vnetHdr?,
-  //            rcvbuf?, rxRing?, kernelFilter?, txBatch?, qdiscBypass?, rxCoalesceUs?, queues?, fanout?});
+  //            rcvbuf?, rxRing?, kernelFilter?, txBatch?, qdiscBypass?, rxCoalesceUs?, queues?, fanout?, followCpu?});
   // without vnics, the vNIC's fields sit in the options themselves (one vNIC).
   explicit Relay(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Relay>(info) {
     Napi::Env env = info.Env();
@@ -165,6 +165,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
     cfg.coalesce_us = o.Has("rxCoalesceUs") ? o.Get("rxCoalesceUs").ToNumber().Int32Value() : RELAY_COALESCE_DEFAULT_US;
     cfg.queues = o.Has("queues") ? o.Get("queues").ToNumber().Int32Value() : 1;
     cfg.fanout = static_cast<enum relay_fanout>(ChoiceArg(o, "fanout", kFanouts, RELAY_FANOUT_CPU));
+    cfg.follow_cpu = o.Has("followCpu") ? o.Get("followCpu").ToBoolean().Value() : 1;
     vd_error e{};
     int rc = 0;
     for (size_t i = 0; i < args.size() && rc == 0; i++) {
@@ -292,6 +293,8 @@ class Relay : public Napi::ObjectWrap<Relay> {
     o.Set("rxCoalesceUs", Napi::Number::New(env, relay_.coalesce_us));
     o.Set("queues", Napi::Number::New(env, relay_.queues));
     if (relay_.queues > 1) o.Set("fanout", kFanouts[relay_.fanout].name);
+    static const char* const follows[] = {"off", "rx-cpu", "fanout"};  // by enum relay_follow
+    o.Set("followCpu", follows[relay_.follow]);
     return o;
   }
 

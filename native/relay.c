@@ -29,12 +29,13 @@
 #include "ifconf.h"
 #include "netdev.h"
 #include "netns.h"
+#include "rxcpu.h"
 #include "tap.h"
 
 #define VNET_HLEN ((size_t)sizeof(struct virtio_net_hdr))
 /* Frames from the parent handled in one round of the relay loop, before it looks at the vNICs and the stop flag. */
 #define RX_BUDGET 256
-/* A sleep of the relay thread at least this long (ns) means sparse traffic: under --fanout cpu it waits pinned to its queue's CPUs. */
+/* A sleep of the relay thread at least this long (ns) means sparse traffic: a following thread then waits pinned where its frames arrive. */
 #define RELAY_SPARSE_NS 1000000LL
 _Static_assert(sizeof(struct virtio_net_hdr) == FRAME_VNET_HLEN, "frame.c's virtio_net_hdr layout");
 
@@ -491,28 +492,52 @@ static long long now_ns(void)
 	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-/*
- * Under --fanout cpu, where queue q's thread waits (*pinned: where it waits
- * now). While traffic is sparse: on the CPUs its frames arrive on, so the next
- * frame wakes it on the CPU that received it, which is busy, rather than on
- * the CPU it last ran on, which may be idle and halted (a wake-up there costs
- * tens of µs on a VM). While it is dense: anywhere, so the scheduler can move
- * it off the CPU that receives, where the sender runs. dense: this thread has
- * just seen a burst, or slept less than RELAY_SPARSE_NS; recorded relay-wide
- * at `now` (ns), because one TCP flow lands on every queue (its ACKs, relayed
- * on one CPU, make the sender transmit there), so traffic is sparse only when
- * no thread has seen it dense for RELAY_SPARSE_NS. Changes the affinity only
- * when the kind of traffic changes. Thread: relay.
- */
-static void follow_frames(struct relay_queue *q, int *pinned, int dense, long long now)
+/* Where a following thread waits (relay_main's `at`): anywhere it may run, or on its queue's CPUs; 0 and up: on that CPU. */
+#define AT_ALLOWED (-1)
+#define AT_QUEUE (-2)
+
+/* Where queue q's thread waits while traffic is sparse: the CPU its last frame arrived on, else its queue's CPUs, else anywhere. */
+static int sparse_at(const struct relay_queue *q)
 {
-	int sparse;
+	if (q->rx_cpu) {
+		uint32_t c = __atomic_load_n(q->rx_cpu, __ATOMIC_RELAXED);
+
+		if (c < CPU_SETSIZE && CPU_ISSET(c, &q->r->allowed))
+			return (int)c;
+	}
+	return CPU_COUNT(&q->cpus) > 0 ? AT_QUEUE : AT_ALLOWED;
+}
+
+/*
+ * Where queue q's thread waits (*at, updated). While traffic is sparse: on
+ * the CPU its frames arrive on (sparse_at), so the next frame wakes it on the
+ * CPU that received it, which is busy, rather than on the CPU it last ran on,
+ * which may be idle and halted (a wake-up there costs tens of µs on a VM).
+ * While it is dense: anywhere, so the scheduler can move it off the CPU that
+ * receives, where the sender runs. dense: this thread has just seen a burst,
+ * or slept less than RELAY_SPARSE_NS; recorded relay-wide at `now` (ns),
+ * because one TCP flow lands on every queue (its ACKs, relayed on one CPU,
+ * make the sender transmit there), so traffic is sparse only when no thread
+ * has seen it dense for RELAY_SPARSE_NS. Changes the affinity only when the
+ * place changes. Thread: relay.
+ */
+static void follow_frames(struct relay_queue *q, int *at, int dense, long long now)
+{
+	const struct relay *r = q->r;
+	int want;
+	cpu_set_t one;
 
 	if (dense)
 		__atomic_store_n(&q->r->dense_ns, now, __ATOMIC_RELAXED);
-	sparse = !dense && now - __atomic_load_n(&q->r->dense_ns, __ATOMIC_RELAXED) >= RELAY_SPARSE_NS;
-	if (*pinned != sparse && sched_setaffinity(0, sizeof(cpu_set_t), sparse ? &q->cpus : &q->r->allowed) == 0)
-		*pinned = sparse;
+	want = !dense && now - __atomic_load_n(&r->dense_ns, __ATOMIC_RELAXED) >= RELAY_SPARSE_NS ? sparse_at(q) : AT_ALLOWED;
+	if (want == *at)
+		return;
+	if (want >= 0) {
+		CPU_ZERO(&one);
+		CPU_SET(want, &one);
+	}
+	if (sched_setaffinity(0, sizeof(cpu_set_t), want >= 0 ? &one : want == AT_QUEUE ? &q->cpus : &r->allowed) == 0)
+		*at = want;
 }
 
 /*
@@ -534,9 +559,9 @@ static void *relay_main(void *arg)
 	struct epoll_event ev[RELAY_EVENTS];
 	struct tx_batch batch;
 	unsigned burst = 0, pause_us = 0;
-	/* Under --fanout cpu (follow): 1 while the thread waits pinned to q->cpus (it starts so); its last blocking sleep, ns */
-	const int follow = CPU_COUNT(&q->cpus) > 0;
-	int pinned = 1;
+	/* Following its frames (follow): where it waits (follow_frames; it starts on q->cpus when any); its last blocking sleep, ns */
+	const int follow = q->rx_cpu || CPU_COUNT(&q->cpus) > 0;
+	int at = CPU_COUNT(&q->cpus) > 0 ? AT_QUEUE : AT_ALLOWED;
 	long long slept = RELAY_SPARSE_NS;
 	/* 1 while the socket's own queue may hold something beside the ring: at start (frames queued before the ring existed) and after the socket woke the thread (a pending error) */
 	int sockq = 1;
@@ -562,7 +587,7 @@ static void *relay_main(void *arg)
 			pause_us = coalesce_next_pause(pause_us, burst, (unsigned)r->coalesce_us, q->ring.mode == RING_V2 ? q->ring.nr : 0);
 			burst = 0;
 			if (follow)
-				follow_frames(q, &pinned, 1, now_ns());
+				follow_frames(q, &at, 1, now_ns());
 			w = relay_wait(q, (int)pause_us);
 			if (w == 0)
 				continue; /* the vNICs have nothing to send: straight back to the ring */
@@ -571,7 +596,7 @@ static void *relay_main(void *arg)
 
 			burst = pause_us = 0;
 			if (follow)
-				follow_frames(q, &pinned, slept < RELAY_SPARSE_NS, t0);
+				follow_frames(q, &at, slept < RELAY_SPARSE_NS, t0);
 			w = relay_wait(q, -1);
 			if (follow)
 				slept = now_ns() - t0;
@@ -636,8 +661,8 @@ static void relay_init(struct relay *r, const struct relay_config *cfg)
 	r->tx_batch = clamp(cfg->tx_batch, 1, RELAY_TX_BATCH);
 	r->queues = clamp(cfg->queues, 1, RELAY_MAX_QUEUES);
 	r->fanout = cfg->fanout;
-	/* Left empty (no queue pinned) with one queue, --fanout hash, or when the set cannot be read. */
-	if (r->queues > 1 && r->fanout == RELAY_FANOUT_CPU && sched_getaffinity(0, sizeof(r->allowed), &r->allowed) < 0)
+	/* Left empty (no thread follows its frames) when the set cannot be read. */
+	if (sched_getaffinity(0, sizeof(r->allowed), &r->allowed) < 0)
 		CPU_ZERO(&r->allowed);
 }
 
@@ -835,14 +860,20 @@ static int open_vnic(struct relay *r, int i, const struct relay_config *cfg, str
 	return 0;
 }
 
-/* The BPF filter (filter.h) for the vNICs' MACs on queue q's socket. */
-static int attach_filter(struct relay_queue *q, struct vd_error *e)
+/*
+ * The BPF filter (filter.h) for the vNICs' MACs on queue q's socket: as eBPF
+ * recording the receiving CPU in q->rx_cpu when follow asks for it and the
+ * kernel lets us (rxcpu.h), else classic.
+ */
+static int attach_filter(struct relay_queue *q, int follow, struct vd_error *e)
 {
 	const struct relay *r = q->r;
 	struct sock_filter prog[FILTER_MAX];
 	struct sock_fprog fprog = { .filter = prog };
 
 	fprog.len = (unsigned short)filter_build(prog, &r->tab);
+	if (follow && CPU_COUNT(&r->allowed) > 0 && rxcpu_attach(q->sock_fd, prog, fprog.len, &q->rx_cpu) == 0)
+		return 0;
 	if (setsockopt(q->sock_fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0)
 		return vd_fail(e, r->parent, "cannot attach packet filter", "setsockopt(SO_ATTACH_FILTER)", errno);
 	return 0;
@@ -941,7 +972,7 @@ static int setup_queue(struct relay_queue *q, const struct relay_config *cfg, st
 	static const int types[] = { [RELAY_FANOUT_CPU] = PACKET_FANOUT_CPU, [RELAY_FANOUT_HASH] = PACKET_FANOUT_HASH };
 	const size_t counters = (size_t)r->nvnics * sizeof(struct relay_vnic_counters);
 
-	if (cfg->kernel_filter && attach_filter(q, e) < 0)
+	if (cfg->kernel_filter && attach_filter(q, cfg->follow_cpu, e) < 0)
 		return -1;
 	r->kernel_filter = cfg->kernel_filter != 0;
 	if (cfg->rx_ring != RING_OFF && setup_ring(q, cfg->rx_ring, e) < 0)
@@ -949,7 +980,8 @@ static int setup_queue(struct relay_queue *q, const struct relay_config *cfg, st
 	r->qdisc_bypass = setup_qdisc_bypass(q->sock_fd, cfg->qdisc_bypass);
 	if (r->queues > 1 && psock_join_fanout(q->sock_fd, r->parent, types[r->fanout], &r->fanout_group, e) < 0)
 		return -1;
-	queue_cpus(q);
+	if (r->queues > 1 && r->fanout == RELAY_FANOUT_CPU)
+		queue_cpus(q);
 	q->rx_buf = malloc(RELAY_HEADROOM + RELAY_FRAME_MAX);
 	q->tx_buf = malloc((size_t)r->tx_batch * RELAY_FRAME_MAX);
 	/* Each queue's counters on cache lines of their own (struct relay_dir_counters is aligned to 64). */
@@ -959,6 +991,18 @@ static int setup_queue(struct relay_queue *q, const struct relay_config *cfg, st
 	memset(q->c, 0, counters);
 	q->epoll_fd = make_epoll(q, e);
 	return q->epoll_fd < 0 ? -1 : 0;
+}
+
+/* How the threads follow their frames: the least any queue got. */
+static enum relay_follow follow_mode(const struct relay *r)
+{
+	enum relay_follow f = RELAY_FOLLOW_RXCPU;
+	int i;
+
+	for (i = 0; i < r->queues; i++)
+		if (!r->q[i].rx_cpu)
+			f = CPU_COUNT(&r->q[i].cpus) > 0 ? RELAY_FOLLOW_FANOUT : RELAY_FOLLOW_OFF;
+	return f;
 }
 
 int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error *e)
@@ -985,6 +1029,7 @@ int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error 
 			goto fail;
 	if (add_memberships(r, r->q[0].sock_fd, r->parent, r->parent_ifindex, e) < 0)
 		goto fail;
+	r->follow = follow_mode(r);
 	return 0;
 fail:
 	relay_close(r);
@@ -1071,6 +1116,8 @@ void relay_close(struct relay *r)
 		struct relay_queue *q = &r->q[i];
 
 		ring_rx_close(&q->ring);
+		rxcpu_release(q->rx_cpu);
+		q->rx_cpu = NULL;
 		close_fd(&q->sock_fd); /* queue 0's drops the promiscuous / unicast membership */
 		close_fd(&q->epoll_fd);
 		free(q->rx_buf);

@@ -68,6 +68,13 @@ enum relay_fanout {
 	RELAY_FANOUT_HASH = 1, /* PACKET_FANOUT_HASH: by flow hash; the threads run anywhere */
 };
 
+/* How a relay thread learns where its frames arrive, to wait there while traffic is sparse (relay.c: follow_frames). */
+enum relay_follow {
+	RELAY_FOLLOW_OFF = 0,    /* it does not: the scheduler wakes it where it last ran */
+	RELAY_FOLLOW_RXCPU = 1,  /* the filter records each accepted frame's receiving CPU (rxcpu.h): it waits on that CPU */
+	RELAY_FOLLOW_FANOUT = 2, /* --queues N --fanout cpu without that filter: it waits on the CPUs its queue takes frames from */
+};
+
 /* Most vNICs on one parent. */
 #define RELAY_MAX_VNICS VNICTAB_MAX
 /* relay_read_counters(): the receive drops that concern no vNIC. */
@@ -98,6 +105,7 @@ struct relay_config {
 	int coalesce_us;                       /* longest rx pause after a burst (adaptive, from 25), µs, 0..RELAY_COALESCE_MAX_US (0: wake per frame) */
 	int queues;                            /* 1..RELAY_MAX_QUEUES; above 1: a fanout group and multi-queue TAPs */
 	enum relay_fanout fanout;              /* how frames are spread when queues > 1 */
+	int follow_cpu;                        /* 1: try the filter that records the receiving CPU (needs kernel_filter and CAP_BPF), so each thread waits where its frames arrive */
 };
 
 /* One vNIC's counters kept by one queue's relay thread (the thread is their one writer). */
@@ -133,7 +141,8 @@ struct relay_queue {
 	int sock_fd;                           /* packet socket bound to the parent; queue 0's holds the membership */
 	int epoll_fd;                          /* its thread's epoll set: every vNIC's tap_fd[index] and r->stop_fd (relay.c: relay_wait) */
 	struct rx_ring ring;                   /* receive ring in force; ring.mode RING_OFF: recvmsg() per frame */
-	cpu_set_t cpus;                        /* CPUs its frames arrive on under PACKET_FANOUT_CPU, where its thread waits while traffic is sparse (relay.c: follow_frames); none set: never pinned */
+	cpu_set_t cpus;                        /* CPUs its frames arrive on under PACKET_FANOUT_CPU (none set otherwise), where its thread waits while traffic is sparse when rx_cpu does not say (relay.c: follow_frames) */
+	uint32_t *rx_cpu;                      /* the CPU its socket's last accepted frame arrived on (rxcpu.h; relaxed atomic reads), or NULL: the classic filter, or none */
 	pthread_t tid;                         /* its relay thread */
 	int rx_error;                          /* errno of reading the parent, or of waiting, that ended the thread, 0 while it runs (atomic) */
 	const char *rx_error_call;             /* the system call rx_error came from: "recvmsg", "ppoll" or "epoll_wait" (written before rx_error) */
@@ -163,8 +172,9 @@ struct relay {
 	int queues;                            /* queues in use, 1..RELAY_MAX_QUEUES */
 	enum relay_fanout fanout;              /* spreading in force when queues > 1 */
 	int fanout_group;                      /* PACKET_FANOUT group id, -1 with one queue */
-	cpu_set_t allowed;                     /* under --fanout cpu, the CPUs the process may run on at set-up: each thread's affinity while traffic is dense; else empty */
-	long long dense_ns;                    /* under --fanout cpu, when a relay thread last saw dense traffic, CLOCK_MONOTONIC ns, 0: never (atomic; relay.c: follow_frames) */
+	enum relay_follow follow;              /* how the threads follow their frames, the least any queue got */
+	cpu_set_t allowed;                     /* the CPUs the process may run on at set-up: each following thread's affinity while traffic is dense, and the only CPUs it waits on */
+	long long dense_ns;                    /* when a following thread last saw dense traffic, CLOCK_MONOTONIC ns, 0: never (atomic; relay.c: follow_frames) */
 	int running;                           /* threads started and not joined; set-up thread only */
 	int stop;                              /* 1 asks the relay threads to end (atomic) */
 	struct relay_queue q[RELAY_MAX_QUEUES];/* q[0..queues-1] */

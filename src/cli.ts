@@ -67,6 +67,7 @@ interface RootOptions {
   rxCoalesce: number;
   queues: number;
   fanout: Fanout;
+  followCpu: boolean;
   netns?: string;
   arpSysctls: boolean;
   announce: number;
@@ -76,7 +77,7 @@ interface RootOptions {
 }
 
 /** Settings SIGHUP cannot change in a running daemon (a restart applies them). */
-const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'queues', 'fanout', 'netns', 'arpSysctls', 'announce', 'announceInterval', 'vlan', 'cpuLatency'] as const;
+const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'queues', 'fanout', 'followCpu', 'netns', 'arpSysctls', 'announce', 'announceInterval', 'vlan', 'cpuLatency'] as const;
 
 const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
 
@@ -283,10 +284,11 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .default(1),
     )
     .addOption(
-      new Option('--fanout <mode>', 'with --queues > 1, spread frames by the CPU that received them (each queue\'s thread waits pinned to its CPUs while traffic is sparse, and runs anywhere while it is dense) or by flow hash')
+      new Option('--fanout <mode>', 'with --queues > 1, spread frames by the CPU that received them or by flow hash')
         .choices(['cpu', 'hash'])
         .default('cpu'),
     )
+    .option('--no-follow-cpu', "keep the relay threads where the scheduler puts them, instead of letting each wait, while traffic is sparse, on the CPU its last frame arrived on (so the next one does not have to wake an idle CPU; the CPU is recorded by the kernel filter as eBPF, which needs CAP_BPF; without it, --queues N --fanout cpu still follows by queue)")
     .addOption(
       new Option('--cpu-latency <us>', "while running, hold a PM QoS request (/dev/cpu_dma_latency) that keeps idle CPUs out of sleep states slower than this many µs to wake, so a frame that finds the relay asleep waits less; 0 keeps idle CPUs polling (lowest latency, but every idle CPU busy-loops); system-wide, withdrawn when vethd exits (default: none)")
         .argParser(cpuLatencyUs)
@@ -364,6 +366,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
             rxCoalesceUs: opts.rxCoalesce,
             queues: opts.queues,
             fanout: opts.fanout,
+            followCpu: opts.followCpu,
             probeWindowMs: opts.probeWindow,
             onConflict: opts.onConflict,
             metricsListen,

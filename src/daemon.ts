@@ -31,7 +31,7 @@ export interface ReloadResult {
 }
 
 /** Relay modes, passed to it as they are (see RelayOptions for meanings and defaults). */
-type HotPathOptions = Pick<RelayOptions, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs' | 'queues' | 'fanout'>;
+type HotPathOptions = Pick<RelayOptions, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs' | 'queues' | 'fanout' | 'followCpu'>;
 
 /** One vNIC to run (see VnicOptions for the meanings). */
 export interface VnicSpec {
@@ -196,6 +196,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       rxCoalesceUs: opts.rxCoalesceUs,
       queues: opts.queues,
       fanout: opts.fanout,
+      followCpu: opts.followCpu,
     });
   } catch (err) {
     monitor.close();
@@ -259,7 +260,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     );
   }
   log.info(
-    { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, rxCoalesceUs: info.rxCoalesceUs, queues: info.queues, fanout: info.fanout, vnetHdr: info.vnetHdr, vnics: runs.length },
+    { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, rxCoalesceUs: info.rxCoalesceUs, queues: info.queues, fanout: info.fanout, followCpu: info.followCpu, vnetHdr: info.vnetHdr, vnics: runs.length },
     'relay mode',
   );
   if (latency) log.info({ cpuLatencyUs: latency.us }, `holding a CPU wake-up latency request of ${latency.us} µs (PM QoS): idle CPUs stay out of deeper sleep states while vethd runs${latency.us === 0 ? ' (0: they poll, using CPU time while idle)' : ''}`);

@@ -106,9 +106,23 @@ export interface RelayOptions extends Partial<VnicOptions> {
    * EINVAL). See packet(7).
    */
   queues?: number;
-  /** With queues > 1: 'cpu' (PACKET_FANOUT_CPU, default; queue k's thread pinned to the CPUs c with c % queues == k) or 'hash' (PACKET_FANOUT_HASH, by flow). */
+  /** With queues > 1: 'cpu' (PACKET_FANOUT_CPU, default: queue k takes the frames received on the CPUs c with c % queues == k) or 'hash' (PACKET_FANOUT_HASH, by flow). */
   fanout?: Fanout;
+  /**
+   * Let each relay thread follow its frames (default true): while traffic is
+   * sparse (sleeps of 1 ms and more) it waits pinned to the CPU its last frame
+   * was received on, so the next frame wakes it on that busy CPU rather than
+   * on an idle one that may have to be woken from a halt; while traffic is
+   * dense it may run on any CPU the process may. The CPU comes from the
+   * filter, loaded as eBPF that records it (needs kernelFilter and CAP_BPF;
+   * see bpf(2)); without it, queues > 1 with fanout 'cpu' still wait on their
+   * queue's CPUs. info().followCpu says which is in force.
+   */
+  followCpu?: boolean;
 }
+
+/** How the relay threads follow their frames: 'rx-cpu' (the CPU the eBPF filter recorded), 'fanout' (the queue's CPUs under fanout 'cpu'), 'off'. */
+export type FollowCpu = 'rx-cpu' | 'fanout' | 'off';
 
 export type Fanout = 'cpu' | 'hash';
 
@@ -180,6 +194,8 @@ export interface RelayInfo extends VnicInfo {
   queues: number;
   /** Fanout mode, present when queues > 1. */
   fanout?: Fanout;
+  /** How the relay threads follow their frames (RelayOptions.followCpu). */
+  followCpu: FollowCpu;
 }
 
 /** An Error thrown by the addon: "<ifname>: <operation>: <strerror> (<ERRNO>)". */

@@ -18,11 +18,11 @@ const VMAC = '02:00:c0:00:02:03';
  * one send per frame), and two queues (a PACKET_FANOUT group
  * and a multi-queue TAP).
  */
-const MODES: { name: string; tag: string; args: string[]; kernelFilter: boolean; ring: string; queues?: number }[] = [
-  { name: 'default: tpacket_v2, BPF filter, batched send', tag: 'r2', args: [], kernelFilter: true, ring: 'tpacket_v2' },
-  { name: '--rx-ring v3', tag: 'r3', args: ['--rx-ring', 'v3'], kernelFilter: true, ring: 'tpacket_v3' },
-  { name: '--rx-ring off --no-kernel-filter --tx-batch 1', tag: 'r0', args: ['--rx-ring', 'off', '--no-kernel-filter', '--tx-batch', '1'], kernelFilter: false, ring: 'off' },
-  { name: '--queues 2: PACKET_FANOUT_CPU, multi-queue TAP', tag: 'q2', args: ['--queues', '2'], kernelFilter: true, ring: 'tpacket_v2', queues: 2 },
+const MODES: { name: string; tag: string; args: string[]; kernelFilter: boolean; ring: string; follow: string; queues?: number }[] = [
+  { name: 'default: tpacket_v2, BPF filter, batched send', tag: 'r2', args: [], kernelFilter: true, ring: 'tpacket_v2', follow: 'rx-cpu' },
+  { name: '--rx-ring v3', tag: 'r3', args: ['--rx-ring', 'v3'], kernelFilter: true, ring: 'tpacket_v3', follow: 'rx-cpu' },
+  { name: '--rx-ring off --no-kernel-filter --tx-batch 1', tag: 'r0', args: ['--rx-ring', 'off', '--no-kernel-filter', '--tx-batch', '1'], kernelFilter: false, ring: 'off', follow: 'off' },
+  { name: '--queues 2: PACKET_FANOUT_CPU, multi-queue TAP', tag: 'q2', args: ['--queues', '2'], kernelFilter: true, ring: 'tpacket_v2', follow: 'rx-cpu', queues: 2 },
 ];
 
 describe.skipIf(!isRoot).each(MODES)('relay in the namespace lab ($name)', (mode) => {
@@ -49,7 +49,7 @@ describe.skipIf(!isRoot).each(MODES)('relay in the namespace lab ($name)', (mode
     await waitFor('the relay mode line', () => lines().length > 0);
     const modes = lines().map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(modes).toHaveLength(1);
-    expect(modes[0]).toMatchObject({ rxRing: mode.ring, kernelFilter: mode.kernelFilter, vnetHdr: true, queues: mode.queues ?? 1 });
+    expect(modes[0]).toMatchObject({ rxRing: mode.ring, kernelFilter: mode.kernelFilter, vnetHdr: true, queues: mode.queues ?? 1, followCpu: mode.follow });
   });
 
   test.runIf((mode.queues ?? 1) > 1)('0b. the vNIC has one transmit queue per relay queue', async () => {
@@ -171,26 +171,30 @@ describe.skipIf(!isRoot).each(MODES)('relay in the namespace lab ($name)', (mode
     expect(Number(/(\d+) received/.exec(ping.stdout)?.[1])).toBeGreaterThanOrEqual(8);
   });
 
-  // PACKET_FANOUT_CPU gives frames received on CPU 1 to queue 1 (1 % 2).
-  test.runIf((mode.queues ?? 1) > 1 && availableParallelism() >= 2)(
-    '9. a queue\'s thread waits pinned to its CPU while traffic is sparse, and may run anywhere while it is dense',
+  // The filter records the CPU each frame arrived on; under PACKET_FANOUT_CPU, frames received on CPU c go to queue c % 2.
+  test.runIf(mode.follow !== 'off' && availableParallelism() >= 2)(
+    '9. a relay thread waits pinned to the CPU its frames arrive on while traffic is sparse, and may run anywhere while it is dense',
     async () => {
       expect(vethIp).toBeDefined();
       const all = vethd.processCpus();
       expect(all).toMatch(/^0-\d+|^0,/);
-      const sparse = () => lab.exec('peer', 'taskset', ['-c', '1', 'ping', '-c', '3', '-i', '0.05', '-W', '1', vethIp]);
-      await sparse();
-      await waitFor('vethd-q1 pinned to CPU 1', () => vethd.relayThreadCpus(1) === '1');
+      const queue = (cpu: number) => cpu % (mode.queues ?? 1);
+      const sparse = (cpu: number) => lab.exec('peer', 'taskset', ['-c', String(cpu), 'ping', '-c', '3', '-i', '0.05', '-W', '1', vethIp]);
+      await sparse(1);
+      await waitFor(`vethd-q${queue(1)} pinned to CPU 1`, () => vethd.relayThreadCpus(queue(1)) === '1');
 
       // A flood ping from CPU 1 (the next echo as soon as the reply is in): dense, for at most 5 s.
       const flood = lab.spawn('peer', 'taskset', ['-c', '1', 'ping', '-f', '-w', '5', '-q', vethIp]);
       try {
-        await waitFor('vethd-q1 free to run on every CPU', () => vethd.relayThreadCpus(1) === all, 5_000, 10);
+        await waitFor(`vethd-q${queue(1)} free to run on every CPU`, () => vethd.relayThreadCpus(queue(1)) === all, 5_000, 10);
       } finally {
         flood.kill('SIGINT');
       }
-      await sparse();
-      await waitFor('vethd-q1 pinned to CPU 1 again', () => vethd.relayThreadCpus(1) === '1');
+      await sparse(1);
+      await waitFor(`vethd-q${queue(1)} pinned to CPU 1 again`, () => vethd.relayThreadCpus(queue(1)) === '1');
+      // Frames from another CPU: the thread that takes them moves there.
+      await sparse(0);
+      await waitFor(`vethd-q${queue(0)} pinned to CPU 0`, () => vethd.relayThreadCpus(queue(0)) === '0');
     },
   );
 
