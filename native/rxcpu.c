@@ -68,10 +68,10 @@ static int load_prog(const struct sock_filter *prog, int n, int map_fd)
 	return sys_bpf(BPF_PROG_LOAD, &a);
 }
 
-int rxcpu_attach(int sock, const struct sock_filter *prog, int n, uint32_t **cpu)
+int rxcpu_load(const struct sock_filter *prog, int n, uint32_t **cpu)
 {
-	uint32_t *value = MAP_FAILED;
-	int map_fd, prog_fd = -1, rc;
+	uint32_t *value;
+	int map_fd, prog_fd;
 
 	*cpu = NULL;
 	map_fd = make_map();
@@ -79,25 +79,32 @@ int rxcpu_attach(int sock, const struct sock_filter *prog, int n, uint32_t **cpu
 		return map_fd;
 	value = mmap(NULL, map_bytes(), PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
 	if (value == MAP_FAILED) {
-		rc = -errno;
-		goto out;
+		prog_fd = -errno;
+		close(map_fd);
+		return prog_fd;
 	}
 	*value = RXCPU_NONE;
 	prog_fd = load_prog(prog, n, map_fd);
-	if (prog_fd < 0) {
-		rc = prog_fd;
-		goto out;
-	}
-	rc = setsockopt(sock, SOL_SOCKET, SO_ATTACH_BPF, &prog_fd, sizeof(prog_fd)) < 0 ? -errno : 0;
-out:
-	/* The socket holds the program, the program the map, the mapping the map's file. */
-	if (prog_fd >= 0)
-		close(prog_fd);
-	close(map_fd);
-	if (rc == 0)
-		*cpu = value;
-	else if (value != MAP_FAILED)
+	close(map_fd); /* the program holds the map, the mapping the map's file */
+	if (prog_fd < 0)
 		munmap(value, map_bytes());
+	else
+		*cpu = value;
+	return prog_fd;
+}
+
+int rxcpu_attach(int sock, const struct sock_filter *prog, int n, uint32_t **cpu)
+{
+	int prog_fd = rxcpu_load(prog, n, cpu), rc;
+
+	if (prog_fd < 0)
+		return prog_fd;
+	rc = setsockopt(sock, SOL_SOCKET, SO_ATTACH_BPF, &prog_fd, sizeof(prog_fd)) < 0 ? -errno : 0;
+	close(prog_fd); /* the socket holds the program */
+	if (rc < 0) {
+		rxcpu_release(*cpu);
+		*cpu = NULL;
+	}
 	return rc;
 }
 

@@ -25,6 +25,13 @@
  */
 int rxcpu_attach(int sock, const struct sock_filter *prog, int n, uint32_t **cpu);
 
+/*
+ * rxcpu_attach() without the socket: the map made and mapped (*cpu, as
+ * there) and the rewritten program loaded; returns the program's descriptor
+ * (the caller closes it), or -errno with nothing left behind. Thread: set-up.
+ */
+int rxcpu_load(const struct sock_filter *prog, int n, uint32_t **cpu);
+
 /* Unmap what rxcpu_attach() gave; NULL is ignored. Thread: set-up. */
 void rxcpu_release(uint32_t *cpu);
 

@@ -1,0 +1,207 @@
+/*
+ * bpfconv_test.c - unit tests for the classic -> eBPF filter rewrite
+ * (native/bpfconv.c) and, as root, for the loaded program itself: the kernel
+ * runs it on frames (BPF_PROG_TEST_RUN) and we check its verdicts and the CPU
+ * it records (native/rxcpu.c). Built and run by test/bpfconv.native.test.ts;
+ * prints "N passed, N failed" and "kernel: run" or "kernel: skipped (...)".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/if_packet.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../../native/bpfconv.h"
+#include "../../native/filter.h"
+#include "../../native/rxcpu.h"
+#include "../../native/vnictab.h"
+
+static int passed, failed;
+
+#define CHECK(cond)                                                                   \
+	do {                                                                          \
+		if (cond) {                                                           \
+			passed++;                                                     \
+		} else {                                                              \
+			failed++;                                                     \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+		}                                                                     \
+	} while (0)
+
+static const uint8_t VMAC[6] = { 0x02, 0x00, 0xc0, 0x00, 0x02, 0x03 };
+static const uint8_t HIGH[6] = { 0x82, 0x00, 0xc0, 0x00, 0x02, 0x04 }; /* first word >= 2^31: a sign-extended compare would miss it */
+static const uint8_t OTHER[6] = { 0x02, 0x00, 0x00, 0x00, 0x09, 0x09 };
+static const uint8_t PEER[6] = { 0x02, 0x00, 0x00, 0x00, 0x01, 0x01 };
+static const uint8_t BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+/* filter_build() for the given MACs (vid: every vNIC an access port of it, 0: none). */
+static int build(struct sock_filter prog[FILTER_MAX], const uint8_t (*macs)[6], int n, unsigned vid)
+{
+	static struct vnictab t;
+	int i;
+
+	vnictab_init(&t);
+	for (i = 0; i < n; i++)
+		vnictab_add(&t, macs[i], vid);
+	return filter_build(prog, &t);
+}
+
+static void test_rewrite(void)
+{
+	const uint8_t macs[2][6] = { { 0x02, 0, 0xc0, 0, 2, 3 }, { 0x82, 0, 0xc0, 0, 2, 4 } };
+	struct sock_filter prog[FILTER_MAX];
+	struct bpf_insn out[BPFCONV_MAX(FILTER_MAX)];
+	uint8_t many[FILTER_CHAIN_MAX + 1][6];
+	int n, len, i;
+
+	/* Every program filter_build() writes is rewritten, within BPFCONV_MAX. */
+	n = build(prog, macs, 2, 0);
+	len = bpfconv_build(prog, n, 3, out);
+	CHECK(len > n && len <= BPFCONV_MAX(n));
+	CHECK(out[0].code == (BPF_ALU64 | BPF_MOV | BPF_X) && out[0].dst_reg == 6 && out[0].src_reg == 1); /* r6 = ctx, for LD_ABS */
+	CHECK(out[len - 1].code == (BPF_JMP | BPF_EXIT));
+	n = build(prog, macs, 1, 100);
+	CHECK(bpfconv_build(prog, n, 3, out) > n);
+	for (i = 0; i <= FILTER_CHAIN_MAX; i++) {
+		memcpy(many[i], VMAC, 6);
+		many[i][5] = (uint8_t)i;
+	}
+	n = build(prog, (const uint8_t(*)[6])many, FILTER_CHAIN_MAX + 1, 0); /* by packet type */
+	CHECK(bpfconv_build(prog, n, 3, out) > n);
+
+	/* The map value is addressed through the map descriptor given. */
+	n = build(prog, macs, 1, 0);
+	len = bpfconv_build(prog, n, 42, out);
+	for (i = 0; i < len && out[i].code != (BPF_LD | BPF_DW | BPF_IMM); i++)
+		;
+	CHECK(i < len && out[i].src_reg == BPF_PSEUDO_MAP_VALUE && out[i].imm == 42 && out[i + 1].imm == 0);
+
+	/* A program that never accepts has no epilogue (the verifier refuses unreachable code). */
+	{
+		struct sock_filter drop[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
+
+		CHECK(bpfconv_build(drop, 1, 3, out) == 3);
+	}
+	/* What it does not rewrite: refused, not guessed. */
+	{
+		struct sock_filter ldx[] = { BPF_STMT(BPF_LDX | BPF_W | BPF_LEN, 0), BPF_STMT(BPF_RET | BPF_K, 1) };
+		struct sock_filter cpu[] = { BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_CPU), BPF_STMT(BPF_RET | BPF_K, 1) };
+		struct sock_filter reta[] = { BPF_STMT(BPF_RET | BPF_A, 0) };
+		struct sock_filter noret[] = { BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0) };
+		struct sock_filter far[] = { BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 5, 0), BPF_STMT(BPF_RET | BPF_K, 0) };
+
+		CHECK(bpfconv_build(ldx, 2, 3, out) == -EINVAL);
+		CHECK(bpfconv_build(cpu, 2, 3, out) == -EINVAL);
+		CHECK(bpfconv_build(reta, 1, 3, out) == -EINVAL);
+		CHECK(bpfconv_build(noret, 1, 3, out) == -EINVAL);
+		CHECK(bpfconv_build(far, 2, 3, out) == -EINVAL);
+		CHECK(bpfconv_build(ldx, 0, 3, out) == -EINVAL);
+	}
+}
+
+/*
+ * The program's return for a frame, run by the kernel (BPF_PROG_TEST_RUN),
+ * or -errno. A socket filter's test run sees the data after a 14-byte
+ * Ethernet header that the kernel consumes (eth_type_trans: it sets the
+ * packet type, from its destination, as received on loopback); so the frame
+ * the filter sees goes after such a header with destination link_dst.
+ */
+static long long run(int prog_fd, const uint8_t link_dst[6], const uint8_t dst[6], const uint8_t src[6])
+{
+	uint8_t data[14 + 60];
+	union bpf_attr a;
+
+	memset(data, 0, sizeof(data));
+	memcpy(data, link_dst, 6);
+	memcpy(data + 6, PEER, 6);
+	data[12] = 0x88; /* local experimental EtherType 0x88b5, both headers */
+	data[13] = 0xb5;
+	memcpy(data + 14, dst, 6);
+	memcpy(data + 20, src, 6);
+	data[26] = 0x88;
+	data[27] = 0xb5;
+	memset(&a, 0, sizeof(a));
+	a.test.prog_fd = (__u32)prog_fd;
+	a.test.data_in = (__u64)(unsigned long)data;
+	a.test.data_size_in = sizeof(data);
+	a.test.repeat = 1;
+	if (syscall(SYS_bpf, BPF_PROG_TEST_RUN, &a, sizeof(a)) < 0)
+		return -errno;
+	return a.test.retval;
+}
+
+static int on_cpu(int c)
+{
+	cpu_set_t s;
+
+	CPU_ZERO(&s);
+	CPU_SET(c, &s);
+	return sched_setaffinity(0, sizeof(s), &s);
+}
+
+/* As root: the rewritten program, loaded, keeps the classic program's verdicts and records the CPU. Returns 0 when run. */
+static int test_kernel(char *why, size_t whylen)
+{
+	const uint8_t macs[2][6] = { { 0x02, 0, 0xc0, 0, 2, 3 }, { 0x82, 0, 0xc0, 0, 2, 4 } };
+	struct sock_filter prog[FILTER_MAX];
+	uint32_t *cpu;
+	int n = build(prog, macs, 2, 0), fd = rxcpu_load(prog, n, &cpu), two = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+
+	if (fd < 0) {
+		snprintf(why, whylen, "cannot load: %s", strerror(-fd));
+		return -1;
+	}
+	CHECK(*cpu == RXCPU_NONE);
+	if (run(fd, OTHER, OTHER, PEER) < 0) {
+		snprintf(why, whylen, "BPF_PROG_TEST_RUN: %s", strerror((int)-run(fd, OTHER, OTHER, PEER)));
+		close(fd);
+		rxcpu_release(cpu);
+		return -1;
+	}
+	CHECK(*cpu == RXCPU_NONE); /* nothing accepted yet */
+	/* Verdicts: the vNICs' unicast and group addresses pass whole; another station's unicast is dropped. */
+	CHECK(run(fd, OTHER, VMAC, PEER) == 0xffffffffLL);
+	CHECK(run(fd, OTHER, HIGH, PEER) == 0xffffffffLL);
+	CHECK(run(fd, BCAST, BCAST, PEER) == 0xffffffffLL);
+	CHECK(run(fd, OTHER, OTHER, PEER) == 0);
+	/* The CPU of the last accepted frame; a dropped frame leaves it. */
+	if (two) {
+		CHECK(on_cpu(1) == 0);
+		CHECK(run(fd, OTHER, VMAC, PEER) == 0xffffffffLL);
+		CHECK(__atomic_load_n(cpu, __ATOMIC_RELAXED) == 1);
+		CHECK(on_cpu(0) == 0);
+		CHECK(run(fd, OTHER, OTHER, PEER) == 0);
+		CHECK(__atomic_load_n(cpu, __ATOMIC_RELAXED) == 1);
+		CHECK(run(fd, OTHER, HIGH, PEER) == 0xffffffffLL);
+		CHECK(__atomic_load_n(cpu, __ATOMIC_RELAXED) == 0);
+	}
+	close(fd);
+	rxcpu_release(cpu);
+
+	/* Access ports of VLAN 100: an untagged frame is dropped, even to a vNIC's MAC. */
+	n = build(prog, macs, 1, 100);
+	fd = rxcpu_load(prog, n, &cpu);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		CHECK(run(fd, OTHER, VMAC, PEER) == 0);
+		close(fd);
+		rxcpu_release(cpu);
+	}
+	return 0;
+}
+
+int main(void)
+{
+	char why[128] = "not root";
+
+	test_rewrite();
+	if (geteuid() == 0 && test_kernel(why, sizeof(why)) == 0)
+		printf("kernel: run\n");
+	else
+		printf("kernel: skipped (%s)\n", why);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
