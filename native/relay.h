@@ -17,6 +17,11 @@
  * in one PACKET_FANOUT group, each with its own ring and filter, and
  * multi-queue TAPs with N queues; queue k's thread uses queue k of every TAP.
  *
+ * A thread follows its frames (follow_cpu): while traffic is sparse it waits
+ * pinned to the CPU its socket's last frame arrived on, which the filter
+ * records (rxcpu.h), so a frame wakes it on that busy CPU rather than on an
+ * idle one (relay.c: follow_frames).
+ *
  * The relay threads allocate nothing, log nothing, call no N-API and never
  * exit the process: they move frames and bump counters that the JS thread
  * reads at any time (relaxed atomics, one writer per counter).
