@@ -51,7 +51,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     const run = parse('--probe-window', '0');
     await waitFor('attach', () => lines.length > 0);
     const mac = resolveMac({ kind: 'persistent' }, { machineId: MACHINE_ID, tap: 'veth0', parent: 'eth0' });
-    expect(fake.opened).toEqual([{ tap: 'veth0', parent: 'eth0', mac, membership: 'promisc', vnetHdr: true, antiSpoofing: true, rxRing: 'auto', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 200, queues: 1, fanout: 'cpu', netns: undefined, arpSysctls: true }]);
+    expect(fake.opened).toEqual([{ tap: 'veth0', parent: 'eth0', mac, membership: 'promisc', vnetHdr: true, antiSpoofing: true, rxRing: 'auto', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 200, queues: 1, fanout: 'cpu', followCpu: true, netns: undefined, arpSysctls: true }]);
     expect(fake.started).toBe(1);
     expect(fake.ups).toBe(1);
     expect(lines).toEqual([`Attached veth0 into eth0 (${formatMac(mac)})`]);
@@ -119,10 +119,10 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
 
   test('hot-path modes reach the relay, and the mode in force is logged once', async () => {
     const { fake, signals, lines, parse, logs } = setup();
-    const run = parse('--rx-ring', 'v3', '--no-kernel-filter', '--tx-batch', '4', '--qdisc-bypass', '--queues', '2', '--fanout', 'hash', '--probe-window', '0');
+    const run = parse('--rx-ring', 'v3', '--no-kernel-filter', '--tx-batch', '4', '--qdisc-bypass', '--queues', '2', '--fanout', 'hash', '--no-follow-cpu', '--probe-window', '0');
     await waitFor('attach', () => lines.length > 0);
-    expect(fake.opened[0]).toMatchObject({ rxRing: 'v3', kernelFilter: false, txBatch: 4, qdiscBypass: true, queues: 2, fanout: 'hash' });
-    expect(logs.map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg === 'relay mode')).toEqual([expect.objectContaining({ rxRing: 'tpacket_v2', kernelFilter: false, txBatch: 4, qdiscBypass: true, queues: 2, fanout: 'hash' })]);
+    expect(fake.opened[0]).toMatchObject({ rxRing: 'v3', kernelFilter: false, txBatch: 4, qdiscBypass: true, queues: 2, fanout: 'hash', followCpu: false });
+    expect(logs.map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg === 'relay mode')).toEqual([expect.objectContaining({ rxRing: 'tpacket_v2', kernelFilter: false, txBatch: 4, qdiscBypass: true, queues: 2, fanout: 'hash', followCpu: 'off' })]);
     signals.emit('SIGTERM');
     await run;
   });
