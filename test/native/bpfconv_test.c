@@ -18,18 +18,7 @@
 #include "../../native/filter.h"
 #include "../../native/rxcpu.h"
 #include "../../native/vnictab.h"
-
-static int passed, failed;
-
-#define CHECK(cond)                                                                   \
-	do {                                                                          \
-		if (cond) {                                                           \
-			passed++;                                                     \
-		} else {                                                              \
-			failed++;                                                     \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-		}                                                                     \
-	} while (0)
+#include "check.h"
 
 static const uint8_t VMAC[6] = { 0x02, 0x00, 0xc0, 0x00, 0x02, 0x03 };
 static const uint8_t HIGH[6] = { 0x82, 0x00, 0xc0, 0x00, 0x02, 0x04 }; /* first word >= 2^31: a sign-extended compare would miss it */
