@@ -86,8 +86,12 @@ static inline struct tpacket2_hdr *ring_v2_acquire(struct rx_ring *ring)
  */
 static inline void ring_v2_prefetch(const struct rx_ring *ring, unsigned ahead)
 {
-	const uint8_t *p = ring_v2_slot(ring, (ring->cur + ahead) % ring->nr);
+	unsigned i = ring->cur + ahead;
+	const uint8_t *p;
 
+	while (i >= ring->nr) /* once at most unless the ring has fewer slots than ahead: no division on the frame path */
+		i -= ring->nr;
+	p = ring_v2_slot(ring, i);
 	__builtin_prefetch(p, 0, 3);
 	__builtin_prefetch(p + 64, 0, 3);
 	__builtin_prefetch(p + 128, 0, 3);
