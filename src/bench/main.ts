@@ -21,7 +21,7 @@ import { BENCH_MAC, scaleMac, startMacvlan, startSocat, startVethdScale, startVe
 interface BenchOptions {
   tcpSeconds: number;
   tcpRounds: number;
-  /** Sender congestion controls TCP is measured with, each both ways (iperf3 -C). */
+  /** Congestion controls TCP is measured with, each both ways (the lab's routes' congctl). */
   tcpCc: string[];
   framesSeconds: number;
   soak: number;
@@ -44,12 +44,12 @@ function positive(v: string): number {
 const gbit = (bps: number) => (bps / 1e9).toFixed(2);
 
 /** One round of TCP each way with each congestion control in o.tcpCc, appended to tcp (one entry per control); says each round as `label`. */
-async function tcpRound(lab: Lab, tcp: TcpResult[], o: BenchOptions, label: string, say: (l: string) => void): Promise<void> {
+async function tcpRound(lab: Lab, s: Subject, tcp: TcpResult[], o: BenchOptions, label: string, say: (l: string) => void): Promise<void> {
   for (const cc of o.tcpCc) {
     let t = tcp.find((x) => x.cc === cc);
     if (!t) tcp.push((t = { cc, inBps: 0, outBps: 0, inRuns: [], outRuns: [] }));
-    const inBps = await tcpThroughput(lab, 'in', o.tcpSeconds, cc);
-    const outBps = await tcpThroughput(lab, 'out', o.tcpSeconds, cc);
+    const inBps = await tcpThroughput(lab, s.ifname, 'in', o.tcpSeconds, cc);
+    const outBps = await tcpThroughput(lab, s.ifname, 'out', o.tcpSeconds, cc);
     t.inRuns.push(inBps);
     t.outRuns.push(outBps);
     say(`  ${label}: TCP (${cc}) in ${gbit(inBps)} Gbit/s, out ${gbit(outBps)} Gbit/s`);
@@ -63,7 +63,7 @@ async function measure(lab: Lab, s: Subject, o: BenchOptions, say: (l: string) =
   const rtt = await pingRtt(lab, 500);
   say(`  ${s.name}: ping avg ${rtt.avgUs.toFixed(0)} µs`);
   const tcp: TcpResult[] = [];
-  await tcpRound(lab, tcp, o, s.name, say);
+  await tcpRound(lab, s, tcp, o, s.name, say);
   const f = await frameStream(lab, s.ifname, BENCH_MAC, o.framesSeconds, s.pid);
   const cpuUsPerFrame = f.cpuUs !== undefined && f.delivered > 0 ? f.cpuUs / f.delivered : undefined;
   say(`  ${s.name}: 64 B frames ${f.delivered}/${f.offered} delivered` + (cpuUsPerFrame ? `, ${cpuUsPerFrame.toFixed(2)} µs CPU each` : ''));
@@ -88,7 +88,7 @@ async function tcpRounds(lab: Lab, starts: [string, (lab: Lab) => Promise<Subjec
       const s = await start(lab);
       try {
         await waitReachable(lab);
-        await tcpRound(lab, r.tcp, o, `round ${round} ${name}`, say);
+        await tcpRound(lab, s, r.tcp, o, `round ${round} ${name}`, say);
       } finally {
         await s.stop();
       }
@@ -108,8 +108,8 @@ async function soak(lab: Lab, s: Subject, seconds: number, cc: string, say: (l: 
     samples.push(processRssKiB(s.pid));
     await frameStream(lab, s.ifname, BENCH_MAC, 2);
     samples.push(processRssKiB(s.pid));
-    await tcpThroughput(lab, 'in', 2, cc);
-    await tcpThroughput(lab, 'out', 2, cc);
+    await tcpThroughput(lab, s.ifname, 'in', 2, cc);
+    await tcpThroughput(lab, s.ifname, 'out', 2, cc);
   }
   if (s.pid) samples.push(processRssKiB(s.pid));
   say(`  soak: ${samples.length} RSS samples over ${seconds} s, ${samples[0]} -> ${samples[samples.length - 1]} KiB`);
@@ -218,7 +218,7 @@ export function main(argv = process.argv): void {
     .description('measure vethd against macvlan and socat in a namespace lab')
     .option('--tcp-seconds <s>', 'iperf3 run length each way', positive, 5)
     .option('--tcp-rounds <n>', 'TCP rounds per subject (interleaved; the median is reported)', positive, 3)
-    .option('--tcp-cc <list>', 'sender congestion controls to measure TCP with, comma-separated (iperf3 -C): cubic is window-based; bbr paces, so round-trip time and the sending CPU weigh too', ccList, ['cubic', 'bbr'])
+    .option('--tcp-cc <list>', 'congestion controls to measure TCP with, comma-separated (set on the lab\'s routes, so connections start with it): cubic is window-based; bbr paces, so round-trip time and the sending CPU weigh too', ccList, ['cubic', 'bbr'])
     .option('--frames-seconds <s>', '64-byte frame stream length', positive, 5)
     .option('--soak <s>', 'keep traffic on vethd this long and check RSS (0: skip)', positive, 30)
     .option('--floor-frames <n>', 'write() calls per TAP-floor round', positive, 1_000_000)

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PEER_MAC, type Lab } from '../lab/lab';
+import { PEER_IP, PEER_MAC, type Lab } from '../lab/lab';
 import { trafgenConfig } from '../lab/trafgen';
 import { run, waitFor } from '../lab/exec';
 import type { FloorResult } from './report';
@@ -52,14 +52,32 @@ export async function pingRtt(lab: Lab, count: number): Promise<{ avgUs: number;
 }
 
 /**
- * TCP throughput with iperf3 for `seconds`: `in` = peer sends to the vNIC,
- * `out` = the vNIC sends to the peer (-R); cc, when given, is the sending
- * side's congestion control (iperf3 -C, e.g. "cubic"; else the namespace's
- * default). Returns iperf3's receiver bits/s, or 0 when the transfer stalled
- * (no report within 15 s of its end); throws with iperf3's error otherwise
- * (e.g. a congestion control the kernel does not have).
+ * Make every TCP connection between the peer and the vNIC start with
+ * congestion control `cc`: a host route at each end with `congctl` (route
+ * metric RTAX_CC_ALGO, applied when a connection opens, actively or
+ * passively). iperf3 -C is no substitute: it sets TCP_CONGESTION once the
+ * connection is established, after the namespace's default control has run
+ * its init, and bbr's (this VM's default) leaves internal pacing on
+ * (sk_pacing_status), so "cubic" would send paced by hrtimers, as no cubic
+ * host does. Throws with ip's error when the kernel lacks cc. The fw route
+ * goes with the vNIC; the peer's is replaced on the next call.
  */
-export async function tcpThroughput(lab: Lab, dir: 'in' | 'out', seconds: number, cc?: string): Promise<number> {
+async function routeCongestionControl(lab: Lab, vnic: string, cc: string): Promise<void> {
+  await lab.exec('fw', 'ip', ['route', 'replace', `${PEER_IP}/32`, 'dev', vnic, 'congctl', cc]);
+  await lab.exec('peer', 'ip', ['route', 'replace', `${BENCH_IP}/32`, 'dev', 'eth0', 'congctl', cc]);
+}
+
+/**
+ * TCP throughput with iperf3 for `seconds` over the vNIC `vnic` in fw: `in` =
+ * peer sends to the vNIC, `out` = the vNIC sends to the peer (-R); cc, when
+ * given, is the congestion control both ends' connections start with
+ * (routeCongestionControl; else the namespaces' default). Returns iperf3's
+ * receiver bits/s, or 0 when the transfer stalled (no report within 15 s of
+ * its end); throws with iperf3's or ip's error otherwise (e.g. a congestion
+ * control the kernel does not have).
+ */
+export async function tcpThroughput(lab: Lab, vnic: string, dir: 'in' | 'out', seconds: number, cc?: string): Promise<number> {
+  if (cc) await routeCongestionControl(lab, vnic, cc);
   const server = lab.spawn('fw', 'iperf3', ['-s', '-1', '-B', BENCH_IP, '-p', IPERF_PORT]);
   try {
     await waitFor('iperf3 server to listen', async () => {
@@ -67,7 +85,7 @@ export async function tcpThroughput(lab: Lab, dir: 'in' | 'out', seconds: number
       const ss = await lab.exec('fw', 'ss', ['-Hltn', `sport = :${IPERF_PORT}`]);
       return ss.stdout.includes(`:${IPERF_PORT}`);
     });
-    const args = ['-c', BENCH_IP, '-p', IPERF_PORT, '-t', String(seconds), '-J', ...(dir === 'out' ? ['-R'] : []), ...(cc ? ['-C', cc] : [])];
+    const args = ['-c', BENCH_IP, '-p', IPERF_PORT, '-t', String(seconds), '-J', ...(dir === 'out' ? ['-R'] : [])];
     // A relay that cannot carry the peer's GSO super-frames (socat) stalls the transfer: that is 0 bit/s.
     const r = await lab.exec('peer', 'iperf3', args, (seconds + 15) * 1000).catch((err: Error) => {
       if (/killed after/.test(err.message)) return undefined;

@@ -28,7 +28,8 @@ export interface SubjectResult {
 
 /**
  * TCP through one relay with one congestion control on the sending side
- * (iperf3 -C; the peer in, the vNIC out): bits/s, iperf3's receiver figure.
+ * (set on the lab's routes; the peer sends in, the vNIC out): bits/s, iperf3's
+ * receiver figure.
  * A window-based control (cubic) is bound by CPU per byte; with a pacing one
  * (bbr) the relay's round-trip time and the sender's CPU weigh too.
  */
