@@ -14,7 +14,7 @@ import { checkLabHost } from '../demo';
 import { run } from '../lab/exec';
 import { Lab } from '../lab/lab';
 import { RELAY_LIMITS } from '../limits';
-import { frameStream, pingRtt, processRssKiB, tapFloor, tcpThroughput, waitReachable } from './measure';
+import { frameStream, pingRtt, processRssKiB, routeCongestionControl, tapFloor, tcpThroughput, waitReachable } from './measure';
 import { checkTargets, formatScale, formatTable, median, scaleTarget, type ScaleResult, type SubjectResult, type TcpResult } from './report';
 import { BENCH_MAC, scaleMac, startMacvlan, startSocat, startVethdScale, startVethdSubject, type Subject } from './subjects';
 
@@ -48,8 +48,9 @@ async function tcpRound(lab: Lab, s: Subject, tcp: TcpResult[], o: BenchOptions,
   for (const cc of o.tcpCc) {
     let t = tcp.find((x) => x.cc === cc);
     if (!t) tcp.push((t = { cc, inBps: 0, outBps: 0, inRuns: [], outRuns: [] }));
-    const inBps = await tcpThroughput(lab, s.ifname, 'in', o.tcpSeconds, cc);
-    const outBps = await tcpThroughput(lab, s.ifname, 'out', o.tcpSeconds, cc);
+    await routeCongestionControl(lab, s.ifname, cc);
+    const inBps = await tcpThroughput(lab, 'in', o.tcpSeconds);
+    const outBps = await tcpThroughput(lab, 'out', o.tcpSeconds);
     t.inRuns.push(inBps);
     t.outRuns.push(outBps);
     say(`  ${label}: TCP (${cc}) in ${gbit(inBps)} Gbit/s, out ${gbit(outBps)} Gbit/s`);
@@ -104,12 +105,13 @@ async function tcpRounds(lab: Lab, starts: [string, (lab: Lab) => Promise<Subjec
 async function soak(lab: Lab, s: Subject, seconds: number, cc: string, say: (l: string) => void): Promise<number[]> {
   const samples: number[] = [];
   const end = Date.now() + seconds * 1000;
+  await routeCongestionControl(lab, s.ifname, cc);
   while (Date.now() < end && s.pid) {
     samples.push(processRssKiB(s.pid));
     await frameStream(lab, s.ifname, BENCH_MAC, 2);
     samples.push(processRssKiB(s.pid));
-    await tcpThroughput(lab, s.ifname, 'in', 2, cc);
-    await tcpThroughput(lab, s.ifname, 'out', 2, cc);
+    await tcpThroughput(lab, 'in', 2);
+    await tcpThroughput(lab, 'out', 2);
   }
   if (s.pid) samples.push(processRssKiB(s.pid));
   say(`  soak: ${samples.length} RSS samples over ${seconds} s, ${samples[0]} -> ${samples[samples.length - 1]} KiB`);

@@ -62,22 +62,19 @@ export async function pingRtt(lab: Lab, count: number): Promise<{ avgUs: number;
  * host does. Throws with ip's error when the kernel lacks cc. The fw route
  * goes with the vNIC; the peer's is replaced on the next call.
  */
-async function routeCongestionControl(lab: Lab, vnic: string, cc: string): Promise<void> {
+export async function routeCongestionControl(lab: Lab, vnic: string, cc: string): Promise<void> {
   await lab.exec('fw', 'ip', ['route', 'replace', `${PEER_IP}/32`, 'dev', vnic, 'congctl', cc]);
   await lab.exec('peer', 'ip', ['route', 'replace', `${BENCH_IP}/32`, 'dev', 'eth0', 'congctl', cc]);
 }
 
 /**
- * TCP throughput with iperf3 for `seconds` over the vNIC `vnic` in fw: `in` =
- * peer sends to the vNIC, `out` = the vNIC sends to the peer (-R); cc, when
- * given, is the congestion control both ends' connections start with
- * (routeCongestionControl; else the namespaces' default). Returns iperf3's
- * receiver bits/s, or 0 when the transfer stalled (no report within 15 s of
- * its end); throws with iperf3's or ip's error otherwise (e.g. a congestion
- * control the kernel does not have).
+ * TCP throughput with iperf3 for `seconds`: `in` = peer sends to the vNIC,
+ * `out` = the vNIC sends to the peer (-R), with the congestion control the
+ * lab's routes give (routeCongestionControl; else the namespaces' default).
+ * Returns iperf3's receiver bits/s, or 0 when the transfer stalled (no report
+ * within 15 s of its end); throws with iperf3's error otherwise.
  */
-export async function tcpThroughput(lab: Lab, vnic: string, dir: 'in' | 'out', seconds: number, cc?: string): Promise<number> {
-  if (cc) await routeCongestionControl(lab, vnic, cc);
+export async function tcpThroughput(lab: Lab, dir: 'in' | 'out', seconds: number): Promise<number> {
   const server = lab.spawn('fw', 'iperf3', ['-s', '-1', '-B', BENCH_IP, '-p', IPERF_PORT]);
   try {
     await waitFor('iperf3 server to listen', async () => {
@@ -94,7 +91,7 @@ export async function tcpThroughput(lab: Lab, vnic: string, dir: 'in' | 'out', s
     if (!r) return 0;
     const json = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
     const bps = json.end?.sum_received?.bits_per_second;
-    if (bps === undefined) throw new Error(`iperf3 ${dir}${cc ? ` (${cc})` : ''}: ${json.error ?? 'no sum_received in its report'}`);
+    if (bps === undefined) throw new Error(`iperf3 ${dir}: ${json.error ?? 'no sum_received in its report'}`);
     return bps;
   } finally {
     server.kill('SIGKILL');
