@@ -337,7 +337,8 @@ class Relay : public Napi::ObjectWrap<Relay> {
     o.Set("open", Napi::Boolean::New(env, open_));
     const char* rx_call = "recvmsg";
     int rx_err = relay_thread_error(&relay_, 1, nullptr, &rx_call);
-    const bool waiting = std::strcmp(rx_call, "recvmsg") != 0;  // ppoll or epoll_wait: the wait, not a read, failed
+    // ppoll or epoll_wait: the wait, not a read (recvmsg, or the socket's pending error), failed
+    const bool waiting = !std::strcmp(rx_call, "ppoll") || !std::strcmp(rx_call, "epoll_wait");
     o.Set("rxError", ThreadError(env, rx_err, relay_.parent,
                                  waiting ? "relay stopped waiting for frames" : "relay stopped reading the parent", rx_call));
     int vnic = 0;

@@ -403,9 +403,10 @@ static int tx_pass(struct relay_queue *q, int v, struct tx_batch *b, size_t vh)
 #define RELAY_EVENTS 16
 /* epoll data of the stop eventfd (a vNIC's is its index). */
 #define TOKEN_STOP UINT32_MAX
-/* relay_wait() results: the epoll set (a vNIC or the stop eventfd) is ready; the packet socket is. */
+/* relay_wait() results: the epoll set (a vNIC or the stop eventfd) is ready; the packet socket has frames; it has an error. */
 #define WAIT_EPOLL 1
 #define WAIT_SOCK 2
+#define WAIT_SOCK_ERR 4
 
 /*
  * Sleep until a vNIC has frames to send or shutdown is asked (q->epoll_fd
@@ -413,9 +414,9 @@ static int tx_pass(struct relay_queue *q, int v, struct tx_batch *b, size_t vh)
  * then or until the packet socket is readable. The socket is polled here
  * rather than kept in the epoll set: an epoll entry on its wait queue would be
  * called for every frame the kernel puts in the ring, while a poll() entry is
- * there only while the thread sleeps. Returns WAIT_EPOLL and/or WAIT_SOCK
- * for what is ready, 0 for neither (timeout, EINTR), -errno when ppoll()
- * itself fails. Thread: relay.
+ * there only while the thread sleeps. Returns WAIT_EPOLL, WAIT_SOCK (POLLIN)
+ * and/or WAIT_SOCK_ERR (POLLERR: sk_err set, e.g. ENETDOWN) for what is ready,
+ * 0 for none (timeout, EINTR), -errno when ppoll() itself fails. Thread: relay.
  */
 static int relay_wait(const struct relay_queue *q, int us)
 {
@@ -428,14 +429,32 @@ static int relay_wait(const struct relay_queue *q, int us)
 		return errno == EINTR ? 0 : -errno;
 	if (n == 0)
 		return 0;
-	return (p[0].revents ? WAIT_EPOLL : 0) | (us < 0 && p[1].revents ? WAIT_SOCK : 0);
+	if (us >= 0)
+		return p[0].revents ? WAIT_EPOLL : 0;
+	return (p[0].revents ? WAIT_EPOLL : 0) | (p[1].revents & POLLIN ? WAIT_SOCK : 0) |
+	       (p[1].revents & (POLLERR | POLLHUP | POLLNVAL) ? WAIT_SOCK_ERR : 0);
+}
+
+/*
+ * The packet socket's pending error (SO_ERROR, which clears it), or 0. Read
+ * so, not by recvmsg(): with a ring, the socket's queue holds the full copies
+ * of TP_STATUS_COPY frames, each to be read when its slot comes up, and a
+ * recvmsg() that found one would hand it on ahead of the slots before it.
+ * Thread: relay.
+ */
+static int sock_error(const struct relay_queue *q)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	return getsockopt(q->sock_fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ? errno : err;
 }
 
 /*
  * Parent -> vNICs, one round: the ring's frames, up to RX_BUDGET (fewer: the
- * ring ran dry); the socket's own queue too when there is no ring, or once
- * when the ring had nothing and *sockq says the queue may hold something
- * (cleared when it was empty). Returns the frames handled; *err is the errno
+ * ring ran dry); the socket's own queue too when there is no ring, or, at
+ * start (*sockq), once the ring had nothing: frames queued before the ring
+ * existed (*sockq cleared when it was empty). Returns the frames handled; *err is the errno
  * that ended a read of the queue (EAGAIN: empty), else 0. Thread: relay.
  */
 static unsigned rx_round(struct relay_queue *q, size_t vh, int *sockq, int *err)
@@ -563,7 +582,7 @@ static void *relay_main(void *arg)
 	const int follow = q->rx_cpu || CPU_COUNT(&q->cpus) > 0;
 	int at = CPU_COUNT(&q->cpus) > 0 ? AT_QUEUE : AT_ALLOWED;
 	long long slept = RELAY_SPARSE_NS;
-	/* 1 while the socket's own queue may hold something beside the ring: at start (frames queued before the ring existed) and after the socket woke the thread (a pending error) */
+	/* 1 while the socket's own queue may hold frames queued before the ring existed */
 	int sockq = 1;
 	char name[16];              /* the thread's name, at most 15 characters */
 
@@ -600,10 +619,15 @@ static void *relay_main(void *arg)
 			w = relay_wait(q, -1);
 			if (follow)
 				slept = now_ns() - t0;
-			if (w > 0 && (w & WAIT_SOCK))
-				sockq = 1;
+			if (w > 0 && (w & WAIT_SOCK_ERR)) {
+				err = sock_error(q);
+				if (err && err != ENETDOWN) { /* ENETDOWN: as for recvmsg() above */
+					rx_fail(q, err, "getsockopt(SO_ERROR)");
+					break;
+				}
+			}
 			if (w >= 0 && !(w & WAIT_EPOLL))
-				continue; /* only the socket: frames, or an error to read */
+				continue; /* only the socket: frames, or an error taken */
 		}
 		if (w < 0) { /* ppoll() itself failed */
 			rx_fail(q, -w, "ppoll");
