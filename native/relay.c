@@ -451,11 +451,22 @@ static int sock_error(const struct relay_queue *q)
 }
 
 /*
+ * Whether err, from a read of the packet socket or its pending error, ends
+ * the relay thread: not 0, EAGAIN, EINTR, nor ENETDOWN (the parent went down;
+ * the kernel rebinds the socket at link up).
+ */
+static int rx_error_ends(int err)
+{
+	return err && err != EAGAIN && err != EINTR && err != ENETDOWN;
+}
+
+/*
  * Parent -> vNICs, one round: the ring's frames, up to RX_BUDGET (fewer: the
  * ring ran dry); the socket's own queue too when there is no ring, or, at
  * start (*sockq), once the ring had nothing: frames queued before the ring
- * existed (*sockq cleared when it was empty). Returns the frames handled; *err is the errno
- * that ended a read of the queue (EAGAIN: empty), else 0. Thread: relay.
+ * existed (*sockq cleared when it was empty). Returns the frames handled;
+ * *err is the errno that ended a read of the queue (EAGAIN: empty), else 0.
+ * Thread: relay.
  */
 static unsigned rx_round(struct relay_queue *q, size_t vh, int *sockq, int *err)
 {
@@ -595,8 +606,7 @@ static void *relay_main(void *arg)
 		int rerr, n, err, w = 0;
 		unsigned got = rx_round(q, vh, &sockq, &rerr);
 
-		if (rerr && rerr != EAGAIN && rerr != EINTR && rerr != ENETDOWN) {
-			/* ENETDOWN: the parent went down; the kernel rebinds the socket at link up. */
+		if (rx_error_ends(rerr)) {
 			rx_fail(q, rerr, "recvmsg");
 			break;
 		}
@@ -621,7 +631,7 @@ static void *relay_main(void *arg)
 				slept = now_ns() - t0;
 			if (w > 0 && (w & WAIT_SOCK_ERR)) {
 				err = sock_error(q);
-				if (err && err != ENETDOWN) { /* ENETDOWN: as for recvmsg() above */
+				if (rx_error_ends(err)) {
 					rx_fail(q, err, "getsockopt(SO_ERROR)");
 					break;
 				}
