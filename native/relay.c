@@ -429,8 +429,7 @@ static int relay_wait(const struct relay_queue *q, int us)
 		return errno == EINTR ? 0 : -errno;
 	if (n == 0)
 		return 0;
-	if (us >= 0)
-		return p[0].revents ? WAIT_EPOLL : 0;
+	/* p[1] is not polled during a pause: its revents stay 0 */
 	return (p[0].revents ? WAIT_EPOLL : 0) | (p[1].revents & POLLIN ? WAIT_SOCK : 0) |
 	       (p[1].revents & (POLLERR | POLLHUP | POLLNVAL) ? WAIT_SOCK_ERR : 0);
 }
