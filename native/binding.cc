@@ -295,6 +295,10 @@ class Relay : public Napi::ObjectWrap<Relay> {
     if (relay_.queues > 1) o.Set("fanout", kFanouts[relay_.fanout].name);
     static const char* const follows[] = {"off", "rx-cpu", "fanout"};  // by enum relay_follow
     o.Set("followCpu", follows[relay_.follow]);
+    if (relay_.follow_err) {
+      const char* name = strerrorname_np(relay_.follow_err);
+      o.Set("followCpuError", std::string(strerror(relay_.follow_err)) + " (" + (name ? name : "E" + std::to_string(relay_.follow_err)) + ")");
+    }
     return o;
   }
 

@@ -905,8 +905,13 @@ static int attach_filter(struct relay_queue *q, int follow, struct vd_error *e)
 	struct sock_fprog fprog = { .filter = prog };
 
 	fprog.len = (unsigned short)filter_build(prog, &r->tab);
-	if (follow && CPU_COUNT(&r->allowed) > 0 && rxcpu_attach(q->sock_fd, prog, fprog.len, &q->rx_cpu) == 0)
-		return 0;
+	if (follow && CPU_COUNT(&r->allowed) > 0) {
+		int rc = rxcpu_attach(q->sock_fd, prog, fprog.len, &q->rx_cpu);
+
+		if (rc == 0)
+			return 0;
+		q->r->follow_err = -rc; /* the classic filter then; info() says why */
+	}
 	if (setsockopt(q->sock_fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0)
 		return vd_fail(e, r->parent, "cannot attach packet filter", "setsockopt(SO_ATTACH_FILTER)", errno);
 	return 0;

@@ -16,7 +16,7 @@ import { ParentWatch, type ParentChange } from './parentwatch';
 import { sysfsIfindex, sysfsOperUp } from './sysfs';
 import { createNotifier } from './systemd';
 import { VERSION } from './version';
-import { loadNative, type LinkEvent, type LinkMonitor, type Membership, type NativeModule, type Relay, type RelayOptions, type RelayStats, type VnicInfo, type VnicStats } from './native';
+import { loadNative, type LinkEvent, type LinkMonitor, type FollowCpu, type Membership, type NativeModule, type Relay, type RelayOptions, type RelayStats, type VnicInfo, type VnicStats } from './native';
 
 export type OnConflict = 'warn' | 'exit';
 
@@ -162,6 +162,12 @@ async function probeConflict(relay: Relay, opts: DaemonOptions, vnics: VnicRun[]
   }
 }
 
+/** What following its frames comes to when the kernel refused the filter that records the receiving CPU (RelayInfo.followCpuError), and the cure. */
+function followHint(mode: FollowCpu, err: string): string {
+  const what = mode === 'fanout' ? 'the relay threads follow their frames by queue only' : 'the relay thread does not follow its frames';
+  return `${what}: the kernel refused the eBPF filter that records each frame's receiving CPU: ${err}; it needs CAP_BPF and the bpf() system call (under the systemd unit: the README's follow-cpu drop-in). A frame may wake the relay on an idle CPU meanwhile (higher ping RTT; --cpu-latency 0 is the other cure)`;
+}
+
 /** The original vethd's line for one vNIC; one made in another namespace says so after it. */
 function attachedLine(v: VnicInfo, parent: string): string {
   return `Attached ${v.tap} into ${parent} (${v.mac})${v.netns ? ` in network namespace ${v.netns}` : ''}`;
@@ -263,6 +269,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, rxCoalesceUs: info.rxCoalesceUs, queues: info.queues, fanout: info.fanout, followCpu: info.followCpu, vnetHdr: info.vnetHdr, vnics: runs.length },
     'relay mode',
   );
+  if (info.followCpuError) log.info({ followCpuError: info.followCpuError }, followHint(info.followCpu, info.followCpuError));
   if (latency) log.info({ cpuLatencyUs: latency.us }, `holding a CPU wake-up latency request of ${latency.us} µs (PM QoS): idle CPUs stay out of deeper sleep states while vethd runs${latency.us === 0 ? ' (0: they poll, using CPU time while idle)' : ''}`);
   if (server) log.info({ url: `http://${fmtHost(server.address.host)}:${server.address.port}/metrics` }, 'metrics endpoint listening');
   notifier.ready(runs.length === 1 ? attachedLine(runs[0].info, info.parent) : `Attached ${runs.map((v) => v.info.tap).join(', ')} into ${info.parent}`);

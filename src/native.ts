@@ -196,6 +196,13 @@ export interface RelayInfo extends VnicInfo {
   fanout?: Fanout;
   /** How the relay threads follow their frames (RelayOptions.followCpu). */
   followCpu: FollowCpu;
+  /**
+   * Why the filter that records each frame's receiving CPU was refused when
+   * following was asked for, as "<strerror> (<ERRNO>)": "Operation not
+   * permitted (EPERM)" without CAP_BPF (or CAP_SYS_ADMIN); absent otherwise.
+   * The classic filter is attached instead.
+   */
+  followCpuError?: string;
 }
 
 /** An Error thrown by the addon: "<ifname>: <operation>: <strerror> (<ERRNO>)". */

@@ -127,6 +127,24 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     await run;
   });
 
+  test('a refused filter for following the frames is said once, with its errno and the cure; nothing is said when it was attached', async () => {
+    for (const refused of [undefined, 'Operation not permitted (EPERM)']) {
+      const { fake, signals, lines, parse, logs } = setup();
+      fake.followCpuError = refused;
+      const run = parse('--probe-window', '0');
+      await waitFor('attach', () => lines.length > 0);
+      const hints = logs.map((l) => JSON.parse(l) as { msg: string; followCpuError?: string }).filter((l) => l.followCpuError);
+      if (!refused) expect(hints).toEqual([]);
+      else {
+        expect(hints).toHaveLength(1);
+        expect(hints[0].followCpuError).toBe(refused);
+        expect(hints[0].msg).toMatch(/^the relay thread does not follow its frames: the kernel refused the eBPF filter .*: Operation not permitted \(EPERM\); it needs CAP_BPF .*follow-cpu drop-in/);
+      }
+      signals.emit('SIGTERM');
+      await run;
+    }
+  });
+
   test('--netns reaches the relay as a namespace file, where the vNIC may share the parent\'s name; --no-arp-sysctls too', async () => {
     const { fake, signals, lines, parse } = setup();
     const run = parse('-v', 'eth0', '--netns', '/proc/self/ns/net', '--no-arp-sysctls', '--probe-window', '0');

@@ -25,6 +25,8 @@ export class FakeNative {
   stats = zeroStats();
   rebinds: { parent: string; ifindex: number }[] = [];
   rebindError: NativeError | undefined;
+  /** What info() says the kernel answered the filter that records the receiving CPU (RelayInfo.followCpuError); following is then off. */
+  followCpuError: string | undefined;
   /** setAntiSpoofing() calls: on for every vNIC, or [vnic, on]. */
   antiSpoofing: (boolean | [number, boolean])[] = [];
   /** Addresses relay.announce() was called with, in order. */
@@ -67,7 +69,7 @@ export class FakeNative {
           ...(v.netns ? { netns: v.netns } : {}),
           ...(v.vlan ? { vlan: v.vlan } : {}),
         }));
-        return { ...vnics[0], vnics, parent: this.opts.parent, parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: this.opts.membership ?? 'promisc', rxRing: 'tpacket_v2', kernelFilter: this.opts.kernelFilter ?? true, txBatch: this.opts.txBatch ?? 32, qdiscBypass: this.opts.qdiscBypass ?? false, rxCoalesceUs: this.opts.rxCoalesceUs ?? 200, queues: this.opts.queues ?? 1, followCpu: this.opts.followCpu === false || this.opts.kernelFilter === false ? 'off' : 'rx-cpu', ...(this.opts.queues && this.opts.queues > 1 ? { fanout: this.opts.fanout ?? 'cpu' } : {}) };
+        return { ...vnics[0], vnics, parent: this.opts.parent, parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: this.opts.membership ?? 'promisc', rxRing: 'tpacket_v2', kernelFilter: this.opts.kernelFilter ?? true, txBatch: this.opts.txBatch ?? 32, qdiscBypass: this.opts.qdiscBypass ?? false, rxCoalesceUs: this.opts.rxCoalesceUs ?? 200, queues: this.opts.queues ?? 1, followCpu: this.opts.followCpu === false || this.opts.kernelFilter === false || fake.followCpuError ? 'off' : 'rx-cpu', ...(fake.followCpuError ? { followCpuError: fake.followCpuError } : {}), ...(this.opts.queues && this.opts.queues > 1 ? { fanout: this.opts.fanout ?? 'cpu' } : {}) };
       }
       stats() {
         return fake.stats;
