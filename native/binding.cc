@@ -23,12 +23,22 @@ extern "C" {
 
 namespace {
 
+// The errno's name, "ENODEV" ("E<number>" where glibc has none).
+std::string ErrnoName(int err) {
+  const char* name = strerrorname_np(err);
+  return name ? name : "E" + std::to_string(err);
+}
+
+// "No such device (ENODEV)": how every errno reaches the user.
+std::string ErrnoText(int err) {
+  return std::string(strerror(err)) + " (" + ErrnoName(err) + ")";
+}
+
 // "<ifname>: <operation>: <strerror> (<ERRNO>)" with the fields a caller
 // switches on. errno is negative, as in Node's own system errors.
 Napi::Error MakeError(Napi::Env env, const vd_error& e) {
-  const char* name = strerrorname_np(e.err);
-  std::string code = name ? name : "E" + std::to_string(e.err);
-  std::string msg = std::string(e.ifname) + ": " + e.op + ": " + strerror(e.err) + " (" + code + ")";
+  std::string code = ErrnoName(e.err);
+  std::string msg = std::string(e.ifname) + ": " + e.op + ": " + ErrnoText(e.err);
   Napi::Error err = Napi::Error::New(env, msg);
   err.Set("code", code);
   err.Set("errno", Napi::Number::New(env, -e.err));
@@ -295,10 +305,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
     if (relay_.queues > 1) o.Set("fanout", kFanouts[relay_.fanout].name);
     static const char* const follows[] = {"off", "rx-cpu", "fanout"};  // by enum relay_follow
     o.Set("followCpu", follows[relay_.follow]);
-    if (relay_.follow_err) {
-      const char* name = strerrorname_np(relay_.follow_err);
-      o.Set("followCpuError", std::string(strerror(relay_.follow_err)) + " (" + (name ? name : "E" + std::to_string(relay_.follow_err)) + ")");
-    }
+    if (relay_.follow_err) o.Set("followCpuError", ErrnoText(relay_.follow_err));
     return o;
   }
 

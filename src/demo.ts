@@ -27,9 +27,14 @@ export async function checkLabHost(): Promise<void> {
   if (missing.length) throw new Error(`lab tools missing: apt-get install ${missing.join(' ')}`);
 }
 
-/** Start bin/vethd in the lab's fw namespace and resolve once it printed its "Attached" line. */
-export async function startVethd(lab: Lab, args: string[]): Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string }> {
-  const child = lab.spawn('fw', process.execPath, [BIN, ...args]);
+/**
+ * Start bin/vethd in the lab's fw namespace, under the command `wrap` when
+ * given (e.g. ['setpriv', '--bounding-set', '-bpf', '--']), and resolve once
+ * it printed its "Attached" line.
+ */
+export async function startVethd(lab: Lab, args: string[], wrap: string[] = []): Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string }> {
+  const [cmd, ...pre] = [...wrap, process.execPath];
+  const child = lab.spawn('fw', cmd, [...pre, BIN, ...args]);
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));

@@ -5,14 +5,11 @@
  * side (forged ARP). Each step is bounded in time.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { stopChild } from '../../src/demo';
 import { waitFor } from '../../src/lab/exec';
 import { Lab, OTHER_IP, OTHER_MAC, PEER_IP, PEER_MAC } from '../../src/lab/lab';
 import { arpRequest, Capture, isRoot, linkExists, MARKER_TYPE, promiscuity, sendFrames, sendThenMarker, statusField, threads, VethdProcess } from './tools';
 
-const BIN = path.join(__dirname, '..', '..', 'bin', 'vethd');
 const VMAC = '02:00:c0:00:02:13';
 const FORGED = '02:00:00:00:66:66';
 const ETH_P_ARP = 0x0806;
@@ -206,20 +203,17 @@ describe.skipIf(!isRoot)('robustness in the namespace lab', () => {
 
   test('without CAP_BPF the kernel filter stays classic and the one relay thread does not follow its frames: said once, with the errno', async () => {
     // The bounding set without CAP_BPF and CAP_SYS_ADMIN (either lets bpf() load the program), as under the shipped unit.
-    const child = lab.spawn('fw', 'setpriv', ['--bounding-set', '-bpf,-sys_admin', '--', process.execPath, BIN, '-v', 'vnobpf', '-e', 'eth0', '-m', '02:00:c0:00:02:14', '--probe-window', '0', '--metrics-listen', 'off']);
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    const v = await VethdProcess.start(lab, ['-v', 'vnobpf', '-e', 'eth0', '-m', '02:00:c0:00:02:14', '--probe-window', '0'], ['setpriv', '--bounding-set', '-bpf,-sys_admin', '--']);
+    const lines = (has: string) => v.stdout().split('\n').filter((l) => l.includes(has)).map((l) => JSON.parse(l) as Record<string, unknown>);
     try {
-      const line = (msg: RegExp) => out.split('\n').filter((l) => msg.test(l)).map((l) => JSON.parse(l) as Record<string, unknown>);
-      await waitFor('the relay mode line', () => line(/"msg":"relay mode"/).length > 0);
-      expect(line(/"msg":"relay mode"/)[0]).toMatchObject({ kernelFilter: true, followCpu: 'off' });
-      await waitFor('the following hint', () => line(/"followCpuError"/).length > 0);
-      const hints = line(/"followCpuError"/);
+      await waitFor('the following hint', () => lines('"followCpuError"').length > 0);
+      expect(lines('"msg":"relay mode"')).toEqual([expect.objectContaining({ kernelFilter: true, followCpu: 'off' })]);
+      const hints = lines('"followCpuError"');
       expect(hints).toHaveLength(1);
       expect(hints[0]).toMatchObject({ followCpuError: 'Operation not permitted (EPERM)' });
       expect(String(hints[0].msg)).toMatch(/^the relay thread does not follow its frames: .*CAP_BPF/);
     } finally {
-      expect(await stopChild(child)).toBe(0);
+      expect(await v.stop()).toBe(0);
     }
     expect(await linkExists(lab, 'fw', 'vnobpf')).toBe(false);
   });

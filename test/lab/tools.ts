@@ -101,9 +101,9 @@ export class VethdProcess {
     private readonly stderr: () => string,
   ) {}
 
-  /** Start vethd in fw; without --metrics-listen in args the endpoint is off (several may run at once). */
-  static async start(lab: Lab, args: string[]): Promise<VethdProcess> {
-    const v = await startVethd(lab, args.includes('--metrics-listen') ? args : [...args, '--metrics-listen', 'off']);
+  /** Start vethd in fw (under `wrap`, as startVethd); without --metrics-listen in args the endpoint is off (several may run at once). */
+  static async start(lab: Lab, args: string[], wrap: string[] = []): Promise<VethdProcess> {
+    const v = await startVethd(lab, args.includes('--metrics-listen') ? args : [...args, '--metrics-listen', 'off'], wrap);
     return new VethdProcess(v.child, v.stdout, v.stderr);
   }
 
