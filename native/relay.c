@@ -552,12 +552,12 @@ static int sparse_at(const struct relay_queue *q)
  */
 static void follow_frames(struct relay_queue *q, int *at, int dense, long long now)
 {
-	const struct relay *r = q->r;
+	struct relay *r = q->r;
 	int want;
 	cpu_set_t one;
 
 	if (dense)
-		__atomic_store_n(&q->r->dense_ns, now, __ATOMIC_RELAXED);
+		__atomic_store_n(&r->dense_ns, now, __ATOMIC_RELAXED);
 	want = !dense && now - __atomic_load_n(&r->dense_ns, __ATOMIC_RELAXED) >= RELAY_SPARSE_NS ? sparse_at(q) : AT_ALLOWED;
 	if (want == *at)
 		return;

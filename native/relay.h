@@ -150,7 +150,7 @@ struct relay_queue {
 	uint32_t *rx_cpu;                      /* the CPU its socket's last accepted frame arrived on (rxcpu.h; relaxed atomic reads), or NULL: the classic filter, or none */
 	pthread_t tid;                         /* its relay thread */
 	int rx_error;                          /* errno of reading the parent, or of waiting, that ended the thread, 0 while it runs (atomic) */
-	const char *rx_error_call;             /* the system call rx_error came from: "recvmsg", "ppoll" or "epoll_wait" (written before rx_error) */
+	const char *rx_error_call;             /* the system call rx_error came from: "recvmsg", "getsockopt(SO_ERROR)", "ppoll" or "epoll_wait" (written before rx_error) */
 	int tx_error;                          /* errno of reading a TAP that ended the thread, 0 while it runs (atomic) */
 	int tx_error_vnic;                     /* the vNIC whose TAP tx_error came from (written before tx_error) */
 	uint8_t *rx_buf;                       /* RELAY_HEADROOM + RELAY_FRAME_MAX bytes: a frame from the socket's queue */
@@ -254,8 +254,8 @@ int relay_announce(struct relay *r, int vnic, int family, const uint8_t *addr);
 /*
  * The errno that ended a relay thread, or 0. rx: reading the parent or
  * waiting for frames, the failed system call's name to *call ("recvmsg",
- * "ppoll", "epoll_wait"; call may be NULL); else reading a TAP, whose vNIC
- * index goes to *vnic. Thread: any.
+ * "getsockopt(SO_ERROR)", "ppoll", "epoll_wait"; call may be NULL); else
+ * reading a TAP, whose vNIC index goes to *vnic. Thread: any.
  */
 int relay_thread_error(const struct relay *r, int rx, int *vnic, const char **call);
 

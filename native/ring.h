@@ -89,7 +89,7 @@ static inline void ring_v2_prefetch(const struct rx_ring *ring, unsigned ahead)
 	unsigned i = ring->cur + ahead;
 	const uint8_t *p;
 
-	while (i >= ring->nr) /* once at most unless the ring has fewer slots than ahead: no division on the frame path */
+	while (i >= ring->nr) /* once at most unless the ring has fewer slots than ahead: no modulo (ring_v2_slot still divides by per_block) */
 		i -= ring->nr;
 	p = ring_v2_slot(ring, i);
 	__builtin_prefetch(p, 0, 3);

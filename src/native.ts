@@ -219,7 +219,7 @@ export interface NativeError extends Error {
 
 export interface RelayStatus {
   open: boolean;
-  /** Set when a relay thread ended on an error reading the parent (syscall "recvmsg") or waiting for frames ("ppoll", "epoll_wait"). */
+  /** Set when a relay thread ended on an error reading the parent (syscall "recvmsg", or "getsockopt(SO_ERROR)" for an error the socket reported) or waiting for frames ("ppoll", "epoll_wait"). */
   rxError: NativeError | null;
   /** Set when a relay thread ended on an error reading a vNIC (e.g. EBADFD: its TAP was deleted); its ifname is that vNIC's. */
   txError: NativeError | null;
