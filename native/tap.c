@@ -3,6 +3,7 @@
  */
 #include "tap.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
@@ -28,7 +29,8 @@ static int tun_setiff(int fd, const char *name, short flags, struct vd_error *e)
 	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
 	ifr.ifr_flags = flags;
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		int err = errno;
+		/* IFF_TUN_EXCL: the name was taken after tap_open() looked (a persistent TAP of someone else's) */
+		int err = errno == EBUSY && (flags & IFF_TUN_EXCL) ? EEXIST : errno;
 
 		close(fd);
 		return vd_fail(e, name, (flags & IFF_MULTI_QUEUE) ? "cannot create multi-queue TAP" : "cannot create TAP",
@@ -61,7 +63,12 @@ int tap_open(const char *name, int *vnet_hdr, int multi_queue, struct vd_error *
 		close(fd);
 		return vd_fail(e, name, "cannot create multi-queue TAP (kernel before 3.8)", "ioctl(TUNGETFEATURES)", EINVAL);
 	}
-	return tun_setiff(fd, name, tap_flags(*vnet_hdr, multi_queue), e);
+	/*
+	 * The look above gives the usual error; IFF_TUN_EXCL makes it hold: without
+	 * it TUNSETIFF would attach to a persistent TAP made since, adopting a
+	 * device that is not ours (and that outlives us with our MAC).
+	 */
+	return tun_setiff(fd, name, tap_flags(*vnet_hdr, multi_queue) | IFF_TUN_EXCL, e);
 }
 
 int tap_open_queue(const char *name, int vnet_hdr, struct vd_error *e)

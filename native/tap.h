@@ -17,7 +17,9 @@
  * when *vnet_hdr is 1 and the kernel offers it; *vnet_hdr says what was got;
  * plus IFF_MULTI_QUEUE when multi_queue is 1, EINVAL where the kernel lacks
  * it). Refuses (EEXIST) a name any interface already has: attaching to
- * someone else's persistent TAP is never what the user meant. The descriptor
+ * someone else's persistent TAP is never what the user meant, and
+ * IFF_TUN_EXCL keeps that true for one made after the name was looked up
+ * (TUNSETIFF's EBUSY, reported as EEXIST). The descriptor
  * is O_NONBLOCK and O_CLOEXEC and is the TAP's first queue; closing every
  * queue's descriptor deletes the device.
  * Returns the descriptor, or -1 with *e filled.
