@@ -41,7 +41,8 @@ export class Capture {
     // printing every whole one, so count stdout whatever the status.
     return new Promise((resolve) => {
       execFile('tcpdump', ['-nn', '-r', this.file, filter], { timeout: 10_000 }, (_err, stdout) => {
-        resolve(String(stdout).split('\n').filter(Boolean).length);
+        // One line per frame; tcpdump adds indented hex lines for an EtherType it cannot decode.
+        resolve(String(stdout).split('\n').filter((l) => l && !/^\s/.test(l)).length);
       });
     });
   }
