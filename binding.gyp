@@ -18,6 +18,7 @@
         "native/rxcpu.c",
         "native/ring.c",
         "native/tap.c",
+        "native/txguard.c",
         "native/vnictab.c"
       ],
       "dependencies": [

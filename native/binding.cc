@@ -123,6 +123,15 @@ void ParseVnic(const Napi::Object& o, const std::string& where, VnicArgs* a, rel
   }
   c->arp_sysctls = o.Has("arpSysctls") ? o.Get("arpSysctls").ToBoolean().Value() : 1;
   c->antispoof = o.Has("antiSpoofing") ? o.Get("antiSpoofing").ToBoolean().Value() : 1;
+  c->link_local_pass = FRAME_LL_PASS_DEFAULT;
+  if (o.Has("linkLocalPass") && !o.Get("linkLocalPass").IsUndefined()) {
+    double mask = o.Get("linkLocalPass").ToNumber().DoubleValue();
+    if (!(mask >= 0 && mask <= 0xffff) || mask != static_cast<double>(static_cast<unsigned>(mask)))
+      throw Napi::TypeError::New(env, where + "linkLocalPass must be a 16-bit mask of the groups 01:80:c2:00:00:00 to :0f");
+    c->link_local_pass = static_cast<unsigned>(mask);
+  }
+  c->ra_guard = o.Has("raGuard") ? o.Get("raGuard").ToBoolean().Value() : 0;
+  c->dhcp_guard = o.Has("dhcpGuard") ? o.Get("dhcpGuard").ToBoolean().Value() : 0;
 }
 
 class Relay : public Napi::ObjectWrap<Relay> {
@@ -136,7 +145,8 @@ class Relay : public Napi::ObjectWrap<Relay> {
                         InstanceMethod("announce", &Relay::Announce)});
   }
 
-  // new Relay({parent, vnics: [{tap, mac?: Buffer(6), netns?, arpSysctls?, vlan?, antiSpoofing?}], membership?, vnetHdr?,
+  // new Relay({parent, vnics: [{tap, mac?: Buffer(6), netns?, arpSysctls?, vlan?, antiSpoofing?, linkLocalPass?, raGuard?, dhcpGuard?}],
+  //            membership?, vnetHdr?,
   //            rcvbuf?, rxRing?, kernelFilter?, txBatch?, qdiscBypass?, rxCoalesceUs?, queues?, fanout?, followCpu?});
   // without vnics, the vNIC's fields sit in the options themselves (one vNIC).
   explicit Relay(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Relay>(info) {
@@ -270,7 +280,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return info.Env().Undefined();
   }
 
-  // vNIC i's identity: {tap, mac, tapIfindex, netns?, vlan?, antiSpoofing}.
+  // vNIC i's identity: {tap, mac, tapIfindex, netns?, vlan?, antiSpoofing, linkLocalPass, raGuard, dhcpGuard}.
   Napi::Object VnicInfo(Napi::Env env, int i) {
     const relay_vnic& v = relay_.vnics[i];
     Napi::Object o = Napi::Object::New(env);
@@ -279,7 +289,11 @@ class Relay : public Napi::ObjectWrap<Relay> {
     o.Set("tapIfindex", Napi::Number::New(env, v.tap_ifindex));
     if (!netns_[i].empty()) o.Set("netns", netns_[i]);
     if (relay_.tab.key[i].vid) o.Set("vlan", Napi::Number::New(env, relay_.tab.key[i].vid));
-    o.Set("antiSpoofing", Napi::Boolean::New(env, (__atomic_load_n(&v.tx_flags, __ATOMIC_RELAXED) & FRAME_TX_ANTISPOOF) != 0));
+    const unsigned flags = __atomic_load_n(&v.tx_flags, __ATOMIC_RELAXED);
+    o.Set("antiSpoofing", Napi::Boolean::New(env, (flags & FRAME_TX_ANTISPOOF) != 0));
+    o.Set("linkLocalPass", Napi::Number::New(env, flags >> 16));
+    o.Set("raGuard", Napi::Boolean::New(env, (flags & FRAME_TX_RA_GUARD) != 0));
+    o.Set("dhcpGuard", Napi::Boolean::New(env, (flags & FRAME_TX_DHCP_GUARD) != 0));
     return o;
   }
 
@@ -341,20 +355,21 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return o;
   }
 
-  // {open, rxError, txError}: an Error for a relay thread that ended on its own.
+  // {open, rxError, retired}: an Error for a relay thread that ended on its own; per vNIC, an Error when it was retired, else null.
   Napi::Value Status(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
     o.Set("open", Napi::Boolean::New(env, open_));
     const char* rx_call = "recvmsg";
-    int rx_err = relay_thread_error(&relay_, 1, nullptr, &rx_call);
+    int rx_err = relay_thread_error(&relay_, &rx_call);
     // ppoll or epoll_wait: the wait, not a read (recvmsg, or the socket's pending error), failed
     const bool waiting = !std::strcmp(rx_call, "ppoll") || !std::strcmp(rx_call, "epoll_wait");
     o.Set("rxError", ThreadError(env, rx_err, relay_.parent,
                                  waiting ? "relay stopped waiting for frames" : "relay stopped reading the parent", rx_call));
-    int vnic = 0;
-    int tx_err = relay_thread_error(&relay_, 0, &vnic, nullptr);
-    o.Set("txError", ThreadError(env, tx_err, relay_.vnics[vnic].tap, "relay stopped reading the TAP", "read"));
+    Napi::Array retired = Napi::Array::New(env, relay_.nvnics);
+    for (int i = 0; i < relay_.nvnics; i++)
+      retired.Set(static_cast<uint32_t>(i), ThreadError(env, relay_vnic_gone(&relay_, i), relay_.vnics[i].tap, "relay stopped reading the TAP", "read"));
+    o.Set("retired", retired);
     return o;
   }
 

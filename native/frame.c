@@ -5,19 +5,29 @@
 
 #include <string.h>
 
+#include "txguard.h"
+
 static uint16_t be16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
 #define ETH_P_ARP_ 0x0806
+#define ETH_P_RARP_ 0x8035
 #define ETH_P_8021Q_ 0x8100
 #define ETH_P_8021AD_ 0x88a8
+#define ETH_P_QINQ1_ 0x9100 /* the pre-802.1ad QinQ TPID some switches still take as a tag */
+#define ETH_P_PAUSE_ 0x8808 /* MAC control */
+#define ETH_P_SLOW_ 0x8809  /* slow protocols */
 /* ARP (RFC 826) for Ethernet/IPv4: htype 1, hlen 6; the sender hardware address is at offset 8. */
 #define ARP_SHA_OFF 8
 
-/* Offset of the payload after the EtherType and any VLAN tags, and that EtherType; 0 when cut short. */
-static size_t eth_payload(const uint8_t *frame, size_t len, uint16_t *type)
+static int is_tpid(uint16_t type)
+{
+	return type == ETH_P_8021Q_ || type == ETH_P_8021AD_ || type == ETH_P_QINQ1_;
+}
+
+size_t frame_eth_payload(const uint8_t *frame, size_t len, uint16_t *type)
 {
 	size_t off = 2 * FRAME_ETH_ALEN;
 
@@ -26,7 +36,7 @@ static size_t eth_payload(const uint8_t *frame, size_t len, uint16_t *type)
 			return 0;
 		*type = be16(frame + off);
 		off += 2;
-		if (*type != ETH_P_8021Q_ && *type != ETH_P_8021AD_)
+		if (!is_tpid(*type))
 			return off;
 		off += 2; /* the TCI; the next EtherType (or TPID) follows */
 	}
@@ -42,6 +52,26 @@ static enum frame_verdict arp_check(const uint8_t *arp, size_t avail, const uint
 	return frame_mac_equal(arp + ARP_SHA_OFF, vmac) ? FRAME_PASS : FRAME_DROP_SPOOFED_ARP;
 }
 
+/*
+ * 1 when a frame to dst with EtherType type (0: unknown, a tag cut short) is
+ * link-local control traffic that pass (FRAME_TX_LL_PASS's mask) does not let
+ * through: a reserved 802.1 group address (802.1Q-2018 8.6.3: a bridge never
+ * forwards them; they speak to the switch port itself), MAC control or slow
+ * protocols to any address.
+ */
+static int link_local_blocked(const uint8_t *dst, uint16_t type, unsigned pass)
+{
+	static const uint8_t reserved[5] = { 0x01, 0x80, 0xc2, 0x00, 0x00 };
+
+	if (!memcmp(dst, reserved, sizeof(reserved)) && dst[5] < 16)
+		return !(pass & (1u << dst[5]));
+	if (type == ETH_P_PAUSE_)
+		return !(pass & (1u << FRAME_LL_PAUSE));
+	if (type == ETH_P_SLOW_)
+		return !(pass & (1u << FRAME_LL_SLOW));
+	return 0;
+}
+
 enum frame_verdict frame_classify_tx(const uint8_t *frame, size_t len, const uint8_t vmac[FRAME_ETH_ALEN],
 				     unsigned flags)
 {
@@ -50,16 +80,20 @@ enum frame_verdict frame_classify_tx(const uint8_t *frame, size_t len, const uin
 
 	if (len < FRAME_ETH_HLEN)
 		return FRAME_DROP_RUNT;
-	if (!(flags & FRAME_TX_ANTISPOOF))
-		return FRAME_PASS;
-	if (!frame_mac_equal(frame + FRAME_ETH_ALEN, vmac))
+	off = frame_eth_payload(frame, len, &type);
+	if (link_local_blocked(frame, off ? type : 0, flags >> 16))
+		return FRAME_DROP_LINK_LOCAL;
+	if ((flags & FRAME_TX_ACCESS) && is_tpid(be16(frame + 2 * FRAME_ETH_ALEN)))
+		return FRAME_DROP_VLAN_HOP; /* the relay tags it with the port's VLAN: a tag inside would hop */
+	if ((flags & FRAME_TX_ANTISPOOF) && !frame_mac_equal(frame + FRAME_ETH_ALEN, vmac))
 		return FRAME_DROP_SPOOFED;
-	off = eth_payload(frame, len, &type);
+	if (!(flags & (FRAME_TX_ANTISPOOF | FRAME_TX_RA_GUARD | FRAME_TX_DHCP_GUARD)))
+		return FRAME_PASS;
 	if (!off)
 		return FRAME_DROP_MALFORMED; /* a VLAN tag cut short */
-	if (type == ETH_P_ARP_)
-		return arp_check(frame + off, len - off, vmac);
-	return FRAME_PASS;
+	if (type == ETH_P_ARP_ || type == ETH_P_RARP_)
+		return (flags & FRAME_TX_ANTISPOOF) ? arp_check(frame + off, len - off, vmac) : FRAME_PASS;
+	return txguard_ip(frame, len, type, off, vmac, flags);
 }
 
 uint8_t *frame_vlan_insert(uint8_t *start, size_t pre, uint16_t tpid, uint16_t tci)
@@ -164,7 +198,7 @@ int frame_csum_complete(uint8_t *frame, size_t len)
 	uint64_t acc;
 	int proto;
 
-	off = eth_payload(frame, len, &type);
+	off = frame_eth_payload(frame, len, &type);
 	if (!off)
 		return -1;
 	if (type == 0x0800) {
@@ -236,6 +270,13 @@ static const char *const verdict_names[FRAME_VERDICT_COUNT] = {
 	[FRAME_DROP_OVERRUN] = "socket_overrun",
 	[FRAME_DROP_IO_ERROR] = "io_error",
 	[FRAME_DROP_WRONG_VLAN] = "wrong_vlan",
+	[FRAME_DROP_VLAN_HOP] = "vlan_hop",
+	[FRAME_DROP_LINK_LOCAL] = "link_local",
+	[FRAME_DROP_BAD_VNET_HDR] = "bad_vnet_hdr",
+	[FRAME_DROP_SPOOFED_ND] = "spoofed_nd",
+	[FRAME_DROP_SPOOFED_DHCP] = "spoofed_dhcp",
+	[FRAME_DROP_RA_GUARD] = "ra_guard",
+	[FRAME_DROP_DHCP_GUARD] = "dhcp_guard",
 };
 
 /* virtio_net_hdr fields (native-endian on the packet socket and the TAP as we set them up). */

@@ -37,8 +37,22 @@ enum frame_verdict {
 	FRAME_DROP_OVERRUN,       /* dropped by the kernel before we read it: socket receive buffer full (PACKET_STATISTICS) */
 	FRAME_DROP_IO_ERROR,      /* any other error from read/write/send */
 	FRAME_DROP_WRONG_VLAN,    /* with --vlan: untagged, or of another VLAN ID */
+	FRAME_DROP_VLAN_HOP,      /* vNIC -> parent on an access port (--vlan) already carrying a tag (0x8100, 0x88a8, 0x9100) */
+	FRAME_DROP_LINK_LOCAL,    /* vNIC -> parent to a reserved 802.1 group 01:80:c2:00:00:0X, or MAC control / slow protocols, not let pass */
+	FRAME_DROP_BAD_VNET_HDR,  /* vNIC -> parent with a virtio_net_hdr asking a checksum or segmentation the frame does not call for (txguard.h) */
+	FRAME_DROP_SPOOFED_ND,    /* vNIC -> parent IPv6 neighbour discovery naming another MAC in a link-layer address option */
+	FRAME_DROP_SPOOFED_DHCP,  /* vNIC -> parent DHCP client message whose chaddr is not the vNIC's MAC (or fragmented) */
+	FRAME_DROP_RA_GUARD,      /* vNIC -> parent router advertisement or redirect, with the RA guard on (RFC 6105) */
+	FRAME_DROP_DHCP_GUARD,    /* vNIC -> parent DHCP/DHCPv6 server or relay message, with the DHCP guard on */
 	FRAME_VERDICT_COUNT       /* number of verdicts, not a verdict */
 };
+
+/*
+ * Offset of the payload after the EtherType and any VLAN tags (802.1Q
+ * 0x8100, 802.1ad 0x88a8, the older 0x9100), with that EtherType in *type;
+ * 0 when cut short. Thread: any (pure).
+ */
+size_t frame_eth_payload(const uint8_t *frame, size_t len, uint16_t *type);
 
 /* Values of sll_pkttype (see packet(7)); repeated so this file needs no kernel headers. */
 #define FRAME_PKT_HOST 0
@@ -48,16 +62,38 @@ enum frame_verdict {
 #define FRAME_PKT_OUTGOING 4
 
 /* frame_classify_tx() flags. */
-#define FRAME_TX_ANTISPOOF 0x1 /* drop foreign source MACs and ARP with a foreign sender hardware address */
+#define FRAME_TX_ANTISPOOF 0x1  /* drop foreign source MACs, ARP/RARP with a foreign sender hardware address, and (txguard.h) ND options and DHCP chaddr naming another MAC */
+#define FRAME_TX_ACCESS 0x2     /* an access port (--vlan): drop frames that carry a tag of their own */
+#define FRAME_TX_RA_GUARD 0x4   /* drop router advertisements and redirects (RFC 6105) */
+#define FRAME_TX_DHCP_GUARD 0x8 /* drop DHCP and DHCPv6 server and relay messages */
+/*
+ * The reserved 802.1 groups 01:80:c2:00:00:00 to :0f a vNIC may send to: bit
+ * g of mask lets 01:80:c2:00:00:0g pass; group 1 also stands for MAC control
+ * (EtherType 0x8808, PAUSE) and group 2 for slow protocols (0x8809: LACP,
+ * marker, OAM) to any address. In the flags' upper 16 bits.
+ */
+#define FRAME_TX_LL_PASS(mask) ((unsigned)((mask) & 0xffffu) << 16)
+#define FRAME_LL_STP 0x0   /* 01:80:c2:00:00:00 bridge group (STP BPDUs; also LLDP's nearest-customer-bridge) */
+#define FRAME_LL_PAUSE 0x1 /* 01:80:c2:00:00:01 MAC control (802.3x PAUSE, PFC) */
+#define FRAME_LL_SLOW 0x2  /* 01:80:c2:00:00:02 slow protocols (LACP, marker, OAM) */
+#define FRAME_LL_EAPOL 0x3 /* 01:80:c2:00:00:03 port access entity (802.1X EAPOL; also LLDP's non-TPMR bridge) */
+#define FRAME_LL_LLDP 0xe  /* 01:80:c2:00:00:0e nearest bridge (LLDP, PTP peer delay) */
+/* What a host's own NIC legitimately sends: EAPOL (an 802.1X supplicant) and LLDP. */
+#define FRAME_LL_PASS_DEFAULT ((1u << FRAME_LL_EAPOL) | (1u << FRAME_LL_LLDP))
 
 /*
  * vNIC -> parent. frame/len as read from the TAP, from the destination MAC on.
- * Returns FRAME_DROP_RUNT when len < 14. With FRAME_TX_ANTISPOOF in flags:
- * FRAME_DROP_SPOOFED when the source MAC is not vmac; for ARP (EtherType
- * 0x0806, after any 802.1Q/802.1ad tags) FRAME_DROP_SPOOFED_ARP when the
- * sender hardware address is not vmac, FRAME_DROP_MALFORMED when the ARP
- * header is cut short or is not Ethernet/6-byte (RFC 826). Otherwise
- * FRAME_PASS. Thread: any (pure).
+ * Returns, in this order: FRAME_DROP_RUNT when len < 14;
+ * FRAME_DROP_LINK_LOCAL for a reserved 802.1 group, MAC control or slow
+ * protocols the flags' FRAME_TX_LL_PASS mask does not let pass;
+ * FRAME_DROP_VLAN_HOP with FRAME_TX_ACCESS when the frame is tagged already.
+ * With FRAME_TX_ANTISPOOF: FRAME_DROP_SPOOFED when the source MAC is not
+ * vmac; for ARP and RARP (EtherType 0x0806, 0x8035, after any
+ * 802.1Q/802.1ad tags) FRAME_DROP_SPOOFED_ARP when the sender hardware
+ * address is not vmac, FRAME_DROP_MALFORMED when the ARP header is cut short
+ * or is not Ethernet/6-byte (RFC 826). Then for IP, txguard_ip()'s verdict
+ * (neighbour discovery, DHCP, RA and DHCP guards). Otherwise FRAME_PASS.
+ * Thread: any (pure).
  */
 enum frame_verdict frame_classify_tx(const uint8_t *frame, size_t len, const uint8_t vmac[FRAME_ETH_ALEN],
 				     unsigned flags);

@@ -31,6 +31,7 @@
 #include "netns.h"
 #include "rxcpu.h"
 #include "tap.h"
+#include "txguard.h"
 
 #define VNET_HLEN ((size_t)sizeof(struct virtio_net_hdr))
 /* Frames from the parent handled in one round of the relay loop, before it looks at the vNICs and the stop flag. */
@@ -63,6 +64,12 @@ static void rx_fail(struct relay_queue *q, int err, const char *call)
 static int stop_asked(const struct relay *r)
 {
 	return __atomic_load_n(&r->stop, __ATOMIC_ACQUIRE);
+}
+
+/* 1 while vNIC i serves (not retired). Thread: any. */
+static int vnic_serves(const struct relay *r, int i)
+{
+	return __atomic_load_n(&r->vnics[i].gone, __ATOMIC_RELAXED) == 0;
 }
 
 /* Map a failed write()/send() errno to the reason it is counted under. */
@@ -155,11 +162,12 @@ static void rx_deliver(struct relay_queue *q, uint8_t *buf, size_t n, size_t vh,
 		return;
 	}
 	if (port >= 0) {
-		put_frame(r->vnics[port].tap_fd[q->index], start, len, len - vh, &q->c[port].rx);
+		if (vnic_serves(r, port))
+			put_frame(r->vnics[port].tap_fd[q->index], start, len, len - vh, &q->c[port].rx);
 		return;
 	}
 	for (i = 0; i < r->nvnics; i++) { /* a group address: every vNIC of the VLAN */
-		if (r->tab.key[i].vid != vid)
+		if (r->tab.key[i].vid != vid || !vnic_serves(r, i))
 			continue;
 		put_frame(r->vnics[i].tap_fd[q->index], start, len, len - vh, &q->c[i].rx);
 	}
@@ -330,16 +338,42 @@ static int tx_switch(struct relay_queue *q, int from, const uint8_t *buf, size_t
 		return 0;
 	if (frame_mac_is_group(buf + vh)) {
 		for (i = 0; i < r->nvnics; i++)
-			if (i != from && r->tab.key[i].vid == vid)
+			if (i != from && r->tab.key[i].vid == vid && vnic_serves(r, i))
 				put_frame(r->vnics[i].tap_fd[q->index], buf, vh + len, len, &q->c[i].rx);
 		return 0;
 	}
 	to = vnictab_find(&r->tab, vid, buf + vh);
 	if (to < 0 || to == from)
 		return 0;
+	if (!vnic_serves(r, to)) { /* retired: the frame is for nobody, as for a station that left */
+		count_drop(&q->c[from].tx, FRAME_DROP_IO_ERROR);
+		return 1;
+	}
 	put_frame(r->vnics[to].tap_fd[q->index], buf, vh + len, len, &q->c[to].rx);
 	count_pass(&q->c[from].tx, len);
 	return 1;
+}
+
+/*
+ * The verdict on a frame read from vNIC vn: n bytes at buf (a virtio_net_hdr
+ * of vh bytes, then the frame) from a read() asked for cap bytes. The TAP
+ * returns a frame's whole length even when it copied only cap bytes of it
+ * (tun_put_user), so n > cap is a frame cut short: never read past cap.
+ * Thread: relay.
+ */
+static enum frame_verdict tx_verdict(const struct relay_vnic *vn, const struct vnictab_key *k, const uint8_t *buf,
+				     size_t n, size_t cap, size_t vh)
+{
+	enum frame_verdict v;
+
+	if (n > cap)
+		return FRAME_DROP_OVERSIZE;
+	if (n < vh)
+		return FRAME_DROP_MALFORMED;
+	v = frame_classify_tx(buf + vh, n - vh, k->mac, __atomic_load_n(&vn->tx_flags, __ATOMIC_RELAXED));
+	if (v == FRAME_PASS && vh)
+		v = txguard_vnet(buf, buf + vh, n - vh); /* after the classifier: the kernel must not rewrite what it passed */
+	return v;
 }
 
 /*
@@ -362,8 +396,9 @@ static int tx_pass(struct relay_queue *q, int v, struct tx_batch *b, size_t vh)
 	for (reads = 0; n < (unsigned)r->tx_batch && reads < 2u * (unsigned)r->tx_batch; reads++) {
 		/* Room before the frame for an 802.1Q tag (--vlan). */
 		uint8_t *buf = q->tx_buf + (size_t)n * RELAY_FRAME_MAX + FRAME_VLAN_HLEN;
+		const size_t cap = RELAY_FRAME_MAX - FRAME_VLAN_HLEN;
 		enum frame_verdict verdict;
-		ssize_t len = read(fd, buf, RELAY_FRAME_MAX - FRAME_VLAN_HLEN);
+		ssize_t len = read(fd, buf, cap);
 
 		if (len < 0) {
 			if (errno == EINTR)
@@ -371,11 +406,7 @@ static int tx_pass(struct relay_queue *q, int v, struct tx_batch *b, size_t vh)
 			rerr = errno;
 			break;
 		}
-		if ((size_t)len < vh) {
-			count_drop(c, FRAME_DROP_MALFORMED);
-			continue;
-		}
-		verdict = frame_classify_tx(buf + vh, (size_t)len - vh, k->mac, __atomic_load_n(&vn->tx_flags, __ATOMIC_RELAXED));
+		verdict = tx_verdict(vn, k, buf, (size_t)len, cap, vh);
 		if (verdict != FRAME_PASS) {
 			count_drop(c, verdict);
 			continue;
@@ -488,12 +519,30 @@ static unsigned rx_round(struct relay_queue *q, size_t vh, int *sockq, int *err)
 }
 
 /*
+ * Retire vNIC v from queue q: its TAP failed to read with err (EBADFD once
+ * the device is deleted: the descriptor then polls as EPOLLERR for ever). It
+ * leaves this thread's epoll set; the first queue to see it records err in
+ * vn->gone, which stops every queue routing frames to it. Its descriptors
+ * stay open until relay_close(), so no number is reused under another
+ * thread or under relay_announce(). Thread: relay.
+ */
+static void retire_vnic(struct relay_queue *q, int v, int err)
+{
+	struct relay_vnic *vn = &q->r->vnics[v];
+	int none = 0;
+
+	(void)epoll_ctl(q->epoll_fd, EPOLL_CTL_DEL, vn->tap_fd[q->index], NULL);
+	(void)__atomic_compare_exchange_n(&vn->gone, &none, err, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
+/*
  * vNICs -> parent: one tx_pass() for each TAP in ev[0..n-1] (level-triggered:
  * one with more queued is reported again by the next wait, so a busy vNIC
- * cannot starve the others or the parent). Returns 0, or the errno that ends
- * the thread (its vNIC in q->tx_error_vnic). Thread: relay.
+ * cannot starve the others or the parent). A vNIC whose TAP fails to read is
+ * retired alone (retire_vnic): one tenant's trouble never ends the thread.
+ * Thread: relay.
  */
-static int tx_round(struct relay_queue *q, const struct epoll_event *ev, int n, struct tx_batch *b, size_t vh)
+static void tx_round(struct relay_queue *q, const struct epoll_event *ev, int n, struct tx_batch *b, size_t vh)
 {
 	int i;
 
@@ -504,12 +553,9 @@ static int tx_round(struct relay_queue *q, const struct epoll_event *ev, int n, 
 		if (tok == TOKEN_STOP)
 			continue; /* the loop sees r->stop */
 		err = tx_pass(q, (int)tok, b, vh);
-		if (err && err != EAGAIN && err != EINTR) {
-			q->tx_error_vnic = (int)tok;
-			return err;
-		}
+		if (err && err != EAGAIN && err != EINTR)
+			retire_vnic(q, (int)tok, err);
 	}
-	return 0;
 }
 
 /* CLOCK_MONOTONIC, ns (vDSO: no system call). Thread: any. */
@@ -578,7 +624,7 @@ static void follow_frames(struct relay_queue *q, int *at, int dense, long long n
  * answer (ARP or echo reply, TCP ACK) sent in the same round: no other thread
  * to wake per round trip. When the ring ran dry after a burst, it pauses
  * instead, unless a vNIC has something to send (coalesce.h). Sets
- * q->rx_error or q->tx_error when it ends on an error. Thread: relay.
+ * q->rx_error when it ends on an error. Thread: relay.
  */
 static void *relay_main(void *arg)
 {
@@ -649,11 +695,7 @@ static void *relay_main(void *arg)
 			rx_fail(q, errno, "epoll_wait");
 			break;
 		}
-		err = tx_round(q, ev, n, &batch, vh);
-		if (err) {
-			__atomic_store_n(&q->tx_error, err, __ATOMIC_RELEASE);
-			break;
-		}
+		tx_round(q, ev, n, &batch, vh);
 	}
 	return NULL;
 }
@@ -681,7 +723,9 @@ static void relay_init(struct relay *r, const struct relay_config *cfg)
 		const struct relay_vnic_config *vc = &cfg->vnics[i];
 
 		strncpy(vn->tap, vc->tap, IF_NAMESIZE - 1);
-		vn->tx_flags = vc->antispoof ? FRAME_TX_ANTISPOOF : 0;
+		vn->tx_flags = (vc->antispoof ? FRAME_TX_ANTISPOOF : 0) | (vc->vlan ? FRAME_TX_ACCESS : 0) |
+			       (vc->ra_guard ? FRAME_TX_RA_GUARD : 0) | (vc->dhcp_guard ? FRAME_TX_DHCP_GUARD : 0) |
+			       FRAME_TX_LL_PASS(vc->link_local_pass);
 		vn->tap_ctl = -1;
 		for (k = 0; k < RELAY_MAX_QUEUES; k++)
 			vn->tap_fd[k] = -1;
@@ -1176,9 +1220,14 @@ void relay_set_antispoof(struct relay *r, int vnic, int on)
 {
 	int i;
 
-	for (i = 0; i < r->nvnics; i++)
-		if (vnic < 0 || vnic == i)
-			__atomic_store_n(&r->vnics[i].tx_flags, on ? FRAME_TX_ANTISPOOF : 0u, __ATOMIC_RELAXED);
+	for (i = 0; i < r->nvnics; i++) {
+		if (vnic >= 0 && vnic != i)
+			continue;
+		if (on)
+			__atomic_or_fetch(&r->vnics[i].tx_flags, FRAME_TX_ANTISPOOF, __ATOMIC_RELAXED);
+		else
+			__atomic_and_fetch(&r->vnics[i].tx_flags, ~(unsigned)FRAME_TX_ANTISPOOF, __ATOMIC_RELAXED);
+	}
 }
 
 /* Add one direction's counters, each value read atomically, into *sum. */
@@ -1225,9 +1274,11 @@ int relay_announce(struct relay *r, int vnic, int family, const uint8_t *addr)
 		len = frame_build_unsol_na(start + vh, k->mac, addr);
 	else
 		return -EAFNOSUPPORT;
+	if (!vnic_serves(r, vnic))
+		return -ENODEV;
 	/* The other vNICs of its VLAN hear it too: the wire never sends it back to them. */
 	for (i = 0; i < r->nvnics; i++)
-		if (i != vnic && r->tab.key[i].vid == k->vid)
+		if (i != vnic && r->tab.key[i].vid == k->vid && vnic_serves(r, i))
 			(void)write_frame(r->vnics[i].tap_fd[0], start, vh + len);
 	if (k->vid) {
 		start = frame_vlan_tag(start, vh, ETH_P_8021Q, k->vid);
@@ -1236,20 +1287,23 @@ int relay_announce(struct relay *r, int vnic, int family, const uint8_t *addr)
 	return -write_frame(r->q[0].sock_fd, start, vh + len);
 }
 
-int relay_thread_error(const struct relay *r, int rx, int *vnic, const char **call)
+int relay_thread_error(const struct relay *r, const char **call)
 {
 	int i;
 
 	for (i = 0; i < r->queues; i++) {
-		int err = __atomic_load_n(rx ? &r->q[i].rx_error : &r->q[i].tx_error, __ATOMIC_ACQUIRE);
+		int err = __atomic_load_n(&r->q[i].rx_error, __ATOMIC_ACQUIRE);
 
 		if (err) {
-			if (!rx && vnic)
-				*vnic = r->q[i].tx_error_vnic;
-			if (rx && call)
+			if (call)
 				*call = r->q[i].rx_error_call;
 			return err;
 		}
 	}
 	return 0;
+}
+
+int relay_vnic_gone(const struct relay *r, int vnic)
+{
+	return vnic >= 0 && vnic < r->nvnics ? __atomic_load_n(&r->vnics[vnic].gone, __ATOMIC_ACQUIRE) : 0;
 }

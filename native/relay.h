@@ -92,7 +92,10 @@ struct relay_vnic_config {
 	int netns_fd;                          /* network namespace to create it in (--netns), or -1: the caller's */
 	int arp_sysctls;                       /* 1: set its arp_ignore=1 and arp_announce=2 (no ARP flux; ip-sysctl.rst) */
 	unsigned vlan;                         /* 802.1Q VLAN ID it is an access port of (--vlan), 1..FRAME_VID_MAX; 0: none */
-	int antispoof;                         /* 1: drop its frames with a foreign source MAC or ARP sender (FRAME_TX_ANTISPOOF) */
+	int antispoof;                         /* 1: drop its frames with a foreign source MAC, ARP sender, ND link-layer address or DHCP chaddr (FRAME_TX_ANTISPOOF) */
+	unsigned link_local_pass;              /* the reserved 802.1 groups 01:80:c2:00:00:0X its frames may go to, bit X (FRAME_TX_LL_PASS; FRAME_LL_PASS_DEFAULT) */
+	int ra_guard;                          /* 1: drop its router advertisements and redirects (FRAME_TX_RA_GUARD) */
+	int dhcp_guard;                        /* 1: drop its DHCP/DHCPv6 server and relay messages (FRAME_TX_DHCP_GUARD) */
 };
 
 /* What relay_open() is asked to build. */
@@ -130,7 +133,8 @@ struct relay_vnic {
 	int tap_ifindex;                       /* its ifindex, in its namespace */
 	int tap_ctl;                           /* datagram socket made in its namespace, for its interface ioctls */
 	int tap_fd[RELAY_MAX_QUEUES];          /* queue k's /dev/net/tun descriptor; closing them all deletes the vNIC */
-	unsigned tx_flags;                     /* frame_classify_tx() flags; set by relay_set_antispoof() (atomic) */
+	unsigned tx_flags;                     /* frame_classify_tx() flags; FRAME_TX_ANTISPOOF changed by relay_set_antispoof() (atomic) */
+	int gone;                              /* errno of reading its TAP that retired it (EBADFD: deleted from outside), 0 while it serves (atomic; set once, by the first queue's thread to see it) */
 };
 
 struct relay;
@@ -151,8 +155,6 @@ struct relay_queue {
 	pthread_t tid;                         /* its relay thread */
 	int rx_error;                          /* errno of reading the parent, or of waiting, that ended the thread, 0 while it runs (atomic) */
 	const char *rx_error_call;             /* the system call rx_error came from: "recvmsg", "getsockopt(SO_ERROR)", "ppoll" or "epoll_wait" (written before rx_error) */
-	int tx_error;                          /* errno of reading a TAP that ended the thread, 0 while it runs (atomic) */
-	int tx_error_vnic;                     /* the vNIC whose TAP tx_error came from (written before tx_error) */
 	uint8_t *rx_buf;                       /* RELAY_HEADROOM + RELAY_FRAME_MAX bytes: a frame from the socket's queue */
 	uint8_t *tx_buf;                       /* tx_batch * RELAY_FRAME_MAX bytes: frames read from the TAPs */
 	struct relay_vnic_counters *c;         /* [r->nvnics]: the thread's counters per vNIC */
@@ -252,11 +254,19 @@ void relay_read_counters(const struct relay *r, int vnic, struct relay_dir_count
 int relay_announce(struct relay *r, int vnic, int family, const uint8_t *addr);
 
 /*
- * The errno that ended a relay thread, or 0. rx: reading the parent or
- * waiting for frames, the failed system call's name to *call ("recvmsg",
- * "getsockopt(SO_ERROR)", "ppoll", "epoll_wait"; call may be NULL); else
- * reading a TAP, whose vNIC index goes to *vnic. Thread: any.
+ * The errno that ended a relay thread, or 0: reading the parent or waiting
+ * for frames, the failed system call's name to *call ("recvmsg",
+ * "getsockopt(SO_ERROR)", "ppoll", "epoll_wait"; call may be NULL). A vNIC's
+ * trouble never ends a thread (relay_vnic_gone). Thread: any.
  */
-int relay_thread_error(const struct relay *r, int rx, int *vnic, const char **call);
+int relay_thread_error(const struct relay *r, const char **call);
+
+/*
+ * The errno of reading vNIC `vnic`'s TAP that retired it (EBADFD: the TAP was
+ * deleted from outside, or its namespace went), else 0. A retired vNIC is
+ * out of every queue's epoll set and no frame is routed to it; the other
+ * vNICs never notice. Its descriptors are closed by relay_close(). Thread: any.
+ */
+int relay_vnic_gone(const struct relay *r, int vnic);
 
 #endif

@@ -22,6 +22,7 @@ import { applyFixes, diagnose, report, type HostView } from './doctor';
 import { realHost } from './hostview';
 import { readMachineId } from './machineid';
 import { resolveNetns } from './netns';
+import { LINK_LOCAL_DEFAULT, parseLinkLocal } from './linklocal';
 import { RELAY_LIMITS } from './limits';
 import { loadNative, type Fanout, type Membership, type NativeModule, type RxRing } from './native';
 
@@ -53,6 +54,9 @@ interface RootOptions {
   membership: Membership;
   vnetHdr: boolean;
   antiSpoofing: boolean;
+  linkLocal: number;
+  raGuard: boolean;
+  dhcpGuard: boolean;
   probeWindow: number;
   onConflict: OnConflict;
   metricsListen: string;
@@ -77,7 +81,7 @@ interface RootOptions {
 }
 
 /** Settings SIGHUP cannot change in a running daemon (a restart applies them). */
-const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'queues', 'fanout', 'followCpu', 'netns', 'arpSysctls', 'announce', 'announceInterval', 'vlan', 'cpuLatency'] as const;
+const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'queues', 'fanout', 'followCpu', 'netns', 'arpSysctls', 'announce', 'announceInterval', 'vlan', 'cpuLatency', 'linkLocal', 'raGuard', 'dhcpGuard'] as const;
 
 const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
 
@@ -208,7 +212,7 @@ function reloadConfig(program: Command, started: RootOptions, startedVnics: Reco
 }
 
 /** The per-vNIC options ([[vnic]] keys) as RootOptions holds them. */
-type VnicOptions = Pick<RootOptions, 'veth' | 'mac' | 'netns' | 'vlan' | 'arpSysctls' | 'antiSpoofing' | 'announce' | 'announceInterval'>;
+type VnicOptions = Pick<RootOptions, 'veth' | 'mac' | 'netns' | 'vlan' | 'arpSysctls' | 'antiSpoofing' | 'linkLocal' | 'raGuard' | 'dhcpGuard' | 'announce' | 'announceInterval'>;
 
 /**
  * The vNICs to run: one from the options, or one per [[vnic]] table, each
@@ -217,7 +221,7 @@ type VnicOptions = Pick<RootOptions, 'veth' | 'mac' | 'netns' | 'vlan' | 'arpSys
  * for two vNICs that would share a MAC in one VLAN.
  */
 function planVnics(opts: RootOptions, tables: Record<string, unknown>[] | undefined, machineId: string | undefined, log: Logger): (VnicSpec & { mac: Buffer })[] {
-  const base: VnicOptions = { veth: opts.veth, mac: opts.mac, netns: opts.netns, vlan: opts.vlan, arpSysctls: opts.arpSysctls, antiSpoofing: opts.antiSpoofing, announce: opts.announce, announceInterval: opts.announceInterval };
+  const base: VnicOptions = { veth: opts.veth, mac: opts.mac, netns: opts.netns, vlan: opts.vlan, arpSysctls: opts.arpSysctls, antiSpoofing: opts.antiSpoofing, linkLocal: opts.linkLocal, raGuard: opts.raGuard, dhcpGuard: opts.dhcpGuard, announce: opts.announce, announceInterval: opts.announceInterval };
   const names = new Map<string, number>();
   const macs = new Map<string, string>();
   return (tables ?? [{}]).map((table, i) => {
@@ -234,7 +238,7 @@ function planVnics(opts: RootOptions, tables: Record<string, unknown>[] | undefi
     const id = `${v.vlan ?? 0} ${formatMac(mac)}`;
     if (macs.has(id)) throw codedError('mac-in-use', `${where}vNIC "${v.veth}" would have MAC ${formatMac(mac)}, as "${macs.get(id)}" has${v.vlan ? ` in VLAN ${v.vlan}` : ''}; choose another mac`);
     macs.set(id, v.veth);
-    return { tap: v.veth, mac, netns, vlan: v.vlan, arpSysctls: v.arpSysctls, antiSpoofing: v.antiSpoofing, announce: { count: v.announce, intervalMs: v.announceInterval } };
+    return { tap: v.veth, mac, netns, vlan: v.vlan, arpSysctls: v.arpSysctls, antiSpoofing: v.antiSpoofing, linkLocalPass: v.linkLocal, raGuard: v.raGuard, dhcpGuard: v.dhcpGuard, announce: { count: v.announce, intervalMs: v.announceInterval } };
   });
 }
 
@@ -264,7 +268,14 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .default(2),
     )
     .addOption(new Option('--announce-interval <ms>', 'time between two announcements of one address (100 to 60000)').argParser(announceMs).default(2000))
-    .option('--no-anti-spoofing', "relay the vNIC's frames whatever their source MAC or ARP sender hardware address (for a vNIC that is a bridge port); by default those are dropped and counted")
+    .option('--no-anti-spoofing', "relay the vNIC's frames whatever identity they claim (for a vNIC that is a bridge port); by default a source MAC, ARP/RARP sender, IPv6 neighbour discovery link-layer address or DHCP client chaddr other than the vNIC's MAC is dropped and counted")
+    .addOption(
+      new Option('--link-local <groups>', `reserved 802.1 groups 01:80:c2:00:00:0X the vNIC may send to (a switch takes them as its own link's: STP, PAUSE, LACP); the rest are dropped and counted: names stp, pause (and EtherType 0x8808), slow (LACP; 0x8809), eapol, lldp, numbers 0x00-0x0f, none or all, comma-separated`)
+        .argParser(parseLinkLocal)
+        .default(parseLinkLocal(LINK_LOCAL_DEFAULT), LINK_LOCAL_DEFAULT),
+    )
+    .option('--ra-guard', "drop router advertisements and ICMPv6 redirects from the vNIC (RA guard, RFC 6105), for a vNIC that must not act as a router")
+    .option('--dhcp-guard', "drop DHCP and DHCPv6 server and relay messages from the vNIC, for a vNIC that must not act as a DHCP server")
     .option('--no-vnet-hdr', 'relay plain frames, completing partial checksums in software, instead of passing virtio_net_hdr through (slower; for kernels or set-ups without it)')
     .addOption(
       new Option('--rx-ring <mode>', 'receive path on the parent: TPACKET_V2 ring (auto), TPACKET_V3 ring (fewest wake-ups, up to 1 ms added latency), or recvmsg() per frame (off); falls back when the kernel refuses')

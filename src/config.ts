@@ -37,7 +37,7 @@ import { RELAY_LIMITS } from './limits';
 const NOT_IN_FILE = new Set(['config', 'version', 'help']);
 
 /** The options a [[vnic]] table may hold (long names); veth is required there. */
-export const VNIC_KEYS = ['veth', 'mac', 'netns', 'vlan', 'arp-sysctls', 'anti-spoofing', 'announce', 'announce-interval'] as const;
+export const VNIC_KEYS = ['veth', 'mac', 'netns', 'vlan', 'arp-sysctls', 'anti-spoofing', 'link-local', 'ra-guard', 'dhcp-guard', 'announce', 'announce-interval'] as const;
 
 /** A config file, checked: the top-level options and the [[vnic]] tables, each as {attributeName: value}. */
 export interface ConfigFile {

@@ -45,8 +45,14 @@ export interface VnicSpec {
   vlan?: number;
   /** Set its arp_ignore/arp_announce (default true). */
   arpSysctls?: boolean;
-  /** Drop its frames with a foreign source MAC or ARP sender (default true). */
+  /** Drop its frames that claim another station's identity (default true; VnicOptions.antiSpoofing). */
   antiSpoofing?: boolean;
+  /** The reserved 802.1 groups it may send to, a 16-bit mask (VnicOptions.linkLocalPass; default EAPOL and LLDP). */
+  linkLocalPass?: number;
+  /** Drop its router advertisements and redirects (default false). */
+  raGuard?: boolean;
+  /** Drop its DHCP server and relay messages (default false). */
+  dhcpGuard?: boolean;
   /** Gratuitous ARP / unsolicited NA for its addresses (default: 2, 2000 ms apart; count 0: off). */
   announce?: AnnouncePolicy;
 }
@@ -94,7 +100,11 @@ export interface DaemonDeps {
   cpuLatencyDevice?: string;
 }
 
-/** How the daemon ended: 0 on a signal, 1 when a relay thread failed or a conflict was fatal. */
+/**
+ * How the daemon ended: 0 on a signal; 1 when a relay thread failed, a
+ * conflict was fatal, or every vNIC was retired (a vNIC deleted or broken
+ * from outside is retired alone while another one still serves).
+ */
 export interface DaemonExit {
   code: number;
   reason: string;
@@ -192,7 +202,17 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   try {
     relay = new native.Relay({
       parent: opts.parent,
-      vnics: opts.vnics.map((v) => ({ tap: v.tap, mac: v.mac, netns: v.netns, arpSysctls: v.arpSysctls ?? true, antiSpoofing: v.antiSpoofing ?? true, ...(v.vlan ? { vlan: v.vlan } : {}) })),
+      vnics: opts.vnics.map((v) => ({
+        tap: v.tap,
+        mac: v.mac,
+        netns: v.netns,
+        arpSysctls: v.arpSysctls ?? true,
+        antiSpoofing: v.antiSpoofing ?? true,
+        linkLocalPass: v.linkLocalPass,
+        raGuard: v.raGuard ?? false,
+        dhcpGuard: v.dhcpGuard ?? false,
+        ...(v.vlan ? { vlan: v.vlan } : {}),
+      })),
       membership: opts.membership,
       vnetHdr: opts.vnetHdr ?? true,
       rxRing: opts.rxRing,
@@ -246,6 +266,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
         version: VERSION,
         dropReasons: native.dropReasons,
         announcements: (index) => runs[index].announcer.sent,
+        retired: () => relay.status().retired.map((err) => err !== null),
       });
       server = await serveMetrics(registry, opts.metricsListen, () => running);
     }
@@ -275,6 +296,19 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   notifier.ready(runs.length === 1 ? attachedLine(runs[0].info, info.parent) : `Attached ${runs.map((v) => v.info.tap).join(', ')} into ${info.parent}`);
 
   const conflicts = runs.map((v) => new ConflictWatch(vnicStats(relay.stats(), v.index).receive.drops.mac_conflict));
+  // vNIC i was retired by the relay: its TAP deleted or broken from outside (a tenant's doing, never the others' business).
+  const retired = runs.map(() => false);
+  let lastRetired: Error | undefined;
+  const retire = (i: number, err: Error): void => {
+    retired[i] = true;
+    lastRetired = err;
+    const v = runs[i];
+    v.monitor?.close();
+    v.monitor = undefined;
+    v.announcer.close();
+    const left = retired.filter((r) => !r).length;
+    if (left > 0) v.log.warn({ err }, `vNIC ${v.info.tap} retired: ${err.message}; ${left} other vNIC(s) keep running`);
+  };
   let onConflict = opts.onConflict ?? 'warn';
   let fatal: Error | undefined; // set by a parent change the relay cannot follow; the health tick ends the daemon
   const onChange = (change: ParentChange): void => {
@@ -312,8 +346,9 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     };
     const timer = setInterval(() => {
       const st = relay.status();
-      const error = st.rxError ?? st.txError;
-      if (error) return finish({ code: 1, reason: 'relay thread failed', error });
+      if (st.rxError) return finish({ code: 1, reason: 'relay thread failed', error: st.rxError });
+      st.retired.forEach((err, i) => err && !retired[i] && retire(i, err));
+      if (retired.every(Boolean)) return finish({ code: 1, reason: 'every vNIC gone', error: lastRetired });
       if (fatal) return finish({ code: 1, reason: 'parent re-created', error: fatal });
       const stats = relay.stats();
       for (const v of runs) {

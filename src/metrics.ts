@@ -20,6 +20,7 @@ export const METRIC_NAMES = {
   macConflicts: `${METRIC_PREFIX}mac_conflicts_total`,
   announcements: `${METRIC_PREFIX}announcements_total`,
   parentUp: `${METRIC_PREFIX}parent_up`,
+  vnicRetired: `${METRIC_PREFIX}vnic_retired`,
   info: `${METRIC_PREFIX}info`,
 } as const;
 
@@ -35,6 +36,8 @@ export interface MetricsSource {
   dropReasons: readonly DropReason[];
   /** Gratuitous ARP (ipv4) and unsolicited NA (ipv6) frames sent for vNIC index's addresses. */
   announcements?: (index: number) => { ipv4: number; ipv6: number };
+  /** Per vNIC: retired by the relay (its TAP deleted or broken from outside). */
+  retired?: () => boolean[];
 }
 
 /** One vNIC's series: its device label, identity and counters. */
@@ -122,6 +125,17 @@ export function createMetrics(src: MetricsSource): Registry {
       this.reset();
       const parent = src.info().parent;
       for (const r of rows(src)) this.set({ device: r.vnic.tap, parent }, src.parentUp() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: METRIC_NAMES.vnicRetired,
+    help: 'The virtual NIC was retired: its TAP was deleted or broken from outside, and no frame is relayed for it (1), or it serves (0).',
+    labelNames: ['device'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const retired = src.retired?.() ?? [];
+      for (const r of rows(src)) this.set({ device: r.vnic.tap }, retired[r.index] ? 1 : 0);
     },
   });
   new Gauge({

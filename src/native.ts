@@ -20,7 +20,14 @@ export type DropReason =
   | 'no_buffer'
   | 'socket_overrun'
   | 'io_error'
-  | 'wrong_vlan';
+  | 'wrong_vlan'
+  | 'vlan_hop'
+  | 'link_local'
+  | 'bad_vnet_hdr'
+  | 'spoofed_nd'
+  | 'spoofed_dhcp'
+  | 'ra_guard'
+  | 'dhcp_guard';
 
 /** How the parent is made to deliver frames for the vNIC's MAC (see packet(7), PACKET_ADD_MEMBERSHIP). */
 export type Membership = 'promisc' | 'unicast' | 'none';
@@ -32,11 +39,26 @@ export interface VnicOptions {
   /** The vNIC's MAC as 6 bytes; omitted: the kernel's random one is kept. */
   mac?: Buffer;
   /**
-   * Drop vNIC frames whose source MAC, or ARP sender hardware address, is not
-   * the vNIC's (counted as spoofed_source / spoofed_arp); default true. Off for
-   * a vNIC that is a bridge port and forwards other stations' frames.
+   * Drop vNIC frames that claim another station's identity (default true):
+   * a source MAC other than the vNIC's (spoofed_source); an ARP or RARP sender
+   * hardware address (spoofed_arp), an IPv6 neighbour discovery source/target
+   * link-layer address option (spoofed_nd) or a DHCPv4 client message's chaddr
+   * (spoofed_dhcp; a fragmented one too) naming another MAC. Off for a vNIC
+   * that is a bridge port and forwards other stations' frames.
    */
   antiSpoofing?: boolean;
+  /**
+   * The reserved 802.1 groups 01:80:c2:00:00:00 to :0f the vNIC may send to,
+   * as a 16-bit mask (bit g: 01:80:c2:00:00:0g); bit 1 also covers MAC control
+   * (EtherType 0x8808) and bit 2 slow protocols (0x8809) to any address. The
+   * rest are dropped (link_local). Default: EAPOL's 0x03 and LLDP's 0x0e.
+   * See linklocal.ts for the names.
+   */
+  linkLocalPass?: number;
+  /** Drop the vNIC's router advertisements and ICMPv6 redirects (ra_guard; RFC 6105); default false. */
+  raGuard?: boolean;
+  /** Drop the vNIC's DHCPv4 (source port 67) and DHCPv6 (547) server and relay messages (dhcp_guard); default false. */
+  dhcpGuard?: boolean;
   /**
    * A network namespace file (/run/netns/NAME, /proc/PID/ns/net): the vNIC is
    * created inside it (the set-up thread enters it with setns(2), which needs
@@ -167,6 +189,12 @@ export interface VnicInfo {
   vlan?: number;
   /** Anti-spoofing in force (see VnicOptions.antiSpoofing). */
   antiSpoofing: boolean;
+  /** The reserved 802.1 groups it may send to (VnicOptions.linkLocalPass). */
+  linkLocalPass: number;
+  /** RA guard in force (VnicOptions.raGuard). */
+  raGuard: boolean;
+  /** DHCP server guard in force (VnicOptions.dhcpGuard). */
+  dhcpGuard: boolean;
 }
 
 /** The relay as built: vNIC 0's identity at the top level, every vNIC in vnics. */
@@ -221,8 +249,13 @@ export interface RelayStatus {
   open: boolean;
   /** Set when a relay thread ended on an error reading the parent (syscall "recvmsg", or "getsockopt(SO_ERROR)" for an error the socket reported) or waiting for frames ("ppoll", "epoll_wait"). */
   rxError: NativeError | null;
-  /** Set when a relay thread ended on an error reading a vNIC (e.g. EBADFD: its TAP was deleted); its ifname is that vNIC's. */
-  txError: NativeError | null;
+  /**
+   * Per vNIC (RelayOptions.vnics order): the error that retired it, else null.
+   * A vNIC whose TAP cannot be read (EBADFD: deleted from outside, or its
+   * namespace went) is retired alone: no frame is routed to it any more and
+   * the other vNICs never notice. ifname is the vNIC's; syscall 'read'.
+   */
+  retired: (NativeError | null)[];
 }
 
 /**

@@ -51,7 +51,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     const run = parse('--probe-window', '0');
     await waitFor('attach', () => lines.length > 0);
     const mac = resolveMac({ kind: 'persistent' }, { machineId: MACHINE_ID, tap: 'veth0', parent: 'eth0' });
-    expect(fake.opened).toEqual([{ tap: 'veth0', parent: 'eth0', mac, membership: 'promisc', vnetHdr: true, antiSpoofing: true, rxRing: 'auto', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 200, queues: 1, fanout: 'cpu', followCpu: true, netns: undefined, arpSysctls: true }]);
+    expect(fake.opened).toEqual([{ tap: 'veth0', parent: 'eth0', mac, membership: 'promisc', vnetHdr: true, antiSpoofing: true, rxRing: 'auto', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 200, queues: 1, fanout: 'cpu', followCpu: true, netns: undefined, arpSysctls: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false }]);
     expect(fake.started).toBe(1);
     expect(fake.ups).toBe(1);
     expect(lines).toEqual([`Attached veth0 into eth0 (${formatMac(mac)})`]);
@@ -93,7 +93,18 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     const { fake, lines, errors, parse } = setup();
     const run = parse('-v', 'veth1', '--probe-window', '0');
     await waitFor('attach', () => lines.length > 0);
-    fake.status = { open: true, rxError: null, txError: nativeError('veth1', 'relay stopped reading the TAP', 'EBADFD', 77, 'File descriptor in bad state') };
+    fake.status = { open: true, rxError: nativeError('eth0', 'relay stopped reading the parent', 'EFAULT', 14, 'Bad address'), retired: [null] };
+    const err = await outcome(run);
+    expect(err?.exitCode).toBe(1);
+    expect(errors.join('')).toContain('vethd: eth0: relay stopped reading the parent: Bad address (EFAULT)');
+    expect(fake.closed).toBe(1);
+  });
+
+  test('the only vNIC retired (deleted from outside) ends the daemon with exit 1 and the relay closed', async () => {
+    const { fake, lines, errors, parse } = setup();
+    const run = parse('-v', 'veth1', '--probe-window', '0');
+    await waitFor('attach', () => lines.length > 0);
+    fake.status = { open: true, rxError: null, retired: [nativeError('veth1', 'relay stopped reading the TAP', 'EBADFD', 77, 'File descriptor in bad state')] };
     const err = await outcome(run);
     expect(err?.exitCode).toBe(1);
     expect(errors.join('')).toContain('vethd: veth1: relay stopped reading the TAP: File descriptor in bad state (EBADFD); the vNIC was deleted from outside; restart vethd (systemd does, with Restart=on-failure) to recreate it');

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { RELAY_LIMITS } from '../src/limits';
 import type { LinkEvent, NativeError, NativeModule, Relay, RelayOptions, RelayStats, RelayStatus } from '../src/native';
 
-export const DROP_REASONS = ['runt', 'not_for_us', 'own_echo', 'mac_conflict', 'spoofed_source', 'spoofed_arp', 'oversize', 'malformed', 'tap_down', 'parent_down', 'no_buffer', 'socket_overrun', 'io_error'] as const;
+export const DROP_REASONS = ['runt', 'not_for_us', 'own_echo', 'mac_conflict', 'spoofed_source', 'spoofed_arp', 'oversize', 'malformed', 'tap_down', 'parent_down', 'no_buffer', 'socket_overrun', 'io_error', 'wrong_vlan', 'vlan_hop', 'link_local', 'bad_vnet_hdr', 'spoofed_nd', 'spoofed_dhcp', 'ra_guard', 'dhcp_guard'] as const;
 
 export function zeroStats(): RelayStats {
   const dir = () => ({ frames: 0, bytes: 0, drops: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as RelayStats['receive']['drops'] });
@@ -21,7 +21,7 @@ export class FakeNative {
   ups = 0;
   notified: string[] = [];
   openError: NativeError | undefined;
-  status: RelayStatus = { open: true, rxError: null, txError: null };
+  status: RelayStatus = { open: true, rxError: null, retired: [] };
   stats = zeroStats();
   rebinds: { parent: string; ifindex: number }[] = [];
   rebindError: NativeError | undefined;
@@ -66,6 +66,9 @@ export class FakeNative {
           mac: v.mac ? [...v.mac].map((b) => b.toString(16).padStart(2, '0')).join(':') : `5e:1a:00:00:00:0${i + 1}`,
           tapIfindex: 7 + i,
           antiSpoofing: v.antiSpoofing ?? true,
+          linkLocalPass: v.linkLocalPass ?? 0x4008,
+          raGuard: v.raGuard ?? false,
+          dhcpGuard: v.dhcpGuard ?? false,
           ...(v.netns ? { netns: v.netns } : {}),
           ...(v.vlan ? { vlan: v.vlan } : {}),
         }));

@@ -1,13 +1,16 @@
 /*
  * frame_fuzz.c - libFuzzer target over the pure C frame path: the receive
  * pipeline (routing by the vNIC table, checksum completion, VLAN reinsertion,
- * virtio_net_hdr offsets), the transmit classifier (anti-spoofing, ARP, VLAN tags), and the
- * rtnetlink link-event parser. Built with -fsanitize=fuzzer,address,undefined
+ * virtio_net_hdr offsets), the transmit classifier (anti-spoofing, ARP, VLAN tags, link-local
+ * groups, access ports, ND and DHCP identities, RA and DHCP guards) and the transmit
+ * virtio_net_hdr check (txguard_vnet), and the rtnetlink link-event parser. Built with -fsanitize=fuzzer,address,undefined
  * by test/fuzz.native.test.ts and scripts/fuzz.sh.
  *
  * Input layout: byte 0 picks the mode bits (pkttype, virtio_net_hdr or not,
  * partial checksum, VLAN metadata, anti-spoofing), bytes 1-4 are the VLAN
- * TPID and TCI, the rest is the received bytes. Every buffer is allocated at
+ * TPID and TCI (on transmit: the low bits of the TPID pick the access port,
+ * RA and DHCP guard flags, the TCI is the link-local pass mask), the rest is
+ * the received bytes (on transmit, with a virtio_net_hdr: its first 10). Every buffer is allocated at
  * exactly its size, so a read or write past it is an ASan report.
  */
 #include <stdint.h>
@@ -16,6 +19,7 @@
 
 #include "../../native/frame.h"
 #include "../../native/linkmon.h"
+#include "../../native/txguard.h"
 #include "../../native/vnictab.h"
 
 static const uint8_t VMAC[6] = { 0x02, 0x00, 0xc0, 0x00, 0x02, 0x03 };
@@ -89,21 +93,64 @@ static void fuzz_csum(const uint8_t *data, size_t size)
 	free(buf);
 }
 
-static void fuzz_tx(const uint8_t *data, size_t size, uint8_t mode)
+static uint16_t rd16(const uint8_t *p)
 {
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return v;
+}
+
+static void fuzz_tx(const uint8_t *data, size_t size, uint8_t mode, uint16_t tpid, uint16_t tci)
+{
+	const unsigned flags = ((mode & 0x40) ? FRAME_TX_ANTISPOOF : 0) |
+			       (tpid & (FRAME_TX_ACCESS | FRAME_TX_RA_GUARD | FRAME_TX_DHCP_GUARD)) | FRAME_TX_LL_PASS(tci);
 	uint8_t *buf = malloc(size + 1);
 	enum frame_verdict v;
 
 	if (!buf)
 		return;
 	memcpy(buf, data, size);
-	v = frame_classify_tx(buf, size, VMAC, (mode & 0x40) ? FRAME_TX_ANTISPOOF : 0);
+	v = frame_classify_tx(buf, size, VMAC, flags);
 	if (v >= FRAME_VERDICT_COUNT)
 		abort();
-	/* A frame that passes anti-spoofing carries our source MAC. */
-	if ((mode & 0x40) && v == FRAME_PASS && memcmp(buf + 6, VMAC, 6) != 0)
-		abort();
+	if (v == FRAME_PASS) {
+		/* A frame that passes anti-spoofing carries our source MAC. */
+		if ((flags & FRAME_TX_ANTISPOOF) && memcmp(buf + 6, VMAC, 6) != 0)
+			abort();
+		/* An access port's frame carries no tag of its own. */
+		const unsigned type = (unsigned)buf[12] << 8 | buf[13];
+
+		if ((flags & FRAME_TX_ACCESS) && (type == 0x8100 || type == 0x88a8 || type == 0x9100))
+			abort();
+		/* A reserved 802.1 group only when its bit lets it pass. */
+		if (buf[0] == 0x01 && buf[1] == 0x80 && buf[2] == 0xc2 && !buf[3] && !buf[4] && buf[5] < 16 && !(tci & (1u << buf[5])))
+			abort();
+	}
 	free(buf);
+}
+
+/* txguard_vnet() over the first 10 bytes as the header and the rest as the frame. */
+static void fuzz_tx_vnet(const uint8_t *data, size_t size)
+{
+	uint8_t *hdr, *frame;
+	size_t len;
+
+	if (size < FRAME_VNET_HLEN)
+		return;
+	len = size - FRAME_VNET_HLEN;
+	hdr = malloc(FRAME_VNET_HLEN);
+	frame = malloc(len + 1);
+	if (hdr && frame) {
+		memcpy(hdr, data, FRAME_VNET_HLEN);
+		memcpy(frame, data + FRAME_VNET_HLEN, len);
+		/* A checksum request that passes lands inside the frame, past the Ethernet and IP headers. */
+		if (txguard_vnet(hdr, frame, len) == FRAME_PASS && (hdr[0] & 1) &&
+		    ((size_t)rd16(hdr + 6) + rd16(hdr + 8) + 2 > len || rd16(hdr + 6) < FRAME_ETH_HLEN + 20))
+			abort();
+	}
+	free(hdr);
+	free(frame);
 }
 
 static void fuzz_netlink(const uint8_t *data, size_t size)
@@ -136,7 +183,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size -= 5;
 	fuzz_rx(data, size, mode, tpid, tci);
 	fuzz_csum(data, size);
-	fuzz_tx(data, size, mode);
+	fuzz_tx(data, size, mode, tpid, tci);
+	fuzz_tx_vnet(data, size);
 	fuzz_netlink(data, size);
 	return 0;
 }

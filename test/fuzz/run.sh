@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/vethd-fuzz-XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-o "$work/frame_fuzz" "$root/test/fuzz/frame_fuzz.c" "$root/native/frame.c" "$root/native/linkmon.c" "$root/native/vnictab.c"
+	-o "$work/frame_fuzz" "$root/test/fuzz/frame_fuzz.c" "$root/native/frame.c" "$root/native/txguard.c" "$root/native/linkmon.c" "$root/native/vnictab.c"
 mkdir "$work/corpus"
 cp "$root"/test/fuzz/seeds/* "$work/corpus/"
 cd "$work"
