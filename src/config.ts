@@ -30,7 +30,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command, Option } from 'commander';
 import { parse as parseToml } from 'smol-toml';
-import { codedError, fileErrorText } from './errors';
+import { codedError, fileErrorText, quote } from './errors';
 import { RELAY_LIMITS } from './limits';
 
 /** Options that only make sense on the command line. */
@@ -65,7 +65,8 @@ export function readConfig(file: string, program: Command): ConfigFile {
   }
   let doc: Record<string, unknown>;
   try {
-    doc = parseToml(text) as Record<string, unknown>;
+    // Integers as bigint, so a float (1e2, 100.0) can be told from one: no option takes a float.
+    doc = parseToml(text, { integersAsBigInt: true }) as Record<string, unknown>;
   } catch (err) {
     throw codedError('config', `${where}: not valid TOML: ${(err as Error).message.split('\n')[0]}`);
   }
@@ -89,7 +90,7 @@ function checkTable(where: string, program: Command, table: Record<string, unkno
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(table)) {
     const opt = optionFor(program, key);
-    if (!opt) throw codedError('config', `${where}: unknown key "${key}"`);
+    if (!opt) throw codedError('config', `${where}: unknown key ${quote(key)}`);
     if (!allowed(key)) throw codedError('config', `${where}: "${key}" is a setting of the parent, not of one vNIC: put it at the top of the file`);
     out[opt.attributeName()] = checkValue(where, key, opt, value);
   }
@@ -101,10 +102,12 @@ function checkValue(where: string, key: string, opt: Option, value: unknown): un
     if (typeof value !== 'boolean') throw codedError('config', `${where}: "${key}" must be true or false`);
     return value;
   }
-  if (typeof value !== 'string' && typeof value !== 'number') throw codedError('config', `${where}: "${key}" must be a string or a number`);
+  if (typeof value === 'number') throw codedError('config', `${where}: "${key}" must be a string or an integer, got the float ${value}`);
+  if (typeof value !== 'string' && typeof value !== 'bigint') throw codedError('config', `${where}: "${key}" must be a string or an integer`);
+  // A TOML integer (0x64 and 1_000 are TOML's forms of one) in decimal digits, for the option's own parser.
   const text = String(value);
   if (opt.argChoices && !opt.argChoices.includes(text)) {
-    throw codedError('config', `${where}: "${key}" must be one of ${opt.argChoices.join(', ')}, got "${text}"`);
+    throw codedError('config', `${where}: "${key}" must be one of ${opt.argChoices.join(', ')}, got ${quote(text)}`);
   }
   if (!opt.parseArg) return text;
   try {
