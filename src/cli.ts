@@ -11,7 +11,7 @@ import { CPU_LATENCY_MAX_US } from './cpulatency';
 import type { VnicSpec } from './daemon';
 import { runDaemon, type OnConflict, type ReloadResult } from './daemon';
 import { runDemo } from './demo';
-import { codedError, describeError, errorCode, EXIT_RUNTIME, EXIT_SETUP, EXIT_USAGE, quote } from './errors';
+import { codedError, describeError, errorCode, EXIT_RUNTIME, EXIT_SETUP, EXIT_USAGE, fileErrorText, quote } from './errors';
 import { DEFAULT_METRICS_LISTEN, parseListen } from './http';
 import { checkIfname } from './ifname';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, reopenLogFiles, type LogFormat, type Logger, type LogLevel } from './log';
@@ -354,7 +354,12 @@ export function buildProgram(deps: CliDeps = {}): Command {
         }
         opts = program.opts<RootOptions>();
       }
-      const log = (deps.logger ?? createLogger)(opts.logLevel, opts.logFormat, opts.logFile);
+      let log: Logger;
+      try {
+        log = (deps.logger ?? createLogger)(opts.logLevel, opts.logFormat, opts.logFile);
+      } catch (err) {
+        fail(program, codedError((err as NodeJS.ErrnoException).code ?? 'log-file', `${opts.logFile}: cannot open log file: ${fileErrorText(err)}`), EXIT_USAGE);
+      }
       let vnics: (VnicSpec & { mac: Buffer })[];
       let metricsListen: ReturnType<typeof parseListen>;
       try {

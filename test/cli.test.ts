@@ -8,6 +8,7 @@ import { buildProgram } from '../src/cli';
 import { waitFor } from '../src/lab/exec';
 import { formatMac } from '../src/mac';
 import { resolveMac } from '../src/macpolicy';
+import { createLogger, type LogFormat, type LogLevel } from '../src/log';
 import { FakeNative, FakeSignals, nativeError } from './fakes';
 
 const MACHINE_ID = '0123456789abcdef0123456789abcdef';
@@ -18,7 +19,8 @@ function setup(opts: { machineId?: string; users?: string[]; cpuLatencyDevice?: 
   const lines: string[] = [];
   const errors: string[] = [];
   const logs: string[] = [];
-  const logger = () => pino({ level: 'info' }, { write: (s: string) => logs.push(s) });
+  // --log-file goes to the real logger (the file is opened as vethd opens it); the rest is kept here.
+  const logger = (level: LogLevel, format: LogFormat, logFile?: string) => (logFile ? createLogger(level, format, logFile) : pino({ level: 'info' }, { write: (s: string) => logs.push(s) }));
   const program = buildProgram({
     native: fake.module(),
     out: (l) => lines.push(l),
@@ -333,6 +335,16 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(fake.opened[0]).toMatchObject({ vlan: 100, txBatch: 8 });
     signals.emit('SIGTERM');
     expect(await outcome(run)).toBeUndefined();
+  });
+
+  test('--log-file in a missing directory: one line naming the file and the errno, exit 2, relay never opened', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-log-')), 'missing', 'vethd.log');
+    const { fake, errors, parse } = setup();
+    const err = await outcome(parse('--log-file', file, '--probe-window', '0'));
+    expect(err?.exitCode).toBe(2);
+    expect(err?.code).toBe('vethd.ENOENT');
+    expect(errors.join('')).toBe(`vethd: ${file}: cannot open log file: no such file or directory (ENOENT)\n`);
+    expect(fake.opened).toHaveLength(0);
   });
 
   test('parent link down and up, from link events, are logged once each', async () => {
