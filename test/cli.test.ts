@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CommanderError } from 'commander';
@@ -470,6 +470,16 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(err?.exitCode).toBe(2);
     expect(errors.join('')).toContain(`vethd: config ${conf}: ${want}`);
     expect(errors.join('').trim().split('\n')).toHaveLength(1);
+    expect(fake.opened).toHaveLength(0);
+  });
+
+  test('a config file that is a symlink to /dev/zero: exit 2, one line naming the file and what it is', async () => {
+    const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-')), 'zero.toml');
+    symlinkSync('/dev/zero', conf);
+    const { fake, errors, parse } = setup();
+    const err = await outcome(parse('-c', conf));
+    expect(err?.exitCode).toBe(2);
+    expect(errors.join('')).toBe(`vethd: config ${conf}: not a regular file (character device)\n`);
     expect(fake.opened).toHaveLength(0);
   });
 
