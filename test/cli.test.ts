@@ -173,6 +173,22 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     }
   });
 
+  test('--announce: a vNIC gaining 2,000 addresses at once announces a burst of them, logs each of those and one line for the rest', async () => {
+    const { fake, signals, lines, logs, parse } = setup();
+    const run = parse('--probe-window', '0', '--metrics-listen', 'off');
+    await waitFor('attach', () => lines.length > 0);
+    fake.linkEvents({ type: 'new', ifindex: 7, flags: 0x41, name: 'veth0' });
+    const events = Array.from({ length: 2000 }, (_, i) => ({ type: 'addr' as const, ifindex: 7, family: 4, address: `10.0.${i >> 8}.${i & 255}`, addrFlags: 0x80 }));
+    fake.linkEvents(...events);
+    expect(fake.announced).toHaveLength(32);
+    expect(logs.filter((l) => l.includes('"msg":"announcing '))).toHaveLength(32);
+    const over = logs.filter((l) => l.includes('announcements over the rate'));
+    expect(over).toHaveLength(1);
+    expect(JSON.parse(over[0])).toMatchObject({ address: '10.0.0.32', skipped: 1 });
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+  });
+
   test('-m policies reach the relay: ip:, random, oui:', async () => {
     for (const [spec, check] of [
       ['ip:192.0.2.3', (m: string) => m === '02:00:c0:00:02:03'],
