@@ -11,7 +11,7 @@ import { CPU_LATENCY_MAX_US } from './cpulatency';
 import type { VnicSpec } from './daemon';
 import { runDaemon, type OnConflict, type ReloadResult } from './daemon';
 import { runDemo } from './demo';
-import { codedError, describeError, errorCode, EXIT_RUNTIME, EXIT_SETUP, EXIT_USAGE } from './errors';
+import { codedError, describeError, errorCode, EXIT_RUNTIME, EXIT_SETUP, EXIT_USAGE, fileErrorText, quote } from './errors';
 import { DEFAULT_METRICS_LISTEN, parseListen } from './http';
 import { checkIfname } from './ifname';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, reopenLogFiles, type LogFormat, type Logger, type LogLevel } from './log';
@@ -89,20 +89,43 @@ function fail(program: Command, err: unknown, exitCode: number): never {
   program.error(`vethd: ${describeError(err)}`, { exitCode, code: errorCode(err) });
 }
 
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 60_000) throw new InvalidArgumentError(`expected milliseconds from 0 to 60000, got "${value}"`);
-  return n;
+/**
+ * Commander's own errors put a bad value in single quotes as it came:
+ * "argument '<value>' is invalid", "value '<value>' from env", "unknown
+ * option '<value>'". One with a control character, or longer than QUOTE_MAX,
+ * is shown as quote() shows it instead, so the error stays one line of
+ * bounded length; the others are left as commander wrote them.
+ */
+const RAW_VALUE = [
+  /^(error: option '[^']*' argument )'([\s\S]*)'( is invalid\.[^\n]*\n)$/,
+  /^(error: option '[^']*' value )'([\s\S]*)'( from env '[^']*' is invalid\.[^\n]*\n)$/,
+  /^(error: command-argument value )'([\s\S]*)'( is invalid for argument '[^']*'\.[^\n]*\n)$/,
+  /^(error: unknown (?:option|command) )'([\s\S]*?)'((?:\n\(Did you mean [^\n]*\?\))?\n)$/,
+];
+
+/** text, a commander error, with its raw value quoted (see RAW_VALUE). */
+export function commanderErrorText(text: string): string {
+  for (const re of RAW_VALUE) {
+    const m = re.exec(text);
+    if (m && quote(m[2]) !== `"${m[2]}"`) return `${m[1]}${quote(m[2])}${m[3]}`;
+  }
+  return text;
 }
 
-/** A commander argument parser for an integer from lo to hi, named `what` in its error. */
+/**
+ * A commander argument parser for an integer from lo to hi, named `what` in
+ * its error. Decimal digits only: Number() would take "1e2", "0x64", "0b1",
+ * " 100" and "100.0" as 100 (issue #25).
+ */
 function intInRange(lo: number, hi: number, what: string): (value: string) => number {
   return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < lo || n > hi) throw new InvalidArgumentError(`expected ${what} from ${lo} to ${hi}, got "${value}"`);
+    const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+    if (!(n >= lo && n <= hi)) throw new InvalidArgumentError(`expected ${what} from ${lo} to ${hi}, got ${quote(value)}`);
     return n;
   };
 }
+
+const nonNegativeInt = intInRange(0, 60_000, 'milliseconds');
 
 const txBatch = intInRange(1, RELAY_LIMITS.txBatchMax, 'a frame count');
 const coalesceUs = intInRange(0, RELAY_LIMITS.rxCoalesceMaxUs, 'microseconds');
@@ -342,7 +365,12 @@ export function buildProgram(deps: CliDeps = {}): Command {
         }
         opts = program.opts<RootOptions>();
       }
-      const log = (deps.logger ?? createLogger)(opts.logLevel, opts.logFormat, opts.logFile);
+      let log: Logger;
+      try {
+        log = (deps.logger ?? createLogger)(opts.logLevel, opts.logFormat, opts.logFile);
+      } catch (err) {
+        fail(program, codedError((err as NodeJS.ErrnoException).code ?? 'log-file', `${opts.logFile}: cannot open log file: ${fileErrorText(err)}`), EXIT_USAGE);
+      }
       let vnics: (VnicSpec & { mac: Buffer })[];
       let metricsListen: ReturnType<typeof parseListen>;
       try {
@@ -393,6 +421,11 @@ export function buildProgram(deps: CliDeps = {}): Command {
   program.addCommand(macCommand(deps, out, program));
   program.addCommand(doctorCommand(deps, out, program));
   program.addCommand(demoCommand(program, out));
+  const quoteValues = (c: Command): void => {
+    c.configureOutput({ outputError: (text, write) => write(commanderErrorText(text)) });
+    c.commands.forEach(quoteValues);
+  };
+  quoteValues(program);
   return program;
 }
 

@@ -6,7 +6,7 @@
  * fake signal source.
  */
 import type { EventEmitter } from 'node:events';
-import { Announcer, VnicAddresses, type AnnouncePolicy } from './announce';
+import { ANNOUNCE_RATE, Announcer, VnicAddresses, type AnnouncePolicy } from './announce';
 import { ConflictWatch, MacConflictError } from './collision';
 import { holdCpuLatency, type CpuLatencyHold } from './cpulatency';
 import { serveMetrics, type ListenAddress, type MetricsServer } from './http';
@@ -136,14 +136,17 @@ interface VnicRun {
  * link comes up (none with policy.count 0). Throws the monitor's NativeError.
  */
 function startAnnouncing(native: NativeModule, relay: Relay, index: number, info: VnicInfo, policy: AnnouncePolicy, log: Logger): Pick<VnicRun, 'announcer' | 'monitor'> {
-  const announcer = new Announcer(policy, (a) => relay.announce(a, index), (address, err) => log.warn({ err, address }, `could not announce ${address}`));
+  const { perSecond, burst } = ANNOUNCE_RATE;
+  const onSkip = (address: string, skipped: number): void =>
+    log.warn({ address, skipped, perSecond, burst }, `announcements over the rate (${perSecond} addresses a second, ${burst} at once): ${address} and those right after it are not announced (${skipped} skipped so far)`);
+  const announcer = new Announcer(policy, (a) => relay.announce(a, index), (address, err) => log.warn({ err, address }, `could not announce ${address}`), { onSkip });
   if (policy.count === 0) return { announcer };
   const addrs = new VnicAddresses(info.tapIfindex);
   const onEvents = (events: LinkEvent[]): void =>
     events.forEach((ev) => {
       if (ev.type === 'deladdr' && ev.address) announcer.cancel(ev.address);
       for (const address of addrs.handle(ev)) {
-        announcer.announce(address);
+        if (!announcer.announce(address)) continue; // over the rate: onSkip said so
         log.info({ address, count: policy.count, intervalMs: policy.intervalMs }, `announcing ${address} (${address.includes(':') ? 'unsolicited neighbour advertisement' : 'gratuitous ARP'})`);
       }
     });

@@ -53,6 +53,24 @@ export function fileErrorText(err: unknown): string {
   return e.code ? `${e.message.split(',')[0].replace(`${e.code}: `, '')} (${e.code})` : String(e?.message ?? err);
 }
 
+/** The most characters of a bad value an error quotes; a longer one is cut there, and its length given. */
+export const QUOTE_MAX = 32;
+
+/** Characters JSON.stringify leaves as they are but a terminal or a log reader would act on: DEL, C1, line and paragraph separators, bidi controls. */
+const UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/**
+ * A bad value as an error shows it: in double quotes, every control character
+ * escaped (JSON's escapes, \uXXXX for the rest), so the error stays one line
+ * and shows what was given; past QUOTE_MAX characters, the start, then '…' and
+ * the length: "aaaa…aaaa"… (52428800 characters).
+ */
+export function quote(value: string): string {
+  const cut = value.length > QUOTE_MAX;
+  const text = JSON.stringify(cut ? value.slice(0, QUOTE_MAX) : value).replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return cut ? `${text}… (${value.length} characters)` : text;
+}
+
 /** The commander error code for err, namespaced: vethd.ENODEV, vethd.invalid-mac. */
 export function errorCode(err: unknown): string {
   const code = (err as { code?: unknown })?.code;

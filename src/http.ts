@@ -28,15 +28,42 @@ export function parseListen(text: string): ListenAddress | undefined {
   return { host, port };
 }
 
+/**
+ * How the endpoint bounds its clients, so that it degrades alone: 19,995 idle
+ * connections once took vethd to its descriptor limit, /healthz unreachable
+ * and SIGHUP failing with EMFILE (issue #25). A scraper needs one connection
+ * and a request takes milliseconds.
+ */
+export interface EndpointLimits {
+  /** Most connections open at once; the server closes one more at once, unanswered. */
+  maxConnections: number;
+  /** A connection with no byte either way this long is closed, ms (also keep-alive between requests). */
+  idleTimeoutMs: number;
+  /** A request's headers must have arrived this long after it began, ms. */
+  headersTimeoutMs: number;
+  /** A whole request must have arrived this long after it began, ms (at least headersTimeoutMs). */
+  requestTimeoutMs: number;
+}
+
+/** The production limits: 64 connections (a few scrapers and curls, far below LimitNOFILE), 5 s idle or for headers, 10 s for a request (Prometheus' default scrape timeout). */
+export const ENDPOINT_LIMITS: Readonly<EndpointLimits> = Object.freeze({ maxConnections: 64, idleTimeoutMs: 5000, headersTimeoutMs: 5000, requestTimeoutMs: 10_000 });
+
 export interface MetricsServer {
   /** The address actually bound (port 0 resolves to the kernel's pick). */
   address: ListenAddress;
   close(): Promise<void>;
 }
 
-/** Serve registry on addr. Rejects with one line naming the address and errno when it cannot listen. */
-export function serveMetrics(registry: Registry, addr: ListenAddress, healthy: () => boolean): Promise<MetricsServer> {
-  const server = http.createServer((req, res) => {
+/** Serve registry on addr, within limits. Rejects with one line naming the address and errno when it cannot listen. */
+export function serveMetrics(registry: Registry, addr: ListenAddress, healthy: () => boolean, limits: EndpointLimits = ENDPOINT_LIMITS): Promise<MetricsServer> {
+  const options: http.ServerOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.idleTimeoutMs,
+    // How often headersTimeout and requestTimeout are checked (Node's default, 30 s, would let them run late).
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+  };
+  const server = http.createServer(options, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD' }).end();
@@ -52,6 +79,8 @@ export function serveMetrics(registry: Registry, addr: ListenAddress, healthy: (
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('see /metrics and /healthz\n');
     }
   });
+  server.maxConnections = limits.maxConnections;
+  server.timeout = limits.idleTimeoutMs; // a socket idle this long is destroyed (no 'timeout' listener)
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(codedError(err.code ?? 'listen', `metrics: cannot listen on ${addr.host}:${addr.port}: ${err.message.replace(/^listen \w+: /, '')}`));

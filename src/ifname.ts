@@ -3,11 +3,12 @@
  * 1 to 15 bytes (IFNAMSIZ 16 with the NUL), not "." or "..", no '/', ':' or
  * white space. '%' is refused too: TUNSETIFF would treat it as a pattern.
  */
+import { quote } from './errors';
 
 export class IfnameError extends Error {
   readonly code = 'VETHD_INVALID_IFNAME';
   constructor(readonly input: string, cause: string) {
-    super(`invalid interface name "${input}": ${cause}`);
+    super(`invalid interface name ${quote(input)}: ${cause}`);
   }
 }
 

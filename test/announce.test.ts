@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { Announcer, VnicAddresses } from '../src/announce';
+import { ANNOUNCE_RATE, Announcer, VnicAddresses } from '../src/announce';
 import type { LinkEvent } from '../src/native';
 
 const IFF_UP_RUNNING = 0x1 | 0x40;
@@ -83,5 +83,59 @@ describe('Announcer: how often', () => {
     vi.advanceTimersByTime(1000);
     expect(errors).toEqual(['192.0.2.50: eth0: cannot send gratuitous ARP: Network is down (ENETDOWN)']);
     expect(a.sent).toEqual({ ipv4: 0, ipv6: 0 });
+  });
+});
+
+describe('Announcer: how many (a token bucket per vNIC)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** An Announcer on a clock the test moves, recording frames and skip reports. */
+  function limited(count = 1) {
+    let t = 0;
+    const sent: string[] = [];
+    const skips: [string, number][] = [];
+    const a = new Announcer({ count, intervalMs: 1000 }, (x) => sent.push(x), () => {}, { now: () => t, onSkip: (address, skipped) => skips.push([address, skipped]) });
+    return { a, sent, skips, tick: (ms: number) => void (t += ms) };
+  }
+  const addresses = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `10.${(from + i) >> 16}.${((from + i) >> 8) & 255}.${(from + i) & 255}`);
+
+  test('the rate: 16 addresses a second, 32 at once', () => {
+    expect(ANNOUNCE_RATE).toEqual({ perSecond: 16, burst: 32 });
+  });
+
+  test('2,000 addresses at once: the first 32 announced (count frames each), the rest skipped, counted and reported once', () => {
+    vi.useFakeTimers();
+    const { a, sent, skips } = limited(2);
+    const announced = addresses(2000).filter((x) => a.announce(x));
+    expect(announced).toEqual(addresses(32));
+    vi.advanceTimersByTime(10_000);
+    expect(sent).toHaveLength(64);
+    expect(a.skipped).toBe(1968);
+    expect(skips).toEqual([['10.0.0.32', 1]]);
+  });
+
+  test('the bucket refills at 16 a second; each new burst of skips is reported once, with the total so far', () => {
+    const { a, skips, tick } = limited();
+    addresses(40).forEach((x) => a.announce(x));
+    tick(1000);
+    const next = addresses(20, 100).filter((x) => a.announce(x));
+    expect(next).toEqual(addresses(16, 100));
+    expect(skips).toEqual([['10.0.0.32', 1], ['10.0.0.116', 9]]);
+    expect(a.skipped).toBe(12);
+  });
+
+  test('addresses added at the rate or slower are never skipped; a clock that steps back gives nothing', () => {
+    const { a, skips, tick } = limited();
+    for (const x of addresses(200)) {
+      expect(a.announce(x)).toBe(true);
+      tick(1000 / 16);
+    }
+    expect(skips).toEqual([]);
+    const { a: b, tick: tickB } = limited();
+    addresses(32).forEach((x) => b.announce(x));
+    tickB(-60_000);
+    expect(b.announce('192.0.2.1')).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CommanderError } from 'commander';
@@ -8,6 +8,7 @@ import { buildProgram } from '../src/cli';
 import { waitFor } from '../src/lab/exec';
 import { formatMac } from '../src/mac';
 import { resolveMac } from '../src/macpolicy';
+import { createLogger, type LogFormat, type LogLevel } from '../src/log';
 import { FakeNative, FakeSignals, nativeError } from './fakes';
 
 const MACHINE_ID = '0123456789abcdef0123456789abcdef';
@@ -18,7 +19,8 @@ function setup(opts: { machineId?: string; users?: string[]; cpuLatencyDevice?: 
   const lines: string[] = [];
   const errors: string[] = [];
   const logs: string[] = [];
-  const logger = () => pino({ level: 'info' }, { write: (s: string) => logs.push(s) });
+  // --log-file goes to the real logger (the file is opened as vethd opens it); the rest is kept here.
+  const logger = (level: LogLevel, format: LogFormat, logFile?: string) => (logFile ? createLogger(level, format, logFile) : pino({ level: 'info' }, { write: (s: string) => logs.push(s) }));
   const program = buildProgram({
     native: fake.module(),
     out: (l) => lines.push(l),
@@ -116,6 +118,8 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     [['-m', 'ip:300.1.1.1'], 'vethd: invalid MAC "ip:300.1.1.1": "300.1.1.1" is not an IPv4 address'],
     [['-m', 'oui:01:00:5e'], 'vethd: invalid MAC "oui:01:00:5e": the prefix has the I/G bit set'],
     [['-v', 'a/b'], 'vethd: invalid interface name "a/b": contains "/"'],
+    [['-v', 'a\nb'], 'vethd: invalid interface name "a\\nb": contains "\\n"'],
+    [['-e', `eth${'\n'.repeat(1 << 20)}`], `vethd: invalid interface name "eth${'\\n'.repeat(29)}"… (1048579 characters): 1048579 bytes, longer than 15`],
     [['-v', 'eth0'], 'vethd: -v and -e name the same interface "eth0"'],
     [['--netns', 'vdlab-no-such-ns'], 'vethd: --netns vdlab-no-such-ns: no such network namespace (/run/netns/vdlab-no-such-ns does not exist; create it with "ip netns add vdlab-no-such-ns")'],
     [['--netns', '..'], 'vethd: --netns "..": not a namespace name or path'],
@@ -178,6 +182,22 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
       signals.emit('SIGTERM');
       await run;
     }
+  });
+
+  test('--announce: a vNIC gaining 2,000 addresses at once announces a burst of them, logs each of those and one line for the rest', async () => {
+    const { fake, signals, lines, logs, parse } = setup();
+    const run = parse('--probe-window', '0', '--metrics-listen', 'off');
+    await waitFor('attach', () => lines.length > 0);
+    fake.linkEvents({ type: 'new', ifindex: 7, flags: 0x41, name: 'veth0' });
+    const events = Array.from({ length: 2000 }, (_, i) => ({ type: 'addr' as const, ifindex: 7, family: 4, address: `10.0.${i >> 8}.${i & 255}`, addrFlags: 0x80 }));
+    fake.linkEvents(...events);
+    expect(fake.announced).toHaveLength(32);
+    expect(logs.filter((l) => l.includes('"msg":"announcing '))).toHaveLength(32);
+    const over = logs.filter((l) => l.includes('announcements over the rate'));
+    expect(over).toHaveLength(1);
+    expect(JSON.parse(over[0])).toMatchObject({ address: '10.0.0.32', skipped: 1 });
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
   });
 
   test('-m policies reach the relay: ip:, random, oui:', async () => {
@@ -292,6 +312,68 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(fake.opened).toHaveLength(0);
   });
 
+  test.each([
+    ['--vlan', '1e2', 'a VLAN ID from 1 to 4094'],
+    ['--vlan', '0x64', 'a VLAN ID from 1 to 4094'],
+    ['--vlan', '100.0', 'a VLAN ID from 1 to 4094'],
+    ['--vlan', '+100', 'a VLAN ID from 1 to 4094'],
+    ['--vlan', ' 100', 'a VLAN ID from 1 to 4094'],
+    ['--vlan', '', 'a VLAN ID from 1 to 4094'],
+    ['--probe-window', '1e3', 'milliseconds from 0 to 60000'],
+    ['--probe-window', '0x10', 'milliseconds from 0 to 60000'],
+    ['--tx-batch', '0b11', 'a frame count from 1 to 32'],
+    ['--queues', '2.', 'a queue count from 1 to 16'],
+    ['--announce', '0o2', 'a frame count from 0 to 10'],
+    ['--announce-interval', '1e3', 'milliseconds from 100 to 60000'],
+    ['--rx-coalesce', '1E2', 'microseconds from 0 to 1000'],
+    ['--cpu-latency', '0x0', 'microseconds from 0 to 2000000000'],
+  ])('an integer option takes decimal digits only: %s %j is refused, naming the value', async (option, value, range) => {
+    const { fake, errors, parse } = setup();
+    const err = await outcome(parse(option, value, '--probe-window', '0'));
+    expect(err?.code).toBe('commander.invalidArgument');
+    expect(errors.join('')).toContain(`expected ${range}, got ${JSON.stringify(value)}`);
+    expect(fake.opened).toHaveLength(0);
+  });
+
+  test('an integer option\'s bad value is quoted escaped and cut: one line', async () => {
+    const { errors, parse } = setup();
+    const err = await outcome(parse('--vlan', `1\n${'2'.repeat(100_000)}`));
+    expect(err?.code).toBe('commander.invalidArgument');
+    expect(errors.join('')).toContain(`expected a VLAN ID from 1 to 4094, got "1\\n${'2'.repeat(30)}"… (100002 characters)`);
+    expect(errors.join('').trim().split('\n')).toHaveLength(1);
+  });
+
+  test('commander\'s own errors show a raw value quoted the same way; a plain one as it was', async () => {
+    const a = setup();
+    expect((await outcome(a.parse('--membership', 'a\nb')))?.code).toBe('commander.invalidArgument');
+    expect(a.errors.join('')).toBe('error: option \'--membership <mode>\' argument "a\\nb" is invalid. Allowed choices are promisc, unicast, none.\n');
+    const b = setup();
+    expect((await outcome(b.parse(`--x\n${'y'.repeat(5000)}`)))?.code).toBe('commander.unknownOption');
+    expect(b.errors.join('')).toBe(`error: unknown option "--x\\n${'y'.repeat(28)}"… (5004 characters)\n`);
+    const c = setup();
+    await outcome(c.parse('--membership', 'all'));
+    expect(c.errors.join('')).toBe("error: option '--membership <mode>' argument 'all' is invalid. Allowed choices are promisc, unicast, none.\n");
+  });
+
+  test('decimal digits, leading zeros too, are taken', async () => {
+    const { fake, signals, lines, parse } = setup();
+    const run = parse('--vlan', '0100', '--tx-batch', '8', '--probe-window', '0', '--metrics-listen', 'off');
+    await waitFor('attach', () => lines.length > 0);
+    expect(fake.opened[0]).toMatchObject({ vlan: 100, txBatch: 8 });
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+  });
+
+  test('--log-file in a missing directory: one line naming the file and the errno, exit 2, relay never opened', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-log-')), 'missing', 'vethd.log');
+    const { fake, errors, parse } = setup();
+    const err = await outcome(parse('--log-file', file, '--probe-window', '0'));
+    expect(err?.exitCode).toBe(2);
+    expect(err?.code).toBe('vethd.ENOENT');
+    expect(errors.join('')).toBe(`vethd: ${file}: cannot open log file: no such file or directory (ENOENT)\n`);
+    expect(fake.opened).toHaveLength(0);
+  });
+
   test('parent link down and up, from link events, are logged once each', async () => {
     const { fake, signals, lines, logs, parse } = setup();
     const run = parse('-e', 'eth1', '--probe-window', '0', '--metrics-listen', 'off');
@@ -395,11 +477,17 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     ['membership = "all"', '"membership" must be one of promisc, unicast, none, got "all"'],
     ['probe-window = -1', '"probe-window": expected milliseconds from 0 to 60000, got "-1"'],
     ['anti-spoofing = "no"', '"anti-spoofing" must be true or false'],
-    ['veth = [1, 2]', '"veth" must be a string or a number'],
+    ['veth = [1, 2]', '"veth" must be a string or an integer'],
     ['veth = ', 'not valid TOML'],
     ['[[vnic]]\nmac = "random"', '[[vnic]] 1: "veth" (the vNIC\'s name) is missing'],
     ['[[vnic]]\nveth = "veth1"\nlog-level = "debug"', '[[vnic]] 1: "log-level" is a setting of the parent, not of one vNIC'],
     ['vnic = 3', '"vnic" must be [[vnic]] tables'],
+    ['vlan = "1e2"', '"vlan": expected a VLAN ID from 1 to 4094, got "1e2"'],
+    ['probe-window = "0x10"', '"probe-window": expected milliseconds from 0 to 60000, got "0x10"'],
+    ['vlan = 1e2', '"vlan" must be a string or an integer, got the float 100'],
+    ['tx-batch = 8.0', '"tx-batch" must be a string or an integer, got the float 8'],
+    ['membership = "a\\nb"', '"membership" must be one of promisc, unicast, none, got "a\\nb"'],
+    ['"col\\nour" = 1', 'unknown key "col\\nour"'],
     [Array.from({ length: 65 }, (_, i) => `[[vnic]]\nveth = "vs${i}"`).join('\n'), '65 [[vnic]] tables, at most 64 vNICs share a parent'],
   ])('a bad config file (%s): exit 2, one line naming the file and the key', async (text, want) => {
     const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-')), 'bad.toml');
@@ -409,6 +497,16 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(err?.exitCode).toBe(2);
     expect(errors.join('')).toContain(`vethd: config ${conf}: ${want}`);
     expect(errors.join('').trim().split('\n')).toHaveLength(1);
+    expect(fake.opened).toHaveLength(0);
+  });
+
+  test('a config file that is a symlink to /dev/zero: exit 2, one line naming the file and what it is', async () => {
+    const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-')), 'zero.toml');
+    symlinkSync('/dev/zero', conf);
+    const { fake, errors, parse } = setup();
+    const err = await outcome(parse('-c', conf));
+    expect(err?.exitCode).toBe(2);
+    expect(errors.join('')).toBe(`vethd: config ${conf}: not a regular file (character device)\n`);
     expect(fake.opened).toHaveLength(0);
   });
 

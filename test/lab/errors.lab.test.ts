@@ -4,12 +4,13 @@
  * promiscuous membership).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { waitFor } from '../../src/lab/exec';
 import { Lab } from '../../src/lab/lab';
-import { isRoot, promiscuity } from './tools';
+import { isRoot, linkExists, promiscuity, VethdProcess } from './tools';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'vethd');
 const CONF_DIR = mkdtempSync(path.join(os.tmpdir(), 'vethd-badconf-'));
@@ -133,6 +134,34 @@ describe.skipIf(!isRoot)('set-up errors in the namespace lab', () => {
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(message);
+    await expectNoResidue();
+  });
+
+  test('SIGHUP after the config file became a symlink to /dev/zero: one line, the running settings stay, SIGTERM still ends it at once', async () => {
+    const conf = path.join(CONF_DIR, 'swapped.toml');
+    const text = 'veth = "veth1"\neth = "eth0"\nmac = "02:00:c0:00:02:61"\nprobe-window = 0\n';
+    writeFileSync(conf, text);
+    // RLIMIT_DATA 1 GiB: were the file read whole again, vethd would abort there instead of filling the shared machine's memory.
+    const v = await VethdProcess.start(lab, ['-c', conf], ['prlimit', `--data=${1 << 30}`, '--']);
+    const lines = (has: string) => v.stdout().split('\n').filter((l) => l.includes(has)).map((l) => JSON.parse(l) as { err?: { message: string } });
+    try {
+      rmSync(conf);
+      symlinkSync('/dev/zero', conf);
+      v.child.kill('SIGHUP');
+      await waitFor('the refusal', () => lines('SIGHUP: config not reloaded').length > 0, 5000);
+      expect(lines('SIGHUP: config not reloaded')[0].err?.message).toBe(`config ${conf}: not a regular file (character device)`);
+      expect(await linkExists(lab, 'fw', 'veth1')).toBe(true);
+      // The event loop runs: a good file again is read at the next SIGHUP.
+      rmSync(conf);
+      writeFileSync(conf, text);
+      v.child.kill('SIGHUP');
+      await waitFor('the reload', () => lines('SIGHUP: config reloaded').length > 0, 5000);
+      const t0 = performance.now();
+      expect(await v.stop()).toBe(0);
+      expect(performance.now() - t0).toBeLessThan(2000);
+    } finally {
+      if (v.child.exitCode === null && v.child.signalCode === null) v.child.kill('SIGKILL');
+    }
     await expectNoResidue();
   });
 
