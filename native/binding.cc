@@ -532,7 +532,7 @@ Napi::Value SdNotify(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, r);
 }
 
-// dropCapabilities(): {threads, holding, error?} (see caps.h).
+// dropCapabilities(): {threads, holding, borrowed, held: [{tid, name, masked}], error?} (see caps.h).
 Napi::Value DropCapabilities(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   caps_report rep{};
@@ -540,6 +540,16 @@ Napi::Value DropCapabilities(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("threads", rep.threads);
   o.Set("holding", rep.holding);
+  o.Set("borrowed", rep.borrowed);
+  Napi::Array held = Napi::Array::New(env, rep.nheld);
+  for (int i = 0; i < rep.nheld; i++) {
+    Napi::Object h = Napi::Object::New(env);
+    h.Set("tid", rep.held[i].tid);
+    h.Set("name", rep.held[i].name);
+    h.Set("masked", rep.held[i].masked != 0);
+    held.Set(static_cast<uint32_t>(i), h);
+  }
+  o.Set("held", held);
   if (rep.err) {
     vd_error e{};
     vd_fail(&e, "vethd", "cannot drop capabilities", "capset", rep.err);

@@ -46,6 +46,14 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
+/* on_signal() in the shape of glibc's SIGSETXID action (SA_SIGINFO), which it stands in for. */
+static void on_borrowed(int sig, siginfo_t *si, void *ctx)
+{
+	(void)si;
+	(void)ctx;
+	on_signal(sig);
+}
+
 /* Read "<key>:\t<hex>" from /proc/self/task/<tid>/status; 0 when absent. */
 static unsigned long long task_status_hex(const char *tid, const char *key)
 {
@@ -78,14 +86,113 @@ static void read_last_cap(void)
 	}
 }
 
+/* True when SigBlk (a /proc mask: bit n-1 is signal n) blocks sig. */
+static int blocks(unsigned long long sigblk, int sig)
+{
+	return (sigblk >> (sig - 1)) & 1;
+}
+
+/*
+ * tgkill(sig) every thread but self that still has a permitted set and does
+ * not block sig; then wait up to 500 ms until each ran the handler. Returns
+ * how many ran it; *sentp: how many were sent it; *maskedp: how many holding
+ * ones block sig.
+ */
+static int ask_holders(const char *self, int sig, int *sentp, int *maskedp)
+{
+	struct timespec tick = { 0, 1000000 };
+	struct dirent *de;
+	int sent = 0, i;
+	DIR *dir;
+
+	*maskedp = 0;
+	__atomic_store_n(&acks, 0, __ATOMIC_RELAXED);
+	dir = opendir("/proc/self/task");
+	while (dir && (de = readdir(dir))) {
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, self))
+			continue;
+		if (!task_status_hex(de->d_name, "CapPrm"))
+			continue; /* nothing to drop (a relay thread, one created since, or done) */
+		if (blocks(task_status_hex(de->d_name, "SigBlk"), sig)) {
+			(*maskedp)++;
+			continue; /* it would never run the handler */
+		}
+		if (syscall(SYS_tgkill, getpid(), atoi(de->d_name), sig) == 0)
+			sent++;
+	}
+	if (dir)
+		closedir(dir);
+	for (i = 0; i < 500 && __atomic_load_n(&acks, __ATOMIC_ACQUIRE) < sent; i++)
+		nanosleep(&tick, NULL);
+	*sentp = sent;
+	return __atomic_load_n(&acks, __ATOMIC_ACQUIRE);
+}
+
+#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
+#define GLIBC_SIGSETXID 33 /* __SIGRTMIN + 1 (nptl/pthreadP.h): pthread_sigmask() and sigfillset() leave it out */
+
+/* The kernel's struct sigaction (rt_sigaction(2)) on these two: glibc's sigaction() refuses its reserved signals. */
+struct ksigaction {
+	void (*handler)(int, siginfo_t *, void *); /* the action */
+	unsigned long flags;                        /* SA_* */
+	void (*restorer)(void);                     /* glibc's __restore_rt (SA_RESTORER), kept as it was */
+	unsigned long long mask;                    /* blocked while it runs */
+};
+
+/*
+ * Ask the threads that block every other signal with SIGSETXID, whose action
+ * is borrowed and put back once each answered: glibc sends it only inside
+ * set*id() calls (none in vethd), and its handler reads a command that is
+ * NULL outside them. When one did not answer within 500 ms the borrowed action
+ * stays, so a late delivery drops capabilities instead of crashing in glibc's.
+ * Returns how many threads ran it.
+ */
+static int ask_masked_holders(const char *self)
+{
+	struct ksigaction old, borrowed;
+	int sent, masked, ran;
+
+	if (syscall(SYS_rt_sigaction, GLIBC_SIGSETXID, NULL, &old, sizeof(old.mask)) < 0)
+		return 0;
+	borrowed = old;
+	borrowed.handler = on_borrowed;
+	borrowed.flags |= SA_SIGINFO;
+	if (syscall(SYS_rt_sigaction, GLIBC_SIGSETXID, &borrowed, NULL, sizeof(old.mask)) < 0)
+		return 0;
+	ran = ask_holders(self, GLIBC_SIGSETXID, &sent, &masked);
+	if (ran == sent)
+		syscall(SYS_rt_sigaction, GLIBC_SIGSETXID, &old, NULL, sizeof(old.mask));
+	return ran;
+}
+#else
+#define GLIBC_SIGSETXID 0 /* another libc, or a kernel struct sigaction laid out otherwise: not borrowed */
+#endif
+
+/* Thread tid's name (/proc/self/task/<tid>/comm) into name[size]; "" when unreadable. */
+static void task_comm(const char *tid, char *name, size_t size)
+{
+	char path[300]; /* a d_name is at most 255 bytes */
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/comm", tid);
+	name[0] = '\0';
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(name, (int)size, f))
+		n = strcspn(name, "\n");
+	name[n] = '\0';
+	fclose(f);
+}
+
 void caps_drop_process(struct caps_report *rep)
 {
 	const int sig = SIGRTMIN + 3;
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct timespec tick = { 0, 1000000 };
 	char self[16];
 	struct dirent *de;
-	int sent = 0, i;
+	int sent, masked;
 	DIR *dir;
 
 	memset(rep, 0, sizeof(*rep));
@@ -95,30 +202,28 @@ void caps_drop_process(struct caps_report *rep)
 	sa.sa_flags = SA_RESTART;
 	/* Installed for good: a late delivery must run the handler, never the default action (exit). */
 	sigaction(sig, &sa, NULL);
-	__atomic_store_n(&acks, 0, __ATOMIC_RELAXED);
 	rep->err = -caps_drop_thread();
-	dir = opendir("/proc/self/task");
-	while (dir && (de = readdir(dir))) {
-		if (de->d_name[0] == '.' || !strcmp(de->d_name, self))
-			continue;
-		if (task_status_hex(de->d_name, "SigBlk") & (1ULL << (sig - 1)))
-			continue; /* it would never run the handler */
-		if (!task_status_hex(de->d_name, "CapPrm"))
-			continue; /* nothing to drop (a relay thread, or one created since) */
-		if (syscall(SYS_tgkill, getpid(), atoi(de->d_name), sig) == 0)
-			sent++;
-	}
-	if (dir)
-		closedir(dir);
-	for (i = 0; i < 500 && __atomic_load_n(&acks, __ATOMIC_ACQUIRE) < sent; i++)
-		nanosleep(&tick, NULL);
+	ask_holders(self, sig, &sent, &masked);
+#if GLIBC_SIGSETXID
+	if (masked > 0)
+		rep->borrowed = ask_masked_holders(self);
+#endif
 	dir = opendir("/proc/self/task");
 	while (dir && (de = readdir(dir))) {
 		if (de->d_name[0] == '.')
 			continue;
 		rep->threads++;
-		if (task_status_hex(de->d_name, "CapPrm"))
-			rep->holding++;
+		if (!task_status_hex(de->d_name, "CapPrm"))
+			continue;
+		if (rep->nheld < CAPS_HELD_MAX) {
+			struct caps_held *h = &rep->held[rep->nheld++];
+			unsigned long long blk = task_status_hex(de->d_name, "SigBlk");
+
+			h->tid = atoi(de->d_name);
+			h->masked = blocks(blk, sig) && (!GLIBC_SIGSETXID || blocks(blk, GLIBC_SIGSETXID));
+			task_comm(de->d_name, h->name, sizeof(h->name));
+		}
+		rep->holding++;
 	}
 	if (dir)
 		closedir(dir);

@@ -7,6 +7,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import { ANNOUNCE_RATE, Announcer, VnicAddresses, type AnnouncePolicy } from './announce';
+import { capsDroppedLine } from './caps';
 import { ConflictWatch, MacConflictError } from './collision';
 import { holdCpuLatency, type CpuLatencyHold } from './cpulatency';
 import { serveMetrics, type ListenAddress, type MetricsServer } from './http';
@@ -280,7 +281,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   // Set-up is over: nothing from here on needs a capability (native/caps.h says why).
   const caps = native.dropCapabilities();
   if (caps.error) log.warn({ err: caps.error }, 'could not drop capabilities');
-  else log.info({ threads: caps.threads, holding: caps.holding }, `capabilities dropped (${caps.threads - caps.holding} of ${caps.threads} threads hold none)`);
+  else log[caps.holding ? 'warn' : 'info']({ threads: caps.threads, holding: caps.holding, held: caps.held }, capsDroppedLine(caps));
   const notifier = createNotifier(native.sdNotify, deps.env ?? process.env, (err) => log.warn({ err }, 'sd_notify failed'));
   for (const v of runs) {
     deps.out(attachedLine(v.info, info.parent));

@@ -27,23 +27,41 @@ export async function checkLabHost(): Promise<void> {
   if (missing.length) throw new Error(`lab tools missing: apt-get install ${missing.join(' ')}`);
 }
 
+/** A vethd started in the lab, with its output so far. */
+export interface LabVethd {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+}
+
 /**
- * Start bin/vethd in the lab's fw namespace, under the command `wrap` when
- * given (e.g. ['setpriv', '--bounding-set', '-bpf', '--']), and resolve once
- * it printed its "Attached" line.
+ * Start bin/vethd in the lab's fw namespace as users run it (its #! line gives
+ * node the flags it needs), under the command `wrap` when given (e.g.
+ * ['setpriv', '--bounding-set', '-bpf', '--']), without waiting for it.
  */
-export async function startVethd(lab: Lab, args: string[], wrap: string[] = []): Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string }> {
-  const [cmd, ...pre] = [...wrap, process.execPath];
-  const child = lab.spawn('fw', cmd, [...pre, BIN, ...args]);
+export function spawnVethd(lab: Lab, args: string[], wrap: string[] = []): LabVethd {
+  const [cmd, ...rest] = [...wrap, BIN, ...args];
+  const child = lab.spawn('fw', cmd, rest);
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  await waitFor('vethd to attach', () => {
-    if (child.exitCode !== null) throw new Error(`vethd exited ${child.exitCode}: ${err.trim()}`);
-    return out.includes('Attached');
-  });
   return { child, stdout: () => out, stderr: () => err };
+}
+
+/** Resolve once vethd printed its "Attached" line; throws when it exited first. */
+export function attached(v: LabVethd): Promise<boolean> {
+  return waitFor('vethd to attach', () => {
+    if (v.child.exitCode !== null || v.child.signalCode !== null) throw new Error(`vethd exited ${v.child.exitCode ?? v.child.signalCode}: ${v.stderr().trim()}`);
+    return v.stdout().includes('Attached');
+  });
+}
+
+/** spawnVethd(), resolving once it printed its "Attached" line. */
+export async function startVethd(lab: Lab, args: string[], wrap: string[] = []): Promise<LabVethd> {
+  const v = spawnVethd(lab, args, wrap);
+  await attached(v);
+  return v;
 }
 
 /** Send SIGTERM (or sig) and resolve with the exit code. */

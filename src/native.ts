@@ -360,18 +360,40 @@ export interface NativeModule {
    */
   sdNotify(socketPath: string | undefined, state: string): number;
   /**
-   * Give up every capability (effective, permitted, inheritable, ambient,
-   * bounding when allowed) and set no_new_privs, on every thread that can be
-   * asked (native/caps.h). Returns the thread count, how many still hold a
-   * permitted set, and the calling thread's own failure, if any.
-   */
-  /**
    * Whether a device aggregates received frames: GRO (ETHTOOL_GGRO) and LRO
    * (ETHTOOL_GFLAGS), as `ethtool -k` shows; a driver that does not say has
    * them off. Throws NativeError (ENODEV: no such interface).
    */
   netdevOffloads(name: string): { gro: boolean; lro: boolean };
-  dropCapabilities(): { threads: number; holding: number; error?: NativeError };
+  /**
+   * Give up every capability (effective, permitted, inheritable, ambient,
+   * bounding when allowed) and set no_new_privs, on every thread that can be
+   * asked (native/caps.h). Returns the thread count, how many still hold a
+   * permitted set (and which), and the calling thread's own failure, if any.
+   */
+  dropCapabilities(): CapsReport;
+}
+
+/** What dropCapabilities() did (native/caps.h struct caps_report). */
+export interface CapsReport {
+  /** Threads in the process. */
+  threads: number;
+  /** Threads that still hold a permitted set. */
+  holding: number;
+  /** Threads asked with glibc's SIGSETXID because they block every other signal (Node's inspector SIGUSR1 watcher). */
+  borrowed: number;
+  /** The first (up to 4) of the threads holding. */
+  held: CapsHolder[];
+  error?: NativeError;
+}
+
+/** A thread that kept its capabilities. */
+export interface CapsHolder {
+  tid: number;
+  /** Its name (/proc comm). */
+  name: string;
+  /** True: it blocks every signal it could be asked with; false: it did not answer within 500 ms. */
+  masked: boolean;
 }
 
 let loaded: NativeModule | undefined;

@@ -106,7 +106,7 @@ export class FakeNative {
       limits: { ...RELAY_LIMITS },
       dropCapabilities: () => {
         fake.capsDropped++;
-        return { threads: 11, holding: 1 };
+        return { threads: 11, holding: 0, borrowed: 1, held: [] };
       },
       sdNotify: (socket: string | undefined, state: string) => {
         fake.notified.push(state);

@@ -11,7 +11,7 @@ import { waitFor } from '../../src/lab/exec';
 import { trafgenConfig, type FrameSpec } from '../../src/lab/trafgen';
 
 export type { FrameSpec };
-import { startVethd, stopChild } from '../../src/demo';
+import { attached, spawnVethd, stopChild } from '../../src/demo';
 import type { RelayStats } from '../../src/native';
 
 export const isRoot = process.getuid?.() === 0;
@@ -102,10 +102,22 @@ export class VethdProcess {
     private readonly stderr: () => string,
   ) {}
 
-  /** Start vethd in fw (under `wrap`, as startVethd); without --metrics-listen in args the endpoint is off (several may run at once). */
+  /** Start vethd in fw (under `wrap`, as startVethd) and wait until it attached; without --metrics-listen in args the endpoint is off (several may run at once). */
   static async start(lab: Lab, args: string[], wrap: string[] = []): Promise<VethdProcess> {
-    const v = await startVethd(lab, args.includes('--metrics-listen') ? args : [...args, '--metrics-listen', 'off'], wrap);
+    const v = VethdProcess.spawn(lab, args, wrap);
+    await v.attached();
+    return v;
+  }
+
+  /** As start(), without waiting: for what happens during set-up. */
+  static spawn(lab: Lab, args: string[], wrap: string[] = []): VethdProcess {
+    const v = spawnVethd(lab, args.includes('--metrics-listen') ? args : [...args, '--metrics-listen', 'off'], wrap);
     return new VethdProcess(v.child, v.stdout, v.stderr);
+  }
+
+  /** Resolves once vethd printed its "Attached" line; throws when it exited first. */
+  attached(): Promise<boolean> {
+    return attached({ child: this.child, stdout: this.stdout, stderr: this.stderr });
   }
 
   /** The relay counters now: SIGUSR1 makes vethd log them; the next "counters" line is returned. */
