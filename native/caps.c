@@ -19,7 +19,8 @@
 #include <unistd.h>
 
 static int last_cap = 40;      /* /proc/sys/kernel/cap_last_cap, read before any signal is sent */
-static int acks;               /* threads that ran the handler (atomic) */
+static int acks;               /* threads that ran on_signal() (atomic) */
+static int borrowed_acks;      /* threads that ran on_borrowed() (atomic): a round of its own, so a late on_signal() never counts there */
 
 int caps_drop_thread(void)
 {
@@ -46,12 +47,17 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-/* on_signal() in the shape of glibc's SIGSETXID action (SA_SIGINFO), which it stands in for. */
+/* on_signal() in the shape of glibc's SIGSETXID action (SA_SIGINFO), which it stands in for, counted in borrowed_acks. */
 static void on_borrowed(int sig, siginfo_t *si, void *ctx)
 {
+	int saved = errno;
+
+	(void)sig;
 	(void)si;
 	(void)ctx;
-	on_signal(sig);
+	caps_drop_thread();
+	__atomic_add_fetch(&borrowed_acks, 1, __ATOMIC_RELEASE);
+	errno = saved;
 }
 
 /* Read "<key>:\t<hex>" from /proc/self/task/<tid>/status; 0 when absent. */
@@ -94,11 +100,12 @@ static int blocks(unsigned long long sigblk, int sig)
 
 /*
  * tgkill(sig) every thread but self that still has a permitted set and does
- * not block sig; then wait up to 500 ms until each ran the handler. Returns
- * how many ran it; *sentp: how many were sent it; *maskedp: how many holding
- * ones block sig.
+ * not block sig, and, when only_if_blocking is a signal, only those that block
+ * that one; then wait up to 500 ms until *counter (zeroed first, bumped by the
+ * handler) reaches the number sent. Returns how many ran it; *sentp: how many
+ * were sent it; *maskedp: how many holding ones block sig.
  */
-static int ask_holders(const char *self, int sig, int *sentp, int *maskedp)
+static int ask_holders(const char *self, int sig, int only_if_blocking, int *counter, int *sentp, int *maskedp)
 {
 	struct timespec tick = { 0, 1000000 };
 	struct dirent *de;
@@ -106,26 +113,31 @@ static int ask_holders(const char *self, int sig, int *sentp, int *maskedp)
 	DIR *dir;
 
 	*maskedp = 0;
-	__atomic_store_n(&acks, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(counter, 0, __ATOMIC_RELAXED);
 	dir = opendir("/proc/self/task");
 	while (dir && (de = readdir(dir))) {
+		unsigned long long blk;
+
 		if (de->d_name[0] == '.' || !strcmp(de->d_name, self))
 			continue;
 		if (!task_status_hex(de->d_name, "CapPrm"))
 			continue; /* nothing to drop (a relay thread, one created since, or done) */
-		if (blocks(task_status_hex(de->d_name, "SigBlk"), sig)) {
+		blk = task_status_hex(de->d_name, "SigBlk");
+		if (blocks(blk, sig)) {
 			(*maskedp)++;
 			continue; /* it would never run the handler */
 		}
+		if (only_if_blocking && !blocks(blk, only_if_blocking))
+			continue; /* asked in the first round: its answer may still be on the way */
 		if (syscall(SYS_tgkill, getpid(), atoi(de->d_name), sig) == 0)
 			sent++;
 	}
 	if (dir)
 		closedir(dir);
-	for (i = 0; i < 500 && __atomic_load_n(&acks, __ATOMIC_ACQUIRE) < sent; i++)
+	for (i = 0; i < 500 && __atomic_load_n(counter, __ATOMIC_ACQUIRE) < sent; i++)
 		nanosleep(&tick, NULL);
 	*sentp = sent;
-	return __atomic_load_n(&acks, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(counter, __ATOMIC_ACQUIRE);
 }
 
 #if defined(__GLIBC__) && (defined(__x86_64__) || defined(__aarch64__))
@@ -139,27 +151,36 @@ struct ksigaction {
 	unsigned long long mask;                    /* blocked while it runs */
 };
 
+/* SA_RESTORER (the kernel's; glibc's headers do not export it): glibc installs __restore_rt with every action. */
+#define KSA_RESTORER 0x04000000UL
+
 /*
- * Ask the threads that block every other signal with SIGSETXID, whose action
- * is borrowed and put back once each answered: glibc sends it only inside
- * set*id() calls (none in vethd), and its handler reads a command that is
- * NULL outside them. When one did not answer within 500 ms the borrowed action
- * stays, so a late delivery drops capabilities instead of crashing in glibc's.
- * Returns how many threads ran it.
+ * Ask the threads that blocked the first round's signal (sig) with
+ * SIGSETXID, whose action is borrowed and put back once each answered: glibc
+ * sends it only inside set*id() calls (none in vethd), and its handler reads
+ * a command that is NULL outside them. Only those threads are sent it, and
+ * their answers are counted apart (borrowed_acks), so when the action is put
+ * back no SIGSETXID of ours is still pending. When one did not answer within
+ * 500 ms the borrowed action stays, so a late delivery drops capabilities
+ * instead of crashing in glibc's. Borrowed only over a glibc handler with its
+ * restorer (glibc installs it at the first pthread_create()). Returns how many
+ * threads ran it.
  */
-static int ask_masked_holders(const char *self)
+static int ask_masked_holders(const char *self, int sig)
 {
 	struct ksigaction old, borrowed;
 	int sent, masked, ran;
 
 	if (syscall(SYS_rt_sigaction, GLIBC_SIGSETXID, NULL, &old, sizeof(old.mask)) < 0)
 		return 0;
+	if (old.handler == (void *)SIG_DFL || old.handler == (void *)SIG_IGN || !(old.flags & KSA_RESTORER))
+		return 0;
 	borrowed = old;
 	borrowed.handler = on_borrowed;
 	borrowed.flags |= SA_SIGINFO;
 	if (syscall(SYS_rt_sigaction, GLIBC_SIGSETXID, &borrowed, NULL, sizeof(old.mask)) < 0)
 		return 0;
-	ran = ask_holders(self, GLIBC_SIGSETXID, &sent, &masked);
+	ran = ask_holders(self, GLIBC_SIGSETXID, sig, &borrowed_acks, &sent, &masked);
 	if (ran == sent)
 		syscall(SYS_rt_sigaction, GLIBC_SIGSETXID, &old, NULL, sizeof(old.mask));
 	return ran;
@@ -203,10 +224,10 @@ void caps_drop_process(struct caps_report *rep)
 	/* Installed for good: a late delivery must run the handler, never the default action (exit). */
 	sigaction(sig, &sa, NULL);
 	rep->err = -caps_drop_thread();
-	ask_holders(self, sig, &sent, &masked);
+	ask_holders(self, sig, 0, &acks, &sent, &masked);
 #if GLIBC_SIGSETXID
 	if (masked > 0)
-		rep->borrowed = ask_masked_holders(self);
+		rep->borrowed = ask_masked_holders(self, sig);
 #endif
 	dir = opendir("/proc/self/task");
 	while (dir && (de = readdir(dir))) {
