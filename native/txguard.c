@@ -29,7 +29,9 @@
 
 /* DHCP (RFC 2131) and DHCPv6 (RFC 8415) ports, and where a BOOTP header's fields are. */
 #define DHCP_SERVER_PORT 67
+#define DHCP_CLIENT_PORT 68
 #define DHCP6_SERVER_PORT 547
+#define DHCP6_CLIENT_PORT 546
 #define BOOTP_OP_REQUEST 1
 #define BOOTP_CHADDR_OFF 28
 #define BOOTP_MIN 44 /* op .. chaddr's 16 bytes */
@@ -63,11 +65,11 @@ static int ipv4(const uint8_t *frame, size_t len, size_t off, struct txguard_l4 
 	uint16_t frag;
 
 	if (off + 20 > len)
-		return 0;
+		return -1;
 	ihl = (size_t)(ip[0] & 0x0f) * 4;
 	total = be16(ip + 2);
 	if ((ip[0] >> 4) != 4 || ihl < 20 || total < ihl || off + total > len)
-		return 0; /* no IPv4 datagram a receiver would take (ip_rcv drops it) */
+		return -1; /* ip_rcv drops it, but a DHCP server on a packet socket may not look */
 	frag = be16(ip + 6);
 	l->ipv6 = 0;
 	l->proto = ip[9];
@@ -85,17 +87,21 @@ static int ipv6(const uint8_t *frame, size_t len, size_t off, struct txguard_l4 
 	int nh, i;
 
 	if (off + 40 > len)
-		return 0;
+		return -1;
 	end = off + 40 + be16(ip + 4);
 	if ((ip[0] >> 4) != 6 || end > len)
-		return 0; /* no IPv6 packet a receiver would take (ipv6_rcv drops it; jumbograms included) */
+		return -1; /* ipv6_rcv drops it (jumbograms included), a packet-socket reader may not */
 	l->ipv6 = 1;
 	l->fragment = 0;
 	l->first = 1;
 	nh = ip[6];
 	p = off + 40;
-	for (i = 0; i < IPV6_EXT_MAX; i++) {
-		if (nh == NH_HOPOPTS || nh == NH_ROUTING || nh == NH_DSTOPTS) {
+	for (i = 0;; i++) {
+		if (nh != NH_HOPOPTS && nh != NH_ROUTING && nh != NH_DSTOPTS && nh != NH_FRAGMENT)
+			break;
+		if (i == IPV6_EXT_MAX)
+			return -1; /* a receiver walks on: so would an RA behind the ninth */
+		if (nh != NH_FRAGMENT) {
 			if (p + 2 > end)
 				return -1;
 			nh = frame[p];
@@ -107,14 +113,12 @@ static int ipv6(const uint8_t *frame, size_t len, size_t off, struct txguard_l4 
 			l->first = (be16(frame + p + 2) & 0xfff8) == 0;
 			nh = frame[p];
 			p += 8;
-		} else {
-			break;
+			if (!l->first)
+				break; /* what follows is payload, not headers */
 		}
 		if (p > end)
 			return -1;
 	}
-	if (i == IPV6_EXT_MAX)
-		return -1;
 	l->proto = nh;
 	l->off = p;
 	l->end = end;
@@ -204,17 +208,21 @@ static enum frame_verdict udp_check(const uint8_t *frame, const struct txguard_l
 		return FRAME_DROP_MALFORMED;
 	sport = be16(frame + l->off);
 	dport = be16(frame + l->off + 2);
-	if ((flags & FRAME_TX_DHCP_GUARD) && sport == (l->ipv6 ? DHCP6_SERVER_PORT : DHCP_SERVER_PORT))
+	/* A server or relay speaks from its port, or to a client's (a rogue one may pick any source port). */
+	if ((flags & FRAME_TX_DHCP_GUARD) &&
+	    (l->ipv6 ? sport == DHCP6_SERVER_PORT || dport == DHCP6_CLIENT_PORT : sport == DHCP_SERVER_PORT || dport == DHCP_CLIENT_PORT))
 		return FRAME_DROP_DHCP_GUARD;
-	if (!(flags & FRAME_TX_ANTISPOOF) || l->ipv6 || dport != DHCP_SERVER_PORT)
+	if (l->ipv6 || dport != DHCP_SERVER_PORT || !(flags & (FRAME_TX_ANTISPOOF | FRAME_TX_DHCP_GUARD)))
 		return FRAME_PASS;
 	/* A message to a DHCP server: a client's BOOTREQUEST (from port 68, or 67 through a relay) names the client by chaddr. */
-	if (l->fragment)
-		return FRAME_DROP_SPOOFED_DHCP; /* a client never fragments (RFC 2131 2: 576 bytes); chaddr could hide in a later fragment */
+	if (l->fragment) /* a client never fragments (RFC 2131 2: 576 bytes); chaddr could hide in a later fragment */
+		return (flags & FRAME_TX_ANTISPOOF) ? FRAME_DROP_SPOOFED_DHCP : FRAME_PASS;
 	if (l->off + 8 + BOOTP_MIN > l->end)
 		return FRAME_DROP_MALFORMED;
 	bootp = frame + l->off + 8;
-	if (bootp[0] != BOOTP_OP_REQUEST)
+	if (bootp[0] != BOOTP_OP_REQUEST) /* a BOOTREPLY to a relay's port 67 */
+		return (flags & FRAME_TX_DHCP_GUARD) ? FRAME_DROP_DHCP_GUARD : FRAME_PASS;
+	if (!(flags & FRAME_TX_ANTISPOOF))
 		return FRAME_PASS;
 	if (bootp[1] != 1 || bootp[2] != FRAME_ETH_ALEN || !frame_mac_equal(bootp + BOOTP_CHADDR_OFF, vmac))
 		return FRAME_DROP_SPOOFED_DHCP; /* htype 1 / hlen 6: an Ethernet client's chaddr is its MAC */

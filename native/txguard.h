@@ -35,11 +35,13 @@ struct txguard_l4 {
 /*
  * Parse the IP headers of frame (len bytes, Ethernet header on; type and off
  * as frame_eth_payload() gives them: the EtherType after the tags and the
- * offset of what follows). Returns 1 with *l filled; 0 when it is not an
- * IPv4/IPv6 datagram a receiver would take (another EtherType, another
- * version, a header or length that does not fit in len: ip_rcv and ipv6_rcv
- * drop those); -1 when IPv6 extension headers run past the packet or chain
- * more than 8 (a receiver would walk on). Thread: any (pure).
+ * offset of what follows). Returns 1 with *l filled; 0 for another EtherType;
+ * -1 when the IPv4/IPv6 header does not describe the frame (another version,
+ * a header or length that does not fit in len: ip_rcv drops those, but a DHCP
+ * server reading a packet socket may not look), or IPv6 extension headers
+ * run past the packet or chain more than 8 (a receiver would walk on). After
+ * a later fragment's fragment header the walk stops: the rest is payload.
+ * Thread: any (pure).
  */
 int txguard_l4(const uint8_t *frame, size_t len, uint16_t type, size_t off, struct txguard_l4 *l);
 
@@ -53,10 +55,11 @@ int txguard_l4(const uint8_t *frame, size_t len, uint16_t type, size_t off, stru
  *     fragmented -> FRAME_DROP_SPOOFED_DHCP;
  *   FRAME_TX_RA_GUARD: router advertisements and redirects (RFC 6105) ->
  *     FRAME_DROP_RA_GUARD;
- *   FRAME_TX_DHCP_GUARD: DHCPv4 (source port 67) and DHCPv6 (source port 547)
- *     server and relay messages -> FRAME_DROP_DHCP_GUARD.
- * FRAME_DROP_MALFORMED when a header it has to read is cut short (and a check
- * applies); FRAME_PASS otherwise. Thread: any (pure).
+ *   FRAME_TX_DHCP_GUARD: DHCPv4 and DHCPv6 server and relay messages: from
+ *     port 67 / 547, to a client's port 68 / 546 (a rogue server picks its
+ *     source port), or a BOOTREPLY to port 67 -> FRAME_DROP_DHCP_GUARD.
+ * FRAME_DROP_MALFORMED when an IP header does not describe the frame or one
+ * it has to read is cut short; FRAME_PASS otherwise. Thread: any (pure).
  */
 enum frame_verdict txguard_ip(const uint8_t *frame, size_t len, uint16_t type, size_t off,
 			      const uint8_t vmac[FRAME_ETH_ALEN], unsigned flags);

@@ -105,8 +105,26 @@ static void test_nd(void)
 	CHECK(frame_classify_tx(f, n, VMAC, AS | LL) == FRAME_PASS);
 	n = nd(f, 135, 24, 1, OTHER, 1); /* behind a hop-by-hop header */
 	CHECK(frame_classify_tx(f, n, VMAC, AS | LL) == FRAME_DROP_SPOOFED_ND);
+	n = nd(f, 135, 24, 1, OTHER, 8); /* behind 8 extension headers: still walked */
+	CHECK(frame_classify_tx(f, n, VMAC, AS | LL) == FRAME_DROP_SPOOFED_ND);
+	n = nd(f, 135, 24, 1, VMAC, 8);
+	CHECK(frame_classify_tx(f, n, VMAC, AS | LL) == FRAME_PASS);
 	n = nd(f, 135, 24, 1, OTHER, 9); /* behind more extension headers than the walk takes */
 	CHECK(frame_classify_tx(f, n, VMAC, AS | LL) == FRAME_DROP_MALFORMED);
+	n = nd(f, 135, 24, 1, VMAC, 0);
+	f[14] = 0x50; /* IP version 5 */
+	CHECK(frame_classify_tx(f, n, VMAC, AS | LL) == FRAME_DROP_MALFORMED);
+	{
+		/* a later fragment whose payload starts with a byte that reads as destination options: payload, not headers */
+		size_t off = eth(f, PEER, 0x86dd);
+
+		off += ip6(f + off, 44, 8 + 16);
+		memset(f + off, 0, 24);
+		f[off] = 60;
+		put16(f + off + 2, 80); /* offset 80 */
+		f[off + 8] = 0xff, f[off + 9] = 0xff; /* would claim 2048 bytes of options */
+		CHECK(frame_classify_tx(f, off + 24, VMAC, AS | LL | FRAME_TX_RA_GUARD) == FRAME_PASS);
+	}
 	n = nd(f, 135, 24, 1, VMAC, 0);
 	f[14 + 40 + 24 + 1] = 0; /* an option of length 0 (RFC 4861 4.6: discard) */
 	CHECK(frame_classify_tx(f, n, VMAC, AS | LL) == FRAME_DROP_MALFORMED);
@@ -170,12 +188,27 @@ static void test_dhcp(void)
 	n = dhcp(f, 68, 67, 1, VMAC, 0);
 	put16(f + 16, 20 + 8 + 20); /* IPv4 total length ends inside the BOOTP header */
 	CHECK(frame_classify_tx(f, n, VMAC, AS | LL) == FRAME_DROP_MALFORMED);
+	/* a total length that does not describe the frame: ip_rcv would drop it, a DHCP server on a packet socket may not */
+	n = dhcp(f, 68, 67, 1, OTHER, 0);
+	put16(f + 16, 0);
+	CHECK(frame_classify_tx(f, n, VMAC, AS | LL) == FRAME_DROP_MALFORMED);
+	put16(f + 16, 65535);
+	CHECK(frame_classify_tx(f, n, VMAC, AS | LL) == FRAME_DROP_MALFORMED);
+	n = dhcp(f, 68, 67, 1, OTHER, 0);
+	f[14] = 0x55; /* version 5 */
+	CHECK(frame_classify_tx(f, n, VMAC, AS | LL) == FRAME_DROP_MALFORMED);
+	CHECK(frame_classify_tx(f, n, VMAC, LL) == FRAME_PASS); /* no check applies */
 	/* the DHCP server guard: replies from port 67, DHCPv6 from 547 */
 	n = dhcp(f, 67, 68, 2, OTHER, 0);
 	CHECK(frame_classify_tx(f, n, VMAC, AS | LL) == FRAME_PASS);
 	CHECK(frame_classify_tx(f, n, VMAC, AS | LL | FRAME_TX_DHCP_GUARD) == FRAME_DROP_DHCP_GUARD);
 	n = dhcp(f, 68, 67, 1, VMAC, 0);
 	CHECK(frame_classify_tx(f, n, VMAC, AS | LL | FRAME_TX_DHCP_GUARD) == FRAME_PASS);
+	n = dhcp(f, 1234, 68, 2, OTHER, 0); /* a rogue server picks its source port */
+	CHECK(frame_classify_tx(f, n, VMAC, AS | LL) == FRAME_PASS);
+	CHECK(frame_classify_tx(f, n, VMAC, LL | FRAME_TX_DHCP_GUARD) == FRAME_DROP_DHCP_GUARD);
+	n = dhcp(f, 1234, 67, 2, OTHER, 0); /* a BOOTREPLY to a relay's port */
+	CHECK(frame_classify_tx(f, n, VMAC, LL | FRAME_TX_DHCP_GUARD) == FRAME_DROP_DHCP_GUARD);
 	{
 		size_t off = eth(f, PEER, 0x86dd);
 
@@ -186,7 +219,10 @@ static void test_dhcp(void)
 		n = off + 12;
 		CHECK(frame_classify_tx(f, n, VMAC, AS | LL) == FRAME_PASS);
 		CHECK(frame_classify_tx(f, n, VMAC, LL | FRAME_TX_DHCP_GUARD) == FRAME_DROP_DHCP_GUARD);
+		put16(f + off, 1234); /* to a client's port, from any */
+		CHECK(frame_classify_tx(f, n, VMAC, LL | FRAME_TX_DHCP_GUARD) == FRAME_DROP_DHCP_GUARD);
 		put16(f + off, 546); /* a DHCPv6 client */
+		put16(f + off + 2, 547);
 		CHECK(frame_classify_tx(f, n, VMAC, LL | FRAME_TX_DHCP_GUARD) == FRAME_PASS);
 	}
 }
