@@ -538,8 +538,9 @@ static void retire_vnic(struct relay_queue *q, int v, int err)
 /*
  * vNICs -> parent: one tx_pass() for each TAP in ev[0..n-1] (level-triggered:
  * one with more queued is reported again by the next wait, so a busy vNIC
- * cannot starve the others or the parent). A vNIC whose TAP fails to read is
- * retired alone (retire_vnic): one tenant's trouble never ends the thread.
+ * cannot starve the others or the parent). A vNIC whose TAP is gone (EBADFD)
+ * is retired alone (retire_vnic); any other read error is one frame's, counted
+ * as io_error: one tenant's trouble never ends the thread.
  * Thread: relay.
  */
 static void tx_round(struct relay_queue *q, const struct epoll_event *ev, int n, struct tx_batch *b, size_t vh)
@@ -553,8 +554,10 @@ static void tx_round(struct relay_queue *q, const struct epoll_event *ev, int n,
 		if (tok == TOKEN_STOP)
 			continue; /* the loop sees r->stop */
 		err = tx_pass(q, (int)tok, b, vh);
-		if (err && err != EAGAIN && err != EINTR)
+		if (err == EBADFD || err == ENODEV) /* the device is gone: for good */
 			retire_vnic(q, (int)tok, err);
+		else if (err && err != EAGAIN && err != EINTR) /* one frame's trouble (EINVAL: a GSO type tun cannot express) */
+			count_drop(&q->c[tok].tx, FRAME_DROP_IO_ERROR);
 	}
 }
 

@@ -310,8 +310,6 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     v.monitor?.close();
     v.monitor = undefined;
     v.announcer.close();
-    const left = retired.filter((r) => !r).length;
-    if (left > 0) v.log.warn({ err }, `vNIC ${v.info.tap} retired: ${err.message}; ${left} other vNIC(s) keep running`);
   };
   let onConflict = opts.onConflict ?? 'warn';
   let fatal: Error | undefined; // set by a parent change the relay cannot follow; the health tick ends the daemon
@@ -351,7 +349,9 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     const timer = setInterval(() => {
       const st = relay.status();
       if (st.rxError) return finish({ code: 1, reason: 'relay thread failed', error: st.rxError });
-      st.retired.forEach((err, i) => err && !retired[i] && retire(i, err));
+      const gone = st.retired.flatMap((err, i) => (err && !retired[i] ? [{ i, err }] : []));
+      gone.forEach(({ i, err }) => retire(i, err)); // all marked first: the count each line gives is true
+      gone.forEach(({ i, err }) => retired.some((r) => !r) && runs[i].log.warn({ err }, `vNIC ${runs[i].info.tap} retired: ${err.message}; ${retired.filter((r) => !r).length} other vNIC(s) keep running`));
       if (retired.every(Boolean)) return finish({ code: 1, reason: 'every vNIC gone', error: lastRetired });
       if (fatal) return finish({ code: 1, reason: 'parent re-created', error: fatal });
       const stats = relay.stats();

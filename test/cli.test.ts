@@ -450,6 +450,26 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     await run;
   });
 
+  test('[[vnic]] tables: one vNIC retired keeps the daemon running with one warning; the last one ends it (exit 1)', async () => {
+    const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-')), 'two.toml');
+    writeFileSync(conf, 'eth = "eth3"\nprobe-window = 0\nmetrics-listen = "off"\n[[vnic]]\nveth = "vn4"\n[[vnic]]\nveth = "vn5"\n');
+    const { fake, lines, logs, errors, parse } = setup();
+    const run = parse('-c', conf);
+    await waitFor('attach', () => lines.length === 2);
+    const gone = (tap: string) => nativeError(tap, 'relay stopped reading the TAP', 'EBADFD', 77, 'File descriptor in bad state');
+    fake.status = { open: true, rxError: null, retired: [gone('vn4'), null] };
+    await waitFor('the warning', () => logs.some((l) => l.includes('vNIC vn4 retired')));
+    expect(logs.filter((l) => l.includes('retired'))).toHaveLength(1);
+    expect(logs.find((l) => l.includes('vNIC vn4 retired'))).toContain('1 other vNIC(s) keep running');
+    expect(fake.closed).toBe(0);
+    fake.status = { open: true, rxError: null, retired: [gone('vn4'), gone('vn5')] };
+    const err = await outcome(run);
+    expect(err?.exitCode).toBe(1);
+    expect(errors.join('')).toContain('vethd: vn5: relay stopped reading the TAP: File descriptor in bad state (EBADFD)');
+    expect(logs.filter((l) => l.includes('retired'))).toHaveLength(1);
+    expect(fake.closed).toBe(1);
+  });
+
   test('[[vnic]] tables: one relay for several vNICs, each key it leaves out taken from the top; an Attached line each', async () => {
     const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-')), 'multi.toml');
     writeFileSync(
