@@ -41,7 +41,7 @@ export function parseLinkLocal(text: string): number {
     const item = raw.trim();
     const addr = /^01[:-]80[:-]c2[:-]00[:-]00[:-]0([0-9a-f])$/.exec(item);
     const num = /^0x0?([0-9a-f])$/.exec(item);
-    const group = item in LINK_LOCAL_GROUPS ? LINK_LOCAL_GROUPS[item] : addr ? Number.parseInt(addr[1], 16) : num ? Number.parseInt(num[1], 16) : undefined;
+    const group = Object.hasOwn(LINK_LOCAL_GROUPS, item) ? LINK_LOCAL_GROUPS[item] : addr ? Number.parseInt(addr[1], 16) : num ? Number.parseInt(num[1], 16) : undefined;
     if (group === undefined) {
       throw new InvalidArgumentError(`"${raw.slice(0, 40)}" is not a link-local group: use ${Object.keys(LINK_LOCAL_GROUPS).join(', ')}, 0x00 to 0x0f, 01:80:c2:00:00:00 to :0f, none or all`);
     }

@@ -8,7 +8,7 @@ describe('--link-local groups', () => {
     expect(parseLinkLocal('none')).toBe(0);
     expect(parseLinkLocal('ALL')).toBe(0xffff);
   });
-  test.each(['', 'bogus', '0x10', '01:80:c2:00:00:10', 'none,stp'])('"%s" is refused with the list of what is taken', (text) => {
+  test.each(['', 'bogus', '0x10', '01:80:c2:00:00:10', 'none,stp', 'constructor', '__proto__', 'toString'])('"%s" is refused with the list of what is taken', (text) => {
     expect(() => parseLinkLocal(text)).toThrow(/is not a link-local group: use stp, pause, slow, eapol, lldp/);
   });
 });
