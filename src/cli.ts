@@ -298,7 +298,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .default(parseLinkLocal(LINK_LOCAL_DEFAULT), LINK_LOCAL_DEFAULT),
     )
     .option('--ra-guard', "drop router advertisements and ICMPv6 redirects from the vNIC (RA guard, RFC 6105), for a vNIC that must not act as a router")
-    .option('--dhcp-guard', "drop DHCP and DHCPv6 server and relay messages from the vNIC, for a vNIC that must not act as a DHCP server")
+    .option('--dhcp-guard', "drop DHCP and DHCPv6 server and relay messages from the vNIC (from ports 67/547, to ports 68/546, BOOTREPLYs to 67), for a vNIC that must not act as a DHCP server")
     .option('--no-vnet-hdr', 'relay plain frames, completing partial checksums in software, instead of passing virtio_net_hdr through (slower; for kernels or set-ups without it)')
     .addOption(
       new Option('--rx-ring <mode>', 'receive path on the parent: TPACKET_V2 ring (auto), TPACKET_V3 ring (fewest wake-ups, up to 1 ms added latency), or recvmsg() per frame (off); falls back when the kernel refuses')

@@ -57,7 +57,7 @@ export interface VnicOptions {
   linkLocalPass?: number;
   /** Drop the vNIC's router advertisements and ICMPv6 redirects (ra_guard; RFC 6105); default false. */
   raGuard?: boolean;
-  /** Drop the vNIC's DHCPv4 (source port 67) and DHCPv6 (547) server and relay messages (dhcp_guard); default false. */
+  /** Drop the vNIC's DHCPv4 and DHCPv6 server and relay messages (dhcp_guard): from port 67/547, to port 68/546, a BOOTREPLY to 67; default false. */
   dhcpGuard?: boolean;
   /**
    * A network namespace file (/run/netns/NAME, /proc/PID/ns/net): the vNIC is

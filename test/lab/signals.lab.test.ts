@@ -69,7 +69,8 @@ describe.skipIf(!isRoot)('signals during set-up', () => {
 
   test('SIGTERM during the probe window ends vethd leaving nothing behind: no vNIC, no membership on the parent', async () => {
     const v = await inProbeWindow('vsig3', '02:00:c0:00:02:33');
-    expect(await promiscuity(lab, 'fw', 'eth0')).toBeGreaterThan(0);
+    // The TAP is made before the membership is added: wait for the membership, so the test shows it dropped.
+    await waitFor('the membership on eth0', async () => (await promiscuity(lab, 'fw', 'eth0')) > 0 || undefined);
     v.child.kill('SIGTERM');
     await waitFor('vethd to end', () => v.child.exitCode !== null || v.child.signalCode !== null);
     expect(v.log()).not.toContain('Attached');
