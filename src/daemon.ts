@@ -330,7 +330,11 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       SIGHUP: () => onHangup(),
     };
     const onHangup = (): void => {
-      deps.reopenLog?.();
+      try {
+        deps.reopenLog?.();
+      } catch (err) {
+        log.error({ err }, 'SIGHUP: cannot reopen the log files: the ones open stay in use'); // never out of a signal handler: the relay runs on
+      }
       if (!deps.reload) return log.info('SIGHUP: log files reopened (no config file to re-read)');
       let r: ReloadResult;
       try {
