@@ -154,6 +154,13 @@ function startAnnouncing(native: NativeModule, relay: Relay, index: number, info
   return { announcer, monitor: new native.LinkMonitor(onEvents, { addresses: true, netns: info.netns }) };
 }
 
+/** Stop watching vNIC v: its link and address events and its pending announcements. Idempotent. */
+function unwatch(v: VnicRun): void {
+  v.monitor?.close();
+  v.monitor = undefined;
+  v.announcer.close();
+}
+
 /** vNIC index's counters; a relay that does not break them down (one vNIC) gives its totals. */
 export function vnicStats(stats: RelayStats, index: number): VnicStats {
   return stats.vnics?.[index] ?? stats;
@@ -306,10 +313,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   const retire = (i: number, err: Error): void => {
     retired[i] = true;
     lastRetired = err;
-    const v = runs[i];
-    v.monitor?.close();
-    v.monitor = undefined;
-    v.announcer.close();
+    unwatch(runs[i]);
   };
   let onConflict = opts.onConflict ?? 'warn';
   let fatal: Error | undefined; // set by a parent change the relay cannot follow; the health tick ends the daemon
@@ -377,10 +381,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   });
   running = false;
   monitor.close();
-  runs.forEach((v) => {
-    v.monitor?.close();
-    v.announcer.close();
-  });
+  runs.forEach(unwatch);
   notifier.stopping();
   notifier.close();
   await server?.close();
