@@ -7,11 +7,6 @@
 
 #include "txguard.h"
 
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 #define ETH_P_ARP_ 0x0806
 #define ETH_P_RARP_ 0x8035
 #define ETH_P_8021Q_ 0x8100
@@ -34,7 +29,7 @@ size_t frame_eth_payload(const uint8_t *frame, size_t len, uint16_t *type)
 	for (;;) {
 		if (off + 2 > len)
 			return 0;
-		*type = be16(frame + off);
+		*type = frame_be16(frame + off);
 		off += 2;
 		if (!is_tpid(*type))
 			return off;
@@ -47,7 +42,7 @@ static enum frame_verdict arp_check(const uint8_t *arp, size_t avail, const uint
 {
 	if (avail < ARP_SHA_OFF + FRAME_ETH_ALEN)
 		return FRAME_DROP_MALFORMED;
-	if (be16(arp) != 1 || arp[4] != FRAME_ETH_ALEN)
+	if (frame_be16(arp) != 1 || arp[4] != FRAME_ETH_ALEN)
 		return FRAME_DROP_MALFORMED;
 	return frame_mac_equal(arp + ARP_SHA_OFF, vmac) ? FRAME_PASS : FRAME_DROP_SPOOFED_ARP;
 }
@@ -83,7 +78,7 @@ enum frame_verdict frame_classify_tx(const uint8_t *frame, size_t len, const uin
 	off = frame_eth_payload(frame, len, &type);
 	if (link_local_blocked(frame, off ? type : 0, flags >> 16))
 		return FRAME_DROP_LINK_LOCAL;
-	if ((flags & FRAME_TX_ACCESS) && is_tpid(be16(frame + 2 * FRAME_ETH_ALEN)))
+	if ((flags & FRAME_TX_ACCESS) && is_tpid(frame_be16(frame + 2 * FRAME_ETH_ALEN)))
 		return FRAME_DROP_VLAN_HOP; /* the relay tags it with the port's VLAN: a tag inside would hop */
 	if ((flags & FRAME_TX_ANTISPOOF) && !frame_mac_equal(frame + FRAME_ETH_ALEN, vmac))
 		return FRAME_DROP_SPOOFED;
@@ -115,7 +110,7 @@ static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t len)
 	size_t i;
 
 	for (i = 0; i + 1 < len; i += 2)
-		sum += be16(p + i);
+		sum += frame_be16(p + i);
 	if (len & 1)
 		sum += (uint64_t)p[len - 1] << 8;
 	return sum;
@@ -208,10 +203,10 @@ int frame_csum_complete(uint8_t *frame, size_t len)
 		if (off + 20 > len)
 			return -1;
 		ihl = (size_t)(ip[0] & 0x0f) * 4;
-		total = be16(ip + 2);
+		total = frame_be16(ip + 2);
 		if ((ip[0] >> 4) != 4 || ihl < 20 || total < ihl || off + total > len)
 			return -1;
-		if (be16(ip + 6) & 0x3fff)
+		if (frame_be16(ip + 6) & 0x3fff)
 			return 0; /* a fragment: the checksum covers the whole datagram */
 		proto = ip[9];
 		addrs = ip + 12;
@@ -223,7 +218,7 @@ int frame_csum_complete(uint8_t *frame, size_t len)
 
 		if (off + 40 > len)
 			return -1;
-		l4len = be16(ip + 4);
+		l4len = frame_be16(ip + 4);
 		if ((ip[0] >> 4) != 6 || off + 40 + l4len > len)
 			return -1;
 		proto = ip[6];

@@ -185,6 +185,12 @@ size_t frame_build_unsol_na(uint8_t *buf, const uint8_t mac[FRAME_ETH_ALEN], con
 /* The counter/label name of a verdict ("not_for_us", "own_echo", ...); "pass" for FRAME_PASS. */
 const char *frame_verdict_name(enum frame_verdict v);
 
+/* The big-endian 16-bit value at p (network byte order: EtherTypes, IP lengths, ports). */
+static inline uint16_t frame_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
 /* 1 when mac has the I/G bit set (group address: multicast or broadcast). */
 static inline int frame_mac_is_group(const uint8_t *mac)
 {

@@ -45,11 +45,6 @@
 #define VNET_GSO_UDP_L4 5
 #define VNET_GSO_ECN 0x80
 
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 static uint16_t ne16(const uint8_t *p)
 {
 	uint16_t v;
@@ -67,10 +62,10 @@ static int ipv4(const uint8_t *frame, size_t len, size_t off, struct txguard_l4 
 	if (off + 20 > len)
 		return -1;
 	ihl = (size_t)(ip[0] & 0x0f) * 4;
-	total = be16(ip + 2);
+	total = frame_be16(ip + 2);
 	if ((ip[0] >> 4) != 4 || ihl < 20 || total < ihl || off + total > len)
 		return -1; /* ip_rcv drops it, but a DHCP server on a packet socket may not look */
-	frag = be16(ip + 6);
+	frag = frame_be16(ip + 6);
 	l->ipv6 = 0;
 	l->proto = ip[9];
 	l->off = off + ihl;
@@ -88,7 +83,7 @@ static int ipv6(const uint8_t *frame, size_t len, size_t off, struct txguard_l4 
 
 	if (off + 40 > len)
 		return -1;
-	end = off + 40 + be16(ip + 4);
+	end = off + 40 + frame_be16(ip + 4);
 	if ((ip[0] >> 4) != 6 || end > len)
 		return -1; /* ipv6_rcv drops it (jumbograms included), a packet-socket reader may not */
 	l->ipv6 = 1;
@@ -110,7 +105,7 @@ static int ipv6(const uint8_t *frame, size_t len, size_t off, struct txguard_l4 
 			if (p + 8 > end)
 				return -1;
 			l->fragment = 1;
-			l->first = (be16(frame + p + 2) & 0xfff8) == 0;
+			l->first = (frame_be16(frame + p + 2) & 0xfff8) == 0;
 			nh = frame[p];
 			p += 8;
 			if (!l->first)
@@ -206,8 +201,8 @@ static enum frame_verdict udp_check(const uint8_t *frame, const struct txguard_l
 
 	if (l->off + 8 > l->end)
 		return FRAME_DROP_MALFORMED;
-	sport = be16(frame + l->off);
-	dport = be16(frame + l->off + 2);
+	sport = frame_be16(frame + l->off);
+	dport = frame_be16(frame + l->off + 2);
 	/* A server or relay speaks from its port, or to a client's (a rogue one may pick any source port). */
 	if ((flags & FRAME_TX_DHCP_GUARD) &&
 	    (l->ipv6 ? sport == DHCP6_SERVER_PORT || dport == DHCP6_CLIENT_PORT : sport == DHCP_SERVER_PORT || dport == DHCP_CLIENT_PORT))
