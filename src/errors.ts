@@ -3,7 +3,7 @@
  * or interface, the operation and the cause, with a namespaced code and an
  * exit status.
  */
-import type { NativeError } from './native';
+import type { NativeError } from './native/native';
 
 /** Exit statuses: 1 runtime failure, 2 bad usage or input (as commander uses), 3 set-up refused by the kernel. */
 export const EXIT_RUNTIME = 1;

@@ -1,7 +1,7 @@
 /** A fake native module: records what the TS layer asks of the relay, no sockets. */
 import { EventEmitter } from 'node:events';
-import { RELAY_LIMITS } from '../src/limits';
-import type { LinkEvent, NativeError, NativeModule, Relay, RelayOptions, RelayStats, RelayStatus } from '../src/native';
+import { RELAY_LIMITS } from '../src/native/limits';
+import type { LinkEvent, LinkMonitor, NativeError, NativeModule, Relay, RelayOptions, RelayStats, RelayStatus } from '../src/native/native';
 
 export const DROP_REASONS = ['runt', 'not_for_us', 'own_echo', 'mac_conflict', 'spoofed_source', 'spoofed_arp', 'oversize', 'malformed', 'tap_down', 'parent_down', 'no_buffer', 'socket_overrun', 'io_error', 'wrong_vlan', 'vlan_hop', 'link_local', 'bad_vnet_hdr', 'spoofed_nd', 'spoofed_dhcp', 'ra_guard', 'dhcp_guard'] as const;
 
@@ -72,7 +72,7 @@ export class FakeNative {
           ...(v.netns ? { netns: v.netns } : {}),
           ...(v.vlan ? { vlan: v.vlan } : {}),
         }));
-        return { ...vnics[0], vnics, parent: this.opts.parent, parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: this.opts.membership ?? 'promisc', rxRing: 'tpacket_v2', kernelFilter: this.opts.kernelFilter ?? true, txBatch: this.opts.txBatch ?? 32, qdiscBypass: this.opts.qdiscBypass ?? false, rxCoalesceUs: this.opts.rxCoalesceUs ?? 200, queues: this.opts.queues ?? 1, followCpu: this.opts.followCpu === false || this.opts.kernelFilter === false || fake.followCpuError ? 'off' : 'rx-cpu', ...(fake.followCpuError ? { followCpuError: fake.followCpuError } : {}), ...(this.opts.queues && this.opts.queues > 1 ? { fanout: this.opts.fanout ?? 'cpu' } : {}) };
+        return { ...vnics[0], vnics, parent: this.opts.parent, parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: this.opts.membership ?? 'promisc', rxRing: 'tpacket_v2' as const, kernelFilter: this.opts.kernelFilter ?? true, txBatch: this.opts.txBatch ?? 32, qdiscBypass: this.opts.qdiscBypass ?? false, rxCoalesceUs: this.opts.rxCoalesceUs ?? 200, queues: this.opts.queues ?? 1, followCpu: this.opts.followCpu === false || this.opts.kernelFilter === false || fake.followCpuError ? ('off' as const) : ('rx-cpu' as const), ...(fake.followCpuError ? { followCpuError: fake.followCpuError } : {}), ...(this.opts.queues && this.opts.queues > 1 ? { fanout: this.opts.fanout ?? ('cpu' as const) } : {}) };
       }
       stats() {
         return fake.stats;
@@ -91,7 +91,7 @@ export class FakeNative {
         fake.announced.push(address);
       }
     }
-    class FakeLinkMonitor {
+    class FakeLinkMonitor implements LinkMonitor {
       constructor(private readonly fn: (events: LinkEvent[]) => void) {
         fake.linkListeners.add(fn);
       }
@@ -112,7 +112,8 @@ export class FakeNative {
         fake.notified.push(state);
         return socket ? 1 : 0;
       },
-    };
+      netdevOffloads: () => ({ gro: false, lro: false }),
+    } satisfies NativeModule;
   }
 }
 

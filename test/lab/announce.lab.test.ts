@@ -6,8 +6,8 @@
  * unsolicited neighbour advertisement (after DAD) for IPv6.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { waitFor } from '../../src/lab/exec';
-import { Lab } from '../../src/lab/lab';
+import { waitFor } from '../../tools/lab/exec';
+import { Lab } from '../../tools/lab/lab';
 import { isRoot, VethdProcess } from './tools';
 
 const VMAC = '02:00:c0:00:02:32';

@@ -8,8 +8,8 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { waitFor } from '../../src/lab/exec';
-import { FW_MAC, Lab } from '../../src/lab/lab';
+import { waitFor } from '../../tools/lab/exec';
+import { FW_MAC, Lab } from '../../tools/lab/lab';
 import { Capture, isRoot, VethdProcess } from './tools';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'vethd');

@@ -4,8 +4,8 @@
  * DHCP lease through it, and nothing is left in either namespace afterwards.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { waitFor } from '../../src/lab/exec';
-import { Lab, PEER_IP } from '../../src/lab/lab';
+import { waitFor } from '../../tools/lab/exec';
+import { Lab, PEER_IP } from '../../tools/lab/lab';
 import { isRoot, linkExists, VethdProcess } from './tools';
 
 const CTR_MAC = '02:00:c0:00:02:40';

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { waitFor } from '../../src/lab/exec';
-import { Lab } from '../../src/lab/lab';
-import { CPU_LATENCY_DEVICE } from '../../src/cpulatency';
+import { waitFor } from '../../tools/lab/exec';
+import { Lab } from '../../tools/lab/lab';
+import { CPU_LATENCY_DEVICE } from '../../src/host/cpulatency';
 import { isRoot, VethdProcess } from './tools';
 
 /** The request in force now, µs (the lowest held; 2000000000 when none). */

@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { waitFor } from '../../src/lab/exec';
-import { Lab } from '../../src/lab/lab';
+import { waitFor } from '../../tools/lab/exec';
+import { Lab } from '../../tools/lab/lab';
 import { isRoot, linkExists, promiscuity, VethdProcess } from './tools';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'vethd');

@@ -4,8 +4,8 @@
  * host, on the wire before the vNIC comes up, and on the wire while running.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { waitFor } from '../../src/lab/exec';
-import { FW_MAC, Lab } from '../../src/lab/lab';
+import { waitFor } from '../../tools/lab/exec';
+import { FW_MAC, Lab } from '../../tools/lab/lab';
 import { isRoot, linkExists, sendFrames, VethdProcess } from './tools';
 import { execFile } from 'node:child_process';
 import path from 'node:path';

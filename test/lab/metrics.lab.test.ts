@@ -6,8 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { waitFor } from '../../src/lab/exec';
-import { Lab, PEER_MAC } from '../../src/lab/lab';
+import { waitFor } from '../../tools/lab/exec';
+import { Lab, PEER_MAC } from '../../tools/lab/lab';
 import { isRoot, sendFrames, VethdProcess } from './tools';
 
 const VMAC = '02:00:c0:00:02:03';

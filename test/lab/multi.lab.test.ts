@@ -5,8 +5,8 @@
  * frames between two of them never cross the wire.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { waitFor } from '../../src/lab/exec';
-import { Lab, PEER_IP } from '../../src/lab/lab';
+import { waitFor } from '../../tools/lab/exec';
+import { Lab, PEER_IP } from '../../tools/lab/lab';
 import { Capture, isRoot, linkExists, promiscuity, VethdProcess } from './tools';
 
 const MACS = ['02:00:c0:00:02:51', '02:00:c0:00:02:52', '02:00:c0:00:02:53'];

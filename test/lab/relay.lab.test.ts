@@ -1,13 +1,13 @@
 /**
- * The relay end to end, in a namespace lab (src/lab/lab.ts): a peer running
+ * The relay end to end, in a namespace lab (tools/lab/lab.ts): a peer running
  * dnsmasq, a third station, and the "firewall" fw whose eth0 is a bridge port
  * and where vethd runs. veth keeps its offloads on (partial checksums, GSO).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { waitFor } from '../../src/lab/exec';
-import { Lab, PEER_IP, PEER_MAC } from '../../src/lab/lab';
+import { waitFor } from '../../tools/lab/exec';
+import { Lab, PEER_IP, PEER_MAC } from '../../tools/lab/lab';
 import { Capture, isRoot, linkExists, MARKER_TYPE, promiscuity, sendFrames, sendThenMarker, VethdProcess } from './tools';
 
 const VMAC = '02:00:c0:00:02:03';

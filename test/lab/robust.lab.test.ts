@@ -6,8 +6,8 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { waitFor } from '../../src/lab/exec';
-import { Lab, OTHER_IP, OTHER_MAC, PEER_IP, PEER_MAC } from '../../src/lab/lab';
+import { waitFor } from '../../tools/lab/exec';
+import { Lab, OTHER_IP, OTHER_MAC, PEER_IP, PEER_MAC } from '../../tools/lab/lab';
 import { arpRequest, Capture, isRoot, linkExists, MARKER_TYPE, promiscuity, sendFrames, sendThenMarker, statusField, threads, VethdProcess } from './tools';
 
 const VMAC = '02:00:c0:00:02:13';

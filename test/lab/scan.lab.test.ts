@@ -5,7 +5,7 @@
  * lab's third station.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { FW_MAC, Lab, OTHER_IP, OTHER_MAC } from '../../src/lab/lab';
+import { FW_MAC, Lab, OTHER_IP, OTHER_MAC } from '../../tools/lab/lab';
 import { isRoot, VethdProcess } from './tools';
 
 const LOCAL_MAC = '02:00:c0:00:02:0c';

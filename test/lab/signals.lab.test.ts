@@ -6,8 +6,8 @@
  * no thread holds a capability.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { waitFor } from '../../src/lab/exec';
-import { Lab } from '../../src/lab/lab';
+import { waitFor } from '../../tools/lab/exec';
+import { Lab } from '../../tools/lab/lab';
 import { isRoot, linkExists, promiscuity, statusField, threads, VethdProcess } from './tools';
 
 const INSPECTOR_PORT = 9229;

@@ -5,9 +5,9 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { stopChild } from '../../src/demo';
-import { waitFor } from '../../src/lab/exec';
-import { Lab } from '../../src/lab/lab';
+import { stopChild } from '../../tools/lab/vethd';
+import { waitFor } from '../../tools/lab/exec';
+import { Lab } from '../../tools/lab/lab';
 import { isRoot } from './tools';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'vethd');

@@ -10,8 +10,8 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { waitFor } from '../../src/lab/exec';
-import { Lab, PEER_MAC } from '../../src/lab/lab';
+import { waitFor } from '../../tools/lab/exec';
+import { Lab, PEER_MAC } from '../../tools/lab/lab';
 import { Capture, isRoot, linkExists, MARKER_TYPE, promiscuity, VethdProcess } from './tools';
 
 const VMAC = '02:00:c0:00:02:21';

@@ -6,13 +6,13 @@
 import { execFile, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Host, Lab } from '../../src/lab/lab';
-import { waitFor } from '../../src/lab/exec';
-import { trafgenConfig, type FrameSpec } from '../../src/lab/trafgen';
+import type { Host, Lab } from '../../tools/lab/lab';
+import { waitFor } from '../../tools/lab/exec';
+import { trafgenConfig, type FrameSpec } from '../../tools/lab/trafgen';
 
 export type { FrameSpec };
-import { attached, spawnVethd, stopChild } from '../../src/demo';
-import type { RelayStats } from '../../src/native';
+import { attached, spawnVethd, stopChild } from '../../tools/lab/vethd';
+import type { RelayStats } from '../../src/native/native';
 
 export const isRoot = process.getuid?.() === 0;
 

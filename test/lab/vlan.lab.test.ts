@@ -5,7 +5,7 @@
  * trafgen, and tcpdump on both sides shows what crossed and how.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Lab, PEER_MAC } from '../../src/lab/lab';
+import { Lab, PEER_MAC } from '../../tools/lab/lab';
 import { arpRequest, Capture, isRoot, sendFrames, VethdProcess } from './tools';
 
 const VMAC = '02:00:c0:00:02:64';

@@ -1,0 +1,432 @@
+/**
+ * The command line, compatible with the original vethd:
+ *   vethd [-v veth-device] [-e eth-device] [-m mac-address]
+ * plus `vethd mac generate|inspect` and `vethd doctor`. One error path:
+ * program.error(message, {exitCode, code}).
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { localUsers } from '../daemon/collision';
+import { applyConfig, readConfig } from './config';
+import { CPU_LATENCY_MAX_US } from '../host/cpulatency';
+import type { VnicSpec } from '../daemon/daemon';
+import { runDaemon, type OnConflict, type ReloadResult } from '../daemon/daemon';
+import { codedError, describeError, errorCode, EXIT_RUNTIME, EXIT_SETUP, EXIT_USAGE, fileErrorText, quote } from '../errors';
+import { DEFAULT_METRICS_LISTEN, parseListen } from '../obs/http';
+import { checkIfname } from '../host/ifname';
+import { createLogger, LOG_FORMATS, LOG_LEVELS, reopenLogFiles, type LogFormat, type Logger, type LogLevel } from '../obs/log';
+import { formatMac, parseMac } from '../mac/mac';
+import { MAC_POLICIES, parseMacSpec, resolveMac, type MacContext } from '../mac/macpolicy';
+import { inspectLines, universalWarning } from '../mac/mactext';
+import { applyFixes, diagnose, report, type HostView } from './doctor';
+import { realHost } from '../host/hostview';
+import { readMachineId } from '../mac/machineid';
+import { resolveNetns } from '../host/netns';
+import { LINK_LOCAL_DEFAULT, parseLinkLocal } from '../mac/linklocal';
+import { RELAY_LIMITS } from '../native/limits';
+import { loadNative, type Fanout, type Membership, type NativeModule, type RxRing } from '../native/native';
+
+import { VERSION } from '../version';
+
+export interface CliDeps {
+  native?: NativeModule;
+  /** stdout line writer. */
+  out?: (line: string) => void;
+  /** Build the logger (tests pass a silent one); logFile: append JSON lines there instead of stdout. */
+  logger?: (level: LogLevel, format: LogFormat, logFile?: string) => Logger;
+  signals?: Parameters<typeof runDaemon>[1]['signals'];
+  /** The machine id (default: read /etc/machine-id). */
+  machineId?: () => string | undefined;
+  /** Interfaces on this host that already have a MAC (default: sysfs). */
+  localUsers?: (mac: Buffer) => string[];
+  /** What `vethd doctor` reads and fixes (default: this host). */
+  host?: HostView;
+  /** The parent's operational state (default: sysfs). */
+  parentUp?: (parent: string) => boolean | undefined;
+  /** The PM QoS device --cpu-latency writes (default /dev/cpu_dma_latency). */
+  cpuLatencyDevice?: string;
+}
+
+interface RootOptions {
+  veth: string;
+  eth: string;
+  mac?: string;
+  membership: Membership;
+  vnetHdr: boolean;
+  antiSpoofing: boolean;
+  linkLocal: number;
+  raGuard: boolean;
+  dhcpGuard: boolean;
+  probeWindow: number;
+  onConflict: OnConflict;
+  metricsListen: string;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  logFile?: string;
+  config?: string;
+  rxRing: RxRing;
+  kernelFilter: boolean;
+  txBatch: number;
+  qdiscBypass: boolean;
+  rxCoalesce: number;
+  queues: number;
+  fanout: Fanout;
+  followCpu: boolean;
+  netns?: string;
+  arpSysctls: boolean;
+  announce: number;
+  announceInterval: number;
+  vlan?: number;
+  cpuLatency?: number;
+}
+
+/** Settings SIGHUP cannot change in a running daemon (a restart applies them). */
+const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'queues', 'fanout', 'followCpu', 'netns', 'arpSysctls', 'announce', 'announceInterval', 'vlan', 'cpuLatency', 'linkLocal', 'raGuard', 'dhcpGuard'] as const;
+
+const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
+
+function fail(program: Command, err: unknown, exitCode: number): never {
+  program.error(`vethd: ${describeError(err)}`, { exitCode, code: errorCode(err) });
+}
+
+/**
+ * Commander's own errors put a bad value in single quotes as it came:
+ * "argument '<value>' is invalid", "value '<value>' from env", "unknown
+ * option '<value>'". One with a control character, or longer than QUOTE_MAX,
+ * is shown as quote() shows it instead, so the error stays one line of
+ * bounded length; the others are left as commander wrote them.
+ */
+const RAW_VALUE = [
+  /^(error: option '[^']*' argument )'([\s\S]*)'( is invalid\.[^\n]*\n)$/,
+  /^(error: option '[^']*' value )'([\s\S]*)'( from env '[^']*' is invalid\.[^\n]*\n)$/,
+  /^(error: command-argument value )'([\s\S]*)'( is invalid for argument '[^']*'\.[^\n]*\n)$/,
+  /^(error: unknown (?:option|command) )'([\s\S]*?)'((?:\n\(Did you mean [^\n]*\?\))?\n)$/,
+];
+
+/** text, a commander error, with its raw value quoted (see RAW_VALUE). */
+export function commanderErrorText(text: string): string {
+  for (const re of RAW_VALUE) {
+    const m = re.exec(text);
+    if (m && quote(m[2]) !== `"${m[2]}"`) return `${m[1]}${quote(m[2])}${m[3]}`;
+  }
+  return text;
+}
+
+/**
+ * A commander argument parser for an integer from lo to hi, named `what` in
+ * its error. Decimal digits only: Number() would take "1e2", "0x64", "0b1",
+ * " 100" and "100.0" as 100 (issue #25).
+ */
+function intInRange(lo: number, hi: number, what: string): (value: string) => number {
+  return (value) => {
+    const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+    if (!(n >= lo && n <= hi)) throw new InvalidArgumentError(`expected ${what} from ${lo} to ${hi}, got ${quote(value)}`);
+    return n;
+  };
+}
+
+const nonNegativeInt = intInRange(0, 60_000, 'milliseconds');
+
+const txBatch = intInRange(1, RELAY_LIMITS.txBatchMax, 'a frame count');
+const coalesceUs = intInRange(0, RELAY_LIMITS.rxCoalesceMaxUs, 'microseconds');
+const queueCount = intInRange(1, RELAY_LIMITS.queuesMax, 'a queue count');
+const vlanId = intInRange(1, 4094, 'a VLAN ID');
+const announceCount = intInRange(0, 10, 'a frame count');
+const announceMs = intInRange(100, 60_000, 'milliseconds');
+const cpuLatencyUs = intInRange(0, CPU_LATENCY_MAX_US, 'microseconds');
+
+/** The MAC for -m (default persistent) in ctx; without a machine id the default falls back to random, with a warning. */
+function chooseMac(text: string | undefined, ctx: MacContext, log: Logger): Buffer {
+  if (text === undefined && !ctx.machineId) {
+    log.warn('no /etc/machine-id: the default persistent MAC policy is not available, using -m random (the MAC will change at each start)');
+    return resolveMac({ kind: 'random' }, ctx);
+  }
+  return resolveMac(parseMacSpec(text ?? 'persistent'), ctx);
+}
+
+function macCommand(deps: CliDeps, out: (line: string) => void, program: Command): Command {
+  const mac = new Command('mac').description('generate or inspect MAC addresses');
+  mac
+    .command('generate')
+    .description(`print the MAC a policy gives (default persistent): ${MAC_POLICIES.join(', ')}, or an address`)
+    .argument('[policy]', 'policy or address', 'persistent')
+    .option('-v, --veth <device>', 'virtual NIC name (keys the persistent policy)', 'veth0')
+    .option('-e, --eth <device>', 'parent NIC name (keys the persistent policy)', 'eth0')
+    .action((policy: string, opts: { veth: string; eth: string }) => {
+      try {
+        const ctx = { machineId: (deps.machineId ?? readMachineId)(), tap: checkIfname(opts.veth), parent: checkIfname(opts.eth) };
+        out(formatMac(resolveMac(parseMacSpec(policy), ctx)));
+      } catch (err) {
+        fail(program, err, EXIT_USAGE);
+      }
+    });
+  mac
+    .command('inspect')
+    .description('unicast or multicast, locally or universally administered, vendor, IPv6 link-local (EUI-64)')
+    .argument('<mac>', 'address to inspect')
+    .action((text: string) => {
+      try {
+        for (const line of inspectLines(parseMac(text))) out(line);
+      } catch (err) {
+        fail(program, err, EXIT_USAGE);
+      }
+    });
+  return mac;
+}
+
+function doctorCommand(deps: CliDeps, out: (line: string) => void, program: Command): Command {
+  return new Command('doctor')
+    .description('report what on this host breaks a vNIC beside its parent (ARP flux sysctls, rp_filter, MACAddressPolicy, GRO/LRO, MTU, /dev/net/tun, capabilities), each with its fix')
+    .option('-v, --veth <device>', 'the vNIC vethd runs (or will run)', 'veth0')
+    .addOption(new Option('-e, --eth <device>', 'the parent NIC').default('eth0').env('VETHD_PARENT'))
+    .option('--no-vnet-hdr', 'check for a vethd run with --no-vnet-hdr (GRO on the parent then matters)')
+    .option('--fix', 'apply the sysctl fixes (they last until reboot; the report says what to keep in /etc/sysctl.d)')
+    .action((opts: { veth: string; eth: string; vnetHdr: boolean; fix?: boolean }) => {
+      let lines: string[];
+      let exitCode: number;
+      try {
+        const host = deps.host ?? realHost(() => deps.native ?? loadNative());
+        let findings = diagnose({ parent: checkIfname(opts.eth), vnic: checkIfname(opts.veth), vnetHdr: opts.vnetHdr }, host);
+        if (opts.fix) findings = applyFixes(findings, host);
+        ({ lines, exitCode } = report(findings, opts.fix ?? false));
+      } catch (err) {
+        fail(program, err, EXIT_USAGE);
+      }
+      for (const line of lines.slice(0, -1)) out(line);
+      const summary = lines[lines.length - 1];
+      if (exitCode !== 0) program.error(`vethd doctor: ${summary}`, { exitCode, code: 'vethd.doctor' });
+      out(summary);
+    });
+}
+
+/**
+ * SIGHUP: read the config file again; a key that left the file goes back to
+ * its default (unless the command line or environment set it). Returns what
+ * the daemon can apply live, and the settings that changed but need a
+ * restart. Throws the file's error, leaving the settings as they were.
+ */
+function reloadConfig(program: Command, started: RootOptions, startedVnics: Record<string, unknown>[] | undefined): ReloadResult {
+  const { values, vnics } = readConfig(started.config as string, program);
+  const withoutLive = (tables?: Record<string, unknown>[]) => JSON.stringify(tables?.map(({ antiSpoofing: _a, ...rest }) => rest));
+  for (const o of program.options) {
+    const attr = o.attributeName();
+    if (program.getOptionValueSource(attr) === 'config' && !(attr in values)) program.setOptionValueWithSource(attr, o.defaultValue, 'default');
+  }
+  applyConfig(program, values);
+  const now = program.opts<RootOptions>();
+  return {
+    logLevel: now.logLevel,
+    onConflict: now.onConflict,
+    antiSpoofing: vnics ? vnics.map((t) => (t.antiSpoofing as boolean | undefined) ?? now.antiSpoofing) : now.antiSpoofing,
+    restartNeeded: [...FIXED_SETTINGS.filter((k) => now[k] !== started[k]), ...(withoutLive(vnics) !== withoutLive(startedVnics) ? ['vnic'] : [])],
+  };
+}
+
+/** The per-vNIC options ([[vnic]] keys) as RootOptions holds them. */
+type VnicOptions = Pick<RootOptions, 'veth' | 'mac' | 'netns' | 'vlan' | 'arpSysctls' | 'antiSpoofing' | 'linkLocal' | 'raGuard' | 'dhcpGuard' | 'announce' | 'announceInterval'>;
+
+/**
+ * The vNICs to run: one from the options, or one per [[vnic]] table, each
+ * key it leaves out taken from the options. Names resolved and checked, MACs
+ * chosen; throws a coded Error for a name or (netns, name) given twice, and
+ * for two vNICs that would share a MAC in one VLAN.
+ */
+function planVnics(opts: RootOptions, tables: Record<string, unknown>[] | undefined, machineId: string | undefined, log: Logger): (VnicSpec & { mac: Buffer })[] {
+  const base: VnicOptions = { veth: opts.veth, mac: opts.mac, netns: opts.netns, vlan: opts.vlan, arpSysctls: opts.arpSysctls, antiSpoofing: opts.antiSpoofing, linkLocal: opts.linkLocal, raGuard: opts.raGuard, dhcpGuard: opts.dhcpGuard, announce: opts.announce, announceInterval: opts.announceInterval };
+  const names = new Map<string, number>();
+  const macs = new Map<string, string>();
+  return (tables ?? [{}]).map((table, i) => {
+    const v = { ...base, ...table } as VnicOptions;
+    const where = tables ? `[[vnic]] ${i + 1}: ` : '';
+    checkIfname(v.veth);
+    const netns = v.netns === undefined ? undefined : resolveNetns(v.netns);
+    // In a container the vNIC is often eth0 too: the same name is another interface there.
+    if (v.veth === opts.eth && !netns) throw codedError('same-interface', `${where}-v and -e name the same interface "${v.veth}"`);
+    const key = `${netns ?? ''}\0${v.veth}`;
+    if (names.has(key)) throw codedError('same-interface', `${where}vNIC "${v.veth}" is already [[vnic]] ${names.get(key)}`);
+    names.set(key, i + 1);
+    const mac = chooseMac(v.mac, { machineId, tap: v.veth, parent: opts.eth }, log);
+    const id = `${v.vlan ?? 0} ${formatMac(mac)}`;
+    if (macs.has(id)) throw codedError('mac-in-use', `${where}vNIC "${v.veth}" would have MAC ${formatMac(mac)}, as "${macs.get(id)}" has${v.vlan ? ` in VLAN ${v.vlan}` : ''}; choose another mac`);
+    macs.set(id, v.veth);
+    return { tap: v.veth, mac, netns, vlan: v.vlan, arpSysctls: v.arpSysctls, antiSpoofing: v.antiSpoofing, linkLocalPass: v.linkLocal, raGuard: v.raGuard, dhcpGuard: v.dhcpGuard, announce: { count: v.announce, intervalMs: v.announceInterval } };
+  });
+}
+
+/** The commander program; parse with `await program.parseAsync(argv)`. */
+export function buildProgram(deps: CliDeps = {}): Command {
+  const out = deps.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const program: Command = new Command('vethd');
+  program
+    .description('Give a host a second Ethernet identity: a TAP device with its own MAC, relayed onto a parent NIC')
+    .version(VERSION, '--version', 'print the version')
+    .enablePositionalOptions()
+    .option('-v, --veth <device>', 'virtual NIC (TAP) to create', 'veth0')
+    .addOption(new Option('-e, --eth <device>', 'parent NIC to relay onto').default('eth0').env('VETHD_PARENT'))
+    .addOption(new Option('-m, --mac <address|policy>', MAC_HELP).env('VETHD_MAC'))
+    .addOption(
+      new Option('--membership <mode>', "how the parent delivers the vNIC's frames: promiscuous membership, unicast filter entry, or none")
+        .choices(['promisc', 'unicast', 'none'])
+        .default('promisc')
+        .env('VETHD_MEMBERSHIP'),
+    )
+    .addOption(new Option('--netns <name|path>', 'create the vNIC inside this network namespace (a name from `ip netns`, or a path such as /proc/PID/ns/net), for a container; the packet socket stays on the parent here').env('VETHD_NETNS'))
+    .option('--no-arp-sysctls', "leave the vNIC's arp_ignore and arp_announce as they are; by default vethd sets them to 1 and 2, so the vNIC answers ARP and announces only for its own addresses (no ARP flux with a parent in the same subnet)")
+    .addOption(new Option('--vlan <id>', 'make the vNIC an access port of this 802.1Q VLAN on the parent: relay only frames tagged with it, untagged towards the vNIC, and tag the vNIC\'s frames towards the wire (1 to 4094)').argParser(vlanId))
+    .addOption(
+      new Option('--announce <count>', "when the vNIC comes up or gains an address, announce it this many times: gratuitous ARP (IPv4), unsolicited neighbour advertisement (IPv6), so caches that knew the address at another MAC take the vNIC's at once (0: off)")
+        .argParser(announceCount)
+        .default(2),
+    )
+    .addOption(new Option('--announce-interval <ms>', 'time between two announcements of one address (100 to 60000)').argParser(announceMs).default(2000))
+    .option('--no-anti-spoofing', "relay the vNIC's frames whatever identity they claim (for a vNIC that is a bridge port); by default a source MAC, ARP/RARP sender, IPv6 neighbour discovery link-layer address or DHCP client chaddr other than the vNIC's MAC is dropped and counted")
+    .addOption(
+      new Option('--link-local <groups>', `reserved 802.1 groups 01:80:c2:00:00:0X the vNIC may send to (a switch takes them as its own link's: STP, PAUSE, LACP); the rest are dropped and counted: names stp, pause (and EtherType 0x8808), slow (LACP; 0x8809), eapol, lldp, numbers 0x00-0x0f, none or all, comma-separated`)
+        .argParser(parseLinkLocal)
+        .default(parseLinkLocal(LINK_LOCAL_DEFAULT), LINK_LOCAL_DEFAULT),
+    )
+    .option('--ra-guard', "drop router advertisements and ICMPv6 redirects from the vNIC (RA guard, RFC 6105), for a vNIC that must not act as a router")
+    .option('--dhcp-guard', "drop DHCP and DHCPv6 server and relay messages from the vNIC (from ports 67/547, to ports 68/546, BOOTREPLYs to 67), for a vNIC that must not act as a DHCP server")
+    .option('--no-vnet-hdr', 'relay plain frames, completing partial checksums in software, instead of passing virtio_net_hdr through (slower; for kernels or set-ups without it)')
+    .addOption(
+      new Option('--rx-ring <mode>', 'receive path on the parent: TPACKET_V2 ring (auto), TPACKET_V3 ring (fewest wake-ups, up to 1 ms added latency), or recvmsg() per frame (off); falls back when the kernel refuses')
+        .choices(['auto', 'v3', 'v2', 'off'])
+        .default('auto'),
+    )
+    .option('--no-kernel-filter', "deliver every frame on the parent to the relay and drop other stations' unicast there (counted as not_for_us), instead of in the kernel with a BPF filter")
+    .addOption(new Option('--tx-batch <frames>', `most frames sent with one sendmmsg() (1 to ${RELAY_LIMITS.txBatchMax})`).argParser(txBatch).default(RELAY_LIMITS.txBatchMax))
+    .addOption(
+      new Option('--rx-coalesce <us>', 'adaptive interrupt coalescing, like ethtool adaptive-rx: after a burst of 8 or more frames, wait for more before sleeping until the next one; the wait starts at 25 µs and doubles while bursts keep coming, up to this many µs (a lone frame is never delayed; 0: off)')
+        .argParser(coalesceUs)
+        .default(RELAY_LIMITS.rxCoalesceDefaultUs),
+    )
+    .addOption(
+      new Option('--queues <n>', `relay with n threads: n packet sockets in a PACKET_FANOUT group and a multi-queue TAP (1 to ${RELAY_LIMITS.queuesMax}); for more than one core's worth of traffic`)
+        .argParser(queueCount)
+        .default(1),
+    )
+    .addOption(
+      new Option('--fanout <mode>', 'with --queues > 1, spread frames by the CPU that received them or by flow hash')
+        .choices(['cpu', 'hash'])
+        .default('cpu'),
+    )
+    .option('--no-follow-cpu', "keep the relay threads where the scheduler puts them, instead of letting each wait, while traffic is sparse, on the CPU its last frame arrived on (so the next one does not have to wake an idle CPU; the CPU is recorded by the kernel filter as eBPF, which needs CAP_BPF; without it, --queues N --fanout cpu still follows by queue)")
+    .addOption(
+      new Option('--cpu-latency <us>', "while running, hold a PM QoS request (/dev/cpu_dma_latency) that keeps idle CPUs out of sleep states slower than this many µs to wake, so a frame that finds the relay asleep waits less; 0 keeps idle CPUs polling (lowest latency, but every idle CPU busy-loops); system-wide, withdrawn when vethd exits (default: none)")
+        .argParser(cpuLatencyUs)
+        .env('VETHD_CPU_LATENCY'),
+    )
+    .option('--qdisc-bypass', "send the vNIC's frames straight to the parent's driver (PACKET_QDISC_BYPASS), skipping its qdisc and any tc shaping")
+    .addOption(
+      new Option('--probe-window <ms>', 'before bringing the vNIC up, listen this long on the parent for another station using the MAC (0: skip)')
+        .argParser(nonNegativeInt)
+        .default(500),
+    )
+    .addOption(
+      new Option('--on-conflict <action>', 'when another station uses the MAC while running: warn once per burst, or exit 1')
+        .choices(['warn', 'exit'])
+        .default('warn'),
+    )
+    .addOption(
+      new Option('--metrics-listen <host:port|off>', 'Prometheus /metrics and /healthz endpoint (loopback by default)')
+        .default(DEFAULT_METRICS_LISTEN)
+        .env('VETHD_METRICS_LISTEN'),
+    )
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('VETHD_LOG_LEVEL'))
+    .addOption(new Option('--log-format <format>', 'log lines on stdout: JSON, or pretty; auto is pretty on a TTY').choices(LOG_FORMATS).default('auto').env('VETHD_LOG_FORMAT'))
+    .addOption(new Option('--log-file <path>', 'append JSON log lines to this file instead of stdout; SIGHUP reopens it (for logrotate)').env('VETHD_LOG_FILE'))
+    .addOption(new Option('-c, --config <file>', 'read options from a TOML file (keys are the long option names; the command line and environment win); SIGHUP re-reads it').env('VETHD_CONFIG'))
+    .action(async (cliOpts: RootOptions) => {
+      let opts = cliOpts;
+      let tables: Record<string, unknown>[] | undefined;
+      if (opts.config) {
+        try {
+          const file = readConfig(opts.config, program);
+          applyConfig(program, file.values);
+          tables = file.vnics;
+          const source = program.getOptionValueSource('veth');
+          if (tables && (source === 'cli' || source === 'env')) {
+            throw codedError('config', `config ${opts.config}: its [[vnic]] tables name the vNICs: leave -v off the command line`);
+          }
+        } catch (err) {
+          fail(program, err, EXIT_USAGE);
+        }
+        opts = program.opts<RootOptions>();
+      }
+      let log: Logger;
+      try {
+        log = (deps.logger ?? createLogger)(opts.logLevel, opts.logFormat, opts.logFile);
+      } catch (err) {
+        fail(program, codedError((err as NodeJS.ErrnoException).code ?? 'log-file', `${opts.logFile}: cannot open log file: ${fileErrorText(err)}`), EXIT_USAGE);
+      }
+      let vnics: (VnicSpec & { mac: Buffer })[];
+      let metricsListen: ReturnType<typeof parseListen>;
+      try {
+        checkIfname(opts.eth);
+        metricsListen = parseListen(opts.metricsListen);
+        vnics = planVnics(opts, tables, (deps.machineId ?? readMachineId)(), log);
+      } catch (err) {
+        fail(program, err, EXIT_USAGE);
+      }
+      for (const { mac } of vnics) {
+        const warning = universalWarning(mac);
+        if (warning) log.warn({ mac: formatMac(mac) }, warning);
+        const users = (deps.localUsers ?? localUsers)(mac);
+        if (users.length) {
+          fail(program, codedError('mac-in-use', `MAC ${formatMac(mac)} is already used by ${users.join(', ')} on this host; choose another -m`), EXIT_SETUP);
+        }
+      }
+      const started = { ...opts }; // opts() is live: keep what the daemon started with
+      const startedVnics = tables;
+      let exit;
+      try {
+        exit = await runDaemon(
+          {
+            vnics,
+            parent: opts.eth,
+            membership: opts.membership,
+            vnetHdr: opts.vnetHdr,
+            rxRing: opts.rxRing,
+            kernelFilter: opts.kernelFilter,
+            txBatch: opts.txBatch,
+            qdiscBypass: opts.qdiscBypass ?? false,
+            rxCoalesceUs: opts.rxCoalesce,
+            queues: opts.queues,
+            fanout: opts.fanout,
+            followCpu: opts.followCpu,
+            probeWindowMs: opts.probeWindow,
+            onConflict: opts.onConflict,
+            metricsListen,
+            cpuLatencyUs: opts.cpuLatency,
+          },
+          { log, out, native: deps.native, cpuLatencyDevice: deps.cpuLatencyDevice, signals: deps.signals, parentUp: deps.parentUp, reload: opts.config ? () => reloadConfig(program, started, startedVnics) : undefined, reopenLog: reopenLogFiles },
+        );
+      } catch (err) {
+        fail(program, err, EXIT_SETUP);
+      }
+      if (exit.code !== 0) fail(program, exit.error ?? exit.reason, EXIT_RUNTIME);
+    });
+  program.addCommand(macCommand(deps, out, program));
+  program.addCommand(doctorCommand(deps, out, program));
+  const quoteValues = (c: Command): void => {
+    c.configureOutput({ outputError: (text, write) => write(commanderErrorText(text)) });
+    c.commands.forEach(quoteValues);
+  };
+  quoteValues(program);
+  return program;
+}
+
+/** Entry point for bin/vethd. Commander's own usage errors exit 2, like ours. */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const program = buildProgram();
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    process.exitCode = err.exitCode === 1 && err.code.startsWith('commander.') ? EXIT_USAGE : err.exitCode;
+  }
+}

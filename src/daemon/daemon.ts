@@ -1,0 +1,443 @@
+/**
+ * The daemon's lifecycle: build the relay (its vNICs still down), listen for
+ * a station already using a vNIC's MAC, bring the vNICs up, say so, watch the
+ * relay threads and MAC conflicts, stop cleanly on SIGINT/SIGTERM. Everything it
+ * touches is passed in, so tests drive it with a fake native module and a
+ * fake signal source.
+ */
+import type { EventEmitter } from 'node:events';
+import { ANNOUNCE_RATE, Announcer, VnicAddresses, type AnnouncePolicy } from './announce';
+import { capsDroppedLine } from '../host/caps';
+import { ConflictWatch, MacConflictError } from './collision';
+import { holdCpuLatency, type CpuLatencyHold } from '../host/cpulatency';
+import { serveMetrics, type ListenAddress, type MetricsServer } from '../obs/http';
+import type { Logger, LogLevel } from '../obs/log';
+import { createMetrics } from '../obs/metrics';
+import { ParentWatch, type ParentChange } from './parentwatch';
+import { sysfsIfindex, sysfsOperUp } from '../host/sysfs';
+import { createNotifier } from './systemd';
+import { VERSION } from '../version';
+import { loadNative, type LinkEvent, type LinkMonitor, type FollowCpu, type Membership, type NativeModule, type Relay, type RelayOptions, type RelayStats, type VnicInfo, type VnicStats } from '../native/native';
+
+export type OnConflict = 'warn' | 'exit';
+
+/** What SIGHUP's reload gives the running daemon. */
+export interface ReloadResult {
+  logLevel: LogLevel;
+  onConflict: OnConflict;
+  /** For every vNIC, or per vNIC in the order they run (an [[vnic]] table may set its own). */
+  antiSpoofing: boolean | boolean[];
+  /** Settings (option names) that changed in the file but only apply at the next start. */
+  restartNeeded: string[];
+}
+
+/** Relay modes, passed to it as they are (see RelayOptions for meanings and defaults). */
+type HotPathOptions = Pick<RelayOptions, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs' | 'queues' | 'fanout' | 'followCpu'>;
+
+/** One vNIC to run (see VnicOptions for the meanings). */
+export interface VnicSpec {
+  /** vNIC (TAP) name. */
+  tap: string;
+  /** Its MAC, 6 bytes; undefined keeps the kernel's choice. */
+  mac?: Buffer;
+  /** Namespace file to create it in (--netns); undefined: this namespace. */
+  netns?: string;
+  /** VLAN ID it is an access port of (--vlan). */
+  vlan?: number;
+  /** Set its arp_ignore/arp_announce (default true). */
+  arpSysctls?: boolean;
+  /** Drop its frames that claim another station's identity (default true; VnicOptions.antiSpoofing). */
+  antiSpoofing?: boolean;
+  /** The reserved 802.1 groups it may send to, a 16-bit mask (VnicOptions.linkLocalPass; default EAPOL and LLDP). */
+  linkLocalPass?: number;
+  /** Drop its router advertisements and redirects (default false). */
+  raGuard?: boolean;
+  /** Drop its DHCP server and relay messages (default false). */
+  dhcpGuard?: boolean;
+  /** Gratuitous ARP / unsolicited NA for its addresses (default: 2, 2000 ms apart; count 0: off). */
+  announce?: AnnouncePolicy;
+}
+
+export interface DaemonOptions extends HotPathOptions {
+  /** The vNICs, 1 to 64, all on the one parent. */
+  vnics: VnicSpec[];
+  /** Parent NIC name. */
+  parent: string;
+  membership: Membership;
+  /** Pass virtio_net_hdr through (default true); false relays plain frames with checksums completed in C. */
+  vnetHdr?: boolean;
+  /** How long to listen on the parent for our MAC as a source before bringing the vNIC up, ms (0: skip). */
+  probeWindowMs?: number;
+  /** A conflict seen while running: log a warning once per burst, or end the daemon (exit 1). */
+  onConflict?: OnConflict;
+  /** Where /metrics and /healthz listen; undefined: no endpoint. */
+  metricsListen?: ListenAddress;
+  /** Hold a PM QoS CPU wake-up latency request of this many µs while running (see cpulatency.ts); undefined: none. */
+  cpuLatencyUs?: number;
+}
+
+export interface DaemonDeps {
+  log: Logger;
+  /** Where the one status line goes (stdout). */
+  out: (line: string) => void;
+  native?: NativeModule;
+  /** Emits 'SIGINT' / 'SIGTERM' (stop) and 'SIGUSR1' (log the counters); default: process. */
+  signals?: Pick<EventEmitter, 'on' | 'off'>;
+  /** How often the relay threads' health and the conflict counter are checked, ms (default 250). */
+  healthIntervalMs?: number;
+  /** Clock for conflict bursts (default Date.now). */
+  now?: () => number;
+  /** Environment for sd_notify ($NOTIFY_SOCKET, $WATCHDOG_USEC); default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** The parent's operational state at start and after lost link events (default: sysfs operstate). */
+  parentUp?: (parent: string) => boolean | undefined;
+  /** SIGHUP: re-read the configuration (throws its error: the old settings stay); undefined: nothing to re-read. */
+  reload?: () => ReloadResult;
+  /** SIGHUP: reopen log files (logrotate). */
+  reopenLog?: () => void;
+  /** The ifindex a name has now, undefined when there is no such device (default: sysfs), after lost link events. */
+  ifindexOf?: (name: string) => number | undefined;
+  /** The PM QoS device for cpuLatencyUs (default /dev/cpu_dma_latency). */
+  cpuLatencyDevice?: string;
+}
+
+/**
+ * How the daemon ended: 0 on a signal; 1 when a relay thread failed, a
+ * conflict was fatal, or every vNIC was retired (a vNIC deleted or broken
+ * from outside is retired alone while another one still serves).
+ */
+export interface DaemonExit {
+  code: number;
+  reason: string;
+  stats: RelayStats;
+  error?: Error;
+}
+
+/** RFC 5227's ANNOUNCE_NUM and ANNOUNCE_INTERVAL. */
+export const DEFAULT_ANNOUNCE: AnnouncePolicy = { count: 2, intervalMs: 2000 };
+
+const fmtHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One running vNIC: what it is, and what watches it. */
+interface VnicRun {
+  /** Its index in the relay. */
+  index: number;
+  info: VnicInfo;
+  /** Bound to {device, parent}. */
+  log: Logger;
+  announcer: Announcer;
+  /** Its link and address events, in its namespace; undefined when announcing is off. */
+  monitor?: LinkMonitor;
+}
+
+/**
+ * Announce vNIC `index`'s addresses as it gains them or comes up: a
+ * LinkMonitor with address events, opened in the vNIC's namespace before its
+ * link comes up (none with policy.count 0). Throws the monitor's NativeError.
+ */
+function startAnnouncing(native: NativeModule, relay: Relay, index: number, info: VnicInfo, policy: AnnouncePolicy, log: Logger): Pick<VnicRun, 'announcer' | 'monitor'> {
+  const { perSecond, burst } = ANNOUNCE_RATE;
+  const onSkip = (address: string, skipped: number): void =>
+    log.warn({ address, skipped, perSecond, burst }, `announcements over the rate (${perSecond} addresses a second, ${burst} at once): ${address} and those right after it are not announced (${skipped} skipped so far)`);
+  const announcer = new Announcer(policy, (a) => relay.announce(a, index), (address, err) => log.warn({ err, address }, `could not announce ${address}`), { onSkip });
+  if (policy.count === 0) return { announcer };
+  const addrs = new VnicAddresses(info.tapIfindex);
+  const onEvents = (events: LinkEvent[]): void =>
+    events.forEach((ev) => {
+      if (ev.type === 'deladdr' && ev.address) announcer.cancel(ev.address);
+      for (const address of addrs.handle(ev)) {
+        if (!announcer.announce(address)) continue; // over the rate: onSkip said so
+        log.info({ address, count: policy.count, intervalMs: policy.intervalMs }, `announcing ${address} (${address.includes(':') ? 'unsolicited neighbour advertisement' : 'gratuitous ARP'})`);
+      }
+    });
+  return { announcer, monitor: new native.LinkMonitor(onEvents, { addresses: true, netns: info.netns }) };
+}
+
+/** Stop watching vNIC v: its link and address events and its pending announcements. Idempotent. */
+function unwatch(v: VnicRun): void {
+  v.monitor?.close();
+  v.monitor = undefined;
+  v.announcer.close();
+}
+
+/** vNIC index's counters; a relay that does not break them down (one vNIC) gives its totals. */
+export function vnicStats(stats: RelayStats, index: number): VnicStats {
+  return stats.vnics?.[index] ?? stats;
+}
+
+/**
+ * Listen for probeWindowMs with the vNICs down; throw MacConflictError when
+ * frames with a vNIC's MAC as source came from the wire (the caller closes the relay).
+ */
+async function probeConflict(relay: Relay, opts: DaemonOptions, vnics: VnicRun[]): Promise<void> {
+  const ms = opts.probeWindowMs ?? 0;
+  if (ms <= 0) return;
+  await sleep(ms);
+  const stats = relay.stats();
+  for (const v of vnics) {
+    const seen = vnicStats(stats, v.index).receive.drops.mac_conflict;
+    if (seen > 0) {
+      throw new MacConflictError(`${v.info.tap}: MAC ${v.info.mac} is already used on ${opts.parent}: ${seen} frame(s) from it in ${ms} ms; choose another -m`);
+    }
+  }
+}
+
+/** What following its frames comes to when the kernel refused the filter that records the receiving CPU (RelayInfo.followCpuError), and the cure. */
+function followHint(mode: FollowCpu, err: string): string {
+  const what = mode === 'fanout' ? 'the relay threads follow their frames by queue only' : 'the relay thread does not follow its frames';
+  return `${what}: the kernel refused the eBPF filter that records each frame's receiving CPU: ${err}; it needs CAP_BPF and the bpf() system call (under the systemd unit: the README's follow-cpu drop-in). A frame may wake the relay on an idle CPU meanwhile (higher ping RTT; --cpu-latency 0 is the other cure)`;
+}
+
+/** The original vethd's line for one vNIC; one made in another namespace says so after it. */
+function attachedLine(v: VnicInfo, parent: string): string {
+  return `Attached ${v.tap} into ${parent} (${v.mac})${v.netns ? ` in network namespace ${v.netns}` : ''}`;
+}
+
+/**
+ * Open the relay (throws the native set-up error, leaving nothing behind),
+ * start it, probe for MAC conflicts, bring the vNICs up, print
+ * `Attached <tap> into <parent> (<mac>)` for each, and resolve when it ends.
+ * The relay is closed (TAPs deleted, membership dropped) before resolving.
+ */
+export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<DaemonExit> {
+  const native = deps.native ?? loadNative();
+  const signals = deps.signals ?? process;
+  const now = deps.now ?? Date.now;
+  const parentUp = deps.parentUp ?? sysfsOperUp;
+  // Listen for link events before the socket is bound, so a parent that vanishes in between is not missed.
+  const early: LinkEvent[] = [];
+  let onLinkEvents: (events: LinkEvent[]) => void = (events) => early.push(...events);
+  const monitor = new native.LinkMonitor((events) => onLinkEvents(events));
+  let relay: Relay;
+  try {
+    relay = new native.Relay({
+      parent: opts.parent,
+      vnics: opts.vnics.map((v) => ({
+        tap: v.tap,
+        mac: v.mac,
+        netns: v.netns,
+        arpSysctls: v.arpSysctls ?? true,
+        antiSpoofing: v.antiSpoofing ?? true,
+        linkLocalPass: v.linkLocalPass,
+        raGuard: v.raGuard ?? false,
+        dhcpGuard: v.dhcpGuard ?? false,
+        ...(v.vlan ? { vlan: v.vlan } : {}),
+      })),
+      membership: opts.membership,
+      vnetHdr: opts.vnetHdr ?? true,
+      rxRing: opts.rxRing,
+      kernelFilter: opts.kernelFilter,
+      txBatch: opts.txBatch,
+      qdiscBypass: opts.qdiscBypass,
+      rxCoalesceUs: opts.rxCoalesceUs,
+      queues: opts.queues,
+      fanout: opts.fanout,
+      followCpu: opts.followCpu,
+    });
+  } catch (err) {
+    monitor.close();
+    throw err;
+  }
+  let running = false;
+  let server: MetricsServer | undefined;
+  const info = relay.info();
+  const runs: VnicRun[] = [];
+  let latency: CpuLatencyHold | undefined;
+  const closeAll = (): void => {
+    latency?.release();
+    monitor.close();
+    runs.forEach((v) => v.monitor?.close());
+    relay.close();
+  };
+  try {
+    (info.vnics ?? [info]).forEach((vinfo, index) => {
+      const log = deps.log.child({ device: vinfo.tap, parent: info.parent });
+      runs.push({ index, info: vinfo, log, ...startAnnouncing(native, relay, index, vinfo, opts.vnics[index]?.announce ?? DEFAULT_ANNOUNCE, log) });
+    });
+  } catch (err) {
+    closeAll();
+    throw err;
+  }
+  const log = runs.length === 1 ? runs[0].log : deps.log.child({ parent: info.parent });
+  // A vNIC in another namespace has an ifindex from that namespace's numbering: its events never come here.
+  const watch = new ParentWatch(info.parent, info.parentIfindex, parentUp(info.parent), runs.filter((v) => !v.info.netns).map((v) => v.info.tapIfindex));
+  try {
+    // Opened before the capabilities go: the device is root's.
+    if (opts.cpuLatencyUs !== undefined) latency = holdCpuLatency(opts.cpuLatencyUs, deps.cpuLatencyDevice);
+    relay.start();
+    await probeConflict(relay, opts, runs);
+    relay.up();
+    running = true;
+    if (opts.metricsListen) {
+      const registry = createMetrics({
+        stats: () => relay.stats(),
+        info: () => info,
+        parentUp: () => watch.up,
+        version: VERSION,
+        dropReasons: native.dropReasons,
+        announcements: (index) => runs[index].announcer.sent,
+        retired: () => relay.status().retired.map((err) => err !== null),
+      });
+      server = await serveMetrics(registry, opts.metricsListen, () => running);
+    }
+  } catch (err) {
+    closeAll();
+    throw err;
+  }
+  // Set-up is over: nothing from here on needs a capability (native/caps.h says why).
+  const caps = native.dropCapabilities();
+  if (caps.error) log.warn({ err: caps.error }, 'could not drop capabilities');
+  else log[caps.holding ? 'warn' : 'info']({ threads: caps.threads, holding: caps.holding, held: caps.held }, capsDroppedLine(caps));
+  const notifier = createNotifier(native.sdNotify, deps.env ?? process.env, (err) => log.warn({ err }, 'sd_notify failed'));
+  for (const v of runs) {
+    deps.out(attachedLine(v.info, info.parent));
+    v.log.info(
+      { mac: v.info.mac, mtu: info.mtu, vnetHdr: info.vnetHdr, membership: info.membership, ifindex: v.info.tapIfindex, netns: v.info.netns, vlan: v.info.vlan },
+      `relay running (${info.vnetHdr ? 'virtio_net_hdr passthrough' : 'plain frames, checksums completed in software'}, ${info.membership} membership${v.info.vlan ? `, access port of VLAN ${v.info.vlan}` : ''})`,
+    );
+  }
+  log.info(
+    { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, rxCoalesceUs: info.rxCoalesceUs, queues: info.queues, fanout: info.fanout, followCpu: info.followCpu, vnetHdr: info.vnetHdr, vnics: runs.length },
+    'relay mode',
+  );
+  if (info.followCpuError) log.info({ followCpuError: info.followCpuError }, followHint(info.followCpu, info.followCpuError));
+  if (latency) log.info({ cpuLatencyUs: latency.us }, `holding a CPU wake-up latency request of ${latency.us} µs (PM QoS): idle CPUs stay out of deeper sleep states while vethd runs${latency.us === 0 ? ' (0: they poll, using CPU time while idle)' : ''}`);
+  if (server) log.info({ url: `http://${fmtHost(server.address.host)}:${server.address.port}/metrics` }, 'metrics endpoint listening');
+  notifier.ready(runs.length === 1 ? attachedLine(runs[0].info, info.parent) : `Attached ${runs.map((v) => v.info.tap).join(', ')} into ${info.parent}`);
+
+  const conflicts = runs.map((v) => new ConflictWatch(vnicStats(relay.stats(), v.index).receive.drops.mac_conflict));
+  // vNIC i was retired by the relay: its TAP deleted or broken from outside (a tenant's doing, never the others' business).
+  const retired = runs.map(() => false);
+  let lastRetired: Error | undefined;
+  const retire = (i: number, err: Error): void => {
+    retired[i] = true;
+    lastRetired = err;
+    unwatch(runs[i]);
+  };
+  let onConflict = opts.onConflict ?? 'warn';
+  let fatal: Error | undefined; // set by a parent change the relay cannot follow; the health tick ends the daemon
+  const onChange = (change: ParentChange): void => {
+    const fail = (err: Error): void => void (fatal ??= err);
+    applyParentChange(change, { relay, watch, log, vnics: runs, mtu: info.mtu, queues: info.queues, parentUp, ifindexOf: deps.ifindexOf ?? sysfsIfindex, fail }, onChange);
+    info.parent = watch.name;
+    info.parentIfindex = watch.ifindex;
+  };
+  onLinkEvents = (events) => events.forEach((ev) => watch.handle(ev).forEach(onChange));
+  onLinkEvents(early.splice(0));
+  const exit = await new Promise<Omit<DaemonExit, 'stats'>>((resolve) => {
+    const onSignal = (name: string) => () => finish({ code: 0, reason: name });
+    const handlers = {
+      SIGINT: onSignal('SIGINT'),
+      SIGTERM: onSignal('SIGTERM'),
+      SIGUSR1: () => log.info({ stats: relay.stats() }, 'counters'),
+      SIGHUP: () => onHangup(),
+    };
+    const onHangup = (): void => {
+      try {
+        deps.reopenLog?.();
+      } catch (err) {
+        log.error({ err }, 'SIGHUP: cannot reopen the log files: the ones open stay in use'); // never out of a signal handler: the relay runs on
+      }
+      if (!deps.reload) return log.info('SIGHUP: log files reopened (no config file to re-read)');
+      let r: ReloadResult;
+      try {
+        r = deps.reload();
+      } catch (err) {
+        return log.error({ err }, 'SIGHUP: config not reloaded, the running settings stay');
+      }
+      deps.log.level = r.logLevel;
+      for (const l of new Set([log, ...runs.map((v) => v.log)])) l.level = r.logLevel; // a child keeps the level it was made with
+      onConflict = r.onConflict;
+      if (Array.isArray(r.antiSpoofing)) r.antiSpoofing.forEach((on, i) => i < runs.length && relay.setAntiSpoofing(on, i));
+      else relay.setAntiSpoofing(r.antiSpoofing);
+      log.info({ logLevel: r.logLevel, onConflict: r.onConflict, antiSpoofing: r.antiSpoofing }, 'SIGHUP: config reloaded, log files reopened');
+      if (r.restartNeeded.length) log.warn({ settings: r.restartNeeded }, `SIGHUP: ${r.restartNeeded.join(', ')} changed: takes effect when vethd restarts`);
+    };
+    const timer = setInterval(() => {
+      const st = relay.status();
+      if (st.rxError) return finish({ code: 1, reason: 'relay thread failed', error: st.rxError });
+      const gone = st.retired.flatMap((err, i) => (err && !retired[i] ? [{ i, err }] : []));
+      gone.forEach(({ i, err }) => retire(i, err)); // all marked first: the count each line gives is true
+      gone.forEach(({ i, err }) => retired.some((r) => !r) && runs[i].log.warn({ err }, `vNIC ${runs[i].info.tap} retired: ${err.message}; ${retired.filter((r) => !r).length} other vNIC(s) keep running`));
+      if (retired.every(Boolean)) return finish({ code: 1, reason: 'every vNIC gone', error: lastRetired });
+      if (fatal) return finish({ code: 1, reason: 'parent re-created', error: fatal });
+      const stats = relay.stats();
+      for (const v of runs) {
+        const seen = vnicStats(stats, v.index).receive.drops.mac_conflict;
+        const event = conflicts[v.index].observe(seen, now());
+        if (!event) continue;
+        const text = `another station on ${info.parent} sends with our MAC ${v.info.mac} (${seen} frame(s) so far)`;
+        if (onConflict === 'exit') return finish({ code: 1, reason: 'MAC conflict', error: new MacConflictError(`${v.info.tap}: ${text}`) });
+        if (event === 'new-burst') v.log.warn({ mac: v.info.mac, frames: seen }, `MAC conflict: ${text}`);
+      }
+    }, deps.healthIntervalMs ?? 250);
+    function finish(result: Omit<DaemonExit, 'stats'>): void {
+      clearInterval(timer);
+      for (const [name, fn] of Object.entries(handlers)) signals.off(name, fn);
+      resolve(result);
+    }
+    for (const [name, fn] of Object.entries(handlers)) signals.on(name, fn);
+  });
+  running = false;
+  monitor.close();
+  runs.forEach(unwatch);
+  notifier.stopping();
+  notifier.close();
+  await server?.close();
+  const stats = relay.stats();
+  relay.close();
+  latency?.release();
+  if (exit.error) log.error({ err: exit.error, stats }, 'relay stopped');
+  else log.info({ stats }, `stopped on ${exit.reason}`);
+  return { ...exit, stats };
+}
+
+interface ChangeContext {
+  relay: Relay;
+  watch: ParentWatch;
+  log: Logger;
+  /** The vNICs (for their names). */
+  vnics: VnicRun[];
+  /** The vNIC's MTU, bytes. */
+  mtu: number;
+  /** Queues in use: above 1 the packet sockets are fanout members, which cannot be bound again. */
+  queues: number;
+  /** End the daemon with exit 1 (a service manager restarts it). */
+  fail: (err: Error) => void;
+  parentUp: (name: string) => boolean | undefined;
+  ifindexOf: (name: string) => number | undefined;
+}
+
+/** Log one parent change and act on it: rebind when the parent is back; re-read the state after lost events. */
+function applyParentChange(change: ParentChange, c: ChangeContext, again: (change: ParentChange) => void): void {
+  const { log, watch } = c;
+  switch (change.kind) {
+    case 'down':
+      return log.warn(`parent link ${watch.name} is down: frames to it are dropped (parent_down) until it is up`);
+    case 'up':
+      return log.info(`parent link ${watch.name} is up`);
+    case 'renamed':
+      return log.info({ from: change.from, to: change.to, ifindex: watch.ifindex }, `parent ${change.from} was renamed ${change.to}: the relay follows it`);
+    case 'gone':
+      return log.warn(`parent ${watch.name} was deleted or left this namespace: waiting for a device named ${watch.name} to rebind`);
+    case 'vnic-left': {
+      const tap = c.vnics.find((v) => v.info.tapIfindex === change.ifindex && !v.info.netns)?.info.tap ?? `ifindex ${change.ifindex}`;
+      return log.info(`vNIC ${tap} left this network namespace (moved to a container, or being deleted)`);
+    }
+    case 'back':
+      try {
+        c.relay.rebind(change.name, change.ifindex);
+      } catch (err) {
+        if (c.queues > 1) return c.fail(err as Error); // a restart opens a new fanout group on the new device
+        watch.present = false;
+        return log.error({ err }, `parent ${change.name} is back (ifindex ${change.ifindex}) but cannot be used: still waiting`);
+      }
+      log.info({ ifindex: change.ifindex }, `parent ${change.name} is back (ifindex ${change.ifindex}): packet socket rebound`);
+      if (change.mtu > 0 && change.mtu !== c.mtu) log.warn(`parent ${change.name} now has MTU ${change.mtu}, the vNIC keeps ${c.mtu}`);
+      return;
+    case 'resync':
+      log.warn('link events were lost (rtnetlink ENOBUFS): re-reading the parent state');
+      return watch.resync(c.ifindexOf(watch.name), c.parentUp(watch.name)).forEach(again);
+  }
+}

@@ -1,0 +1,580 @@
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CommanderError } from 'commander';
+import pino from 'pino';
+import { describe, expect, test } from 'vitest';
+import { buildProgram } from '../../src/cli/cli';
+import { waitFor } from '../../tools/lab/exec';
+import { formatMac } from '../../src/mac/mac';
+import { resolveMac } from '../../src/mac/macpolicy';
+import { createLogger, type LogFormat, type LogLevel } from '../../src/obs/log';
+import { FakeNative, FakeSignals, nativeError } from '../fakes';
+
+const MACHINE_ID = '0123456789abcdef0123456789abcdef';
+
+function setup(opts: { machineId?: string; users?: string[]; cpuLatencyDevice?: string } = {}) {
+  const fake = new FakeNative();
+  const signals = new FakeSignals();
+  const lines: string[] = [];
+  const errors: string[] = [];
+  const logs: string[] = [];
+  // --log-file goes to the real logger (the file is opened as vethd opens it); the rest is kept here.
+  const logger = (level: LogLevel, format: LogFormat, logFile?: string) => (logFile ? createLogger(level, format, logFile) : pino({ level: 'info' }, { write: (s: string) => logs.push(s) }));
+  const program = buildProgram({
+    native: fake.module(),
+    out: (l) => lines.push(l),
+    logger,
+    signals,
+    machineId: () => ('machineId' in opts ? opts.machineId : MACHINE_ID),
+    localUsers: () => opts.users ?? [],
+    parentUp: () => true,
+    cpuLatencyDevice: opts.cpuLatencyDevice,
+  });
+  program.exitOverride().configureOutput({ writeErr: (s) => errors.push(s), writeOut: (s) => lines.push(s) });
+  const parse = (...args: string[]) => program.parseAsync(['node', 'vethd', ...args]);
+  return { fake, signals, lines, errors, logs, parse };
+}
+
+/** Run parse() to its end and return the CommanderError it threw (or undefined). */
+async function outcome(p: Promise<unknown>): Promise<CommanderError | undefined> {
+  try {
+    await p;
+    return undefined;
+  } catch (err) {
+    if (err instanceof CommanderError) return err;
+    throw err;
+  }
+}
+
+describe('vethd [-v veth] [-e eth] [-m mac]', () => {
+  test('defaults: veth0 on eth0, the persistent MAC, promiscuous membership; SIGTERM stops it cleanly', async () => {
+    const { fake, signals, lines, parse } = setup();
+    const run = parse('--probe-window', '0');
+    await waitFor('attach', () => lines.length > 0);
+    const mac = resolveMac({ kind: 'persistent' }, { machineId: MACHINE_ID, tap: 'veth0', parent: 'eth0' });
+    expect(fake.opened).toEqual([{ tap: 'veth0', parent: 'eth0', mac, membership: 'promisc', vnetHdr: true, antiSpoofing: true, rxRing: 'auto', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 200, queues: 1, fanout: 'cpu', followCpu: true, netns: undefined, arpSysctls: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false }]);
+    expect(fake.started).toBe(1);
+    expect(fake.ups).toBe(1);
+    expect(lines).toEqual([`Attached veth0 into eth0 (${formatMac(mac)})`]);
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+    expect(fake.closed).toBe(1);
+  });
+
+  test('the original interface: -v -e -m, any MAC notation', async () => {
+    const { fake, signals, lines, parse } = setup();
+    const run = parse('-v', 'veth1', '-e', 'eth1', '-m', '0200.c000.0203', '--probe-window', '0');
+    await waitFor('attach', () => lines.length > 0);
+    expect(fake.opened[0].mac).toEqual(Buffer.from('0200c0000203', 'hex'));
+    expect(lines).toEqual(['Attached veth1 into eth1 (02:00:c0:00:02:03)']);
+    signals.emit('SIGINT');
+    expect(await outcome(run)).toBeUndefined();
+  });
+
+  test('--membership unicast and --no-vnet-hdr are passed to the relay', async () => {
+    const { fake, signals, lines, parse } = setup();
+    const run = parse('--membership', 'unicast', '--no-vnet-hdr', '--probe-window', '0');
+    await waitFor('attach', () => lines.length > 0);
+    expect(fake.opened[0].membership).toBe('unicast');
+    expect(fake.opened[0].vnetHdr).toBe(false);
+    signals.emit('SIGTERM');
+    await run;
+  });
+
+  test('a set-up error: one line with a hint, exit 3, nothing opened', async () => {
+    const { fake, errors, parse } = setup();
+    fake.openError = nativeError('eth9', 'cannot bind packet socket', 'ENODEV', 19, 'No such device');
+    const err = await outcome(parse('-e', 'eth9'));
+    expect(err?.exitCode).toBe(3);
+    expect(err?.code).toBe('vethd.ENODEV');
+    expect(errors.join('')).toBe('vethd: eth9: cannot bind packet socket: No such device (ENODEV); no such interface (see `ip link`)\n');
+  });
+
+  test('a relay thread that dies ends the daemon with exit 1 and the relay closed', async () => {
+    const { fake, lines, errors, parse } = setup();
+    const run = parse('-v', 'veth1', '--probe-window', '0');
+    await waitFor('attach', () => lines.length > 0);
+    fake.status = { open: true, rxError: nativeError('eth0', 'relay stopped reading the parent', 'EFAULT', 14, 'Bad address'), retired: [null] };
+    const err = await outcome(run);
+    expect(err?.exitCode).toBe(1);
+    expect(errors.join('')).toContain('vethd: eth0: relay stopped reading the parent: Bad address (EFAULT)');
+    expect(fake.closed).toBe(1);
+  });
+
+  test('the only vNIC retired (deleted from outside) ends the daemon with exit 1 and the relay closed', async () => {
+    const { fake, lines, errors, parse } = setup();
+    const run = parse('-v', 'veth1', '--probe-window', '0');
+    await waitFor('attach', () => lines.length > 0);
+    fake.status = { open: true, rxError: null, retired: [nativeError('veth1', 'relay stopped reading the TAP', 'EBADFD', 77, 'File descriptor in bad state')] };
+    const err = await outcome(run);
+    expect(err?.exitCode).toBe(1);
+    expect(errors.join('')).toContain('vethd: veth1: relay stopped reading the TAP: File descriptor in bad state (EBADFD); the vNIC was deleted from outside; restart vethd (systemd does, with Restart=on-failure) to recreate it');
+    expect(fake.closed).toBe(1);
+  });
+
+  test.each([
+    [['-m', 'nonsense'], 'vethd: invalid MAC "nonsense": unknown policy'],
+    [['-m', 'ip:300.1.1.1'], 'vethd: invalid MAC "ip:300.1.1.1": "300.1.1.1" is not an IPv4 address'],
+    [['-m', 'oui:01:00:5e'], 'vethd: invalid MAC "oui:01:00:5e": the prefix has the I/G bit set'],
+    [['-v', 'a/b'], 'vethd: invalid interface name "a/b": contains "/"'],
+    [['-v', 'a\nb'], 'vethd: invalid interface name "a\\nb": contains "\\n"'],
+    [['-e', `eth${'\n'.repeat(1 << 20)}`], `vethd: invalid interface name "eth${'\\n'.repeat(29)}"… (1048579 characters): 1048579 bytes, longer than 15`],
+    [['-v', 'eth0'], 'vethd: -v and -e name the same interface "eth0"'],
+    [['--netns', 'vdlab-no-such-ns'], 'vethd: --netns vdlab-no-such-ns: no such network namespace (/run/netns/vdlab-no-such-ns does not exist; create it with "ip netns add vdlab-no-such-ns")'],
+    [['--netns', '..'], 'vethd: --netns "..": not a namespace name or path'],
+  ])('bad input %j: exit 2, one line, relay never opened', async (args, msg) => {
+    const { fake, errors, parse } = setup();
+    const err = await outcome(parse(...args));
+    expect(err?.exitCode).toBe(2);
+    expect(errors.join('')).toContain(msg);
+    expect(errors.join('').trim().split('\n')).toHaveLength(1);
+    expect(fake.opened).toHaveLength(0);
+  });
+
+  test('hot-path modes reach the relay, and the mode in force is logged once', async () => {
+    const { fake, signals, lines, parse, logs } = setup();
+    const run = parse('--rx-ring', 'v3', '--no-kernel-filter', '--tx-batch', '4', '--qdisc-bypass', '--queues', '2', '--fanout', 'hash', '--no-follow-cpu', '--probe-window', '0');
+    await waitFor('attach', () => lines.length > 0);
+    expect(fake.opened[0]).toMatchObject({ rxRing: 'v3', kernelFilter: false, txBatch: 4, qdiscBypass: true, queues: 2, fanout: 'hash', followCpu: false });
+    expect(logs.map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg === 'relay mode')).toEqual([expect.objectContaining({ rxRing: 'tpacket_v2', kernelFilter: false, txBatch: 4, qdiscBypass: true, queues: 2, fanout: 'hash', followCpu: 'off' })]);
+    signals.emit('SIGTERM');
+    await run;
+  });
+
+  test('a refused filter for following the frames is said once, with its errno and the cure; nothing is said when it was attached', async () => {
+    for (const refused of [undefined, 'Operation not permitted (EPERM)']) {
+      const { fake, signals, lines, parse, logs } = setup();
+      fake.followCpuError = refused;
+      const run = parse('--probe-window', '0');
+      await waitFor('attach', () => lines.length > 0);
+      const hints = logs.map((l) => JSON.parse(l) as { msg: string; followCpuError?: string }).filter((l) => l.followCpuError);
+      if (!refused) expect(hints).toEqual([]);
+      else {
+        expect(hints).toHaveLength(1);
+        expect(hints[0].followCpuError).toBe(refused);
+        expect(hints[0].msg).toMatch(/^the relay thread does not follow its frames: the kernel refused the eBPF filter .*: Operation not permitted \(EPERM\); it needs CAP_BPF .*follow-cpu drop-in/);
+      }
+      signals.emit('SIGTERM');
+      await run;
+    }
+  });
+
+  test('--netns reaches the relay as a namespace file, where the vNIC may share the parent\'s name; --no-arp-sysctls too', async () => {
+    const { fake, signals, lines, parse } = setup();
+    const run = parse('-v', 'eth0', '--netns', '/proc/self/ns/net', '--no-arp-sysctls', '--probe-window', '0');
+    await waitFor('attach', () => lines.length > 0);
+    expect(fake.opened[0]).toMatchObject({ tap: 'eth0', parent: 'eth0', netns: '/proc/self/ns/net', arpSysctls: false });
+    signals.emit('SIGTERM');
+    await run;
+  });
+
+  test('--announce: an address the vNIC gains while up is announced that many times; --announce 0 never', async () => {
+    for (const [count, expected] of [['1', ['192.0.2.50']], ['0', []]] as const) {
+      const { fake, signals, lines, parse } = setup();
+      const run = parse('--announce', count, '--probe-window', '0');
+      await waitFor('attach', () => lines.length > 0);
+      for (const fn of fake.linkListeners) {
+        fn([{ type: 'new', ifindex: 7, flags: 0x41, operstate: -1, mtu: 1500, name: 'veth0' }]);
+        fn([{ type: 'addr', ifindex: 7, flags: 0, operstate: -1, mtu: -1, name: '', family: 4, address: '192.0.2.50', addrFlags: 0x80 }]);
+      }
+      expect(fake.announced).toEqual(expected);
+      signals.emit('SIGTERM');
+      await run;
+    }
+  });
+
+  test('--announce: a vNIC gaining 2,000 addresses at once announces a burst of them, logs each of those and one line for the rest', async () => {
+    const { fake, signals, lines, logs, parse } = setup();
+    const run = parse('--probe-window', '0', '--metrics-listen', 'off');
+    await waitFor('attach', () => lines.length > 0);
+    fake.linkEvents({ type: 'new', ifindex: 7, flags: 0x41, name: 'veth0' });
+    const events = Array.from({ length: 2000 }, (_, i) => ({ type: 'addr' as const, ifindex: 7, family: 4 as const, address: `10.0.${i >> 8}.${i & 255}`, addrFlags: 0x80 }));
+    fake.linkEvents(...events);
+    expect(fake.announced).toHaveLength(32);
+    expect(logs.filter((l) => l.includes('"msg":"announcing '))).toHaveLength(32);
+    const over = logs.filter((l) => l.includes('announcements over the rate'));
+    expect(over).toHaveLength(1);
+    expect(JSON.parse(over[0])).toMatchObject({ address: '10.0.0.32', skipped: 1 });
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+  });
+
+  test('-m policies reach the relay: ip:, random, oui:', async () => {
+    for (const [spec, check] of [
+      ['ip:192.0.2.3', (m: string) => m === '02:00:c0:00:02:03'],
+      ['random', (m: string) => /^[0-9a-f][26ae]:/.test(m)],
+      ['oui:00:16:3e', (m: string) => m.startsWith('00:16:3e:')],
+    ] as const) {
+      const { fake, signals, lines, parse } = setup();
+      const run = parse('-m', spec, '--probe-window', '0');
+      await waitFor('attach', () => lines.length > 0);
+      expect(check(formatMac(fake.opened[0].mac!))).toBe(true);
+      signals.emit('SIGTERM');
+      await run;
+    }
+  });
+
+  test('a universally administered MAC draws a warning naming the vendor', async () => {
+    const { signals, lines, logs, parse } = setup();
+    const run = parse('-m', 'b8:27:eb:00:00:01', '--probe-window', '0');
+    await waitFor('attach', () => lines.length > 0);
+    signals.emit('SIGTERM');
+    await run;
+    const warn = logs.map((l) => JSON.parse(l)).find((l) => l.level === 40);
+    expect(warn.msg).toContain('b8:27:eb:00:00:01 is universally administered, registered to Raspberry Pi Foundation');
+    expect(warn.msg).toContain('locally administered');
+  });
+
+  test('no machine id: the default falls back to random with a warning; an explicit persistent is refused', async () => {
+    const a = setup({ machineId: undefined });
+    const run = a.parse('--probe-window', '0');
+    await waitFor('attach', () => a.lines.length > 0);
+    a.signals.emit('SIGTERM');
+    await run;
+    expect(a.logs.join('')).toContain('no /etc/machine-id');
+    const b = setup({ machineId: undefined });
+    const err = await outcome(b.parse('-m', 'persistent'));
+    expect(err?.exitCode).toBe(2);
+    expect(b.errors.join('')).toContain('cannot derive a persistent MAC: no valid /etc/machine-id');
+  });
+
+  test('a MAC an interface on this host already has is refused before anything is opened', async () => {
+    const { fake, errors, parse } = setup({ users: ['eth0'] });
+    const err = await outcome(parse('-m', '02:00:00:00:0f:01'));
+    expect(err?.exitCode).toBe(3);
+    expect(errors.join('')).toBe('vethd: MAC 02:00:00:00:0f:01 is already used by eth0 on this host; choose another -m\n');
+    expect(fake.opened).toHaveLength(0);
+  });
+
+  test('--cpu-latency: the request is written to the PM QoS device as a 4-byte integer and logged once', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vethd-qos-'));
+    const device = path.join(dir, 'cpu_dma_latency');
+    writeFileSync(device, '');
+    const { signals, lines, parse, logs } = setup({ cpuLatencyDevice: device });
+    const run = parse('--cpu-latency', '7', '--probe-window', '0');
+    await waitFor('attach', () => lines.length > 0);
+    const written = readFileSync(device);
+    expect(written.length).toBe(4);
+    expect(os.endianness() === 'LE' ? written.readInt32LE(0) : written.readInt32BE(0)).toBe(7);
+    expect(logs.filter((l) => l.includes('CPU wake-up latency request of 7 µs'))).toHaveLength(1);
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+    rmSync(dir, { recursive: true });
+  });
+
+  test('--cpu-latency without the device: one line naming it and the errno, exit 3, relay closed, vNIC never up', async () => {
+    const { fake, errors, parse } = setup({ cpuLatencyDevice: '/nonexistent/cpu_dma_latency' });
+    const err = await outcome(parse('--cpu-latency', '0', '--probe-window', '0'));
+    expect(err?.exitCode).toBe(3);
+    expect(err?.code).toBe('vethd.ENOENT');
+    expect(errors.join('')).toBe('vethd: /nonexistent/cpu_dma_latency: cannot request CPU wake-up latency of 0 µs: no such file or directory (ENOENT); this kernel has no PM QoS device (CONFIG_CPU_IDLE off?)\n');
+    expect(fake.ups).toBe(0);
+    expect(fake.closed).toBe(1);
+  });
+
+  test('frames from our MAC during the probe window: refused, relay closed, vNIC never up', async () => {
+    const { fake, errors, parse } = setup();
+    fake.stats.receive.drops.mac_conflict = 3;
+    const err = await outcome(parse('-v', 'veth1', '-m', '02:00:c0:00:02:03', '--probe-window', '50'));
+    expect(err?.exitCode).toBe(3);
+    expect(errors.join('')).toBe('vethd: veth1: MAC 02:00:c0:00:02:03 is already used on eth0: 3 frame(s) from it in 50 ms; choose another -m\n');
+    expect(fake.ups).toBe(0);
+    expect(fake.closed).toBeGreaterThanOrEqual(1);
+  });
+
+  test('a conflict while running: one warning per burst with --on-conflict warn, exit 1 with exit', async () => {
+    const a = setup();
+    const run = a.parse('-m', '02:00:c0:00:02:03', '--probe-window', '0');
+    await waitFor('attach', () => a.lines.length > 0);
+    a.fake.stats.receive.drops.mac_conflict = 1;
+    await waitFor('a warning', () => a.logs.some((l) => l.includes('MAC conflict')));
+    a.fake.stats.receive.drops.mac_conflict = 5;
+    await new Promise((r) => setTimeout(r, 600)); // two health checks: same burst, no second warning
+    expect(a.logs.filter((l) => l.includes('MAC conflict'))).toHaveLength(1);
+    a.signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+
+    const b = setup();
+    const run2 = b.parse('-v', 'veth1', '-m', '02:00:c0:00:02:03', '--probe-window', '0', '--on-conflict', 'exit');
+    await waitFor('attach', () => b.lines.length > 0);
+    b.fake.stats.receive.drops.mac_conflict = 2;
+    const err = await outcome(run2);
+    expect(err?.exitCode).toBe(1);
+    expect(b.errors.join('')).toContain('vethd: veth1: another station on eth0 sends with our MAC 02:00:c0:00:02:03 (2 frame(s) so far)');
+  });
+
+  test('a bad --probe-window is a usage error naming the value', async () => {
+    const { fake, errors, parse } = setup();
+    const err = await outcome(parse('--probe-window', '-5'));
+    expect(err?.code).toBe('commander.invalidArgument');
+    expect(errors.join('')).toContain('expected milliseconds from 0 to 60000, got "-5"');
+    expect(fake.opened).toHaveLength(0);
+  });
+
+  test.each([
+    ['--vlan', '1e2', 'a VLAN ID from 1 to 4094'],
+    ['--vlan', '0x64', 'a VLAN ID from 1 to 4094'],
+    ['--vlan', '100.0', 'a VLAN ID from 1 to 4094'],
+    ['--vlan', '+100', 'a VLAN ID from 1 to 4094'],
+    ['--vlan', ' 100', 'a VLAN ID from 1 to 4094'],
+    ['--vlan', '', 'a VLAN ID from 1 to 4094'],
+    ['--probe-window', '1e3', 'milliseconds from 0 to 60000'],
+    ['--probe-window', '0x10', 'milliseconds from 0 to 60000'],
+    ['--tx-batch', '0b11', 'a frame count from 1 to 32'],
+    ['--queues', '2.', 'a queue count from 1 to 16'],
+    ['--announce', '0o2', 'a frame count from 0 to 10'],
+    ['--announce-interval', '1e3', 'milliseconds from 100 to 60000'],
+    ['--rx-coalesce', '1E2', 'microseconds from 0 to 1000'],
+    ['--cpu-latency', '0x0', 'microseconds from 0 to 2000000000'],
+  ])('an integer option takes decimal digits only: %s %j is refused, naming the value', async (option, value, range) => {
+    const { fake, errors, parse } = setup();
+    const err = await outcome(parse(option, value, '--probe-window', '0'));
+    expect(err?.code).toBe('commander.invalidArgument');
+    expect(errors.join('')).toContain(`expected ${range}, got ${JSON.stringify(value)}`);
+    expect(fake.opened).toHaveLength(0);
+  });
+
+  test('an integer option\'s bad value is quoted escaped and cut: one line', async () => {
+    const { errors, parse } = setup();
+    const err = await outcome(parse('--vlan', `1\n${'2'.repeat(100_000)}`));
+    expect(err?.code).toBe('commander.invalidArgument');
+    expect(errors.join('')).toContain(`expected a VLAN ID from 1 to 4094, got "1\\n${'2'.repeat(30)}"… (100002 characters)`);
+    expect(errors.join('').trim().split('\n')).toHaveLength(1);
+  });
+
+  test('commander\'s own errors show a raw value quoted the same way; a plain one as it was', async () => {
+    const a = setup();
+    expect((await outcome(a.parse('--membership', 'a\nb')))?.code).toBe('commander.invalidArgument');
+    expect(a.errors.join('')).toBe('error: option \'--membership <mode>\' argument "a\\nb" is invalid. Allowed choices are promisc, unicast, none.\n');
+    const b = setup();
+    expect((await outcome(b.parse(`--x\n${'y'.repeat(5000)}`)))?.code).toBe('commander.unknownOption');
+    expect(b.errors.join('')).toBe(`error: unknown option "--x\\n${'y'.repeat(28)}"… (5004 characters)\n`);
+    const c = setup();
+    await outcome(c.parse('--membership', 'all'));
+    expect(c.errors.join('')).toBe("error: option '--membership <mode>' argument 'all' is invalid. Allowed choices are promisc, unicast, none.\n");
+  });
+
+  test('decimal digits, leading zeros too, are taken', async () => {
+    const { fake, signals, lines, parse } = setup();
+    const run = parse('--vlan', '0100', '--tx-batch', '8', '--probe-window', '0', '--metrics-listen', 'off');
+    await waitFor('attach', () => lines.length > 0);
+    expect(fake.opened[0]).toMatchObject({ vlan: 100, txBatch: 8 });
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+  });
+
+  test('--log-file in a missing directory: one line naming the file and the errno, exit 2, relay never opened', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-log-')), 'missing', 'vethd.log');
+    const { fake, errors, parse } = setup();
+    const err = await outcome(parse('--log-file', file, '--probe-window', '0'));
+    expect(err?.exitCode).toBe(2);
+    expect(err?.code).toBe('vethd.ENOENT');
+    expect(errors.join('')).toBe(`vethd: ${file}: cannot open log file: no such file or directory (ENOENT)\n`);
+    expect(fake.opened).toHaveLength(0);
+  });
+
+  test('parent link down and up, from link events, are logged once each', async () => {
+    const { fake, signals, lines, logs, parse } = setup();
+    const run = parse('-e', 'eth1', '--probe-window', '0', '--metrics-listen', 'off');
+    await waitFor('attach', () => lines.length > 0);
+    fake.linkEvents({ ifindex: 2, name: 'eth1', operstate: 2, flags: 0x1 });
+    fake.linkEvents({ ifindex: 2, name: 'eth1', operstate: 2, flags: 0x1 });
+    await waitFor('a link-down warning', () => logs.some((l) => l.includes('parent link eth1 is down')));
+    fake.linkEvents({ ifindex: 9, name: 'eth9', operstate: 2 }); // another device: nothing
+    fake.linkEvents({ ifindex: 2, name: 'eth1', operstate: 6, flags: 0x10041 });
+    await waitFor('a link-up line', () => logs.some((l) => l.includes('parent link eth1 is up')));
+    signals.emit('SIGTERM');
+    await run;
+    expect(logs.filter((l) => l.includes('parent link eth1 is down'))).toHaveLength(1);
+    expect(logs.some((l) => l.includes('eth9'))).toBe(false);
+    expect(fake.linkListeners.size).toBe(0);
+  });
+
+  test('a parent deleted and re-created is rebound to its new ifindex; a rename is followed', async () => {
+    const { fake, signals, lines, logs, parse } = setup();
+    const run = parse('-e', 'eth1', '--probe-window', '0', '--metrics-listen', 'off');
+    await waitFor('attach', () => lines.length > 0);
+    fake.linkEvents({ type: 'del', ifindex: 2, name: 'eth1' });
+    await waitFor('a gone warning', () => logs.some((l) => l.includes('parent eth1 was deleted or left this namespace')));
+    fake.linkEvents({ type: 'new', ifindex: 11, name: 'eth2', operstate: 6 }); // not ours
+    fake.linkEvents({ type: 'new', ifindex: 12, name: 'eth1', operstate: 6, mtu: 9000 });
+    await waitFor('the rebind', () => fake.rebinds.length > 0);
+    expect(fake.rebinds).toEqual([{ parent: 'eth1', ifindex: 12 }]);
+    expect(logs.join('')).toContain('parent eth1 is back (ifindex 12): packet socket rebound');
+    expect(logs.join('')).toContain('parent eth1 now has MTU 9000, the vNIC keeps 1500');
+    fake.linkEvents({ type: 'new', ifindex: 12, name: 'lan0', operstate: 6 });
+    await waitFor('the rename', () => logs.some((l) => l.includes('parent eth1 was renamed lan0: the relay follows it')));
+    fake.linkEvents({ type: 'del', ifindex: 7, name: 'veth0' });
+    await waitFor('vNIC left', () => logs.some((l) => l.includes('vNIC veth0 left this network namespace')));
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+  });
+
+  test('a parent that comes back as something unusable is reported and waited for', async () => {
+    const { fake, signals, lines, logs, parse } = setup();
+    fake.rebindError = nativeError('eth1', 'cannot use as parent (link type is not Ethernet)', 'EINVAL', 22, 'Invalid argument');
+    const run = parse('-e', 'eth1', '--probe-window', '0', '--metrics-listen', 'off');
+    await waitFor('attach', () => lines.length > 0);
+    fake.linkEvents({ type: 'del', ifindex: 2, name: 'eth1' }, { type: 'new', ifindex: 13, name: 'eth1' });
+    await waitFor('the error', () => logs.some((l) => l.includes('parent eth1 is back (ifindex 13) but cannot be used: still waiting')));
+    fake.rebindError = undefined;
+    fake.linkEvents({ type: 'del', ifindex: 13, name: 'eth1' }, { type: 'new', ifindex: 14, name: 'eth1' });
+    await waitFor('the rebind', () => fake.rebinds.length > 0);
+    expect(fake.rebinds).toEqual([{ parent: 'eth1', ifindex: 14 }]);
+    signals.emit('SIGTERM');
+    await run;
+  });
+
+  test('anti-spoofing is on by default and --no-anti-spoofing turns it off', async () => {
+    for (const [args, want] of [[[], true], [['--no-anti-spoofing'], false]] as const) {
+      const { fake, signals, lines, parse } = setup();
+      const run = parse(...args, '--probe-window', '0', '--metrics-listen', 'off');
+      await waitFor('attach', () => lines.length > 0);
+      expect(fake.opened[0].antiSpoofing).toBe(want);
+      signals.emit('SIGTERM');
+      await run;
+    }
+  });
+
+  test('a TOML config file supplies options; the command line wins over it', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-'));
+    const conf = path.join(dir, 'vethd.toml');
+    writeFileSync(conf, 'veth = "veth7"\neth = "eth3"\nmac = "02:00:c0:00:02:07"\nmembership = "unicast"\nanti-spoofing = false\nprobe-window = 0\nmetrics-listen = "off"\n');
+    const { fake, signals, lines, parse } = setup();
+    const run = parse('-c', conf, '-v', 'veth8');
+    await waitFor('attach', () => lines.length > 0);
+    expect(fake.opened[0]).toMatchObject({ tap: 'veth8', parent: 'eth3', membership: 'unicast', antiSpoofing: false });
+    expect(formatMac(fake.opened[0].mac as Buffer)).toBe('02:00:c0:00:02:07');
+    signals.emit('SIGTERM');
+    await run;
+  });
+
+  test('[[vnic]] tables: one vNIC retired keeps the daemon running with one warning; the last one ends it (exit 1)', async () => {
+    const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-')), 'two.toml');
+    writeFileSync(conf, 'eth = "eth3"\nprobe-window = 0\nmetrics-listen = "off"\n[[vnic]]\nveth = "vn4"\n[[vnic]]\nveth = "vn5"\n');
+    const { fake, lines, logs, errors, parse } = setup();
+    const run = parse('-c', conf);
+    await waitFor('attach', () => lines.length === 2);
+    const gone = (tap: string) => nativeError(tap, 'relay stopped reading the TAP', 'EBADFD', 77, 'File descriptor in bad state');
+    fake.status = { open: true, rxError: null, retired: [gone('vn4'), null] };
+    await waitFor('the warning', () => logs.some((l) => l.includes('vNIC vn4 retired')));
+    expect(logs.filter((l) => l.includes('retired'))).toHaveLength(1);
+    expect(logs.find((l) => l.includes('vNIC vn4 retired'))).toContain('1 other vNIC(s) keep running');
+    expect(fake.closed).toBe(0);
+    fake.status = { open: true, rxError: null, retired: [gone('vn4'), gone('vn5')] };
+    const err = await outcome(run);
+    expect(err?.exitCode).toBe(1);
+    expect(errors.join('')).toContain('vethd: vn5: relay stopped reading the TAP: File descriptor in bad state (EBADFD)');
+    expect(logs.filter((l) => l.includes('retired'))).toHaveLength(1);
+    expect(fake.closed).toBe(1);
+  });
+
+  test('[[vnic]] tables: one relay for several vNICs, each key it leaves out taken from the top; an Attached line each', async () => {
+    const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-')), 'multi.toml');
+    writeFileSync(
+      conf,
+      'eth = "eth3"\nprobe-window = 0\nmetrics-listen = "off"\nvlan = 7\n[[vnic]]\nveth = "veth1"\nmac = "02:00:c0:00:02:51"\n[[vnic]]\nveth = "veth2"\nvlan = 100\nanti-spoofing = false\nannounce = 0\n',
+    );
+    const { fake, signals, lines, parse } = setup();
+    const run = parse('-c', conf);
+    await waitFor('attach', () => lines.length === 2);
+    const veth2Mac = resolveMac({ kind: 'persistent' }, { machineId: MACHINE_ID, tap: 'veth2', parent: 'eth3' });
+    expect(fake.opened).toHaveLength(1);
+    expect(fake.opened[0]).toMatchObject({ parent: 'eth3', vnics: [
+      { tap: 'veth1', mac: Buffer.from('0200c0000251', 'hex'), vlan: 7, antiSpoofing: true, arpSysctls: true },
+      { tap: 'veth2', mac: veth2Mac, vlan: 100, antiSpoofing: false, arpSysctls: true },
+    ] });
+    expect(lines).toEqual(['Attached veth1 into eth3 (02:00:c0:00:02:51)', `Attached veth2 into eth3 (${formatMac(veth2Mac)})`]);
+    expect(fake.ups).toBe(1);
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+    expect(fake.closed).toBe(1);
+  });
+
+  test.each([
+    ['colour = "blue"', 'unknown key "colour"'],
+    ['membership = "all"', '"membership" must be one of promisc, unicast, none, got "all"'],
+    ['probe-window = -1', '"probe-window": expected milliseconds from 0 to 60000, got "-1"'],
+    ['anti-spoofing = "no"', '"anti-spoofing" must be true or false'],
+    ['veth = [1, 2]', '"veth" must be a string or an integer'],
+    ['veth = ', 'not valid TOML'],
+    ['[[vnic]]\nmac = "random"', '[[vnic]] 1: "veth" (the vNIC\'s name) is missing'],
+    ['[[vnic]]\nveth = "veth1"\nlog-level = "debug"', '[[vnic]] 1: "log-level" is a setting of the parent, not of one vNIC'],
+    ['vnic = 3', '"vnic" must be [[vnic]] tables'],
+    ['vlan = "1e2"', '"vlan": expected a VLAN ID from 1 to 4094, got "1e2"'],
+    ['probe-window = "0x10"', '"probe-window": expected milliseconds from 0 to 60000, got "0x10"'],
+    ['vlan = 1e2', '"vlan" must be a string or an integer, got the float 100'],
+    ['tx-batch = 8.0', '"tx-batch" must be a string or an integer, got the float 8'],
+    ['membership = "a\\nb"', '"membership" must be one of promisc, unicast, none, got "a\\nb"'],
+    ['"col\\nour" = 1', 'unknown key "col\\nour"'],
+    [Array.from({ length: 65 }, (_, i) => `[[vnic]]\nveth = "vs${i}"`).join('\n'), '65 [[vnic]] tables, at most 64 vNICs share a parent'],
+  ])('a bad config file (%s): exit 2, one line naming the file and the key', async (text, want) => {
+    const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-')), 'bad.toml');
+    writeFileSync(conf, `${text}\n`);
+    const { fake, errors, parse } = setup();
+    const err = await outcome(parse('-c', conf));
+    expect(err?.exitCode).toBe(2);
+    expect(errors.join('')).toContain(`vethd: config ${conf}: ${want}`);
+    expect(errors.join('').trim().split('\n')).toHaveLength(1);
+    expect(fake.opened).toHaveLength(0);
+  });
+
+  test('a config file that is a symlink to /dev/zero: exit 2, one line naming the file and what it is', async () => {
+    const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-')), 'zero.toml');
+    symlinkSync('/dev/zero', conf);
+    const { fake, errors, parse } = setup();
+    const err = await outcome(parse('-c', conf));
+    expect(err?.exitCode).toBe(2);
+    expect(errors.join('')).toBe(`vethd: config ${conf}: not a regular file (character device)\n`);
+    expect(fake.opened).toHaveLength(0);
+  });
+
+  test('SIGHUP re-reads the config: live settings apply, the rest is named as needing a restart, a broken file changes nothing', async () => {
+    const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-')), 'vethd.toml');
+    writeFileSync(conf, 'eth = "eth1"\nprobe-window = 0\nmetrics-listen = "off"\n');
+    const { fake, signals, lines, logs, parse } = setup();
+    const run = parse('-c', conf);
+    await waitFor('attach', () => lines.length > 0);
+    writeFileSync(conf, 'eth = "eth2"\nprobe-window = 0\nmetrics-listen = "off"\nanti-spoofing = false\non-conflict = "exit"\n');
+    signals.emit('SIGHUP');
+    await waitFor('the reload line', () => logs.some((l) => l.includes('SIGHUP: config reloaded')));
+    expect(fake.antiSpoofing).toEqual([false]);
+    expect(logs.join('')).toContain('SIGHUP: eth changed: takes effect when vethd restarts');
+    writeFileSync(conf, 'eth = \n');
+    signals.emit('SIGHUP');
+    await waitFor('the refusal', () => logs.some((l) => l.includes('SIGHUP: config not reloaded, the running settings stay')));
+    expect(fake.antiSpoofing).toEqual([false]);
+    // on-conflict = "exit" took effect: a conflict now ends the daemon.
+    fake.stats.receive.drops.mac_conflict = 1;
+    const err = await outcome(run);
+    expect(err?.exitCode).toBe(1);
+    expect(fake.opened).toHaveLength(1);
+  });
+
+  test('SIGHUP with [[vnic]] tables: anti-spoofing applies per vNIC at once; another change to a table needs a restart', async () => {
+    const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-')), 'vethd.toml');
+    const file = (veth2: string) => `eth = "eth1"\nprobe-window = 0\nmetrics-listen = "off"\n[[vnic]]\nveth = "veth1"\n[[vnic]]\n${veth2}\n`;
+    writeFileSync(conf, file('veth = "veth2"'));
+    const { fake, signals, lines, logs, parse } = setup();
+    const run = parse('-c', conf);
+    await waitFor('attach', () => lines.length === 2);
+    writeFileSync(conf, file('veth = "veth2"\nanti-spoofing = false'));
+    signals.emit('SIGHUP');
+    await waitFor('the reload line', () => logs.some((l) => l.includes('SIGHUP: config reloaded')));
+    expect(fake.antiSpoofing).toEqual([[0, true], [1, false]]);
+    expect(logs.join('')).not.toContain('takes effect when vethd restarts');
+    writeFileSync(conf, file('veth = "veth3"'));
+    signals.emit('SIGHUP');
+    await waitFor('the restart note', () => logs.some((l) => l.includes('SIGHUP: vnic changed: takes effect when vethd restarts')));
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+  });
+
+  test('--version prints the package version', async () => {
+    const { lines, parse } = setup();
+    const err = await outcome(parse('--version'));
+    expect(err?.code).toBe('commander.version');
+    expect(lines.join('')).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+});

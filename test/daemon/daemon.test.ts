@@ -1,0 +1,30 @@
+import pino from 'pino';
+import { expect, test } from 'vitest';
+import { runDaemon } from '../../src/daemon/daemon';
+import { waitFor } from '../../tools/lab/exec';
+import { FakeNative, FakeSignals } from '../fakes';
+
+test('SIGHUP whose log files cannot be reopened (directory gone, EMFILE) logs one error and the daemon runs on', async () => {
+  const fake = new FakeNative();
+  const signals = new FakeSignals();
+  const logs: string[] = [];
+  const lines: string[] = [];
+  const run = runDaemon(
+    { vnics: [{ tap: 'veth1' }], parent: 'eth0', membership: 'promisc', probeWindowMs: 0 },
+    {
+      log: pino({ level: 'info' }, { write: (s: string) => logs.push(s) }),
+      out: (l) => lines.push(l),
+      native: fake.module(),
+      signals,
+      parentUp: () => true,
+      reopenLog: () => {
+        throw Object.assign(new Error("ENOENT: no such file or directory, open '/var/log/gone/vethd.log'"), { code: 'ENOENT' });
+      },
+    },
+  );
+  await waitFor('attach', () => lines.length > 0);
+  signals.emit('SIGHUP');
+  expect(logs.filter((l) => l.includes('SIGHUP: cannot reopen the log files'))).toHaveLength(1);
+  signals.emit('SIGTERM');
+  expect((await run).code).toBe(0);
+});

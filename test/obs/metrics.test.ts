@@ -1,0 +1,46 @@
+// The exported series for one vNIC and for several on one parent (a fake source, no sockets).
+import { describe, expect, test } from 'vitest';
+import { createMetrics, type MetricsSource } from '../../src/obs/metrics';
+import type { RelayInfo, RelayStats } from '../../src/native/native';
+import { DROP_REASONS, zeroStats } from '../fakes';
+
+const MODES = { parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: 'promisc', rxRing: 'tpacket_v2', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 50, queues: 1, followCpu: 'rx-cpu' } as const;
+
+function source(info: RelayInfo, stats: RelayStats): MetricsSource {
+  return { stats: () => stats, info: () => info, parentUp: () => true, version: '0.0.0', dropReasons: [...DROP_REASONS], announcements: (i) => ({ ipv4: i + 1, ipv6: 0 }) };
+}
+
+describe('metrics', () => {
+  test('several vNICs: a series per vNIC, and the drops for none of them under the parent', async () => {
+    const vnics = [
+      { tap: 'veth1', mac: '02:00:c0:00:02:51', tapIfindex: 7, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false },
+      { tap: 'veth2', mac: '02:00:c0:00:02:52', tapIfindex: 8, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false },
+    ];
+    const one = zeroStats();
+    const two = zeroStats();
+    const unrouted = zeroStats().receive;
+    one.receive.frames = 5;
+    two.receive.frames = 7;
+    two.transmit.drops.spoofed_source = 3;
+    unrouted.drops.not_for_us = 9;
+    const total = zeroStats();
+    total.receive.frames = 12;
+    const text = await createMetrics(source({ ...vnics[0], vnics, parent: 'eth0', ...MODES }, { ...total, vnics: [one, two], unrouted })).metrics();
+    expect(text).toContain('vethd_receive_packets_total{device="veth1"} 5');
+    expect(text).toContain('vethd_receive_packets_total{device="veth2"} 7');
+    expect(text).toContain('vethd_transmit_drop_total{device="veth2",reason="spoofed_source"} 3');
+    expect(text).toContain('vethd_receive_drop_total{device="eth0",reason="not_for_us"} 9');
+    expect(text).not.toContain('vethd_receive_packets_total{device="eth0"}');
+    expect(text).toContain('vethd_info{device="veth2",parent="eth0",address="02:00:c0:00:02:52",version="0.0.0"} 1');
+    expect(text).toContain('vethd_announcements_total{device="veth2",family="ipv4"} 2');
+  });
+
+  test('one vNIC: its series hold the relay totals, unrouted drops included', async () => {
+    const vnic = { tap: 'veth1', mac: '02:00:c0:00:02:51', tapIfindex: 7, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false };
+    const total = zeroStats();
+    total.receive.drops.not_for_us = 4;
+    const text = await createMetrics(source({ ...vnic, vnics: [vnic], parent: 'eth0', ...MODES }, { ...total, vnics: [zeroStats()], unrouted: total.receive })).metrics();
+    expect(text).toContain('vethd_receive_drop_total{device="veth1",reason="not_for_us"} 4');
+    expect(text).not.toContain('device="eth0",reason');
+  });
+});
