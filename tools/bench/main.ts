@@ -7,7 +7,7 @@
  * outside the namespaces it creates.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { checkLabHost } from '../lab/vethd';
@@ -28,6 +28,8 @@ interface BenchOptions {
   json: string;
   variant: string[];
   socat: boolean;
+  /** Another checkout, built (npm ci), measured as vethd@base in the same run: the old build against the new. */
+  baseline?: string;
   /** vNIC counts for the scan (empty: skip it). */
   vnics: number[];
 }
@@ -144,6 +146,14 @@ async function machine(): Promise<Record<string, unknown>> {
   return { date: new Date().toISOString(), kernel, cpu, cores: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
 }
 
+/** vethd@base: the checkout dir's bin/vethd; throws when it is not built. */
+function baselineStart(dir: string): [string, (lab: Lab) => Promise<Subject>] {
+  const bin = path.resolve(dir, 'bin', 'vethd');
+  for (const f of [bin, path.resolve(dir, 'build', 'Release', 'vethd.node')])
+    if (!existsSync(f)) throw new Error(`--baseline ${dir}: ${f} is missing (clone it and run npm ci there)`);
+  return ['vethd@base', (lab) => startVethdSubject(lab, 'vethd@base', [], bin)];
+}
+
 /** Start each subject in turn on one lab, measure it, stop it. */
 async function runBench(o: BenchOptions, say: (l: string) => void): Promise<void> {
   await checkLabHost();
@@ -158,6 +168,7 @@ async function runBench(o: BenchOptions, say: (l: string) => void): Promise<void
       const [name, ...args] = v.split(/\s+/);
       return [`vethd[${name}]`, (lab) => startVethdSubject(lab, `vethd[${name}]`, args)];
     }),
+    ...(o.baseline ? [baselineStart(o.baseline)] : []),
     ['macvlan', startMacvlan],
     ...(o.socat ? [['socat', startSocat] as [string, (lab: Lab) => Promise<Subject>]] : []),
   ];
@@ -225,6 +236,7 @@ export function main(argv = process.argv): void {
     .option('--floor-frames <n>', 'write() calls per TAP-floor round', positive, 1_000_000)
     .option('--variant <spec>', 'also measure vethd with extra arguments, "NAME ARGS..." (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--no-socat', 'skip socat')
+    .option('--baseline <dir>', 'also measure another checkout\'s build as vethd@base (e.g. a clone of an older commit, after npm ci there)')
     .option('--vnics <list>', 'vNIC counts for the per-frame cost scan, comma-separated (1 to 64; "" skips it)', vnicCounts, [1, 16, 64])
     .option('--json <file>', 'where to write the results', path.join(__dirname, '..', '..', 'bench', 'results', 'latest.json'))
     .action(async (o: BenchOptions) => {

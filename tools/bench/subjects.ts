@@ -1,7 +1,8 @@
 /**
  * The relays the bench compares, each giving the fw namespace a second NIC
  * on eth0 with BENCH_MAC and BENCH_IP:
- *   vethd   - this project (bin/vethd), optionally with extra arguments;
+ *   vethd   - this project (bin/vethd), optionally with extra arguments, and
+ *             optionally another checkout's build (vethd@base, --baseline);
  *   macvlan - the kernel's own (the ceiling);
  *   socat   - `socat INTERFACE:eth0 TUN,tun-type=tap` (the obvious user-space alternative).
  * Only one runs at a time.
@@ -39,8 +40,9 @@ function modeFields(stdout: string): Record<string, unknown> | undefined {
   return undefined;
 }
 
-export async function startVethdSubject(lab: Lab, name: string, extra: string[]): Promise<Subject> {
-  const v = await startVethd(lab, ['-v', 'veth1', '-e', 'eth0', '-m', BENCH_MAC, '--probe-window', '0', '--metrics-listen', 'off', ...extra]);
+/** vethd on veth1 with extra arguments; bin: another checkout's bin/vethd (--baseline), default this one's. */
+export async function startVethdSubject(lab: Lab, name: string, extra: string[], bin?: string): Promise<Subject> {
+  const v = await startVethd(lab, ['-v', 'veth1', '-e', 'eth0', '-m', BENCH_MAC, '--probe-window', '0', '--metrics-listen', 'off', ...extra], [], bin);
   await addAddress(lab, 'veth1');
   return {
     name,

@@ -34,10 +34,11 @@ export interface LabVethd {
 /**
  * Start bin/vethd in the lab's fw namespace as users run it (its #! line gives
  * node the flags it needs), under the command `wrap` when given (e.g.
- * ['setpriv', '--bounding-set', '-bpf', '--']), without waiting for it.
+ * ['setpriv', '--bounding-set', '-bpf', '--']), without waiting for it. bin: another
+ * checkout's bin/vethd (the bench's --baseline), default this one's.
  */
-export function spawnVethd(lab: Lab, args: string[], wrap: string[] = []): LabVethd {
-  const [cmd, ...rest] = [...wrap, BIN, ...args];
+export function spawnVethd(lab: Lab, args: string[], wrap: string[] = [], bin = BIN): LabVethd {
+  const [cmd, ...rest] = [...wrap, bin, ...args];
   const child = lab.spawn('fw', cmd, rest);
   let out = '';
   let err = '';
@@ -55,8 +56,8 @@ export function attached(v: LabVethd): Promise<boolean> {
 }
 
 /** spawnVethd(), resolving once it printed its "Attached" line. */
-export async function startVethd(lab: Lab, args: string[], wrap: string[] = []): Promise<LabVethd> {
-  const v = spawnVethd(lab, args, wrap);
+export async function startVethd(lab: Lab, args: string[], wrap: string[] = [], bin = BIN): Promise<LabVethd> {
+  const v = spawnVethd(lab, args, wrap, bin);
   await attached(v);
   return v;
 }
