@@ -5,9 +5,12 @@ import type { LinkEvent, LinkMonitor, NativeError, NativeModule, Relay, RelayOpt
 
 export const DROP_REASONS = ['runt', 'not_for_us', 'own_echo', 'mac_conflict', 'spoofed_source', 'spoofed_arp', 'oversize', 'malformed', 'tap_down', 'parent_down', 'no_buffer', 'socket_overrun', 'io_error', 'wrong_vlan', 'vlan_hop', 'link_local', 'bad_vnet_hdr', 'spoofed_nd', 'spoofed_dhcp', 'ra_guard', 'dhcp_guard'] as const;
 
+/** A one-vNIC relay's counters, all zero: vnics[0] shares its receive/transmit objects with the totals (no unrouted drops), so a test moves both at once. */
 export function zeroStats(): RelayStats {
   const dir = () => ({ frames: 0, bytes: 0, drops: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as RelayStats['receive']['drops'] });
-  return { receive: dir(), transmit: dir() };
+  const receive = dir();
+  const transmit = dir();
+  return { receive, transmit, vnics: [{ receive, transmit }], unrouted: dir() };
 }
 
 export function nativeError(ifname: string, op: string, code: string, errno: number, text: string): NativeError {
@@ -75,7 +78,9 @@ export class FakeNative {
         return { ...vnics[0], vnics, parent: this.opts.parent, parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: this.opts.membership ?? 'promisc', rxRing: 'tpacket_v2' as const, kernelFilter: this.opts.kernelFilter ?? true, txBatch: this.opts.txBatch ?? 32, qdiscBypass: this.opts.qdiscBypass ?? false, rxCoalesceUs: this.opts.rxCoalesceUs ?? 200, queues: this.opts.queues ?? 1, followCpu: this.opts.followCpu === false || this.opts.kernelFilter === false || fake.followCpuError ? ('off' as const) : ('rx-cpu' as const), ...(fake.followCpuError ? { followCpuError: fake.followCpuError } : {}), ...(this.opts.queues && this.opts.queues > 1 ? { fanout: this.opts.fanout ?? ('cpu' as const) } : {}) };
       }
       stats() {
-        return fake.stats;
+        const n = this.opts.vnics?.length ?? 1;
+        const zero = zeroStats();
+        return { ...fake.stats, vnics: Array.from({ length: n }, (_, i) => fake.stats.vnics[i] ?? { receive: zero.receive, transmit: zero.transmit }) };
       }
       status() {
         return fake.status;

@@ -171,9 +171,9 @@ export interface VnicStats {
 /** receive and transmit: every vNIC's counters added up, with the unrouted drops. */
 export interface RelayStats extends VnicStats {
   /** By vNIC, in RelayOptions.vnics order. */
-  vnics?: VnicStats[];
+  vnics: VnicStats[];
   /** Receive drops that concern no vNIC: other stations' unicast, another VLAN, runts, socket overruns. */
-  unrouted?: DirectionStats;
+  unrouted: DirectionStats;
 }
 
 /** One vNIC as built. */
@@ -200,7 +200,7 @@ export interface VnicInfo {
 /** The relay as built: vNIC 0's identity at the top level, every vNIC in vnics. */
 export interface RelayInfo extends VnicInfo {
   /** Every vNIC, in RelayOptions.vnics order (one: the same as the top level). */
-  vnics?: VnicInfo[];
+  vnics: VnicInfo[];
   parent: string;
   parentIfindex: number;
   /** MTU given to the vNIC (the parent's), bytes. */

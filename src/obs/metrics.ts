@@ -2,7 +2,7 @@
  * Prometheus metrics (prom-client), named like node_exporter's netdev
  * collector from the virtual NIC's point of view: receive = parent -> vNIC,
  * transmit = vNIC -> parent. Every value is read from the native counters at
- * scrape time, in collect(); nothing is copied on a timer.
+ * scrape time, once per scrape (scrapeReader); nothing is copied on a timer.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { DropReason, RelayInfo, RelayStats, VnicInfo, VnicStats } from '../native/native';
@@ -47,17 +47,40 @@ interface Row {
   stats: VnicStats;
 }
 
+/** What one scrape exports: the source read once, so every series of a scrape is from the same moment. */
+interface Scrape {
+  parent: string;
+  /** A row per vNIC, device = its name. */
+  rows: Row[];
+  /** The receive drops that concern no vNIC (another station's unicast, socket overruns), device = the parent. */
+  unrouted: RelayStats['unrouted'];
+  parentUp: boolean | undefined;
+  retired: boolean[];
+}
+
 /**
- * A row per vNIC, device = its name. With one vNIC its counters are the
- * relay's totals, so the drops that concern no vNIC (another station's
- * unicast, socket overruns) count there, as they always have; with several
- * they are exported on their own, device = the parent (unroutedRow).
+ * The source read once per scrape: prom-client runs every metric's collect()
+ * synchronously within one registry.metrics() call, so the first collect()
+ * reads the relay and the others reuse that reading until the call's
+ * synchronous part ends (a microtask drops it). The counters are therefore
+ * one moment's, and a scrape costs one info(), stats() and retired() call.
  */
-function rows(src: MetricsSource): Row[] {
-  const info = src.info();
-  const stats = src.stats();
-  const vnics = info.vnics ?? [info];
-  return vnics.length === 1 ? [{ index: 0, vnic: vnics[0], stats }] : vnics.map((vnic, index) => ({ index, vnic, stats: stats.vnics?.[index] ?? stats }));
+function scrapeReader(src: MetricsSource): () => Scrape {
+  let current: Scrape | undefined;
+  return () => {
+    if (current) return current;
+    const info = src.info();
+    const stats = src.stats();
+    current = {
+      parent: info.parent,
+      rows: info.vnics.map((vnic, index) => ({ index, vnic, stats: stats.vnics[index] })),
+      unrouted: stats.unrouted,
+      parentUp: src.parentUp(),
+      retired: src.retired?.() ?? [],
+    };
+    queueMicrotask(() => (current = undefined));
+    return current;
+  };
 }
 
 /** A registry with vethd's metrics and the process/runtime defaults. */
@@ -66,6 +89,7 @@ export function createMetrics(src: MetricsSource): Registry {
   collectDefaultMetrics({ register: registry });
   // prom-client exports these gauges with a _total suffix, which promtool (rightly) flags.
   for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name);
+  const scrape = scrapeReader(src);
 
   const total = (name: string, help: string, value: (s: VnicStats) => number) =>
     new Counter({
@@ -75,7 +99,7 @@ export function createMetrics(src: MetricsSource): Registry {
       registers: [registry],
       collect() {
         this.reset();
-        for (const r of rows(src)) this.inc({ device: r.vnic.tap }, value(r.stats));
+        for (const r of scrape().rows) this.inc({ device: r.vnic.tap }, value(r.stats));
       },
     });
   const drops = (name: string, help: string, dir: 'receive' | 'transmit') =>
@@ -86,18 +110,15 @@ export function createMetrics(src: MetricsSource): Registry {
       registers: [registry],
       collect() {
         this.reset();
-        for (const r of rows(src)) for (const reason of src.dropReasons) this.inc({ device: r.vnic.tap, reason }, r.stats[dir].drops[reason]);
-        const info = src.info();
-        const unrouted = src.stats().unrouted;
-        if (dir === 'receive' && (info.vnics?.length ?? 1) > 1 && unrouted) {
-          for (const reason of src.dropReasons) this.inc({ device: info.parent, reason }, unrouted.drops[reason]);
-        }
+        const { rows, parent, unrouted } = scrape();
+        for (const r of rows) for (const reason of src.dropReasons) this.inc({ device: r.vnic.tap, reason }, r.stats[dir].drops[reason]);
+        if (dir === 'receive') for (const reason of src.dropReasons) this.inc({ device: parent, reason }, unrouted.drops[reason]);
       },
     });
 
   total(METRIC_NAMES.receivePackets, 'Frames relayed to the virtual NIC, from the parent or another virtual NIC on it.', (s) => s.receive.frames);
   total(METRIC_NAMES.receiveBytes, 'Bytes relayed to the virtual NIC, Ethernet header and VLAN tag included.', (s) => s.receive.bytes);
-  drops(METRIC_NAMES.receiveDrop, 'Frames from the parent not relayed to the virtual NIC, by reason; with several virtual NICs, device="<parent>" counts those for none of them.', 'receive');
+  drops(METRIC_NAMES.receiveDrop, 'Frames from the parent not relayed to the virtual NIC, by reason; device="<parent>" counts those for no virtual NIC (another station\'s unicast, socket overruns).', 'receive');
   total(METRIC_NAMES.transmitPackets, 'Frames relayed from the virtual NIC to the parent or another virtual NIC on it.', (s) => s.transmit.frames);
   total(METRIC_NAMES.transmitBytes, 'Bytes relayed from the virtual NIC, Ethernet header included.', (s) => s.transmit.bytes);
   drops(METRIC_NAMES.transmitDrop, 'Frames from the virtual NIC not relayed, by reason.', 'transmit');
@@ -110,7 +131,7 @@ export function createMetrics(src: MetricsSource): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      for (const r of rows(src)) {
+      for (const r of scrape().rows) {
         const sent = src.announcements?.(r.index) ?? { ipv4: 0, ipv6: 0 };
         for (const family of ['ipv4', 'ipv6'] as const) this.inc({ device: r.vnic.tap, family }, sent[family]);
       }
@@ -123,8 +144,8 @@ export function createMetrics(src: MetricsSource): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      const parent = src.info().parent;
-      for (const r of rows(src)) this.set({ device: r.vnic.tap, parent }, src.parentUp() ? 1 : 0);
+      const { rows, parent, parentUp } = scrape();
+      for (const r of rows) this.set({ device: r.vnic.tap, parent }, parentUp ? 1 : 0);
     },
   });
   new Gauge({
@@ -134,8 +155,8 @@ export function createMetrics(src: MetricsSource): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      const retired = src.retired?.() ?? [];
-      for (const r of rows(src)) this.set({ device: r.vnic.tap }, retired[r.index] ? 1 : 0);
+      const { rows, retired } = scrape();
+      for (const r of rows) this.set({ device: r.vnic.tap }, retired[r.index] ? 1 : 0);
     },
   });
   new Gauge({
@@ -145,8 +166,8 @@ export function createMetrics(src: MetricsSource): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      const parent = src.info().parent;
-      for (const r of rows(src)) this.set({ device: r.vnic.tap, parent, address: r.vnic.mac, version: src.version }, 1);
+      const { rows, parent } = scrape();
+      for (const r of rows) this.set({ device: r.vnic.tap, parent, address: r.vnic.mac, version: src.version }, 1);
     },
   });
   return registry;

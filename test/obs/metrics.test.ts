@@ -35,12 +35,49 @@ describe('metrics', () => {
     expect(text).toContain('vethd_announcements_total{device="veth2",family="ipv4"} 2');
   });
 
-  test('one vNIC: its series hold the relay totals, unrouted drops included', async () => {
+  test('one vNIC: drops for no vNIC are under the parent, as with several, and the vNIC keeps its own', async () => {
     const vnic = { tap: 'veth1', mac: '02:00:c0:00:02:51', tapIfindex: 7, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false };
+    const own = zeroStats();
+    own.receive.drops.tap_down = 2;
+    const unrouted = zeroStats().receive;
+    unrouted.drops.not_for_us = 4;
     const total = zeroStats();
     total.receive.drops.not_for_us = 4;
-    const text = await createMetrics(source({ ...vnic, vnics: [vnic], parent: 'eth0', ...MODES }, { ...total, vnics: [zeroStats()], unrouted: total.receive })).metrics();
-    expect(text).toContain('vethd_receive_drop_total{device="veth1",reason="not_for_us"} 4');
-    expect(text).not.toContain('device="eth0",reason');
+    total.receive.drops.tap_down = 2;
+    const text = await createMetrics(source({ ...vnic, vnics: [vnic], parent: 'eth0', ...MODES }, { ...total, vnics: [own], unrouted })).metrics();
+    expect(text).toContain('vethd_receive_drop_total{device="eth0",reason="not_for_us"} 4');
+    expect(text).toContain('vethd_receive_drop_total{device="veth1",reason="not_for_us"} 0');
+    expect(text).toContain('vethd_receive_drop_total{device="veth1",reason="tap_down"} 2');
+    expect(text).not.toContain('vethd_transmit_drop_total{device="eth0"');
+  });
+
+  test('a scrape reads the relay once: every series from one stats() call', async () => {
+    const vnics = [
+      { tap: 'veth1', mac: '02:00:c0:00:02:51', tapIfindex: 7, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false },
+      { tap: 'veth2', mac: '02:00:c0:00:02:52', tapIfindex: 8, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false },
+    ];
+    let reads = 0;
+    let retiredReads = 0;
+    const src: MetricsSource = {
+      ...source({ ...vnics[0], vnics, parent: 'eth0', ...MODES }, zeroStats()),
+      stats: () => {
+        reads++;
+        const s = { ...zeroStats(), vnics: [zeroStats(), zeroStats()], unrouted: zeroStats().receive };
+        s.vnics[0].receive.frames = reads; // a counter that moves between reads
+        return s;
+      },
+      retired: () => {
+        retiredReads++;
+        return [false, false];
+      },
+    };
+    const registry = createMetrics(src);
+    const first = await registry.metrics();
+    expect(reads).toBe(1);
+    expect(retiredReads).toBe(1);
+    expect(first).toContain('vethd_receive_packets_total{device="veth1"} 1');
+    const second = await registry.metrics();
+    expect(reads).toBe(2);
+    expect(second).toContain('vethd_receive_packets_total{device="veth1"} 2');
   });
 });
