@@ -91,8 +91,3 @@ export function resolveMac(spec: MacSpec, ctx: MacContext): Buffer {
   }
 }
 
-/** Parse and resolve in one step (parseMacSpec then resolveMac). */
-export function macFor(text: string, ctx: MacContext): Buffer {
-  return resolveMac(parseMacSpec(text), ctx);
-}
-
