@@ -124,7 +124,7 @@ function intInRange(lo: number, hi: number, what: string): (value: string) => nu
   };
 }
 
-const nonNegativeInt = intInRange(0, 60_000, 'milliseconds');
+const probeWindowMs = intInRange(0, 60_000, 'milliseconds');
 
 const txBatch = intInRange(1, RELAY_LIMITS.txBatchMax, 'a frame count');
 const coalesceUs = intInRange(0, RELAY_LIMITS.rxCoalesceMaxUs, 'microseconds');
@@ -318,7 +318,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
     .option('--qdisc-bypass', "send the vNIC's frames straight to the parent's driver (PACKET_QDISC_BYPASS), skipping its qdisc and any tc shaping")
     .addOption(
       new Option('--probe-window <ms>', 'before bringing the vNIC up, listen this long on the parent for another station using the MAC (0: skip)')
-        .argParser(nonNegativeInt)
+        .argParser(probeWindowMs)
         .default(500),
     )
     .addOption(
