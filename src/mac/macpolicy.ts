@@ -60,7 +60,7 @@ export interface MacContext {
 export function persistentBytes(ctx: MacContext): Buffer {
   const id = ctx.machineId?.trim();
   if (!id || !/^[0-9a-f]{32}$/i.test(id)) {
-    throw codedError('no-machine-id', 'cannot derive a persistent MAC: no valid /etc/machine-id (give -m an address, or -m random)');
+    throw codedError('vethd.no-machine-id', 'cannot derive a persistent MAC: no valid /etc/machine-id (give -m an address, or -m random)');
   }
   return createHmac('sha256', Buffer.from(id.toLowerCase(), 'hex'))
     .update(`vethd\0${ctx.tap}\0${ctx.parent}`)
