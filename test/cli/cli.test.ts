@@ -293,8 +293,11 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     await waitFor('attach', () => a.lines.length > 0);
     a.fake.stats.receive.drops.mac_conflict = 1;
     await waitFor('a warning', () => a.logs.some((l) => l.includes('MAC conflict')));
-    a.fake.stats.receive.drops.mac_conflict = 5;
-    await new Promise((r) => setTimeout(r, 600)); // two health checks: same burst, no second warning
+    // The counter moves again within the burst: count the health checks that read it, so the
+    // assertion below comes after two of them saw 5 (a slower tick makes the wait longer, not the test vacuous).
+    let reads = 0;
+    Object.defineProperty(a.fake.stats.receive.drops, 'mac_conflict', { get: () => (reads++, 5), configurable: true });
+    await waitFor('two health checks reading the conflict counter at 5', () => reads >= 2);
     expect(a.logs.filter((l) => l.includes('MAC conflict'))).toHaveLength(1);
     a.signals.emit('SIGTERM');
     expect(await outcome(run)).toBeUndefined();
