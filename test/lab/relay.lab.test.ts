@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../tools/lab/exec';
 import { Lab, PEER_IP, PEER_MAC } from '../../tools/lab/lab';
-import { Capture, isRoot, linkExists, MARKER_TYPE, promiscuity, sendFrames, sendThenMarker, VethdProcess } from './tools';
+import { Capture, linkExists, MARKER_TYPE, promiscuity, sendFrames, sendThenMarker, skipLab, VethdProcess } from './tools';
 
 const VMAC = '02:00:c0:00:02:03';
 
@@ -25,7 +25,7 @@ const MODES: { name: string; tag: string; args: string[]; kernelFilter: boolean;
   { name: '--queues 2: PACKET_FANOUT_CPU, multi-queue TAP', tag: 'q2', args: ['--queues', '2'], kernelFilter: true, ring: 'tpacket_v2', follow: 'rx-cpu', queues: 2 },
 ];
 
-describe.skipIf(!isRoot).each(MODES)('relay in the namespace lab ($name)', (mode) => {
+describe.skipIf(skipLab).each(MODES)('relay in the namespace lab ($name)', (mode) => {
   const startVethd = (lab: Lab, args: string[]) => VethdProcess.start(lab, [...args, ...mode.args]);
   let lab: Lab;
   let vethd: VethdProcess;
