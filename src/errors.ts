@@ -69,6 +69,7 @@ export function errnoOr(err: unknown, code: ErrorCode): ErrorCode | ErrnoName {
   return typeof c === 'string' && /^E[A-Z0-9]+$/.test(c) ? (c as ErrnoName) : code;
 }
 
+/** Whether err came from the native addon: an Error with a string code (the errno name) and the interface it was about (ifname). */
 export function isNativeError(err: unknown): err is NativeError {
   return err instanceof Error && typeof (err as NativeError).code === 'string' && typeof (err as NativeError).ifname === 'string';
 }

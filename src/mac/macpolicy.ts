@@ -15,6 +15,7 @@ import { isIPv4 } from 'node:net';
 import { codedError } from '../errors';
 import { MacError, parseStationMac } from './mac';
 
+/** What -m asks for, parsed (parseMacSpec): an explicit address, or a policy (see the top of this file); resolveMac() turns it into 6 bytes. */
 export type MacSpec =
   | { kind: 'explicit'; mac: Buffer }
   | { kind: 'persistent' }
@@ -22,6 +23,7 @@ export type MacSpec =
   | { kind: 'ip'; ip: string }
   | { kind: 'oui'; prefix: Buffer };
 
+/** The policy forms -m accepts besides an address, as help text shows them. */
 export const MAC_POLICIES = ['persistent', 'random', 'ip:<IPv4>', 'oui:<xx:xx:xx>'] as const;
 
 /** Parse an `-m` value: a policy name or an explicit station address. Throws MacError naming the value. */
@@ -45,6 +47,7 @@ export function parseMacSpec(text: string): MacSpec {
   return { kind: 'explicit', mac: parseStationMac(text) };
 }
 
+/** What resolveMac needs besides the spec: the machine id and the names the persistent MAC is derived from, and a random source. */
 export interface MacContext {
   /** /etc/machine-id contents (32 hex digits); needed by persistent and oui. */
   machineId?: string;

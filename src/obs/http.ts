@@ -9,7 +9,9 @@ import { codedError, errnoOr } from '../errors';
 
 /** Where the endpoint listens. */
 export interface ListenAddress {
+  /** An IPv4 or IPv6 address (without brackets) or a host name. */
   host: string;
+  /** TCP port. */
   port: number;
 }
 
