@@ -1,15 +1,18 @@
 // The public API (src/index.ts, `require('vethd')`) and the package that ships it.
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import ts from 'typescript';
-import { describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as api from '../src/index';
 import { waitFor } from '../tools/lab/exec';
 import { FakeNative, FakeSignals } from './fakes';
 
 const root = path.join(__dirname, '..');
-const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { main: string; types: string; version: string; license: string };
 
 /** The values the entry exports (types leave no trace at run time). */
 const VALUES = [
@@ -94,5 +97,50 @@ describe('src/index.ts', () => {
       return ts.displayPartsToString(target.getDocumentationComment(checker)).trim() ? [] : [s.name];
     });
     expect(undocumented).toEqual([]);
+  });
+});
+
+describe('the package', () => {
+  test('package.json: main and types are the built entry; the license is MIT and LICENSE says so', () => {
+    expect(pkg.main).toBe('dist/index.js');
+    expect(pkg.types).toBe('dist/index.d.ts');
+    expect(pkg.license).toBe('MIT');
+    expect(readFileSync(path.join(root, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n\nCopyright \(c\) 2026 the vethd authors\n/);
+  });
+
+  test("require('vethd') from this checkout (exports self-reference, the built dist/): the same API", () => {
+    if (!existsSync(path.join(root, pkg.main))) throw new Error(`${pkg.main} is missing: run npm run build (npm test does)`);
+    const built = createRequire(__filename)('vethd') as typeof api;
+    expect(Object.keys(built).sort(), 'dist/ is stale: run npm run build').toEqual(Object.keys(api).sort());
+    expect(built.formatMac(built.parseMac('0200.c000.0203'))).toBe('02:00:c0:00:02:03');
+    expect(existsSync(path.join(root, pkg.types))).toBe(true);
+  });
+
+  describe('npm pack', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vethd-pack-'));
+    const unpacked = path.join(dir, 'package');
+    let paths: string[] = [];
+    beforeAll(() => {
+      // --ignore-scripts: prepare would rebuild dist/, which npm test has just done.
+      const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8' });
+      const { filename, files } = JSON.parse(out)[0] as { filename: string; files: { path: string }[] };
+      paths = files.map((f) => f.path);
+      execFileSync('tar', ['xzf', path.join(dir, filename), '-C', dir]);
+      symlinkSync(path.join(root, 'node_modules'), path.join(unpacked, 'node_modules'));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    test('ships the command, the built JS and its types, the C sources, the unit, README and LICENSE: no tests, tools, bench, source maps', () => {
+      const allowed = [/^bin\/vethd$/, /^dist\/.+\.(js|d\.ts)$/, /^native\/.+\.(c|cc|h)$/, /^binding\.gyp$/, /^systemd\/vethd@\.service$/, /^README\.md$/, /^LICENSE$/, /^package\.json$/];
+      expect(paths.filter((p) => !allowed.some((re) => re.test(p)))).toEqual([]);
+      for (const p of ['bin/vethd', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/cli.js', 'native/binding.cc', 'binding.gyp', 'systemd/vethd@.service', 'README.md', 'LICENSE']) expect(paths).toContain(p);
+      expect(paths.filter((p) => /^(test|tools|dist-tools|bench)\/|\.map$/.test(p))).toEqual([]);
+    });
+
+    test('unpacked: require() of the package gives the API, and bin/vethd runs (exports does not hide dist/cli/cli.js from it)', () => {
+      const keys = execFileSync(process.execPath, ['-e', 'console.log(Object.keys(require(process.argv[1])).sort().join(","))', unpacked], { encoding: 'utf8' }).trim();
+      expect(keys).toBe(Object.keys(api).sort().join(','));
+      expect(execFileSync(process.execPath, [path.join(unpacked, 'bin', 'vethd'), '--version'], { encoding: 'utf8' }).trim()).toBe(pkg.version);
+    });
   });
 });
