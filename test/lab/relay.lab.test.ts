@@ -214,7 +214,8 @@ describe.skipIf(skipLab).each(MODES)('relay in the namespace lab ($name)', (mode
   test('fallback without virtio_net_hdr: partial checksums completed in software, dhclient gets a lease', async () => {
     const v = await startVethd(lab, ['-v', 'veth3', '-e', 'eth0', '-m', '02:00:c0:00:02:05', '--no-vnet-hdr']);
     try {
-      expect(v.log()).toContain('plain frames, checksums completed in software');
+      // Logged just after the Attached line, which start() waited for: it may come in a later read.
+      await waitFor('the relay-running line', () => v.log().includes('plain frames, checksums completed in software'));
       const ip = await lab.dhclient('fw', 'veth3');
       expect(lab.leases()).toContain(`02:00:c0:00:02:05 ${ip} `);
     } finally {
