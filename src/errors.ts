@@ -28,11 +28,48 @@ const CALL_HINTS: Record<string, string> = {
   'setns:EINVAL': 'the --netns file is not a network namespace',
 };
 
-/** An Error carrying a code (namespaced to vethd.<code> by errorCode()): one line, naming the bad value. */
-export function codedError(code: string, message: string): Error & { code: string } {
+/**
+ * vethd's own error codes, as the `.code` of the errors it throws, with what
+ * each means: one scheme, `vethd.<kebab-case>`. An error that a system call
+ * or a file operation refused carries its errno name instead (`ENODEV`,
+ * `EACCES`: NativeError, and the file and socket errors made with errnoOr()),
+ * so a code says which kind it is.
+ */
+export const ERROR_CODES = Object.freeze({
+  'vethd.invalid-mac': 'a MAC address or -m policy that does not parse, or cannot be a station address (MacError)',
+  'vethd.invalid-ifname': 'an interface name the kernel would refuse (IfnameError)',
+  'vethd.mac-conflict': "another station on the parent sends with a vNIC's MAC, in the probe window or while running (MacConflictError)",
+  'vethd.mac-in-use': 'an interface on this host, or another vNIC of the same configuration, already has the MAC',
+  'vethd.no-machine-id': 'no valid /etc/machine-id to derive a persistent (or oui:) MAC from',
+  'vethd.same-interface': 'a vNIC named like the parent, or two vNICs with one name',
+  'vethd.config': 'the configuration file cannot be read, is not TOML, or has a bad key or value',
+  'vethd.netns': '--netns names no network namespace',
+  'vethd.invalid-listen': '--metrics-listen is not HOST:PORT, [IPv6]:PORT or off',
+  'vethd.listen': 'the metrics endpoint cannot listen (when the socket gave no errno)',
+  'vethd.log-file': 'the log file cannot be opened (when the file system gave no errno)',
+  'vethd.cpu-latency': 'the CPU latency request cannot be made (when the device gave no errno)',
+  'vethd.doctor': '`vethd doctor` found a problem it did not fix (the CLI\'s code only)',
+  'vethd.error': 'an error with no code of its own (the CLI\'s code only, see errorCode())',
+} as const);
+
+/** One of vethd's own error codes (see ERROR_CODES). */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An errno name as Node and the addon give it: ENOENT, EADDRINUSE. */
+export type ErrnoName = `E${string}`;
+
+/** An Error carrying a code: one of vethd's own, or the errno name of the call that failed; one line, naming the bad value. */
+export function codedError(code: ErrorCode | ErrnoName, message: string): Error & { code: ErrorCode | ErrnoName } {
   return Object.assign(new Error(message), { code });
 }
 
+/** The errno name err carries (a failed file or socket call: ENOENT, EADDRINUSE), else code. Node's own ERR_* codes are not errno names. */
+export function errnoOr(err: unknown, code: ErrorCode): ErrorCode | ErrnoName {
+  const c = (err as { code?: unknown })?.code;
+  return typeof c === 'string' && /^E[A-Z0-9]+$/.test(c) ? (c as ErrnoName) : code;
+}
+
+/** Whether err came from the native addon: an Error with a string code (the errno name) and the interface it was about (ifname). */
 export function isNativeError(err: unknown): err is NativeError {
   return err instanceof Error && typeof (err as NativeError).code === 'string' && typeof (err as NativeError).ifname === 'string';
 }
@@ -71,8 +108,13 @@ export function quote(value: string): string {
   return cut ? `${text}… (${value.length} characters)` : text;
 }
 
-/** The commander error code for err, namespaced: vethd.ENODEV, vethd.invalid-mac. */
+/**
+ * The commander error code for err, always namespaced: vethd's own code as it
+ * is (vethd.invalid-mac), an errno name under vethd. (vethd.ENODEV), and
+ * vethd.error for an error without a code.
+ */
 export function errorCode(err: unknown): string {
   const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' ? `vethd.${code}` : 'vethd.error';
+  if (typeof code !== 'string') return 'vethd.error';
+  return code.startsWith('vethd.') ? code : `vethd.${code}`;
 }

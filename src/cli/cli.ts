@@ -10,7 +10,7 @@ import { applyConfig, readConfig } from './config';
 import { CPU_LATENCY_MAX_US } from '../host/cpulatency';
 import type { VnicSpec } from '../daemon/daemon';
 import { runDaemon, type OnConflict, type ReloadResult } from '../daemon/daemon';
-import { codedError, describeError, errorCode, EXIT_RUNTIME, EXIT_SETUP, EXIT_USAGE, fileErrorText, quote } from '../errors';
+import { codedError, describeError, errnoOr, errorCode, EXIT_RUNTIME, EXIT_SETUP, EXIT_USAGE, fileErrorText, quote, type ErrorCode } from '../errors';
 import { DEFAULT_METRICS_LISTEN, parseListen } from '../obs/http';
 import { checkIfname } from '../host/ifname';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, reopenLogFiles, type LogFormat, type Logger, type LogLevel } from '../obs/log';
@@ -124,7 +124,7 @@ function intInRange(lo: number, hi: number, what: string): (value: string) => nu
   };
 }
 
-const nonNegativeInt = intInRange(0, 60_000, 'milliseconds');
+const probeWindowMs = intInRange(0, 60_000, 'milliseconds');
 
 const txBatch = intInRange(1, RELAY_LIMITS.txBatchMax, 'a frame count');
 const coalesceUs = intInRange(0, RELAY_LIMITS.rxCoalesceMaxUs, 'microseconds');
@@ -193,7 +193,7 @@ function doctorCommand(deps: CliDeps, out: (line: string) => void, program: Comm
       }
       for (const line of lines.slice(0, -1)) out(line);
       const summary = lines[lines.length - 1];
-      if (exitCode !== 0) program.error(`vethd doctor: ${summary}`, { exitCode, code: 'vethd.doctor' });
+      if (exitCode !== 0) program.error(`vethd doctor: ${summary}`, { exitCode, code: 'vethd.doctor' satisfies ErrorCode });
       out(summary);
     });
 }
@@ -240,13 +240,13 @@ function planVnics(opts: RootOptions, tables: Record<string, unknown>[] | undefi
     checkIfname(v.veth);
     const netns = v.netns === undefined ? undefined : resolveNetns(v.netns);
     // In a container the vNIC is often eth0 too: the same name is another interface there.
-    if (v.veth === opts.eth && !netns) throw codedError('same-interface', `${where}-v and -e name the same interface "${v.veth}"`);
+    if (v.veth === opts.eth && !netns) throw codedError('vethd.same-interface', `${where}-v and -e name the same interface "${v.veth}"`);
     const key = `${netns ?? ''}\0${v.veth}`;
-    if (names.has(key)) throw codedError('same-interface', `${where}vNIC "${v.veth}" is already [[vnic]] ${names.get(key)}`);
+    if (names.has(key)) throw codedError('vethd.same-interface', `${where}vNIC "${v.veth}" is already [[vnic]] ${names.get(key)}`);
     names.set(key, i + 1);
     const mac = chooseMac(v.mac, { machineId, tap: v.veth, parent: opts.eth }, log);
     const id = `${v.vlan ?? 0} ${formatMac(mac)}`;
-    if (macs.has(id)) throw codedError('mac-in-use', `${where}vNIC "${v.veth}" would have MAC ${formatMac(mac)}, as "${macs.get(id)}" has${v.vlan ? ` in VLAN ${v.vlan}` : ''}; choose another mac`);
+    if (macs.has(id)) throw codedError('vethd.mac-in-use', `${where}vNIC "${v.veth}" would have MAC ${formatMac(mac)}, as "${macs.get(id)}" has${v.vlan ? ` in VLAN ${v.vlan}` : ''}; choose another mac`);
     macs.set(id, v.veth);
     return { tap: v.veth, mac, netns, vlan: v.vlan, arpSysctls: v.arpSysctls, antiSpoofing: v.antiSpoofing, linkLocalPass: v.linkLocal, raGuard: v.raGuard, dhcpGuard: v.dhcpGuard, announce: { count: v.announce, intervalMs: v.announceInterval } };
   });
@@ -318,7 +318,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
     .option('--qdisc-bypass', "send the vNIC's frames straight to the parent's driver (PACKET_QDISC_BYPASS), skipping its qdisc and any tc shaping")
     .addOption(
       new Option('--probe-window <ms>', 'before bringing the vNIC up, listen this long on the parent for another station using the MAC (0: skip)')
-        .argParser(nonNegativeInt)
+        .argParser(probeWindowMs)
         .default(500),
     )
     .addOption(
@@ -345,7 +345,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
           tables = file.vnics;
           const source = program.getOptionValueSource('veth');
           if (tables && (source === 'cli' || source === 'env')) {
-            throw codedError('config', `config ${opts.config}: its [[vnic]] tables name the vNICs: leave -v off the command line`);
+            throw codedError('vethd.config', `config ${opts.config}: its [[vnic]] tables name the vNICs: leave -v off the command line`);
           }
         } catch (err) {
           fail(program, err, EXIT_USAGE);
@@ -356,7 +356,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
       try {
         log = (deps.logger ?? createLogger)(opts.logLevel, opts.logFormat, opts.logFile);
       } catch (err) {
-        fail(program, codedError((err as NodeJS.ErrnoException).code ?? 'log-file', `${opts.logFile}: cannot open log file: ${fileErrorText(err)}`), EXIT_USAGE);
+        fail(program, codedError(errnoOr(err, 'vethd.log-file'), `${opts.logFile}: cannot open log file: ${fileErrorText(err)}`), EXIT_USAGE);
       }
       let vnics: (VnicSpec & { mac: Buffer })[];
       let metricsListen: ReturnType<typeof parseListen>;
@@ -372,7 +372,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
         if (warning) log.warn({ mac: formatMac(mac) }, warning);
         const users = (deps.localUsers ?? localUsers)(mac);
         if (users.length) {
-          fail(program, codedError('mac-in-use', `MAC ${formatMac(mac)} is already used by ${users.join(', ')} on this host; choose another -m`), EXIT_SETUP);
+          fail(program, codedError('vethd.mac-in-use', `MAC ${formatMac(mac)} is already used by ${users.join(', ')} on this host; choose another -m`), EXIT_SETUP);
         }
       }
       const started = { ...opts }; // opts() is live: keep what the daemon started with

@@ -122,25 +122,25 @@ export function readConfig(file: string, program: Command): ConfigFile {
   try {
     text = readBounded(file);
   } catch (err) {
-    throw codedError('config', `${where}: ${(err as Error).message}`);
+    throw codedError('vethd.config', `${where}: ${(err as Error).message}`);
   }
   let doc: Record<string, unknown>;
   try {
     // Integers as bigint, so a float (1e2, 100.0) can be told from one: no option takes a float.
     doc = parseToml(text, { integersAsBigInt: true }) as Record<string, unknown>;
   } catch (err) {
-    throw codedError('config', `${where}: not valid TOML: ${(err as Error).message.split('\n')[0]}`);
+    throw codedError('vethd.config', `${where}: not valid TOML: ${(err as Error).message.split('\n')[0]}`);
   }
   const { vnic, ...top } = doc;
   const values = checkTable(where, program, top, () => true);
   if (vnic === undefined) return { values };
   if (!Array.isArray(vnic) || vnic.length === 0 || vnic.some((t) => typeof t !== 'object' || t === null || Array.isArray(t))) {
-    throw codedError('config', `${where}: "vnic" must be [[vnic]] tables`);
+    throw codedError('vethd.config', `${where}: "vnic" must be [[vnic]] tables`);
   }
-  if (vnic.length > RELAY_LIMITS.vnicsMax) throw codedError('config', `${where}: ${vnic.length} [[vnic]] tables, at most ${RELAY_LIMITS.vnicsMax} vNICs share a parent`);
+  if (vnic.length > RELAY_LIMITS.vnicsMax) throw codedError('vethd.config', `${where}: ${vnic.length} [[vnic]] tables, at most ${RELAY_LIMITS.vnicsMax} vNICs share a parent`);
   const vnics = vnic.map((t: Record<string, unknown>, i: number) => {
     const at = `${where}: [[vnic]] ${i + 1}`;
-    if (t.veth === undefined) throw codedError('config', `${at}: "veth" (the vNIC's name) is missing`);
+    if (t.veth === undefined) throw codedError('vethd.config', `${at}: "veth" (the vNIC's name) is missing`);
     return checkTable(at, program, t, (key) => (VNIC_KEYS as readonly string[]).includes(key));
   });
   return { values, vnics };
@@ -151,8 +151,8 @@ function checkTable(where: string, program: Command, table: Record<string, unkno
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(table)) {
     const opt = optionFor(program, key);
-    if (!opt) throw codedError('config', `${where}: unknown key ${quote(key)}`);
-    if (!allowed(key)) throw codedError('config', `${where}: "${key}" is a setting of the parent, not of one vNIC: put it at the top of the file`);
+    if (!opt) throw codedError('vethd.config', `${where}: unknown key ${quote(key)}`);
+    if (!allowed(key)) throw codedError('vethd.config', `${where}: "${key}" is a setting of the parent, not of one vNIC: put it at the top of the file`);
     out[opt.attributeName()] = checkValue(where, key, opt, value);
   }
   return out;
@@ -160,21 +160,21 @@ function checkTable(where: string, program: Command, table: Record<string, unkno
 
 function checkValue(where: string, key: string, opt: Option, value: unknown): unknown {
   if (opt.negate || opt.isBoolean()) {
-    if (typeof value !== 'boolean') throw codedError('config', `${where}: "${key}" must be true or false`);
+    if (typeof value !== 'boolean') throw codedError('vethd.config', `${where}: "${key}" must be true or false`);
     return value;
   }
-  if (typeof value === 'number') throw codedError('config', `${where}: "${key}" must be a string or an integer, got the float ${value}`);
-  if (typeof value !== 'string' && typeof value !== 'bigint') throw codedError('config', `${where}: "${key}" must be a string or an integer`);
+  if (typeof value === 'number') throw codedError('vethd.config', `${where}: "${key}" must be a string or an integer, got the float ${value}`);
+  if (typeof value !== 'string' && typeof value !== 'bigint') throw codedError('vethd.config', `${where}: "${key}" must be a string or an integer`);
   // A TOML integer (0x64 and 1_000 are TOML's forms of one) in decimal digits, for the option's own parser.
   const text = String(value);
   if (opt.argChoices && !opt.argChoices.includes(text)) {
-    throw codedError('config', `${where}: "${key}" must be one of ${opt.argChoices.join(', ')}, got ${quote(text)}`);
+    throw codedError('vethd.config', `${where}: "${key}" must be one of ${opt.argChoices.join(', ')}, got ${quote(text)}`);
   }
   if (!opt.parseArg) return text;
   try {
     return opt.parseArg(text, undefined);
   } catch (err) {
-    throw codedError('config', `${where}: "${key}": ${(err as Error).message}`);
+    throw codedError('vethd.config', `${where}: "${key}": ${(err as Error).message}`);
   }
 }
 

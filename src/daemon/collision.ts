@@ -7,6 +7,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { ErrorCode } from '../errors';
 import { formatMac } from '../mac/mac';
 
 /** Interfaces whose MAC is mac, from sysfs (/sys/class/net/<name>/address). */
@@ -23,9 +24,9 @@ export function localUsers(mac: Buffer, sysfs = '/sys/class/net'): string[] {
   return users;
 }
 
-/** A collision error: one line naming the MAC and who has it. */
+/** A collision error (code vethd.mac-conflict): one line naming the MAC and who has it. */
 export class MacConflictError extends Error {
-  readonly code = 'mac-conflict';
+  readonly code = 'vethd.mac-conflict' satisfies ErrorCode;
   constructor(message: string) {
     super(message);
   }

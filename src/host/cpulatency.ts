@@ -14,7 +14,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import os from 'node:os';
-import { codedError, fileErrorText } from '../errors';
+import { codedError, errnoOr, fileErrorText } from '../errors';
 
 /** The kernel's PM QoS device for the system-wide CPU latency request. */
 export const CPU_LATENCY_DEVICE = '/dev/cpu_dma_latency';
@@ -46,7 +46,7 @@ function requestError(err: unknown, device: string, us: number): Error {
       : code === 'ENOENT'
         ? '; this kernel has no PM QoS device (CONFIG_CPU_IDLE off?)'
         : '';
-  return codedError(code ?? 'cpu-latency', `${device}: cannot request CPU wake-up latency of ${us} µs: ${fileErrorText(err)}${hint}`);
+  return codedError(errnoOr(err, 'vethd.cpu-latency'), `${device}: cannot request CPU wake-up latency of ${us} µs: ${fileErrorText(err)}${hint}`);
 }
 
 /**

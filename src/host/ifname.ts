@@ -3,10 +3,11 @@
  * 1 to 15 bytes (IFNAMSIZ 16 with the NUL), not "." or "..", no '/', ':' or
  * white space. '%' is refused too: TUNSETIFF would treat it as a pattern.
  */
-import { quote } from '../errors';
+import { quote, type ErrorCode } from '../errors';
 
+/** An interface name error (code vethd.invalid-ifname): message names the bad value and the cause. */
 export class IfnameError extends Error {
-  readonly code = 'VETHD_INVALID_IFNAME';
+  readonly code = 'vethd.invalid-ifname' satisfies ErrorCode;
   constructor(readonly input: string, cause: string) {
     super(`invalid interface name ${quote(input)}: ${cause}`);
   }

@@ -15,11 +15,11 @@ export const NETNS_RUN_DIR = '/run/netns';
  * empty name, "." or "..", or a file that does not exist.
  */
 export function resolveNetns(spec: string, exists: (p: string) => boolean = existsSync): string {
-  if (spec === '' || spec === '.' || spec === '..') throw codedError('netns', `--netns "${spec}": not a namespace name or path`);
+  if (spec === '' || spec === '.' || spec === '..') throw codedError('vethd.netns', `--netns "${spec}": not a namespace name or path`);
   const file = spec.includes('/') ? spec : path.join(NETNS_RUN_DIR, spec);
   if (!exists(file)) {
     const hint = spec.includes('/') ? '' : `; create it with "ip netns add ${spec}"`;
-    throw codedError('netns', `--netns ${spec}: no such network namespace (${file} does not exist${hint})`);
+    throw codedError('vethd.netns', `--netns ${spec}: no such network namespace (${file} does not exist${hint})`);
   }
   return file;
 }

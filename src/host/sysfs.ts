@@ -4,7 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 
-/** The parent's operstate from sysfs: "up" -> true, "down"/"lowerlayerdown" -> false, else undefined. */
+/**
+ * Whether ifname is up, from its sysfs operstate (RFC 2863 names): "up" -> true;
+ * "down", "lowerlayerdown" and "dormant" -> false; any other state ("unknown",
+ * "notpresent", "testing") -> undefined (not known); no such interface (the file
+ * cannot be read) -> false.
+ */
 export function sysfsOperUp(ifname: string, sysfs = '/sys/class/net'): boolean | undefined {
   try {
     const state = readFileSync(`${sysfs}/${ifname}/operstate`, 'utf8').trim();

@@ -4,9 +4,11 @@
  * bit of the first octet, the U/L bit the next one).
  */
 
-/** A MAC address error: message names the bad value and the cause. */
+import type { ErrorCode } from '../errors';
+
+/** A MAC address error (code vethd.invalid-mac): message names the bad value and the cause. */
 export class MacError extends Error {
-  readonly code = 'VETHD_INVALID_MAC';
+  readonly code = 'vethd.invalid-mac' satisfies ErrorCode;
   constructor(readonly input: string, cause: string) {
     super(`invalid MAC "${input}": ${cause}`);
   }

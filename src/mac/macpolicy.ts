@@ -15,6 +15,7 @@ import { isIPv4 } from 'node:net';
 import { codedError } from '../errors';
 import { MacError, parseStationMac } from './mac';
 
+/** What -m asks for, parsed (parseMacSpec): an explicit address, or a policy (see the top of this file); resolveMac() turns it into 6 bytes. */
 export type MacSpec =
   | { kind: 'explicit'; mac: Buffer }
   | { kind: 'persistent' }
@@ -22,6 +23,7 @@ export type MacSpec =
   | { kind: 'ip'; ip: string }
   | { kind: 'oui'; prefix: Buffer };
 
+/** The policy forms -m accepts besides an address, as help text shows them. */
 export const MAC_POLICIES = ['persistent', 'random', 'ip:<IPv4>', 'oui:<xx:xx:xx>'] as const;
 
 /** Parse an `-m` value: a policy name or an explicit station address. Throws MacError naming the value. */
@@ -45,6 +47,7 @@ export function parseMacSpec(text: string): MacSpec {
   return { kind: 'explicit', mac: parseStationMac(text) };
 }
 
+/** What resolveMac needs besides the spec: the machine id and the names the persistent MAC is derived from, and a random source. */
 export interface MacContext {
   /** /etc/machine-id contents (32 hex digits); needed by persistent and oui. */
   machineId?: string;
@@ -60,7 +63,7 @@ export interface MacContext {
 export function persistentBytes(ctx: MacContext): Buffer {
   const id = ctx.machineId?.trim();
   if (!id || !/^[0-9a-f]{32}$/i.test(id)) {
-    throw codedError('no-machine-id', 'cannot derive a persistent MAC: no valid /etc/machine-id (give -m an address, or -m random)');
+    throw codedError('vethd.no-machine-id', 'cannot derive a persistent MAC: no valid /etc/machine-id (give -m an address, or -m random)');
   }
   return createHmac('sha256', Buffer.from(id.toLowerCase(), 'hex'))
     .update(`vethd\0${ctx.tap}\0${ctx.parent}`)
@@ -89,10 +92,5 @@ export function resolveMac(spec: MacSpec, ctx: MacContext): Buffer {
     case 'oui':
       return Buffer.concat([spec.prefix, persistentBytes(ctx).subarray(3, 6)]);
   }
-}
-
-/** Parse and resolve in one step (parseMacSpec then resolveMac). */
-export function macFor(text: string, ctx: MacContext): Buffer {
-  return resolveMac(parseMacSpec(text), ctx);
 }
 

@@ -5,11 +5,13 @@
 import http from 'node:http';
 import { isIP } from 'node:net';
 import type { Registry } from 'prom-client';
-import { codedError } from '../errors';
+import { codedError, errnoOr } from '../errors';
 
 /** Where the endpoint listens. */
 export interface ListenAddress {
+  /** An IPv4 or IPv6 address (without brackets) or a host name. */
   host: string;
+  /** TCP port. */
   port: number;
 }
 
@@ -23,7 +25,7 @@ export function parseListen(text: string): ListenAddress | undefined {
   const host = m?.[1] ?? m?.[2];
   const port = Number(m?.[3]);
   if (!m || !host || port < 1 || port > 65535 || (m[1] !== undefined && isIP(m[1]) !== 6)) {
-    throw codedError('invalid-listen', `invalid --metrics-listen "${text}": expected HOST:PORT, [IPv6]:PORT or off`);
+    throw codedError('vethd.invalid-listen', `invalid --metrics-listen "${text}": expected HOST:PORT, [IPv6]:PORT or off`);
   }
   return { host, port };
 }
@@ -83,7 +85,7 @@ export function serveMetrics(registry: Registry, addr: ListenAddress, healthy: (
   server.timeout = limits.idleTimeoutMs; // a socket idle this long is destroyed (no 'timeout' listener)
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(codedError(err.code ?? 'listen', `metrics: cannot listen on ${addr.host}:${addr.port}: ${err.message.replace(/^listen \w+: /, '')}`));
+      reject(codedError(errnoOr(err, 'vethd.listen'), `metrics: cannot listen on ${addr.host}:${addr.port}: ${err.message.replace(/^listen \w+: /, '')}`));
     });
     server.listen(addr.port, addr.host, () => {
       const a = server.address();

@@ -6,12 +6,17 @@
 import pino from 'pino';
 import pretty from 'pino-pretty';
 
+/** A pino logger: the daemon logs JSON lines with it, children bound to {device, parent}. */
 export type Logger = pino.Logger;
 
+/** pino's levels, most severe first; 'silent' logs nothing. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** One of LOG_LEVELS. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** Log line formats: 'json', 'pretty' (pino-pretty), 'auto' (pretty on a TTY, else JSON). */
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+/** One of LOG_FORMATS. */
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** File destinations opened by createLogger(), for reopenLogFiles(). */

@@ -114,19 +114,20 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
   });
 
   test.each([
-    [['-m', 'nonsense'], 'vethd: invalid MAC "nonsense": unknown policy'],
-    [['-m', 'ip:300.1.1.1'], 'vethd: invalid MAC "ip:300.1.1.1": "300.1.1.1" is not an IPv4 address'],
-    [['-m', 'oui:01:00:5e'], 'vethd: invalid MAC "oui:01:00:5e": the prefix has the I/G bit set'],
-    [['-v', 'a/b'], 'vethd: invalid interface name "a/b": contains "/"'],
-    [['-v', 'a\nb'], 'vethd: invalid interface name "a\\nb": contains "\\n"'],
-    [['-e', `eth${'\n'.repeat(1 << 20)}`], `vethd: invalid interface name "eth${'\\n'.repeat(29)}"… (1048579 characters): 1048579 bytes, longer than 15`],
-    [['-v', 'eth0'], 'vethd: -v and -e name the same interface "eth0"'],
-    [['--netns', 'vdlab-no-such-ns'], 'vethd: --netns vdlab-no-such-ns: no such network namespace (/run/netns/vdlab-no-such-ns does not exist; create it with "ip netns add vdlab-no-such-ns")'],
-    [['--netns', '..'], 'vethd: --netns "..": not a namespace name or path'],
-  ])('bad input %j: exit 2, one line, relay never opened', async (args, msg) => {
+    [['-m', 'nonsense'], 'vethd: invalid MAC "nonsense": unknown policy', 'vethd.invalid-mac'],
+    [['-m', 'ip:300.1.1.1'], 'vethd: invalid MAC "ip:300.1.1.1": "300.1.1.1" is not an IPv4 address', 'vethd.invalid-mac'],
+    [['-m', 'oui:01:00:5e'], 'vethd: invalid MAC "oui:01:00:5e": the prefix has the I/G bit set', 'vethd.invalid-mac'],
+    [['-v', 'a/b'], 'vethd: invalid interface name "a/b": contains "/"', 'vethd.invalid-ifname'],
+    [['-v', 'a\nb'], 'vethd: invalid interface name "a\\nb": contains "\\n"', 'vethd.invalid-ifname'],
+    [['-e', `eth${'\n'.repeat(1 << 20)}`], `vethd: invalid interface name "eth${'\\n'.repeat(29)}"… (1048579 characters): 1048579 bytes, longer than 15`, 'vethd.invalid-ifname'],
+    [['-v', 'eth0'], 'vethd: -v and -e name the same interface "eth0"', 'vethd.same-interface'],
+    [['--netns', 'vdlab-no-such-ns'], 'vethd: --netns vdlab-no-such-ns: no such network namespace (/run/netns/vdlab-no-such-ns does not exist; create it with "ip netns add vdlab-no-such-ns")', 'vethd.netns'],
+    [['--netns', '..'], 'vethd: --netns "..": not a namespace name or path', 'vethd.netns'],
+  ])('bad input %j: exit 2, one line, its code, relay never opened', async (args, msg, code) => {
     const { fake, errors, parse } = setup();
     const err = await outcome(parse(...args));
     expect(err?.exitCode).toBe(2);
+    expect(err?.code).toBe(code);
     expect(errors.join('')).toContain(msg);
     expect(errors.join('').trim().split('\n')).toHaveLength(1);
     expect(fake.opened).toHaveLength(0);
@@ -236,6 +237,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     const b = setup({ machineId: undefined });
     const err = await outcome(b.parse('-m', 'persistent'));
     expect(err?.exitCode).toBe(2);
+    expect(err?.code).toBe('vethd.no-machine-id');
     expect(b.errors.join('')).toContain('cannot derive a persistent MAC: no valid /etc/machine-id');
   });
 
@@ -243,6 +245,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     const { fake, errors, parse } = setup({ users: ['eth0'] });
     const err = await outcome(parse('-m', '02:00:00:00:0f:01'));
     expect(err?.exitCode).toBe(3);
+    expect(err?.code).toBe('vethd.mac-in-use');
     expect(errors.join('')).toBe('vethd: MAC 02:00:00:00:0f:01 is already used by eth0 on this host; choose another -m\n');
     expect(fake.opened).toHaveLength(0);
   });
@@ -278,6 +281,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     fake.stats.receive.drops.mac_conflict = 3;
     const err = await outcome(parse('-v', 'veth1', '-m', '02:00:c0:00:02:03', '--probe-window', '50'));
     expect(err?.exitCode).toBe(3);
+    expect(err?.code).toBe('vethd.mac-conflict');
     expect(errors.join('')).toBe('vethd: veth1: MAC 02:00:c0:00:02:03 is already used on eth0: 3 frame(s) from it in 50 ms; choose another -m\n');
     expect(fake.ups).toBe(0);
     expect(fake.closed).toBeGreaterThanOrEqual(1);
@@ -289,8 +293,11 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     await waitFor('attach', () => a.lines.length > 0);
     a.fake.stats.receive.drops.mac_conflict = 1;
     await waitFor('a warning', () => a.logs.some((l) => l.includes('MAC conflict')));
-    a.fake.stats.receive.drops.mac_conflict = 5;
-    await new Promise((r) => setTimeout(r, 600)); // two health checks: same burst, no second warning
+    // The counter moves again within the burst: count the health checks that read it, so the
+    // assertion below comes after two of them saw 5 (a slower tick makes the wait longer, not the test vacuous).
+    let reads = 0;
+    Object.defineProperty(a.fake.stats.receive.drops, 'mac_conflict', { get: () => (reads++, 5), configurable: true });
+    await waitFor('two health checks reading the conflict counter at 5', () => reads >= 2);
     expect(a.logs.filter((l) => l.includes('MAC conflict'))).toHaveLength(1);
     a.signals.emit('SIGTERM');
     expect(await outcome(run)).toBeUndefined();
@@ -301,6 +308,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     b.fake.stats.receive.drops.mac_conflict = 2;
     const err = await outcome(run2);
     expect(err?.exitCode).toBe(1);
+    expect(err?.code).toBe('vethd.mac-conflict');
     expect(b.errors.join('')).toContain('vethd: veth1: another station on eth0 sends with our MAC 02:00:c0:00:02:03 (2 frame(s) so far)');
   });
 
@@ -515,6 +523,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     const { fake, errors, parse } = setup();
     const err = await outcome(parse('-c', conf));
     expect(err?.exitCode).toBe(2);
+    expect(err?.code).toBe('vethd.config');
     expect(errors.join('')).toContain(`vethd: config ${conf}: ${want}`);
     expect(errors.join('').trim().split('\n')).toHaveLength(1);
     expect(fake.opened).toHaveLength(0);

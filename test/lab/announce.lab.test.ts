@@ -8,14 +8,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../tools/lab/exec';
 import { Lab } from '../../tools/lab/lab';
-import { isRoot, VethdProcess } from './tools';
+import { skipLab, VethdProcess } from './tools';
 
 const VMAC = '02:00:c0:00:02:32';
 const OLD_MAC = '02:00:00:00:99:99';
 const IP4 = '192.0.2.50';
 const IP6 = '2001:db8::50';
 
-describe.skipIf(!isRoot)('gratuitous ARP and unsolicited neighbour advertisements', () => {
+describe.skipIf(skipLab)('gratuitous ARP and unsolicited neighbour advertisements', () => {
   let lab: Lab;
   let vethd: VethdProcess;
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../tools/lab/exec';
 import { FW_MAC, Lab } from '../../tools/lab/lab';
-import { Capture, isRoot, VethdProcess } from './tools';
+import { Capture, skipLab, VethdProcess } from './tools';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'vethd');
 const VMAC = '02:00:c0:00:02:0b';
@@ -34,7 +34,7 @@ function arpSenders(file: string): Promise<[string, string][]> {
   });
 }
 
-describe.skipIf(!isRoot)('ARP flux: parent and vNIC in one subnet', () => {
+describe.skipIf(skipLab)('ARP flux: parent and vNIC in one subnet', () => {
   let lab: Lab;
   let vethd: VethdProcess;
 

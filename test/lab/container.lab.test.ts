@@ -6,11 +6,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../tools/lab/exec';
 import { Lab, PEER_IP } from '../../tools/lab/lab';
-import { isRoot, linkExists, VethdProcess } from './tools';
+import { linkExists, skipLab, VethdProcess } from './tools';
 
 const CTR_MAC = '02:00:c0:00:02:40';
 
-describe.skipIf(!isRoot)('a vNIC inside a container namespace (--netns)', () => {
+describe.skipIf(skipLab)('a vNIC inside a container namespace (--netns)', () => {
   let lab: Lab;
 
   beforeAll(async () => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../tools/lab/exec';
 import { Lab } from '../../tools/lab/lab';
 import { CPU_LATENCY_DEVICE } from '../../src/host/cpulatency';
-import { isRoot, VethdProcess } from './tools';
+import { skipLab, VethdProcess } from './tools';
 
 /** The request in force now, µs (the lowest held; 2000000000 when none). */
 function inForce(): number {
@@ -17,7 +17,7 @@ function inForce(): number {
   return os.endianness() === 'LE' ? b.readInt32LE(0) : b.readInt32BE(0);
 }
 
-describe.skipIf(!isRoot)('--cpu-latency with the real PM QoS device', () => {
+describe.skipIf(skipLab)('--cpu-latency with the real PM QoS device', () => {
   let lab: Lab;
   let baseline: number;
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../tools/lab/exec';
 import { Lab } from '../../tools/lab/lab';
-import { isRoot, linkExists, promiscuity, VethdProcess } from './tools';
+import { linkExists, promiscuity, skipLab, VethdProcess } from './tools';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'vethd');
 const CONF_DIR = mkdtempSync(path.join(os.tmpdir(), 'vethd-badconf-'));
@@ -28,7 +28,7 @@ interface Outcome {
   stderr: string;
 }
 
-describe.skipIf(!isRoot)('set-up errors in the namespace lab', () => {
+describe.skipIf(skipLab)('set-up errors in the namespace lab', () => {
   let lab: Lab;
   let baseline: number;
   let links: string[];

@@ -6,14 +6,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../tools/lab/exec';
 import { FW_MAC, Lab } from '../../tools/lab/lab';
-import { isRoot, linkExists, sendFrames, VethdProcess } from './tools';
+import { linkExists, sendFrames, skipLab, VethdProcess } from './tools';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 
 const BROADCAST = 'ff:ff:ff:ff:ff:ff';
 const BIN = path.join(__dirname, '..', '..', 'bin', 'vethd');
 
-describe.skipIf(!isRoot)('MAC policies and collisions in the namespace lab', () => {
+describe.skipIf(skipLab)('MAC policies and collisions in the namespace lab', () => {
   let lab: Lab;
 
   beforeAll(async () => {

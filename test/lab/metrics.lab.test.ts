@@ -8,12 +8,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../tools/lab/exec';
 import { Lab, PEER_MAC } from '../../tools/lab/lab';
-import { isRoot, sendFrames, VethdProcess } from './tools';
+import { sendFrames, skipLab, VethdProcess } from './tools';
 
 const VMAC = '02:00:c0:00:02:03';
 const LISTEN = '127.0.0.1:10823';
 
-describe.skipIf(!isRoot)('metrics in the namespace lab', () => {
+describe.skipIf(skipLab)('metrics in the namespace lab', () => {
   let lab: Lab;
   let vethd: VethdProcess;
 

@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../tools/lab/exec';
 import { Lab, PEER_IP } from '../../tools/lab/lab';
-import { Capture, isRoot, linkExists, promiscuity, VethdProcess } from './tools';
+import { Capture, linkExists, promiscuity, skipLab, VethdProcess } from './tools';
 
 const MACS = ['02:00:c0:00:02:51', '02:00:c0:00:02:52', '02:00:c0:00:02:53'];
 
-describe.skipIf(!isRoot)('several vNICs on one parent ([[vnic]] tables)', () => {
+describe.skipIf(skipLab)('several vNICs on one parent ([[vnic]] tables)', () => {
   let lab: Lab;
 
   beforeAll(async () => {

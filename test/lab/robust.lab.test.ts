@@ -8,13 +8,13 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../tools/lab/exec';
 import { Lab, OTHER_IP, OTHER_MAC, PEER_IP, PEER_MAC } from '../../tools/lab/lab';
-import { arpRequest, Capture, isRoot, linkExists, MARKER_TYPE, promiscuity, sendFrames, sendThenMarker, statusField, threads, VethdProcess } from './tools';
+import { arpRequest, Capture, linkExists, MARKER_TYPE, promiscuity, sendFrames, sendThenMarker, skipLab, statusField, threads, VethdProcess } from './tools';
 
 const VMAC = '02:00:c0:00:02:13';
 const FORGED = '02:00:00:00:66:66';
 const ETH_P_ARP = 0x0806;
 
-describe.skipIf(!isRoot)('robustness in the namespace lab', () => {
+describe.skipIf(skipLab)('robustness in the namespace lab', () => {
   let lab: Lab;
   let vethd: VethdProcess;
   let vethIp: string;

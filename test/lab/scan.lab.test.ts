@@ -6,11 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FW_MAC, Lab, OTHER_IP, OTHER_MAC } from '../../tools/lab/lab';
-import { isRoot, VethdProcess } from './tools';
+import { skipLab, VethdProcess } from './tools';
 
 const LOCAL_MAC = '02:00:c0:00:02:0c';
 
-describe.skipIf(!isRoot)('arp-scan --localnet from the peer', () => {
+describe.skipIf(skipLab)('arp-scan --localnet from the peer', () => {
   let lab: Lab;
   const vethds: VethdProcess[] = [];
   let xenMac: string;

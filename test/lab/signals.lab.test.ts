@@ -8,11 +8,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../tools/lab/exec';
 import { Lab } from '../../tools/lab/lab';
-import { isRoot, linkExists, promiscuity, statusField, threads, VethdProcess } from './tools';
+import { linkExists, promiscuity, skipLab, statusField, threads, VethdProcess } from './tools';
 
 const INSPECTOR_PORT = 9229;
 
-describe.skipIf(!isRoot)('signals during set-up', () => {
+describe.skipIf(skipLab)('signals during set-up', () => {
   let lab: Lab;
 
   beforeAll(async () => {

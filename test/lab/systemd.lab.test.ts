@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { stopChild } from '../../tools/lab/vethd';
 import { waitFor } from '../../tools/lab/exec';
 import { Lab } from '../../tools/lab/lab';
-import { isRoot } from './tools';
+import { skipLab } from './tools';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'vethd');
 
-describe.skipIf(!isRoot)('sd_notify in the namespace lab', () => {
+describe.skipIf(skipLab)('sd_notify in the namespace lab', () => {
   let lab: Lab;
   beforeAll(async () => {
     lab = await Lab.create('sd');

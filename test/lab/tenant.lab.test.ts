@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../tools/lab/exec';
 import { Lab, PEER_MAC } from '../../tools/lab/lab';
-import { Capture, isRoot, linkExists, MARKER_TYPE, promiscuity, VethdProcess } from './tools';
+import { Capture, linkExists, MARKER_TYPE, promiscuity, skipLab, VethdProcess } from './tools';
 
 const VMAC = '02:00:c0:00:02:21';
 const AMAC = '02:00:c0:00:02:22'; // an access port of VLAN 100
@@ -65,7 +65,7 @@ const arpSenderNot = (mac: string) => {
   return `arp and not (arp[8:2] = 0x${b[0]}${b[1]} and arp[10:4] = 0x${b.slice(2).join('')})`;
 };
 
-describe.skipIf(!isRoot)('hostile tenants: what a vNIC may put on the wire', () => {
+describe.skipIf(skipLab)('hostile tenants: what a vNIC may put on the wire', () => {
   let lab: Lab;
   let rawsend: string;
   let plain: VethdProcess;
@@ -179,7 +179,7 @@ describe.skipIf(!isRoot)('hostile tenants: what a vNIC may put on the wire', () 
  * must not touch the others: the relay retires it alone, the others keep
  * every frame, and the daemon exits only when the last vNIC is gone.
  */
-describe.skipIf(!isRoot)('hostile tenants: one vNIC deleted from outside', () => {
+describe.skipIf(skipLab)('hostile tenants: one vNIC deleted from outside', () => {
   let lab: Lab;
   let vethd: VethdProcess;
 

@@ -9,12 +9,14 @@ import path from 'node:path';
 import type { Host, Lab } from '../../tools/lab/lab';
 import { waitFor } from '../../tools/lab/exec';
 import { trafgenConfig, type FrameSpec } from '../../tools/lab/trafgen';
+import { labSkipped } from '../skipreport';
 
 export type { FrameSpec };
 import { attached, spawnVethd, stopChild } from '../../tools/lab/vethd';
 import type { RelayStats } from '../../src/native/native';
 
-export const isRoot = process.getuid?.() === 0;
+/** Whether this run skips the lab suites: `describe.skipIf(skipLab)` (see labSkipped; throws under CI when not root). */
+export const skipLab = labSkipped();
 
 /** A tcpdump writing every frame seen on an interface (never promiscuous: -p) to a pcap file. */
 export class Capture {

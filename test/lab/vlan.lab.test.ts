@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Lab, PEER_MAC } from '../../tools/lab/lab';
-import { arpRequest, Capture, isRoot, sendFrames, VethdProcess } from './tools';
+import { arpRequest, Capture, sendFrames, skipLab, VethdProcess } from './tools';
 
 const VMAC = '02:00:c0:00:02:64';
 const VNIC_IP = '198.51.100.2';
@@ -14,7 +14,7 @@ const PEER_VLAN_IP = '198.51.100.1';
 const BCAST = 'ff:ff:ff:ff:ff:ff';
 const ask = (vlan?: number) => ({ dst: BCAST, src: PEER_MAC, type: 0x0806, vlan, payload: arpRequest(PEER_MAC, PEER_VLAN_IP, VNIC_IP) });
 
-describe.skipIf(!isRoot).each([
+describe.skipIf(skipLab).each([
   ['in the kernel (BPF filter)', []],
   ['in the relay (--no-kernel-filter)', ['--no-kernel-filter']],
 ])('an access port of VLAN 100, other VLANs dropped %s', (_mode, extra) => {
@@ -64,7 +64,7 @@ describe.skipIf(!isRoot).each([
  * vNIC claims reaches the untagged one with its tag, and the VLAN 100 vNIC's
  * broadcasts never reach the untagged one.
  */
-describe.skipIf(!isRoot)('two vNICs on one parent: VLAN 100 and untagged', () => {
+describe.skipIf(skipLab)('two vNICs on one parent: VLAN 100 and untagged', () => {
   const UMAC = '02:00:c0:00:02:65';
   let lab: Lab;
   let vethd: VethdProcess;
