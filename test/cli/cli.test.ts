@@ -12,6 +12,9 @@ import { createLogger, type LogFormat, type LogLevel } from '../../src/obs/log';
 import { FakeNative, FakeSignals, nativeError } from '../fakes';
 
 const MACHINE_ID = '0123456789abcdef0123456789abcdef';
+// The daemons these tests start serve metrics unless told not to: on a port of this run's own
+// (from its pid), not the real default 127.0.0.1:10823, which a vethd on this host may hold.
+process.env.VETHD_METRICS_LISTEN = `127.0.0.1:${20000 + (process.pid % 40000)}`;
 
 function setup(opts: { machineId?: string; users?: string[]; cpuLatencyDevice?: string } = {}) {
   const fake = new FakeNative();
