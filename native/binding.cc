@@ -270,6 +270,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
 
   // setAntiSpoofing(on, vnic?): on vNIC vnic, or on every vNIC.
   Napi::Value SetAntiSpoofing(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env());
     relay_set_antispoof(&relay_, info[1].IsNumber() ? VnicArg(info, 1) : -1, info[0].ToBoolean().Value());
     return info.Env().Undefined();
   }
@@ -319,7 +320,8 @@ class Relay : public Napi::ObjectWrap<Relay> {
     if (relay_.queues > 1) o.Set("fanout", kFanouts[relay_.fanout].name);
     static const char* const follows[] = {"off", "rx-cpu", "fanout"};  // by enum relay_follow
     o.Set("followCpu", follows[relay_.follow]);
-    if (relay_.follow_err) o.Set("followCpuError", ErrnoText(relay_.follow_err));
+    if (relay_.follow_err)
+      o.Set("followCpuError", ErrnoText(relay_.follow_err) + (relay_.follow_why[0] ? std::string(": verifier: ") + relay_.follow_why : ""));
     return o;
   }
 
@@ -421,9 +423,12 @@ class LinkMonitor : public Napi::ObjectWrap<LinkMonitor> {
     state_->env = env;
     state_->callback = Napi::Persistent(info[0].As<Napi::Function>());
     state_->poll.data = state_;
+    state_->retry.data = state_;
     uv_poll_init(loop, &state_->poll, fd);
+    uv_timer_init(loop, &state_->retry);
     uv_poll_start(&state_->poll, UV_READABLE, OnReadable);
     uv_unref(reinterpret_cast<uv_handle_t*>(&state_->poll));
+    uv_unref(reinterpret_cast<uv_handle_t*>(&state_->retry));
   }
 
   ~LinkMonitor() override { Shutdown(); }
@@ -453,8 +458,13 @@ class LinkMonitor : public Napi::ObjectWrap<LinkMonitor> {
     return rc < 0 ? -1 : step.fd;
   }
 
+  // After a read error, how long the socket is left alone before it is polled again, ms.
+  static constexpr uint64_t kRetryMs = 1000;
+
   struct State {
     uv_poll_t poll;
+    uv_timer_t retry;  // re-arms poll kRetryMs after a read error
+    int handles = 2;   // poll and retry, until each is closed
     int fd;
     napi_env env;
     Napi::FunctionReference callback;
@@ -462,10 +472,35 @@ class LinkMonitor : public Napi::ObjectWrap<LinkMonitor> {
     link_event events[64];
   };
 
+  // A read error other than EAGAIN/EINTR/ENOBUFS (or a failed poll: status < 0)
+  // is not left armed to fire again at once (a busy loop on an error that stays):
+  // polling stops for kRetryMs and the callback gets one resync event carrying
+  // the error, so the daemon re-reads the state it relies on, about once a
+  // second while the error lasts. ENOBUFS is a plain resync (linkmon_read).
   static void OnReadable(uv_poll_t* handle, int status, int) {
     State* st = static_cast<State*>(handle->data);
-    int n = linkmon_read(st->fd, st->buf, sizeof(st->buf), st->events, 64);
-    if (n <= 0) return;  // an error here leaves the handle armed; the daemon's resync covers a lost event
+    int n = status < 0 ? status : linkmon_read(st->fd, st->buf, sizeof(st->buf), st->events, 64);
+    if (n == 0) return;
+    int err = 0;
+    if (n < 0) {
+      err = -n;
+      uv_poll_stop(&st->poll);
+      uv_timer_start(&st->retry, OnRetry, kRetryMs, 0);
+      std::memset(&st->events[0], 0, sizeof(st->events[0]));
+      st->events[0].type = LINK_EVENT_RESYNC;
+      st->events[0].operstate = st->events[0].mtu = -1;
+      n = 1;
+    }
+    Deliver(st, n, err);
+  }
+
+  static void OnRetry(uv_timer_t* timer) {
+    State* st = static_cast<State*>(timer->data);
+    uv_poll_start(&st->poll, UV_READABLE, OnReadable);
+  }
+
+  // st->events[0..n-1] to the callback; err: the read error behind a resync event, else 0.
+  static void Deliver(State* st, int n, int err) {
     Napi::Env env(st->env);
     Napi::HandleScope scope(env);
     static const char* const types[] = {"new", "del", "resync", "addr", "deladdr"};
@@ -486,6 +521,11 @@ class LinkMonitor : public Napi::ObjectWrap<LinkMonitor> {
         o.Set("address", text);
         o.Set("addrFlags", static_cast<double>(ev.addr_flags));
       }
+      if (err) {
+        vd_error e{};
+        vd_fail(&e, "rtnetlink", "cannot read link events (retrying in a second)", "recv", err);
+        o.Set("error", MakeError(env, e).Value());
+      }
       arr.Set(static_cast<uint32_t>(i), o);
     }
     try {
@@ -497,6 +537,7 @@ class LinkMonitor : public Napi::ObjectWrap<LinkMonitor> {
 
   static void OnClosed(uv_handle_t* handle) {
     State* st = static_cast<State*>(handle->data);
+    if (--st->handles > 0) return;
     close(st->fd);
     delete st;
   }
@@ -505,7 +546,9 @@ class LinkMonitor : public Napi::ObjectWrap<LinkMonitor> {
     if (!state_) return;
     state_->callback.Reset();
     uv_poll_stop(&state_->poll);
+    uv_timer_stop(&state_->retry);
     uv_close(reinterpret_cast<uv_handle_t*>(&state_->poll), OnClosed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&state_->retry), OnClosed);
     state_ = nullptr;
   }
 

@@ -953,7 +953,7 @@ static int attach_filter(struct relay_queue *q, int follow, struct vd_error *e)
 
 	fprog.len = (unsigned short)filter_build(prog, &r->tab);
 	if (follow && CPU_COUNT(&r->allowed) > 0) {
-		int rc = rxcpu_attach(q->sock_fd, prog, fprog.len, &q->rx_cpu);
+		int rc = rxcpu_attach(q->sock_fd, prog, fprog.len, &q->rx_cpu, q->r->follow_why, sizeof(q->r->follow_why));
 
 		if (rc == 0)
 			return 0;

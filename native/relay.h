@@ -181,6 +181,7 @@ struct relay {
 	int fanout_group;                      /* PACKET_FANOUT group id, -1 with one queue */
 	enum relay_follow follow;              /* how the threads follow their frames, the least any queue got */
 	int follow_err;                        /* why the filter that records the receiving CPU was not attached when following was asked for (positive errno of the last refusal: EPERM without CAP_BPF), else 0 */
+	char follow_why[128];                  /* with follow_err: the verifier's reason when it refused the program, else "" */
 	cpu_set_t allowed;                     /* the CPUs the process may run on at set-up: each following thread's affinity while traffic is dense, and the only CPUs it waits on */
 	long long dense_ns;                    /* when a following thread last saw dense traffic, CLOCK_MONOTONIC ns, 0: never (atomic; relay.c: follow_frames) */
 	int running;                           /* threads started and not joined; set-up thread only */

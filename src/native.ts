@@ -296,7 +296,7 @@ export interface Relay {
 export interface LinkEvent {
   /**
    * new: created or changed; del: deleted or moved to another namespace;
-   * resync: events were lost (ENOBUFS); addr: an address added or changed
+   * resync: events were lost (ENOBUFS), or could not be read (error); addr: an address added or changed
    * (IPv6: again when DAD is done); deladdr: an address removed.
    */
   type: 'new' | 'del' | 'resync' | 'addr' | 'deladdr';
@@ -316,6 +316,12 @@ export interface LinkEvent {
   address?: string;
   /** Address events: IFA_FLAGS (IFA_F_TENTATIVE = 0x40, IFA_F_DADFAILED = 0x08, IFA_F_OPTIMISTIC = 0x04). */
   addrFlags?: number;
+  /**
+   * resync only: reading the netlink socket failed (an error other than
+   * ENOBUFS); the monitor leaves it alone for a second, then listens again,
+   * so such an event comes about once a second while the error lasts.
+   */
+  error?: NativeError;
 }
 
 export interface LinkMonitorOptions {
