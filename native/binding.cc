@@ -38,7 +38,7 @@ std::string ErrnoText(int err) {
 // switches on. errno is negative, as in Node's own system errors.
 Napi::Error MakeError(Napi::Env env, const vd_error& e) {
   std::string code = ErrnoName(e.err);
-  std::string msg = std::string(e.ifname) + ": " + e.op + ": " + ErrnoText(e.err);
+  std::string msg = std::string(e.ifname) + ": " + vd_op(&e) + ": " + ErrnoText(e.err);
   Napi::Error err = Napi::Error::New(env, msg);
   err.Set("code", code);
   err.Set("errno", Napi::Number::New(env, -e.err));

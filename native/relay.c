@@ -7,6 +7,7 @@
 #include "relay.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <linux/if_arp.h>
 #include <linux/ip.h>
 #include <linux/if_packet.h>
@@ -703,9 +704,53 @@ static void *relay_main(void *arg)
 	return NULL;
 }
 
-static int clamp(int v, int lo, int hi)
+/* 0 when lo <= v <= hi, else -1 with *e: "<ifname>: cannot open relay: <what> <v> is outside <lo>..<hi>" (EINVAL). */
+static int check_range(long long v, long long lo, long long hi, const char *ifname, const char *what, struct vd_error *e)
 {
-	return v < lo ? lo : v > hi ? hi : v;
+	if (v >= lo && v <= hi)
+		return 0;
+	return vd_failf(e, ifname, "relay_open", EINVAL, "cannot open relay: %s %lld is outside %lld..%lld", what, v, lo, hi);
+}
+
+/* vNIC vc's settings: its name and VLAN ID, its link-local mask. 0, or -1 with *e filled (EINVAL). */
+static int check_vnic(const struct relay_vnic_config *vc, struct vd_error *e)
+{
+	const size_t len = vc->tap ? strlen(vc->tap) : 0;
+
+	if (len < 1 || len >= IF_NAMESIZE)
+		return vd_failf(e, vc->tap, "relay_open", EINVAL, "cannot open relay: vNIC name of %zu bytes is outside 1..%d", len, IF_NAMESIZE - 1);
+	if (check_range(vc->vlan, 0, FRAME_VID_MAX, vc->tap, "VLAN ID (0: none)", e) < 0)
+		return -1;
+	return check_range(vc->link_local_pass, 0, 0xffff, vc->tap, "link-local group mask", e);
+}
+
+/*
+ * cfg as relay_open() takes it: every value inside its range, none clamped
+ * (the TS layer owns defaults and validation; this is the last word). 0, or
+ * -1 with *e filled (EINVAL, the operation naming the value). Thread: set-up.
+ */
+static int check_config(const struct relay_config *cfg, struct vd_error *e)
+{
+	const char *p = cfg->parent;
+	const size_t len = p ? strlen(p) : 0;
+	int i;
+
+	if (len < 1 || len >= IF_NAMESIZE)
+		return vd_failf(e, p, "relay_open", EINVAL, "cannot open relay: parent name of %zu bytes is outside 1..%d", len, IF_NAMESIZE - 1);
+	if (check_range(cfg->nvnics, 1, RELAY_MAX_VNICS, p, "vNIC count", e) < 0 ||
+	    check_range(cfg->membership, PSOCK_MR_PROMISC, PSOCK_MR_NONE, p, "membership", e) < 0 ||
+	    check_range(cfg->rcvbuf, 0, INT_MAX, p, "receive buffer", e) < 0 ||
+	    check_range(cfg->tx_batch, 1, RELAY_TX_BATCH, p, "tx batch", e) < 0 ||
+	    check_range(cfg->coalesce_us, 0, RELAY_COALESCE_MAX_US, p, "rx coalescing pause (µs)", e) < 0 ||
+	    check_range(cfg->queues, 1, RELAY_MAX_QUEUES, p, "queue count", e) < 0 ||
+	    check_range(cfg->fanout, RELAY_FANOUT_CPU, RELAY_FANOUT_HASH, p, "fanout", e) < 0)
+		return -1;
+	if (cfg->rx_ring != RELAY_RING_AUTO && cfg->rx_ring != RING_OFF && cfg->rx_ring != RING_V2 && cfg->rx_ring != RING_V3)
+		return vd_failf(e, p, "relay_open", EINVAL, "cannot open relay: receive ring mode %d is none of auto, v3, v2, off", cfg->rx_ring);
+	for (i = 0; i < cfg->nvnics; i++)
+		if (check_vnic(&cfg->vnics[i], e) < 0)
+			return -1;
+	return 0;
 }
 
 static void relay_init(struct relay *r, const struct relay_config *cfg)
@@ -720,7 +765,7 @@ static void relay_init(struct relay *r, const struct relay_config *cfg)
 		r->q[i].index = i;
 		r->q[i].sock_fd = r->q[i].epoll_fd = -1;
 	}
-	r->nvnics = clamp(cfg->nvnics, 0, RELAY_MAX_VNICS);
+	r->nvnics = cfg->nvnics;
 	for (i = 0; i < r->nvnics; i++) {
 		struct relay_vnic *vn = &r->vnics[i];
 		const struct relay_vnic_config *vc = &cfg->vnics[i];
@@ -737,9 +782,9 @@ static void relay_init(struct relay *r, const struct relay_config *cfg)
 	strncpy(r->parent, cfg->parent, IF_NAMESIZE - 1);
 	r->membership = cfg->membership;
 	r->rcvbuf = cfg->rcvbuf;
-	r->coalesce_us = clamp(cfg->coalesce_us, 0, RELAY_COALESCE_MAX_US);
-	r->tx_batch = clamp(cfg->tx_batch, 1, RELAY_TX_BATCH);
-	r->queues = clamp(cfg->queues, 1, RELAY_MAX_QUEUES);
+	r->coalesce_us = cfg->coalesce_us;
+	r->tx_batch = cfg->tx_batch;
+	r->queues = cfg->queues;
 	r->fanout = cfg->fanout;
 	/* Left empty (no thread follows its frames) when the set cannot be read. */
 	if (sched_getaffinity(0, sizeof(r->allowed), &r->allowed) < 0)
@@ -935,8 +980,11 @@ static int open_vnic(struct relay *r, int i, const struct relay_config *cfg, str
 
 	if (rc < 0)
 		return -1;
-	if (vnictab_add(&r->tab, t.mac, t.vc->vlan <= FRAME_VID_MAX ? t.vc->vlan : 0) != i)
+	rc = vnictab_add(&r->tab, t.mac, t.vc->vlan); /* check_config() saw the VLAN ID and the count */
+	if (rc == -1)
 		return vd_fail(e, t.vn->tap, "cannot take the MAC another vNIC on the parent has in the same VLAN", "vnictab_add", EEXIST);
+	if (rc < 0)
+		return vd_failf(e, t.vn->tap, "vnictab_add", ENOSPC, "cannot add vNIC: the vNIC table is full (%d)", VNICTAB_MAX);
 	return 0;
 }
 
@@ -1094,8 +1142,8 @@ int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error 
 {
 	int i;
 
-	if (cfg->nvnics < 1 || cfg->nvnics > RELAY_MAX_VNICS)
-		return vd_fail(e, cfg->parent, "cannot relay for that many vNICs (1 to 64)", "relay_open", EINVAL);
+	if (check_config(cfg, e) < 0)
+		return -1;
 	relay_init(r, cfg);
 	r->vnet_hdr = cfg->vnet_hdr;
 	r->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
