@@ -197,23 +197,27 @@ class Relay : public Napi::ObjectWrap<Relay> {
         if (vnics[i].netns_fd < 0) rc = -1;
       }
     }
-    if (rc == 0) rc = relay_open(&relay_, &cfg, &e);
+    relay_ = relay_new();
+    if (!relay_ && rc == 0) rc = vd_fail(&e, cfg.parent, "cannot open relay", "malloc", ENOMEM);
+    if (rc == 0) rc = relay_open(relay_, &cfg, &e);
     for (const relay_vnic_config& v : vnics)
       if (v.netns_fd >= 0) close(v.netns_fd);
-    if (rc < 0) throw MakeError(env, e);
+    if (rc < 0) {
+      relay_free(relay_);
+      relay_ = nullptr;
+      throw MakeError(env, e);
+    }
     for (const VnicArgs& a : args) netns_.push_back(a.netns);
     open_ = true;
   }
 
-  ~Relay() override {
-    if (open_) relay_close(&relay_);
-  }
+  ~Relay() override { relay_free(relay_); }
 
  private:
   Napi::Value Start(const Napi::CallbackInfo& info) {
     RequireOpen(info.Env());
     vd_error e{};
-    if (relay_start(&relay_, &e) < 0) throw MakeError(info.Env(), e);
+    if (relay_start(relay_, &e) < 0) throw MakeError(info.Env(), e);
     return info.Env().Undefined();
   }
 
@@ -221,10 +225,10 @@ class Relay : public Napi::ObjectWrap<Relay> {
   Napi::Value Up(const Napi::CallbackInfo& info) {
     RequireOpen(info.Env());
     int first = info[0].IsNumber() ? VnicArg(info, 0) : 0;
-    int last = info[0].IsNumber() ? first : relay_.nvnics - 1;
+    int last = info[0].IsNumber() ? first : relay_nvnics(relay_) - 1;
     for (int i = first; i <= last; i++) {
       vd_error e{};
-      if (relay_up(&relay_, i, &e) < 0) throw MakeError(info.Env(), e);
+      if (relay_up(relay_, i, &e) < 0) throw MakeError(info.Env(), e);
     }
     return info.Env().Undefined();
   }
@@ -233,7 +237,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
   int VnicArg(const Napi::CallbackInfo& info, size_t at) {
     if (info[at].IsUndefined()) return 0;
     int i = info[at].ToNumber().Int32Value();
-    if (i < 0 || i >= relay_.nvnics) throw Napi::RangeError::New(info.Env(), "no vNIC " + std::to_string(i));
+    if (i < 0 || i >= relay_nvnics(relay_)) throw Napi::RangeError::New(info.Env(), "no vNIC " + std::to_string(i));
     return i;
   }
 
@@ -245,7 +249,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
     std::string parent = info[0].As<Napi::String>().Utf8Value();
     if (parent.empty() || parent.size() >= IF_NAMESIZE) throw Napi::TypeError::New(env, "parent must be 1 to 15 bytes");
     vd_error e{};
-    if (relay_rebind(&relay_, parent.c_str(), info[1].As<Napi::Number>().Int32Value(), &e) < 0) throw MakeError(env, e);
+    if (relay_rebind(relay_, parent.c_str(), info[1].As<Napi::Number>().Int32Value(), &e) < 0) throw MakeError(env, e);
     return env.Undefined();
   }
 
@@ -259,10 +263,10 @@ class Relay : public Napi::ObjectWrap<Relay> {
     uint8_t addr[16];
     int family = inet_pton(AF_INET, text.c_str(), addr) == 1 ? AF_INET : inet_pton(AF_INET6, text.c_str(), addr) == 1 ? AF_INET6 : 0;
     if (!family) throw Napi::TypeError::New(env, "announce(address): \"" + text + "\" is not an IPv4 or IPv6 address");
-    int rc = relay_announce(&relay_, vnic, family, addr);
+    int rc = relay_announce(relay_, vnic, family, addr);
     if (rc < 0) {
       vd_error e{};
-      vd_fail(&e, relay_.parent, family == AF_INET ? "cannot send gratuitous ARP" : "cannot send unsolicited neighbour advertisement", "send", -rc);
+      vd_fail(&e, Describe().parent, family == AF_INET ? "cannot send gratuitous ARP" : "cannot send unsolicited neighbour advertisement", "send", -rc);
       throw MakeError(env, e);
     }
     return env.Undefined();
@@ -271,26 +275,33 @@ class Relay : public Napi::ObjectWrap<Relay> {
   // setAntiSpoofing(on, vnic?): on vNIC vnic, or on every vNIC.
   Napi::Value SetAntiSpoofing(const Napi::CallbackInfo& info) {
     RequireOpen(info.Env());
-    relay_set_antispoof(&relay_, info[1].IsNumber() ? VnicArg(info, 1) : -1, info[0].ToBoolean().Value());
+    relay_set_antispoof(relay_, info[1].IsNumber() ? VnicArg(info, 1) : -1, info[0].ToBoolean().Value());
     return info.Env().Undefined();
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (open_) relay_close(&relay_);
+    if (open_) relay_close(relay_);
     open_ = false;
     return info.Env().Undefined();
   }
 
+  relay_info Describe() {
+    relay_info ri;
+    relay_describe(relay_, &ri);
+    return ri;
+  }
+
   // vNIC i's identity: {tap, mac, tapIfindex, netns?, vlan?, antiSpoofing, linkLocalPass, raGuard, dhcpGuard}.
   Napi::Object VnicInfo(Napi::Env env, int i) {
-    const relay_vnic& v = relay_.vnics[i];
+    relay_vnic_info v;
+    relay_describe_vnic(relay_, i, &v);
     Napi::Object o = Napi::Object::New(env);
     o.Set("tap", v.tap);
-    o.Set("mac", MacString(relay_.tab.key[i].mac));
+    o.Set("mac", MacString(v.mac));
     o.Set("tapIfindex", Napi::Number::New(env, v.tap_ifindex));
     if (!netns_[i].empty()) o.Set("netns", netns_[i]);
-    if (relay_.tab.key[i].vid) o.Set("vlan", Napi::Number::New(env, relay_.tab.key[i].vid));
-    const unsigned flags = __atomic_load_n(&v.tx_flags, __ATOMIC_RELAXED);
+    if (v.vlan) o.Set("vlan", Napi::Number::New(env, v.vlan));
+    const unsigned flags = v.tx_flags;
     o.Set("antiSpoofing", Napi::Boolean::New(env, (flags & FRAME_TX_ANTISPOOF) != 0));
     o.Set("linkLocalPass", Napi::Number::New(env, flags >> 16));
     o.Set("raGuard", Napi::Boolean::New(env, (flags & FRAME_TX_RA_GUARD) != 0));
@@ -301,34 +312,29 @@ class Relay : public Napi::ObjectWrap<Relay> {
   // vNIC 0's identity at the top level (the one-vNIC view), every vNIC's in .vnics, and the relay's modes.
   Napi::Value Info(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    const relay_info ri = Describe();
     Napi::Object o = VnicInfo(env, 0);
-    Napi::Array vnics = Napi::Array::New(env, relay_.nvnics);
-    for (int i = 0; i < relay_.nvnics; i++) vnics.Set(static_cast<uint32_t>(i), VnicInfo(env, i));
+    Napi::Array vnics = Napi::Array::New(env, ri.nvnics);
+    for (int i = 0; i < ri.nvnics; i++) vnics.Set(static_cast<uint32_t>(i), VnicInfo(env, i));
     o.Set("vnics", vnics);
-    o.Set("parent", relay_.parent);
-    o.Set("parentIfindex", Napi::Number::New(env, relay_.parent_ifindex));
-    o.Set("mtu", Napi::Number::New(env, relay_.mtu));
-    o.Set("vnetHdr", Napi::Boolean::New(env, relay_.vnet_hdr != 0));
+    o.Set("parent", ri.parent);
+    o.Set("parentIfindex", Napi::Number::New(env, ri.parent_ifindex));
+    o.Set("mtu", Napi::Number::New(env, ri.mtu));
+    o.Set("vnetHdr", Napi::Boolean::New(env, ri.vnet_hdr != 0));
     static const char* const modes[] = {"promisc", "unicast", "none"};
-    o.Set("membership", modes[relay_.membership]);
-    o.Set("rxRing", ring_mode_name(relay_.q[0].ring.mode));
-    o.Set("kernelFilter", Napi::Boolean::New(env, relay_.kernel_filter != 0));
-    o.Set("txBatch", Napi::Number::New(env, relay_.tx_batch));
-    o.Set("qdiscBypass", Napi::Boolean::New(env, relay_.qdisc_bypass != 0));
-    o.Set("rxCoalesceUs", Napi::Number::New(env, relay_.coalesce_us));
-    o.Set("queues", Napi::Number::New(env, relay_.queues));
-    if (relay_.queues > 1) o.Set("fanout", kFanouts[relay_.fanout].name);
+    o.Set("membership", modes[ri.membership]);
+    o.Set("rxRing", ring_mode_name(ri.ring_mode));
+    o.Set("kernelFilter", Napi::Boolean::New(env, ri.kernel_filter != 0));
+    o.Set("txBatch", Napi::Number::New(env, ri.tx_batch));
+    o.Set("qdiscBypass", Napi::Boolean::New(env, ri.qdisc_bypass != 0));
+    o.Set("rxCoalesceUs", Napi::Number::New(env, ri.coalesce_us));
+    o.Set("queues", Napi::Number::New(env, ri.queues));
+    if (ri.queues > 1) o.Set("fanout", kFanouts[ri.fanout].name);
     static const char* const follows[] = {"off", "rx-cpu", "fanout"};  // by enum relay_follow
-    o.Set("followCpu", follows[relay_.follow]);
-    if (relay_.follow_err)
-      o.Set("followCpuError", ErrnoText(relay_.follow_err) + (relay_.follow_why[0] ? std::string(": verifier: ") + relay_.follow_why : ""));
+    o.Set("followCpu", follows[ri.follow]);
+    if (ri.follow_err)
+      o.Set("followCpuError", ErrnoText(ri.follow_err) + (ri.follow_why[0] ? std::string(": verifier: ") + ri.follow_why : ""));
     return o;
-  }
-
-  static void AddDir(relay_dir_counters* sum, const relay_dir_counters& c) {
-    sum->frames += c.frames;
-    sum->bytes += c.bytes;
-    for (int v = 0; v < FRAME_VERDICT_COUNT; v++) sum->drops[v] += c.drops[v];
   }
 
   // {receive, transmit}: everything (the vNICs' counters and the unrouted drops);
@@ -336,24 +342,23 @@ class Relay : public Napi::ObjectWrap<Relay> {
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
-    if (open_) relay_collect_overruns(&relay_);
-    relay_dir_counters rx{}, tx{}, one_rx, one_tx;
-    Napi::Array vnics = Napi::Array::New(env, relay_.nvnics);
-    for (int i = 0; i < relay_.nvnics; i++) {
-      relay_read_counters(&relay_, i, &one_rx, &one_tx);
+    if (open_) relay_collect_overruns(relay_);
+    const int n = relay_nvnics(relay_);
+    std::vector<relay_vnic_counters> each(static_cast<size_t>(n));
+    relay_dir_counters unrouted;
+    relay_vnic_counters total;
+    relay_snapshot(relay_, each.data(), &unrouted, &total);
+    Napi::Array vnics = Napi::Array::New(env, n);
+    for (int i = 0; i < n; i++) {
       Napi::Object v = Napi::Object::New(env);
-      v.Set("receive", Counters(env, one_rx));
-      v.Set("transmit", Counters(env, one_tx));
+      v.Set("receive", Counters(env, each[i].rx));
+      v.Set("transmit", Counters(env, each[i].tx));
       vnics.Set(static_cast<uint32_t>(i), v);
-      AddDir(&rx, one_rx);
-      AddDir(&tx, one_tx);
     }
-    relay_read_counters(&relay_, RELAY_UNROUTED, &one_rx, &one_tx);
-    AddDir(&rx, one_rx);
-    o.Set("receive", Counters(env, rx));
-    o.Set("transmit", Counters(env, tx));
+    o.Set("receive", Counters(env, total.rx));
+    o.Set("transmit", Counters(env, total.tx));
     o.Set("vnics", vnics);
-    o.Set("unrouted", Counters(env, one_rx));
+    o.Set("unrouted", Counters(env, unrouted));
     return o;
   }
 
@@ -363,14 +368,18 @@ class Relay : public Napi::ObjectWrap<Relay> {
     Napi::Object o = Napi::Object::New(env);
     o.Set("open", Napi::Boolean::New(env, open_));
     const char* rx_call = "recvmsg";
-    int rx_err = relay_thread_error(&relay_, &rx_call);
+    int rx_err = relay_thread_error(relay_, &rx_call);
     // ppoll or epoll_wait: the wait, not a read (recvmsg, or the socket's pending error), failed
     const bool waiting = !std::strcmp(rx_call, "ppoll") || !std::strcmp(rx_call, "epoll_wait");
-    o.Set("rxError", ThreadError(env, rx_err, relay_.parent,
+    o.Set("rxError", ThreadError(env, rx_err, Describe().parent,
                                  waiting ? "relay stopped waiting for frames" : "relay stopped reading the parent", rx_call));
-    Napi::Array retired = Napi::Array::New(env, relay_.nvnics);
-    for (int i = 0; i < relay_.nvnics; i++)
-      retired.Set(static_cast<uint32_t>(i), ThreadError(env, relay_vnic_gone(&relay_, i), relay_.vnics[i].tap, "relay stopped reading the TAP", "read"));
+    const int n = relay_nvnics(relay_);
+    Napi::Array retired = Napi::Array::New(env, n);
+    for (int i = 0; i < n; i++) {
+      relay_vnic_info v;
+      relay_describe_vnic(relay_, i, &v);
+      retired.Set(static_cast<uint32_t>(i), ThreadError(env, relay_vnic_gone(relay_, i), v.tap, "relay stopped reading the TAP", "read"));
+    }
     o.Set("retired", retired);
     return o;
   }
@@ -386,7 +395,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
     if (!open_) throw Napi::Error::New(env, "relay is closed");
   }
 
-  relay relay_{};
+  relay* relay_ = nullptr;  // from relay_new(), opened; freed with the object
   bool open_ = false;
   std::vector<std::string> netns_;  // per vNIC: the --netns path it was created in, "" for this namespace
 };
