@@ -64,12 +64,32 @@ Napi::Object Counters(Napi::Env env, const relay_dir_counters& c) {
   return o;
 }
 
-std::string StringArg(const Napi::Object& o, const char* key, const std::string& where) {
+// The binding checks types only: every key is required, and what a value
+// may be (a name's length, a count, a VLAN ID) is for relay_open() to refuse
+// (EINVAL naming it). The defaults are the TS layer's (src/native.ts).
+
+Napi::Value Required(const Napi::Object& o, const char* key, const std::string& where, bool ok(const Napi::Value&), const char* what) {
   Napi::Value v = o.Get(key);
-  if (!v.IsString() || v.As<Napi::String>().Utf8Value().empty() ||
-      v.As<Napi::String>().Utf8Value().size() >= IF_NAMESIZE)
-    throw Napi::TypeError::New(o.Env(), where + key + " must be an interface name of 1 to 15 bytes");
-  return v.As<Napi::String>().Utf8Value();
+  if (!ok(v)) throw Napi::TypeError::New(o.Env(), where + key + " must be " + what);
+  return v;
+}
+
+std::string StringArg(const Napi::Object& o, const char* key, const std::string& where) {
+  return Required(o, key, where, [](const Napi::Value& v) { return v.IsString(); }, "a string").As<Napi::String>().Utf8Value();
+}
+
+bool BoolArg(const Napi::Object& o, const char* key, const std::string& where) {
+  return Required(o, key, where, [](const Napi::Value& v) { return v.IsBoolean(); }, "a boolean").As<Napi::Boolean>().Value();
+}
+
+// A number that is a 32-bit integer (the C field's type); its range is relay_open()'s to check.
+int IntArg(const Napi::Object& o, const char* key, const std::string& where) {
+  auto int32 = [](const Napi::Value& v) {
+    if (!v.IsNumber()) return false;
+    double d = v.As<Napi::Number>().DoubleValue();
+    return d >= -2147483648.0 && d <= 2147483647.0 && d == static_cast<double>(static_cast<int>(d));
+  };
+  return Required(o, key, where, int32, "a 32-bit integer").As<Napi::Number>().Int32Value();
 }
 
 struct Choice {
@@ -77,14 +97,13 @@ struct Choice {
   int value;         // what the C config takes for it
 };
 
-// options[key] as one of the choices (fallback when absent); a TypeError naming them otherwise.
+// options[key] as one of the choices; a TypeError naming them otherwise.
 template <size_t N>
-int ChoiceArg(const Napi::Object& o, const char* key, const Choice (&choices)[N], int fallback) {
-  if (!o.Has(key)) return fallback;
-  std::string v = o.Get(key).ToString().Utf8Value();
+int ChoiceArg(const Napi::Object& o, const char* key, const Choice (&choices)[N]) {
+  Napi::Value v = o.Get(key);
   std::string names;
   for (const Choice& c : choices) {
-    if (v == c.name) return c.value;
+    if (v.IsString() && v.As<Napi::String>().Utf8Value() == c.name) return c.value;
     names += names.empty() ? c.name : std::string(", ") + c.name;
   }
   throw Napi::TypeError::New(o.Env(), std::string("options.") + key + " must be one of " + names);
@@ -102,7 +121,8 @@ struct VnicArgs {
   bool has_mac = false;
 };
 
-// o's vNIC fields into a (strings) and c (the rest); where prefixes the option names in TypeErrors.
+// {tap, mac: Buffer(6) | null, netns: string | null, arpSysctls, vlan, antiSpoofing, linkLocalPass, raGuard, dhcpGuard}
+// into a (strings) and c (the rest); where prefixes the option names in TypeErrors.
 void ParseVnic(const Napi::Object& o, const std::string& where, VnicArgs* a, relay_vnic_config* c) {
   Napi::Env env = o.Env();
   a->tap = StringArg(o, "tap", where);
@@ -110,28 +130,18 @@ void ParseVnic(const Napi::Object& o, const std::string& where, VnicArgs* a, rel
   if (m.IsBuffer() && m.As<Napi::Buffer<uint8_t>>().Length() == 6) {
     memcpy(a->mac, m.As<Napi::Buffer<uint8_t>>().Data(), 6);
     a->has_mac = true;
-  } else if (!m.IsUndefined() && !m.IsNull()) {
-    throw Napi::TypeError::New(env, where + "mac must be a 6-byte Buffer");
+  } else if (!m.IsNull()) {
+    throw Napi::TypeError::New(env, where + "mac must be a 6-byte Buffer or null");
   }
   Napi::Value ns = o.Get("netns");
   if (ns.IsString()) a->netns = ns.As<Napi::String>().Utf8Value();
-  else if (!ns.IsUndefined() && !ns.IsNull()) throw Napi::TypeError::New(env, where + "netns must be a path");
-  if (o.Has("vlan") && !o.Get("vlan").IsUndefined()) {
-    int vid = o.Get("vlan").ToNumber().Int32Value();
-    if (vid < 1 || vid > FRAME_VID_MAX) throw Napi::TypeError::New(env, where + "vlan must be a VLAN ID from 1 to 4094");
-    c->vlan = static_cast<unsigned>(vid);
-  }
-  c->arp_sysctls = o.Has("arpSysctls") ? o.Get("arpSysctls").ToBoolean().Value() : 1;
-  c->antispoof = o.Has("antiSpoofing") ? o.Get("antiSpoofing").ToBoolean().Value() : 1;
-  c->link_local_pass = FRAME_LL_PASS_DEFAULT;
-  if (o.Has("linkLocalPass") && !o.Get("linkLocalPass").IsUndefined()) {
-    double mask = o.Get("linkLocalPass").ToNumber().DoubleValue();
-    if (!(mask >= 0 && mask <= 0xffff) || mask != static_cast<double>(static_cast<unsigned>(mask)))
-      throw Napi::TypeError::New(env, where + "linkLocalPass must be a 16-bit mask of the groups 01:80:c2:00:00:00 to :0f");
-    c->link_local_pass = static_cast<unsigned>(mask);
-  }
-  c->ra_guard = o.Has("raGuard") ? o.Get("raGuard").ToBoolean().Value() : 0;
-  c->dhcp_guard = o.Has("dhcpGuard") ? o.Get("dhcpGuard").ToBoolean().Value() : 0;
+  else if (!ns.IsNull()) throw Napi::TypeError::New(env, where + "netns must be a string or null");
+  c->arp_sysctls = BoolArg(o, "arpSysctls", where);
+  c->vlan = IntArg(o, "vlan", where);
+  c->antispoof = BoolArg(o, "antiSpoofing", where);
+  c->link_local_pass = IntArg(o, "linkLocalPass", where);
+  c->ra_guard = BoolArg(o, "raGuard", where);
+  c->dhcp_guard = BoolArg(o, "dhcpGuard", where);
 }
 
 class Relay : public Napi::ObjectWrap<Relay> {
@@ -145,47 +155,39 @@ class Relay : public Napi::ObjectWrap<Relay> {
                         InstanceMethod("announce", &Relay::Announce)});
   }
 
-  // new Relay({parent, vnics: [{tap, mac?: Buffer(6), netns?, arpSysctls?, vlan?, antiSpoofing?, linkLocalPass?, raGuard?, dhcpGuard?}],
-  //            membership?, vnetHdr?,
-  //            rcvbuf?, rxRing?, kernelFilter?, txBatch?, qdiscBypass?, rxCoalesceUs?, queues?, fanout?, followCpu?});
-  // without vnics, the vNIC's fields sit in the options themselves (one vNIC).
+  // new Relay({parent, vnics: [{tap, mac, netns, arpSysctls, vlan, antiSpoofing, linkLocalPass, raGuard, dhcpGuard}],
+  //            membership, vnetHdr, rcvbuf, rxRing, kernelFilter, txBatch, qdiscBypass, rxCoalesceUs, queues, fanout, followCpu}):
+  // every key required (src/native.ts RelayOptions; resolveRelayOptions() fills the defaults).
   explicit Relay(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Relay>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
     Napi::Object o = info[0].As<Napi::Object>();
     std::string parent = StringArg(o, "parent", "options.");
     Napi::Value list = o.Get("vnics");
-    std::vector<Napi::Object> specs;
-    if (list.IsArray()) {
-      Napi::Array a = list.As<Napi::Array>();
-      if (a.Length() < 1 || a.Length() > RELAY_MAX_VNICS) throw Napi::TypeError::New(env, "options.vnics must list 1 to 64 vNICs");
-      for (uint32_t i = 0; i < a.Length(); i++) {
-        if (!a.Get(i).IsObject()) throw Napi::TypeError::New(env, "options.vnics[" + std::to_string(i) + "] must be an object");
-        specs.push_back(a.Get(i).As<Napi::Object>());
-      }
-    } else if (list.IsUndefined()) {
-      specs.push_back(o);
-    } else {
-      throw Napi::TypeError::New(env, "options.vnics must be an array");
+    if (!list.IsArray()) throw Napi::TypeError::New(env, "options.vnics must be an array");
+    Napi::Array arr = list.As<Napi::Array>();
+    std::vector<VnicArgs> args(arr.Length());
+    std::vector<relay_vnic_config> vnics(arr.Length());
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      const std::string where = "options.vnics[" + std::to_string(i) + "]";
+      if (!arr.Get(i).IsObject()) throw Napi::TypeError::New(env, where + " must be an object");
+      ParseVnic(arr.Get(i).As<Napi::Object>(), where + ".", &args[i], &vnics[i]);
     }
-    std::vector<VnicArgs> args(specs.size());
-    std::vector<relay_vnic_config> vnics(specs.size());
-    for (size_t i = 0; i < specs.size(); i++) ParseVnic(specs[i], list.IsArray() ? "options.vnics[" + std::to_string(i) + "]." : "options.", &args[i], &vnics[i]);
     relay_config cfg{};
     cfg.parent = parent.c_str();
     cfg.vnics = vnics.data();
     cfg.nvnics = static_cast<int>(vnics.size());
-    cfg.membership = static_cast<enum psock_membership>(ChoiceArg(o, "membership", kMemberships, PSOCK_MR_PROMISC));
-    cfg.vnet_hdr = o.Has("vnetHdr") ? o.Get("vnetHdr").ToBoolean().Value() : 1;
-    cfg.rcvbuf = o.Has("rcvbuf") ? o.Get("rcvbuf").ToNumber().Int32Value() : 4 << 20;
-    cfg.rx_ring = ChoiceArg(o, "rxRing", kRxRings, RELAY_RING_AUTO);
-    cfg.kernel_filter = o.Has("kernelFilter") ? o.Get("kernelFilter").ToBoolean().Value() : 1;
-    cfg.tx_batch = o.Has("txBatch") ? o.Get("txBatch").ToNumber().Int32Value() : RELAY_TX_BATCH;
-    cfg.qdisc_bypass = o.Has("qdiscBypass") ? o.Get("qdiscBypass").ToBoolean().Value() : 0;
-    cfg.coalesce_us = o.Has("rxCoalesceUs") ? o.Get("rxCoalesceUs").ToNumber().Int32Value() : RELAY_COALESCE_DEFAULT_US;
-    cfg.queues = o.Has("queues") ? o.Get("queues").ToNumber().Int32Value() : 1;
-    cfg.fanout = static_cast<enum relay_fanout>(ChoiceArg(o, "fanout", kFanouts, RELAY_FANOUT_CPU));
-    cfg.follow_cpu = o.Has("followCpu") ? o.Get("followCpu").ToBoolean().Value() : 1;
+    cfg.membership = static_cast<enum psock_membership>(ChoiceArg(o, "membership", kMemberships));
+    cfg.vnet_hdr = BoolArg(o, "vnetHdr", "options.");
+    cfg.rcvbuf = IntArg(o, "rcvbuf", "options.");
+    cfg.rx_ring = ChoiceArg(o, "rxRing", kRxRings);
+    cfg.kernel_filter = BoolArg(o, "kernelFilter", "options.");
+    cfg.tx_batch = IntArg(o, "txBatch", "options.");
+    cfg.qdisc_bypass = BoolArg(o, "qdiscBypass", "options.");
+    cfg.coalesce_us = IntArg(o, "rxCoalesceUs", "options.");
+    cfg.queues = IntArg(o, "queues", "options.");
+    cfg.fanout = static_cast<enum relay_fanout>(ChoiceArg(o, "fanout", kFanouts));
+    cfg.follow_cpu = BoolArg(o, "followCpu", "options.");
     vd_error e{};
     int rc = 0;
     for (size_t i = 0; i < args.size() && rc == 0; i++) {
@@ -642,7 +644,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Object limits = Napi::Object::New(env);
   limits.Set("txBatchMax", Napi::Number::New(env, RELAY_TX_BATCH));
   limits.Set("rxCoalesceMaxUs", Napi::Number::New(env, RELAY_COALESCE_MAX_US));
-  limits.Set("rxCoalesceDefaultUs", Napi::Number::New(env, RELAY_COALESCE_DEFAULT_US));
   limits.Set("queuesMax", Napi::Number::New(env, RELAY_MAX_QUEUES));
   limits.Set("vnicsMax", Napi::Number::New(env, RELAY_MAX_VNICS));
   exports.Set("limits", limits);

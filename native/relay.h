@@ -51,8 +51,6 @@
 #define RELAY_RING_AUTO (-1)
 /* Longest rx coalescing pause a relay_config may ask for, µs. */
 #define RELAY_COALESCE_MAX_US 1000
-/* relay_config.coalesce_us when the caller gives none, µs (coalesce.h). */
-#define RELAY_COALESCE_DEFAULT_US 200
 /* Most queues (--queues): packet sockets in the fanout group, TAP queues, relay threads. */
 #define RELAY_MAX_QUEUES 16
 /* Most vNICs on one parent. */
@@ -90,9 +88,9 @@ struct relay_vnic_config {
 	const uint8_t *mac;                    /* its MAC, or NULL to keep the one the kernel picked */
 	int netns_fd;                          /* network namespace to create it in (--netns), or -1: the caller's */
 	int arp_sysctls;                       /* 1: set its arp_ignore=1 and arp_announce=2 (no ARP flux; ip-sysctl.rst) */
-	unsigned vlan;                         /* 802.1Q VLAN ID it is an access port of (--vlan), 1..FRAME_VID_MAX; 0: none */
+	int vlan;                              /* 802.1Q VLAN ID it is an access port of (--vlan), 1..FRAME_VID_MAX; 0: none */
 	int antispoof;                         /* 1: drop its frames with a foreign source MAC, ARP sender, ND link-layer address or DHCP chaddr (FRAME_TX_ANTISPOOF) */
-	unsigned link_local_pass;              /* the reserved 802.1 groups 01:80:c2:00:00:0X its frames may go to, bit X, 0..0xffff (FRAME_TX_LL_PASS) */
+	int link_local_pass;                   /* the reserved 802.1 groups 01:80:c2:00:00:0X its frames may go to, bit X, 0..0xffff (FRAME_TX_LL_PASS) */
 	int ra_guard;                          /* 1: drop its router advertisements and redirects (FRAME_TX_RA_GUARD) */
 	int dhcp_guard;                        /* 1: drop its DHCP/DHCPv6 server and relay messages (FRAME_TX_DHCP_GUARD) */
 };
