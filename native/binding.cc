@@ -311,11 +311,11 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return o;
   }
 
-  // vNIC 0's identity at the top level (the one-vNIC view), every vNIC's in .vnics, and the relay's modes.
+  // Every vNIC's identity in .vnics, and the relay's modes.
   Napi::Value Info(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const relay_info ri = Describe();
-    Napi::Object o = VnicInfo(env, 0);
+    Napi::Object o = Napi::Object::New(env);
     Napi::Array vnics = Napi::Array::New(env, ri.nvnics);
     for (int i = 0; i < ri.nvnics; i++) vnics.Set(static_cast<uint32_t>(i), VnicInfo(env, i));
     o.Set("vnics", vnics);

@@ -161,9 +161,9 @@ function unwatch(v: VnicRun): void {
   v.announcer.close();
 }
 
-/** vNIC index's counters; a relay that does not break them down (one vNIC) gives its totals. */
+/** vNIC index's counters. */
 export function vnicStats(stats: RelayStats, index: number): VnicStats {
-  return stats.vnics?.[index] ?? stats;
+  return stats.vnics[index];
 }
 
 /**
@@ -241,7 +241,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     relay.close();
   };
   try {
-    (info.vnics ?? [info]).forEach((vinfo, index) => {
+    info.vnics.forEach((vinfo, index) => {
       const log = deps.log.child({ device: vinfo.tap, parent: info.parent });
       runs.push({ index, info: vinfo, log, ...startAnnouncing(native, relay, index, vinfo, opts.vnics[index]?.announce ?? DEFAULT_ANNOUNCE, log) });
     });

@@ -48,16 +48,13 @@ interface Row {
 }
 
 /**
- * A row per vNIC, device = its name. With one vNIC its counters are the
- * relay's totals, so the drops that concern no vNIC (another station's
- * unicast, socket overruns) count there, as they always have; with several
- * they are exported on their own, device = the parent (unroutedRow).
+ * A row per vNIC, device = its name, with its own counters, however many
+ * vNICs there are; the drops that concern no vNIC (another station's unicast,
+ * socket overruns) are exported on their own, device = the parent.
  */
 function rows(src: MetricsSource): Row[] {
-  const info = src.info();
   const stats = src.stats();
-  const vnics = info.vnics ?? [info];
-  return vnics.length === 1 ? [{ index: 0, vnic: vnics[0], stats }] : vnics.map((vnic, index) => ({ index, vnic, stats: stats.vnics?.[index] ?? stats }));
+  return src.info().vnics.map((vnic, index) => ({ index, vnic, stats: stats.vnics[index] }));
 }
 
 /** A registry with vethd's metrics and the process/runtime defaults. */
@@ -87,17 +84,16 @@ export function createMetrics(src: MetricsSource): Registry {
       collect() {
         this.reset();
         for (const r of rows(src)) for (const reason of src.dropReasons) this.inc({ device: r.vnic.tap, reason }, r.stats[dir].drops[reason]);
-        const info = src.info();
-        const unrouted = src.stats().unrouted;
-        if (dir === 'receive' && (info.vnics?.length ?? 1) > 1 && unrouted) {
-          for (const reason of src.dropReasons) this.inc({ device: info.parent, reason }, unrouted.drops[reason]);
+        if (dir === 'receive') {
+          const unrouted = src.stats().unrouted;
+          for (const reason of src.dropReasons) this.inc({ device: src.info().parent, reason }, unrouted.drops[reason]);
         }
       },
     });
 
   total(METRIC_NAMES.receivePackets, 'Frames relayed to the virtual NIC, from the parent or another virtual NIC on it.', (s) => s.receive.frames);
   total(METRIC_NAMES.receiveBytes, 'Bytes relayed to the virtual NIC, Ethernet header and VLAN tag included.', (s) => s.receive.bytes);
-  drops(METRIC_NAMES.receiveDrop, 'Frames from the parent not relayed to the virtual NIC, by reason; with several virtual NICs, device="<parent>" counts those for none of them.', 'receive');
+  drops(METRIC_NAMES.receiveDrop, 'Frames from the parent not relayed to the virtual NIC, by reason; device="<parent>" counts those for none of them.', 'receive');
   total(METRIC_NAMES.transmitPackets, 'Frames relayed from the virtual NIC to the parent or another virtual NIC on it.', (s) => s.transmit.frames);
   total(METRIC_NAMES.transmitBytes, 'Bytes relayed from the virtual NIC, Ethernet header included.', (s) => s.transmit.bytes);
   drops(METRIC_NAMES.transmitDrop, 'Frames from the virtual NIC not relayed, by reason.', 'transmit');

@@ -222,12 +222,12 @@ export interface VnicStats {
   transmit: DirectionStats;
 }
 
-/** receive and transmit: every vNIC's counters added up, with the unrouted drops. */
+/** receive and transmit: every vNIC's counters added up, with the unrouted drops; all read at one moment. */
 export interface RelayStats extends VnicStats {
-  /** By vNIC, in RelayOptions.vnics order. */
-  vnics?: VnicStats[];
+  /** By vNIC, in RelayOptions.vnics order (one vNIC too). */
+  vnics: VnicStats[];
   /** Receive drops that concern no vNIC: other stations' unicast, another VLAN, runts, socket overruns. */
-  unrouted?: DirectionStats;
+  unrouted: DirectionStats;
 }
 
 /** One vNIC as built. */
@@ -251,10 +251,10 @@ export interface VnicInfo {
   dhcpGuard: boolean;
 }
 
-/** The relay as built: vNIC 0's identity at the top level, every vNIC in vnics. */
-export interface RelayInfo extends VnicInfo {
-  /** Every vNIC, in RelayOptions.vnics order (one: the same as the top level). */
-  vnics?: VnicInfo[];
+/** The relay as built: its modes, and every vNIC in vnics. */
+export interface RelayInfo {
+  /** Every vNIC, in RelayOptions.vnics order (one vNIC too). */
+  vnics: VnicInfo[];
   parent: string;
   parentIfindex: number;
   /** MTU given to the vNIC (the parent's), bytes. */

@@ -1,13 +1,17 @@
 /** A fake native module: records what the TS layer asks of the relay, no sockets. */
 import { EventEmitter } from 'node:events';
 import { RELAY_LIMITS } from '../src/limits';
-import type { LinkEvent, NativeError, NativeModule, Relay, RelayOptions, RelayStats, RelayStatus } from '../src/native';
+import type { DirectionStats, LinkEvent, NativeError, NativeModule, Relay, RelayInfo, RelayOptions, RelayStats, RelayStatus } from '../src/native';
 
 export const DROP_REASONS = ['runt', 'not_for_us', 'own_echo', 'mac_conflict', 'spoofed_source', 'spoofed_arp', 'oversize', 'malformed', 'tap_down', 'parent_down', 'no_buffer', 'socket_overrun', 'io_error', 'wrong_vlan', 'vlan_hop', 'link_local', 'bad_vnet_hdr', 'spoofed_nd', 'spoofed_dhcp', 'ra_guard', 'dhcp_guard'] as const;
 
+export function zeroDir(): DirectionStats {
+  return { frames: 0, bytes: 0, drops: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as DirectionStats['drops'] };
+}
+
+/** A relay's counters, all zero: totals, no vNIC broken down yet (see FakeNative.stats), nothing unrouted. */
 export function zeroStats(): RelayStats {
-  const dir = () => ({ frames: 0, bytes: 0, drops: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as RelayStats['receive']['drops'] });
-  return { receive: dir(), transmit: dir() };
+  return { receive: zeroDir(), transmit: zeroDir(), vnics: [], unrouted: zeroDir() };
 }
 
 export function nativeError(ifname: string, op: string, code: string, errno: number, text: string): NativeError {
@@ -22,6 +26,7 @@ export class FakeNative {
   notified: string[] = [];
   openError: NativeError | undefined;
   status: RelayStatus = { open: true, rxError: null, retired: [] };
+  /** What stats() gives; a test sets the totals, which are vNIC 0's when there is one vNIC and vnics is left empty. */
   stats = zeroStats();
   rebinds: { parent: string; ifindex: number }[] = [];
   rebindError: NativeError | undefined;
@@ -58,8 +63,8 @@ export class FakeNative {
       close() {
         fake.closed++;
       }
-      info() {
-        const vnics = (this.opts.vnics ?? [{ ...this.opts, tap: this.opts.tap ?? 'veth0' }]).map((v, i) => ({
+      info(): RelayInfo {
+        const vnics = this.opts.vnics.map((v, i) => ({
           tap: v.tap,
           mac: v.mac ? [...v.mac].map((b) => b.toString(16).padStart(2, '0')).join(':') : `5e:1a:00:00:00:0${i + 1}`,
           tapIfindex: 7 + i,
@@ -70,10 +75,14 @@ export class FakeNative {
           ...(v.netns ? { netns: v.netns } : {}),
           ...(v.vlan ? { vlan: v.vlan } : {}),
         }));
-        return { ...vnics[0], vnics, parent: this.opts.parent, parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: this.opts.membership ?? 'promisc', rxRing: 'tpacket_v2', kernelFilter: this.opts.kernelFilter ?? true, txBatch: this.opts.txBatch ?? 32, qdiscBypass: this.opts.qdiscBypass ?? false, rxCoalesceUs: this.opts.rxCoalesceUs ?? 200, queues: this.opts.queues ?? 1, followCpu: this.opts.followCpu === false || this.opts.kernelFilter === false || fake.followCpuError ? 'off' : 'rx-cpu', ...(fake.followCpuError ? { followCpuError: fake.followCpuError } : {}), ...(this.opts.queues && this.opts.queues > 1 ? { fanout: this.opts.fanout ?? 'cpu' } : {}) };
+        return { vnics, parent: this.opts.parent, parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: this.opts.membership ?? 'promisc', rxRing: 'tpacket_v2', kernelFilter: this.opts.kernelFilter ?? true, txBatch: this.opts.txBatch ?? 32, qdiscBypass: this.opts.qdiscBypass ?? false, rxCoalesceUs: this.opts.rxCoalesceUs ?? 200, queues: this.opts.queues ?? 1, followCpu: this.opts.followCpu === false || this.opts.kernelFilter === false || fake.followCpuError ? 'off' : 'rx-cpu', ...(fake.followCpuError ? { followCpuError: fake.followCpuError } : {}), ...(this.opts.queues && this.opts.queues > 1 ? { fanout: this.opts.fanout ?? 'cpu' } : {}) };
       }
-      stats() {
-        return fake.stats;
+      stats(): RelayStats {
+        const s = fake.stats;
+        if (s.vnics.length) return s;
+        // None broken down by the test: one vNIC has the relay's totals (nothing unrouted), several have zeros; a row each, as the addon gives.
+        const n = this.opts.vnics.length;
+        return { ...s, vnics: n === 1 ? [{ receive: s.receive, transmit: s.transmit }] : this.opts.vnics.map(() => ({ receive: zeroDir(), transmit: zeroDir() })) };
       }
       status() {
         return fake.status;

@@ -25,7 +25,7 @@ describe('metrics', () => {
     unrouted.drops.not_for_us = 9;
     const total = zeroStats();
     total.receive.frames = 12;
-    const text = await createMetrics(source({ ...vnics[0], vnics, parent: 'eth0', ...MODES }, { ...total, vnics: [one, two], unrouted })).metrics();
+    const text = await createMetrics(source({ vnics, parent: 'eth0', ...MODES }, { ...total, vnics: [one, two], unrouted })).metrics();
     expect(text).toContain('vethd_receive_packets_total{device="veth1"} 5');
     expect(text).toContain('vethd_receive_packets_total{device="veth2"} 7');
     expect(text).toContain('vethd_transmit_drop_total{device="veth2",reason="spoofed_source"} 3');
@@ -35,12 +35,16 @@ describe('metrics', () => {
     expect(text).toContain('vethd_announcements_total{device="veth2",family="ipv4"} 2');
   });
 
-  test('one vNIC: its series hold the relay totals, unrouted drops included', async () => {
+  test('one vNIC: its own series, and the drops for no vNIC under the parent, as with several', async () => {
     const vnic = { tap: 'veth1', mac: '02:00:c0:00:02:51', tapIfindex: 7, antiSpoofing: true };
     const total = zeroStats();
     total.receive.drops.not_for_us = 4;
-    const text = await createMetrics(source({ ...vnic, vnics: [vnic], parent: 'eth0', ...MODES }, { ...total, vnics: [zeroStats()], unrouted: total.receive })).metrics();
-    expect(text).toContain('vethd_receive_drop_total{device="veth1",reason="not_for_us"} 4');
-    expect(text).not.toContain('device="eth0",reason');
+    total.receive.frames = 3;
+    const own = zeroStats();
+    own.receive.frames = 3;
+    const text = await createMetrics(source({ vnics: [vnic], parent: 'eth0', ...MODES }, { ...total, vnics: [own], unrouted: total.receive })).metrics();
+    expect(text).toContain('vethd_receive_packets_total{device="veth1"} 3');
+    expect(text).toContain('vethd_receive_drop_total{device="eth0",reason="not_for_us"} 4');
+    expect(text).toContain('vethd_receive_drop_total{device="veth1",reason="not_for_us"} 0');
   });
 });
