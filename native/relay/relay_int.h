@@ -2,7 +2,7 @@
  * relay_int.h - the relay's insides, private to the files of native/relay/ (relay.h
  * is the public face): the structs, the helpers every file uses on the frame
  * path (counting, writing a frame, the vNICs of a VLAN) as static inlines so
- * each stays in the caller's code as it was in the one relay.c, and the
+ * each stays in the caller's code as it was when the relay was one file, and the
  * calls one file makes into another.
  */
 #ifndef VETHD_RELAY_INT_H
