@@ -1,7 +1,7 @@
 /** A fake native module: records what the TS layer asks of the relay, no sockets. */
 import { EventEmitter } from 'node:events';
 import { RELAY_LIMITS } from '../src/limits';
-import type { DirectionStats, LinkEvent, NativeError, NativeModule, Relay, RelayInfo, RelayOptions, RelayStats, RelayStatus } from '../src/native';
+import type { DirectionStats, LinkEvent, NativeError, NativeModule, Relay, RelayOptions, RelayStats, RelayStatus } from '../src/native';
 
 export const DROP_REASONS = ['runt', 'not_for_us', 'own_echo', 'mac_conflict', 'spoofed_source', 'spoofed_arp', 'oversize', 'malformed', 'tap_down', 'parent_down', 'no_buffer', 'socket_overrun', 'io_error', 'wrong_vlan', 'vlan_hop', 'link_local', 'bad_vnet_hdr', 'spoofed_nd', 'spoofed_dhcp', 'ra_guard', 'dhcp_guard'] as const;
 
@@ -63,7 +63,7 @@ export class FakeNative {
       close() {
         fake.closed++;
       }
-      info(): RelayInfo {
+      info() {
         const vnics = this.opts.vnics.map((v, i) => ({
           tap: v.tap,
           mac: v.mac ? [...v.mac].map((b) => b.toString(16).padStart(2, '0')).join(':') : `5e:1a:00:00:00:0${i + 1}`,

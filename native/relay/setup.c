@@ -28,12 +28,12 @@
 #include "../rxcpu.h"
 #include "../tap.h"
 
-/* 0 when lo <= v <= hi, else -1 with *e: "<ifname>: cannot open relay: <what> <v> is outside <lo>..<hi>" (EINVAL). */
-static int check_range(long long v, long long lo, long long hi, const char *ifname, const char *what, struct vd_error *e)
+/* 0 when lo <= v <= hi, else -1 with *e: "<ifname>: cannot open relay: <what> <v><unit> is outside <lo>..<hi><unit>" (EINVAL). */
+static int check_range(long long v, long long lo, long long hi, const char *unit, const char *ifname, const char *what, struct vd_error *e)
 {
 	if (v >= lo && v <= hi)
 		return 0;
-	return vd_failf(e, ifname, "relay_open", EINVAL, "cannot open relay: %s %lld is outside %lld..%lld", what, v, lo, hi);
+	return vd_failf(e, ifname, "relay_open", EINVAL, "cannot open relay: %s %lld%s is outside %lld..%lld%s", what, v, unit, lo, hi, unit);
 }
 
 /* vNIC vc's settings: its name and VLAN ID, its link-local mask. 0, or -1 with *e filled (EINVAL). */
@@ -43,9 +43,9 @@ static int check_vnic(const struct relay_vnic_config *vc, struct vd_error *e)
 
 	if (len < 1 || len >= IF_NAMESIZE)
 		return vd_failf(e, vc->tap, "relay_open", EINVAL, "cannot open relay: vNIC name of %zu bytes is outside 1..%d", len, IF_NAMESIZE - 1);
-	if (check_range(vc->vlan, 0, FRAME_VID_MAX, vc->tap, "VLAN ID (0: none)", e) < 0)
+	if (check_range(vc->vlan, 0, FRAME_VID_MAX, "", vc->tap, "VLAN ID", e) < 0)
 		return -1;
-	return check_range(vc->link_local_pass, 0, 0xffff, vc->tap, "link-local group mask", e);
+	return check_range(vc->link_local_pass, 0, 0xffff, "", vc->tap, "link-local group mask", e);
 }
 
 /*
@@ -61,13 +61,13 @@ static int check_config(const struct relay_config *cfg, struct vd_error *e)
 
 	if (len < 1 || len >= IF_NAMESIZE)
 		return vd_failf(e, p, "relay_open", EINVAL, "cannot open relay: parent name of %zu bytes is outside 1..%d", len, IF_NAMESIZE - 1);
-	if (check_range(cfg->nvnics, 1, RELAY_MAX_VNICS, p, "vNIC count", e) < 0 ||
-	    check_range(cfg->membership, PSOCK_MR_PROMISC, PSOCK_MR_NONE, p, "membership", e) < 0 ||
-	    check_range(cfg->rcvbuf, 0, INT_MAX, p, "receive buffer", e) < 0 ||
-	    check_range(cfg->tx_batch, 1, RELAY_TX_BATCH, p, "tx batch", e) < 0 ||
-	    check_range(cfg->coalesce_us, 0, RELAY_COALESCE_MAX_US, p, "rx coalescing pause (µs)", e) < 0 ||
-	    check_range(cfg->queues, 1, RELAY_MAX_QUEUES, p, "queue count", e) < 0 ||
-	    check_range(cfg->fanout, RELAY_FANOUT_CPU, RELAY_FANOUT_HASH, p, "fanout", e) < 0)
+	if (check_range(cfg->nvnics, 1, RELAY_MAX_VNICS, "", p, "vNIC count", e) < 0 ||
+	    check_range(cfg->membership, PSOCK_MR_PROMISC, PSOCK_MR_NONE, "", p, "membership", e) < 0 ||
+	    check_range(cfg->rcvbuf, 0, INT_MAX, " bytes", p, "receive buffer", e) < 0 ||
+	    check_range(cfg->tx_batch, 1, RELAY_TX_BATCH, "", p, "tx batch", e) < 0 ||
+	    check_range(cfg->coalesce_us, 0, RELAY_COALESCE_MAX_US, " µs", p, "rx coalescing pause", e) < 0 ||
+	    check_range(cfg->queues, 1, RELAY_MAX_QUEUES, "", p, "queue count", e) < 0 ||
+	    check_range(cfg->fanout, RELAY_FANOUT_CPU, RELAY_FANOUT_HASH, "", p, "fanout", e) < 0)
 		return -1;
 	if (cfg->rx_ring != RELAY_RING_AUTO && cfg->rx_ring != RING_OFF && cfg->rx_ring != RING_V2 && cfg->rx_ring != RING_V3)
 		return vd_failf(e, p, "relay_open", EINVAL, "cannot open relay: receive ring mode %d is none of auto, v3, v2, off", cfg->rx_ring);
