@@ -38,7 +38,7 @@ std::string ErrnoText(int err) {
 // switches on. errno is negative, as in Node's own system errors.
 Napi::Error MakeError(Napi::Env env, const vd_error& e) {
   std::string code = ErrnoName(e.err);
-  std::string msg = std::string(e.ifname) + ": " + e.op + ": " + ErrnoText(e.err);
+  std::string msg = std::string(e.ifname) + ": " + vd_op(&e) + ": " + ErrnoText(e.err);
   Napi::Error err = Napi::Error::New(env, msg);
   err.Set("code", code);
   err.Set("errno", Napi::Number::New(env, -e.err));
@@ -64,12 +64,32 @@ Napi::Object Counters(Napi::Env env, const relay_dir_counters& c) {
   return o;
 }
 
-std::string StringArg(const Napi::Object& o, const char* key, const std::string& where) {
+// The binding checks types only: every key is required, and what a value
+// may be (a name's length, a count, a VLAN ID) is for relay_open() to refuse
+// (EINVAL naming it). The defaults are the TS layer's (src/native.ts).
+
+Napi::Value Required(const Napi::Object& o, const char* key, const std::string& where, bool ok(const Napi::Value&), const char* what) {
   Napi::Value v = o.Get(key);
-  if (!v.IsString() || v.As<Napi::String>().Utf8Value().empty() ||
-      v.As<Napi::String>().Utf8Value().size() >= IF_NAMESIZE)
-    throw Napi::TypeError::New(o.Env(), where + key + " must be an interface name of 1 to 15 bytes");
-  return v.As<Napi::String>().Utf8Value();
+  if (!ok(v)) throw Napi::TypeError::New(o.Env(), where + key + " must be " + what);
+  return v;
+}
+
+std::string StringArg(const Napi::Object& o, const char* key, const std::string& where) {
+  return Required(o, key, where, [](const Napi::Value& v) { return v.IsString(); }, "a string").As<Napi::String>().Utf8Value();
+}
+
+bool BoolArg(const Napi::Object& o, const char* key, const std::string& where) {
+  return Required(o, key, where, [](const Napi::Value& v) { return v.IsBoolean(); }, "a boolean").As<Napi::Boolean>().Value();
+}
+
+// A number that is a 32-bit integer (the C field's type); its range is relay_open()'s to check.
+int IntArg(const Napi::Object& o, const char* key, const std::string& where) {
+  auto int32 = [](const Napi::Value& v) {
+    if (!v.IsNumber()) return false;
+    double d = v.As<Napi::Number>().DoubleValue();
+    return d >= -2147483648.0 && d <= 2147483647.0 && d == static_cast<double>(static_cast<int>(d));
+  };
+  return Required(o, key, where, int32, "a 32-bit integer").As<Napi::Number>().Int32Value();
 }
 
 struct Choice {
@@ -77,14 +97,13 @@ struct Choice {
   int value;         // what the C config takes for it
 };
 
-// options[key] as one of the choices (fallback when absent); a TypeError naming them otherwise.
+// options[key] as one of the choices; a TypeError naming them otherwise.
 template <size_t N>
-int ChoiceArg(const Napi::Object& o, const char* key, const Choice (&choices)[N], int fallback) {
-  if (!o.Has(key)) return fallback;
-  std::string v = o.Get(key).ToString().Utf8Value();
+int ChoiceArg(const Napi::Object& o, const char* key, const Choice (&choices)[N]) {
+  Napi::Value v = o.Get(key);
   std::string names;
   for (const Choice& c : choices) {
-    if (v == c.name) return c.value;
+    if (v.IsString() && v.As<Napi::String>().Utf8Value() == c.name) return c.value;
     names += names.empty() ? c.name : std::string(", ") + c.name;
   }
   throw Napi::TypeError::New(o.Env(), std::string("options.") + key + " must be one of " + names);
@@ -102,7 +121,8 @@ struct VnicArgs {
   bool has_mac = false;
 };
 
-// o's vNIC fields into a (strings) and c (the rest); where prefixes the option names in TypeErrors.
+// {tap, mac: Buffer(6) | null, netns: string | null, arpSysctls, vlan, antiSpoofing, linkLocalPass, raGuard, dhcpGuard}
+// into a (strings) and c (the rest); where prefixes the option names in TypeErrors.
 void ParseVnic(const Napi::Object& o, const std::string& where, VnicArgs* a, relay_vnic_config* c) {
   Napi::Env env = o.Env();
   a->tap = StringArg(o, "tap", where);
@@ -110,28 +130,18 @@ void ParseVnic(const Napi::Object& o, const std::string& where, VnicArgs* a, rel
   if (m.IsBuffer() && m.As<Napi::Buffer<uint8_t>>().Length() == 6) {
     memcpy(a->mac, m.As<Napi::Buffer<uint8_t>>().Data(), 6);
     a->has_mac = true;
-  } else if (!m.IsUndefined() && !m.IsNull()) {
-    throw Napi::TypeError::New(env, where + "mac must be a 6-byte Buffer");
+  } else if (!m.IsNull()) {
+    throw Napi::TypeError::New(env, where + "mac must be a 6-byte Buffer or null");
   }
   Napi::Value ns = o.Get("netns");
   if (ns.IsString()) a->netns = ns.As<Napi::String>().Utf8Value();
-  else if (!ns.IsUndefined() && !ns.IsNull()) throw Napi::TypeError::New(env, where + "netns must be a path");
-  if (o.Has("vlan") && !o.Get("vlan").IsUndefined()) {
-    int vid = o.Get("vlan").ToNumber().Int32Value();
-    if (vid < 1 || vid > FRAME_VID_MAX) throw Napi::TypeError::New(env, where + "vlan must be a VLAN ID from 1 to 4094");
-    c->vlan = static_cast<unsigned>(vid);
-  }
-  c->arp_sysctls = o.Has("arpSysctls") ? o.Get("arpSysctls").ToBoolean().Value() : 1;
-  c->antispoof = o.Has("antiSpoofing") ? o.Get("antiSpoofing").ToBoolean().Value() : 1;
-  c->link_local_pass = FRAME_LL_PASS_DEFAULT;
-  if (o.Has("linkLocalPass") && !o.Get("linkLocalPass").IsUndefined()) {
-    double mask = o.Get("linkLocalPass").ToNumber().DoubleValue();
-    if (!(mask >= 0 && mask <= 0xffff) || mask != static_cast<double>(static_cast<unsigned>(mask)))
-      throw Napi::TypeError::New(env, where + "linkLocalPass must be a 16-bit mask of the groups 01:80:c2:00:00:00 to :0f");
-    c->link_local_pass = static_cast<unsigned>(mask);
-  }
-  c->ra_guard = o.Has("raGuard") ? o.Get("raGuard").ToBoolean().Value() : 0;
-  c->dhcp_guard = o.Has("dhcpGuard") ? o.Get("dhcpGuard").ToBoolean().Value() : 0;
+  else if (!ns.IsNull()) throw Napi::TypeError::New(env, where + "netns must be a string or null");
+  c->arp_sysctls = BoolArg(o, "arpSysctls", where);
+  c->vlan = IntArg(o, "vlan", where);
+  c->antispoof = BoolArg(o, "antiSpoofing", where);
+  c->link_local_pass = IntArg(o, "linkLocalPass", where);
+  c->ra_guard = BoolArg(o, "raGuard", where);
+  c->dhcp_guard = BoolArg(o, "dhcpGuard", where);
 }
 
 class Relay : public Napi::ObjectWrap<Relay> {
@@ -145,47 +155,39 @@ class Relay : public Napi::ObjectWrap<Relay> {
                         InstanceMethod("announce", &Relay::Announce)});
   }
 
-  // new Relay({parent, vnics: [{tap, mac?: Buffer(6), netns?, arpSysctls?, vlan?, antiSpoofing?, linkLocalPass?, raGuard?, dhcpGuard?}],
-  //            membership?, vnetHdr?,
-  //            rcvbuf?, rxRing?, kernelFilter?, txBatch?, qdiscBypass?, rxCoalesceUs?, queues?, fanout?, followCpu?});
-  // without vnics, the vNIC's fields sit in the options themselves (one vNIC).
+  // new Relay({parent, vnics: [{tap, mac, netns, arpSysctls, vlan, antiSpoofing, linkLocalPass, raGuard, dhcpGuard}],
+  //            membership, vnetHdr, rcvbuf, rxRing, kernelFilter, txBatch, qdiscBypass, rxCoalesceUs, queues, fanout, followCpu}):
+  // every key required (src/native.ts RelayOptions; resolveRelayOptions() fills the defaults).
   explicit Relay(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Relay>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
     Napi::Object o = info[0].As<Napi::Object>();
     std::string parent = StringArg(o, "parent", "options.");
     Napi::Value list = o.Get("vnics");
-    std::vector<Napi::Object> specs;
-    if (list.IsArray()) {
-      Napi::Array a = list.As<Napi::Array>();
-      if (a.Length() < 1 || a.Length() > RELAY_MAX_VNICS) throw Napi::TypeError::New(env, "options.vnics must list 1 to 64 vNICs");
-      for (uint32_t i = 0; i < a.Length(); i++) {
-        if (!a.Get(i).IsObject()) throw Napi::TypeError::New(env, "options.vnics[" + std::to_string(i) + "] must be an object");
-        specs.push_back(a.Get(i).As<Napi::Object>());
-      }
-    } else if (list.IsUndefined()) {
-      specs.push_back(o);
-    } else {
-      throw Napi::TypeError::New(env, "options.vnics must be an array");
+    if (!list.IsArray()) throw Napi::TypeError::New(env, "options.vnics must be an array");
+    Napi::Array arr = list.As<Napi::Array>();
+    std::vector<VnicArgs> args(arr.Length());
+    std::vector<relay_vnic_config> vnics(arr.Length());
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      const std::string where = "options.vnics[" + std::to_string(i) + "]";
+      if (!arr.Get(i).IsObject()) throw Napi::TypeError::New(env, where + " must be an object");
+      ParseVnic(arr.Get(i).As<Napi::Object>(), where + ".", &args[i], &vnics[i]);
     }
-    std::vector<VnicArgs> args(specs.size());
-    std::vector<relay_vnic_config> vnics(specs.size());
-    for (size_t i = 0; i < specs.size(); i++) ParseVnic(specs[i], list.IsArray() ? "options.vnics[" + std::to_string(i) + "]." : "options.", &args[i], &vnics[i]);
     relay_config cfg{};
     cfg.parent = parent.c_str();
     cfg.vnics = vnics.data();
     cfg.nvnics = static_cast<int>(vnics.size());
-    cfg.membership = static_cast<enum psock_membership>(ChoiceArg(o, "membership", kMemberships, PSOCK_MR_PROMISC));
-    cfg.vnet_hdr = o.Has("vnetHdr") ? o.Get("vnetHdr").ToBoolean().Value() : 1;
-    cfg.rcvbuf = o.Has("rcvbuf") ? o.Get("rcvbuf").ToNumber().Int32Value() : 4 << 20;
-    cfg.rx_ring = ChoiceArg(o, "rxRing", kRxRings, RELAY_RING_AUTO);
-    cfg.kernel_filter = o.Has("kernelFilter") ? o.Get("kernelFilter").ToBoolean().Value() : 1;
-    cfg.tx_batch = o.Has("txBatch") ? o.Get("txBatch").ToNumber().Int32Value() : RELAY_TX_BATCH;
-    cfg.qdisc_bypass = o.Has("qdiscBypass") ? o.Get("qdiscBypass").ToBoolean().Value() : 0;
-    cfg.coalesce_us = o.Has("rxCoalesceUs") ? o.Get("rxCoalesceUs").ToNumber().Int32Value() : RELAY_COALESCE_DEFAULT_US;
-    cfg.queues = o.Has("queues") ? o.Get("queues").ToNumber().Int32Value() : 1;
-    cfg.fanout = static_cast<enum relay_fanout>(ChoiceArg(o, "fanout", kFanouts, RELAY_FANOUT_CPU));
-    cfg.follow_cpu = o.Has("followCpu") ? o.Get("followCpu").ToBoolean().Value() : 1;
+    cfg.membership = static_cast<enum psock_membership>(ChoiceArg(o, "membership", kMemberships));
+    cfg.vnet_hdr = BoolArg(o, "vnetHdr", "options.");
+    cfg.rcvbuf = IntArg(o, "rcvbuf", "options.");
+    cfg.rx_ring = ChoiceArg(o, "rxRing", kRxRings);
+    cfg.kernel_filter = BoolArg(o, "kernelFilter", "options.");
+    cfg.tx_batch = IntArg(o, "txBatch", "options.");
+    cfg.qdisc_bypass = BoolArg(o, "qdiscBypass", "options.");
+    cfg.coalesce_us = IntArg(o, "rxCoalesceUs", "options.");
+    cfg.queues = IntArg(o, "queues", "options.");
+    cfg.fanout = static_cast<enum relay_fanout>(ChoiceArg(o, "fanout", kFanouts));
+    cfg.follow_cpu = BoolArg(o, "followCpu", "options.");
     vd_error e{};
     int rc = 0;
     for (size_t i = 0; i < args.size() && rc == 0; i++) {
@@ -197,23 +199,27 @@ class Relay : public Napi::ObjectWrap<Relay> {
         if (vnics[i].netns_fd < 0) rc = -1;
       }
     }
-    if (rc == 0) rc = relay_open(&relay_, &cfg, &e);
+    relay_ = relay_new();
+    if (!relay_ && rc == 0) rc = vd_fail(&e, cfg.parent, "cannot open relay", "malloc", ENOMEM);
+    if (rc == 0) rc = relay_open(relay_, &cfg, &e);
     for (const relay_vnic_config& v : vnics)
       if (v.netns_fd >= 0) close(v.netns_fd);
-    if (rc < 0) throw MakeError(env, e);
+    if (rc < 0) {
+      relay_free(relay_);
+      relay_ = nullptr;
+      throw MakeError(env, e);
+    }
     for (const VnicArgs& a : args) netns_.push_back(a.netns);
     open_ = true;
   }
 
-  ~Relay() override {
-    if (open_) relay_close(&relay_);
-  }
+  ~Relay() override { relay_free(relay_); }
 
  private:
   Napi::Value Start(const Napi::CallbackInfo& info) {
     RequireOpen(info.Env());
     vd_error e{};
-    if (relay_start(&relay_, &e) < 0) throw MakeError(info.Env(), e);
+    if (relay_start(relay_, &e) < 0) throw MakeError(info.Env(), e);
     return info.Env().Undefined();
   }
 
@@ -221,10 +227,10 @@ class Relay : public Napi::ObjectWrap<Relay> {
   Napi::Value Up(const Napi::CallbackInfo& info) {
     RequireOpen(info.Env());
     int first = info[0].IsNumber() ? VnicArg(info, 0) : 0;
-    int last = info[0].IsNumber() ? first : relay_.nvnics - 1;
+    int last = info[0].IsNumber() ? first : relay_nvnics(relay_) - 1;
     for (int i = first; i <= last; i++) {
       vd_error e{};
-      if (relay_up(&relay_, i, &e) < 0) throw MakeError(info.Env(), e);
+      if (relay_up(relay_, i, &e) < 0) throw MakeError(info.Env(), e);
     }
     return info.Env().Undefined();
   }
@@ -233,7 +239,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
   int VnicArg(const Napi::CallbackInfo& info, size_t at) {
     if (info[at].IsUndefined()) return 0;
     int i = info[at].ToNumber().Int32Value();
-    if (i < 0 || i >= relay_.nvnics) throw Napi::RangeError::New(info.Env(), "no vNIC " + std::to_string(i));
+    if (i < 0 || i >= relay_nvnics(relay_)) throw Napi::RangeError::New(info.Env(), "no vNIC " + std::to_string(i));
     return i;
   }
 
@@ -245,7 +251,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
     std::string parent = info[0].As<Napi::String>().Utf8Value();
     if (parent.empty() || parent.size() >= IF_NAMESIZE) throw Napi::TypeError::New(env, "parent must be 1 to 15 bytes");
     vd_error e{};
-    if (relay_rebind(&relay_, parent.c_str(), info[1].As<Napi::Number>().Int32Value(), &e) < 0) throw MakeError(env, e);
+    if (relay_rebind(relay_, parent.c_str(), info[1].As<Napi::Number>().Int32Value(), &e) < 0) throw MakeError(env, e);
     return env.Undefined();
   }
 
@@ -259,10 +265,10 @@ class Relay : public Napi::ObjectWrap<Relay> {
     uint8_t addr[16];
     int family = inet_pton(AF_INET, text.c_str(), addr) == 1 ? AF_INET : inet_pton(AF_INET6, text.c_str(), addr) == 1 ? AF_INET6 : 0;
     if (!family) throw Napi::TypeError::New(env, "announce(address): \"" + text + "\" is not an IPv4 or IPv6 address");
-    int rc = relay_announce(&relay_, vnic, family, addr);
+    int rc = relay_announce(relay_, vnic, family, addr);
     if (rc < 0) {
       vd_error e{};
-      vd_fail(&e, relay_.parent, family == AF_INET ? "cannot send gratuitous ARP" : "cannot send unsolicited neighbour advertisement", "send", -rc);
+      vd_fail(&e, Describe().parent, family == AF_INET ? "cannot send gratuitous ARP" : "cannot send unsolicited neighbour advertisement", "send", -rc);
       throw MakeError(env, e);
     }
     return env.Undefined();
@@ -270,26 +276,34 @@ class Relay : public Napi::ObjectWrap<Relay> {
 
   // setAntiSpoofing(on, vnic?): on vNIC vnic, or on every vNIC.
   Napi::Value SetAntiSpoofing(const Napi::CallbackInfo& info) {
-    relay_set_antispoof(&relay_, info[1].IsNumber() ? VnicArg(info, 1) : -1, info[0].ToBoolean().Value());
+    RequireOpen(info.Env());
+    relay_set_antispoof(relay_, info[1].IsNumber() ? VnicArg(info, 1) : -1, info[0].ToBoolean().Value());
     return info.Env().Undefined();
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (open_) relay_close(&relay_);
+    if (open_) relay_close(relay_);
     open_ = false;
     return info.Env().Undefined();
   }
 
+  relay_info Describe() {
+    relay_info ri;
+    relay_describe(relay_, &ri);
+    return ri;
+  }
+
   // vNIC i's identity: {tap, mac, tapIfindex, netns?, vlan?, antiSpoofing, linkLocalPass, raGuard, dhcpGuard}.
   Napi::Object VnicInfo(Napi::Env env, int i) {
-    const relay_vnic& v = relay_.vnics[i];
+    relay_vnic_info v;
+    relay_describe_vnic(relay_, i, &v);
     Napi::Object o = Napi::Object::New(env);
     o.Set("tap", v.tap);
-    o.Set("mac", MacString(relay_.tab.key[i].mac));
+    o.Set("mac", MacString(v.mac));
     o.Set("tapIfindex", Napi::Number::New(env, v.tap_ifindex));
     if (!netns_[i].empty()) o.Set("netns", netns_[i]);
-    if (relay_.tab.key[i].vid) o.Set("vlan", Napi::Number::New(env, relay_.tab.key[i].vid));
-    const unsigned flags = __atomic_load_n(&v.tx_flags, __ATOMIC_RELAXED);
+    if (v.vlan) o.Set("vlan", Napi::Number::New(env, v.vlan));
+    const unsigned flags = v.tx_flags;
     o.Set("antiSpoofing", Napi::Boolean::New(env, (flags & FRAME_TX_ANTISPOOF) != 0));
     o.Set("linkLocalPass", Napi::Number::New(env, flags >> 16));
     o.Set("raGuard", Napi::Boolean::New(env, (flags & FRAME_TX_RA_GUARD) != 0));
@@ -297,36 +311,32 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return o;
   }
 
-  // vNIC 0's identity at the top level (the one-vNIC view), every vNIC's in .vnics, and the relay's modes.
+  // Every vNIC's identity in .vnics, and the relay's modes.
   Napi::Value Info(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    Napi::Object o = VnicInfo(env, 0);
-    Napi::Array vnics = Napi::Array::New(env, relay_.nvnics);
-    for (int i = 0; i < relay_.nvnics; i++) vnics.Set(static_cast<uint32_t>(i), VnicInfo(env, i));
+    const relay_info ri = Describe();
+    Napi::Object o = Napi::Object::New(env);
+    Napi::Array vnics = Napi::Array::New(env, ri.nvnics);
+    for (int i = 0; i < ri.nvnics; i++) vnics.Set(static_cast<uint32_t>(i), VnicInfo(env, i));
     o.Set("vnics", vnics);
-    o.Set("parent", relay_.parent);
-    o.Set("parentIfindex", Napi::Number::New(env, relay_.parent_ifindex));
-    o.Set("mtu", Napi::Number::New(env, relay_.mtu));
-    o.Set("vnetHdr", Napi::Boolean::New(env, relay_.vnet_hdr != 0));
+    o.Set("parent", ri.parent);
+    o.Set("parentIfindex", Napi::Number::New(env, ri.parent_ifindex));
+    o.Set("mtu", Napi::Number::New(env, ri.mtu));
+    o.Set("vnetHdr", Napi::Boolean::New(env, ri.vnet_hdr != 0));
     static const char* const modes[] = {"promisc", "unicast", "none"};
-    o.Set("membership", modes[relay_.membership]);
-    o.Set("rxRing", ring_mode_name(relay_.q[0].ring.mode));
-    o.Set("kernelFilter", Napi::Boolean::New(env, relay_.kernel_filter != 0));
-    o.Set("txBatch", Napi::Number::New(env, relay_.tx_batch));
-    o.Set("qdiscBypass", Napi::Boolean::New(env, relay_.qdisc_bypass != 0));
-    o.Set("rxCoalesceUs", Napi::Number::New(env, relay_.coalesce_us));
-    o.Set("queues", Napi::Number::New(env, relay_.queues));
-    if (relay_.queues > 1) o.Set("fanout", kFanouts[relay_.fanout].name);
+    o.Set("membership", modes[ri.membership]);
+    o.Set("rxRing", ring_mode_name(ri.ring_mode));
+    o.Set("kernelFilter", Napi::Boolean::New(env, ri.kernel_filter != 0));
+    o.Set("txBatch", Napi::Number::New(env, ri.tx_batch));
+    o.Set("qdiscBypass", Napi::Boolean::New(env, ri.qdisc_bypass != 0));
+    o.Set("rxCoalesceUs", Napi::Number::New(env, ri.coalesce_us));
+    o.Set("queues", Napi::Number::New(env, ri.queues));
+    if (ri.queues > 1) o.Set("fanout", kFanouts[ri.fanout].name);
     static const char* const follows[] = {"off", "rx-cpu", "fanout"};  // by enum relay_follow
-    o.Set("followCpu", follows[relay_.follow]);
-    if (relay_.follow_err) o.Set("followCpuError", ErrnoText(relay_.follow_err));
+    o.Set("followCpu", follows[ri.follow]);
+    if (ri.follow_err)
+      o.Set("followCpuError", ErrnoText(ri.follow_err) + (ri.follow_why[0] ? std::string(": verifier: ") + ri.follow_why : ""));
     return o;
-  }
-
-  static void AddDir(relay_dir_counters* sum, const relay_dir_counters& c) {
-    sum->frames += c.frames;
-    sum->bytes += c.bytes;
-    for (int v = 0; v < FRAME_VERDICT_COUNT; v++) sum->drops[v] += c.drops[v];
   }
 
   // {receive, transmit}: everything (the vNICs' counters and the unrouted drops);
@@ -334,24 +344,23 @@ class Relay : public Napi::ObjectWrap<Relay> {
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
-    if (open_) relay_collect_overruns(&relay_);
-    relay_dir_counters rx{}, tx{}, one_rx, one_tx;
-    Napi::Array vnics = Napi::Array::New(env, relay_.nvnics);
-    for (int i = 0; i < relay_.nvnics; i++) {
-      relay_read_counters(&relay_, i, &one_rx, &one_tx);
+    if (open_) relay_collect_overruns(relay_);
+    const int n = relay_nvnics(relay_);
+    std::vector<relay_vnic_counters> each(static_cast<size_t>(n));
+    relay_dir_counters unrouted;
+    relay_vnic_counters total;
+    relay_snapshot(relay_, each.data(), &unrouted, &total);
+    Napi::Array vnics = Napi::Array::New(env, n);
+    for (int i = 0; i < n; i++) {
       Napi::Object v = Napi::Object::New(env);
-      v.Set("receive", Counters(env, one_rx));
-      v.Set("transmit", Counters(env, one_tx));
+      v.Set("receive", Counters(env, each[i].rx));
+      v.Set("transmit", Counters(env, each[i].tx));
       vnics.Set(static_cast<uint32_t>(i), v);
-      AddDir(&rx, one_rx);
-      AddDir(&tx, one_tx);
     }
-    relay_read_counters(&relay_, RELAY_UNROUTED, &one_rx, &one_tx);
-    AddDir(&rx, one_rx);
-    o.Set("receive", Counters(env, rx));
-    o.Set("transmit", Counters(env, tx));
+    o.Set("receive", Counters(env, total.rx));
+    o.Set("transmit", Counters(env, total.tx));
     o.Set("vnics", vnics);
-    o.Set("unrouted", Counters(env, one_rx));
+    o.Set("unrouted", Counters(env, unrouted));
     return o;
   }
 
@@ -361,14 +370,18 @@ class Relay : public Napi::ObjectWrap<Relay> {
     Napi::Object o = Napi::Object::New(env);
     o.Set("open", Napi::Boolean::New(env, open_));
     const char* rx_call = "recvmsg";
-    int rx_err = relay_thread_error(&relay_, &rx_call);
+    int rx_err = relay_thread_error(relay_, &rx_call);
     // ppoll or epoll_wait: the wait, not a read (recvmsg, or the socket's pending error), failed
     const bool waiting = !std::strcmp(rx_call, "ppoll") || !std::strcmp(rx_call, "epoll_wait");
-    o.Set("rxError", ThreadError(env, rx_err, relay_.parent,
+    o.Set("rxError", ThreadError(env, rx_err, Describe().parent,
                                  waiting ? "relay stopped waiting for frames" : "relay stopped reading the parent", rx_call));
-    Napi::Array retired = Napi::Array::New(env, relay_.nvnics);
-    for (int i = 0; i < relay_.nvnics; i++)
-      retired.Set(static_cast<uint32_t>(i), ThreadError(env, relay_vnic_gone(&relay_, i), relay_.vnics[i].tap, "relay stopped reading the TAP", "read"));
+    const int n = relay_nvnics(relay_);
+    Napi::Array retired = Napi::Array::New(env, n);
+    for (int i = 0; i < n; i++) {
+      relay_vnic_info v;
+      relay_describe_vnic(relay_, i, &v);
+      retired.Set(static_cast<uint32_t>(i), ThreadError(env, relay_vnic_gone(relay_, i), v.tap, "relay stopped reading the TAP", "read"));
+    }
     o.Set("retired", retired);
     return o;
   }
@@ -384,7 +397,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
     if (!open_) throw Napi::Error::New(env, "relay is closed");
   }
 
-  relay relay_{};
+  relay* relay_ = nullptr;  // from relay_new(), opened; freed with the object
   bool open_ = false;
   std::vector<std::string> netns_;  // per vNIC: the --netns path it was created in, "" for this namespace
 };
@@ -421,9 +434,12 @@ class LinkMonitor : public Napi::ObjectWrap<LinkMonitor> {
     state_->env = env;
     state_->callback = Napi::Persistent(info[0].As<Napi::Function>());
     state_->poll.data = state_;
+    state_->retry.data = state_;
     uv_poll_init(loop, &state_->poll, fd);
+    uv_timer_init(loop, &state_->retry);
     uv_poll_start(&state_->poll, UV_READABLE, OnReadable);
     uv_unref(reinterpret_cast<uv_handle_t*>(&state_->poll));
+    uv_unref(reinterpret_cast<uv_handle_t*>(&state_->retry));
   }
 
   ~LinkMonitor() override { Shutdown(); }
@@ -453,8 +469,13 @@ class LinkMonitor : public Napi::ObjectWrap<LinkMonitor> {
     return rc < 0 ? -1 : step.fd;
   }
 
+  // After a read error, how long the socket is left alone before it is polled again, ms.
+  static constexpr uint64_t kRetryMs = 1000;
+
   struct State {
     uv_poll_t poll;
+    uv_timer_t retry;  // re-arms poll kRetryMs after a read error
+    int handles = 2;   // poll and retry, until each is closed
     int fd;
     napi_env env;
     Napi::FunctionReference callback;
@@ -462,10 +483,35 @@ class LinkMonitor : public Napi::ObjectWrap<LinkMonitor> {
     link_event events[64];
   };
 
+  // A read error other than EAGAIN/EINTR/ENOBUFS (or a failed poll: status < 0)
+  // is not left armed to fire again at once (a busy loop on an error that stays):
+  // polling stops for kRetryMs and the callback gets one resync event carrying
+  // the error, so the daemon re-reads the state it relies on, about once a
+  // second while the error lasts. ENOBUFS is a plain resync (linkmon_read).
   static void OnReadable(uv_poll_t* handle, int status, int) {
     State* st = static_cast<State*>(handle->data);
-    int n = linkmon_read(st->fd, st->buf, sizeof(st->buf), st->events, 64);
-    if (n <= 0) return;  // an error here leaves the handle armed; the daemon's resync covers a lost event
+    int n = status < 0 ? status : linkmon_read(st->fd, st->buf, sizeof(st->buf), st->events, 64);
+    if (n == 0) return;
+    int err = 0;
+    if (n < 0) {
+      err = -n;
+      uv_poll_stop(&st->poll);
+      uv_timer_start(&st->retry, OnRetry, kRetryMs, 0);
+      std::memset(&st->events[0], 0, sizeof(st->events[0]));
+      st->events[0].type = LINK_EVENT_RESYNC;
+      st->events[0].operstate = st->events[0].mtu = -1;
+      n = 1;
+    }
+    Deliver(st, n, err);
+  }
+
+  static void OnRetry(uv_timer_t* timer) {
+    State* st = static_cast<State*>(timer->data);
+    uv_poll_start(&st->poll, UV_READABLE, OnReadable);
+  }
+
+  // st->events[0..n-1] to the callback; err: the read error behind a resync event, else 0.
+  static void Deliver(State* st, int n, int err) {
     Napi::Env env(st->env);
     Napi::HandleScope scope(env);
     static const char* const types[] = {"new", "del", "resync", "addr", "deladdr"};
@@ -486,6 +532,11 @@ class LinkMonitor : public Napi::ObjectWrap<LinkMonitor> {
         o.Set("address", text);
         o.Set("addrFlags", static_cast<double>(ev.addr_flags));
       }
+      if (err) {
+        vd_error e{};
+        vd_fail(&e, "rtnetlink", "cannot read link events (retrying in a second)", "recv", err);
+        o.Set("error", MakeError(env, e).Value());
+      }
       arr.Set(static_cast<uint32_t>(i), o);
     }
     try {
@@ -497,6 +548,7 @@ class LinkMonitor : public Napi::ObjectWrap<LinkMonitor> {
 
   static void OnClosed(uv_handle_t* handle) {
     State* st = static_cast<State*>(handle->data);
+    if (--st->handles > 0) return;
     close(st->fd);
     delete st;
   }
@@ -505,7 +557,9 @@ class LinkMonitor : public Napi::ObjectWrap<LinkMonitor> {
     if (!state_) return;
     state_->callback.Reset();
     uv_poll_stop(&state_->poll);
+    uv_timer_stop(&state_->retry);
     uv_close(reinterpret_cast<uv_handle_t*>(&state_->poll), OnClosed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&state_->retry), OnClosed);
     state_ = nullptr;
   }
 
@@ -590,7 +644,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Object limits = Napi::Object::New(env);
   limits.Set("txBatchMax", Napi::Number::New(env, RELAY_TX_BATCH));
   limits.Set("rxCoalesceMaxUs", Napi::Number::New(env, RELAY_COALESCE_MAX_US));
-  limits.Set("rxCoalesceDefaultUs", Napi::Number::New(env, RELAY_COALESCE_DEFAULT_US));
   limits.Set("queuesMax", Napi::Number::New(env, RELAY_MAX_QUEUES));
   limits.Set("vnicsMax", Napi::Number::New(env, RELAY_MAX_VNICS));
   exports.Set("limits", limits);

@@ -1,6 +1,6 @@
 /*
  * coalesce.h - the relay thread's adaptive interrupt coalescing policy, pure (no
- * system calls), so it is unit-tested apart from the relay (relay.c sleeps).
+ * system calls), so it is unit-tested apart from the relay (relay/loop.c sleeps).
  *
  * As a NIC's adaptive moderation (ethtool adaptive-rx): after a wake-up that
  * found a burst, the relay thread pauses before looking at the ring again rather

@@ -11,7 +11,7 @@
  *              a frame back out of the port it came in on), else (and for a
  *              group address, also) tagged with --vlan -> sendmmsg() on the packet socket
  *   (a write() into a TAP runs the vNIC's stack on the writing thread, so the
- *    answer is sent in the same round, with no other thread to wake; relay.c)
+ *    answer is sent in the same round, with no other thread to wake; relay/loop.c)
  *
  * With --queues N, N such queues, each with its own thread: N packet sockets
  * in one PACKET_FANOUT group, each with its own ring and filter, and
@@ -20,18 +20,23 @@
  * A thread follows its frames (follow_cpu): while traffic is sparse it waits
  * pinned to the CPU its socket's last frame arrived on, which the filter
  * records (rxcpu.h), so a frame wakes it on that busy CPU rather than on an
- * idle one (relay.c: follow_frames).
+ * idle one (relay/follow.h).
  *
  * The relay threads allocate nothing, log nothing, call no N-API and never
  * exit the process: they move frames and bump counters that the JS thread
  * reads at any time (relaxed atomics, one writer per counter).
+ *
+ * The relay itself is opaque (its insides: relay/relay_int.h): it is made
+ * with relay_new(), built with relay_open(), described with relay_describe()
+ * and relay_describe_vnic(), read with relay_snapshot(), and freed with
+ * relay_free(). The code is in native/relay/: setup.c (relay_open's story),
+ * rx.c and tx.c (the two directions), loop.c (the thread), follow.c,
+ * stats.c and ctl.c (calls from JS).
  */
 #ifndef VETHD_RELAY_H
 #define VETHD_RELAY_H
 
 #include <net/if.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdint.h>
 
 #include "frame.h"
@@ -40,22 +45,16 @@
 #include "vderr.h"
 #include "vnictab.h"
 
-/* Room for a 64 KiB GSO super-frame, its virtio_net_hdr and a reinserted VLAN tag. */
-#define RELAY_FRAME_MAX (65536 + 64)
-/* Largest GSO super-frame (the kernel's default gso_max_size), bytes; bigger ones (BIG TCP) take the V2 copy path. */
-#define RELAY_GSO_MAX 65536
-/* Least V2 ring size with super-frame slots (seven 64 KiB slots to a 512 KiB block): 224 slots, bytes. */
-#define RELAY_GSO_RING_BYTES (16 << 20)
-/* Bytes kept free before each buffer so a VLAN tag can be reinserted in place. */
-#define RELAY_HEADROOM 64
-/* Most frames read from the vNIC and sent with one sendmmsg(). */
+/* Most frames read from the vNIC and sent with one sendmmsg() (relay_config.tx_batch). */
 #define RELAY_TX_BATCH 32
 /* relay_config.rx_ring: try TPACKET_V2, then recvmsg(). */
 #define RELAY_RING_AUTO (-1)
 /* Longest rx coalescing pause a relay_config may ask for, µs. */
 #define RELAY_COALESCE_MAX_US 1000
-/* relay_config.coalesce_us when the caller gives none, µs (coalesce.h). */
-#define RELAY_COALESCE_DEFAULT_US 200
+/* Most queues (--queues): packet sockets in the fanout group, TAP queues, relay threads. */
+#define RELAY_MAX_QUEUES 16
+/* Most vNICs on one parent. */
+#define RELAY_MAX_VNICS VNICTAB_MAX
 
 /* Counters for one direction; each is written by exactly one relay thread. */
 struct relay_dir_counters {
@@ -64,8 +63,11 @@ struct relay_dir_counters {
 	uint64_t drops[FRAME_VERDICT_COUNT];   /* frames not relayed, by enum frame_verdict; [FRAME_PASS] stays 0 */
 } __attribute__((aligned(64)));            /* own cache line(s): two queues' threads never share one */
 
-/* Most queues (--queues): packet sockets in the fanout group, TAP queues, relay threads. */
-#define RELAY_MAX_QUEUES 16
+/* One vNIC's counters. */
+struct relay_vnic_counters {
+	struct relay_dir_counters rx;          /* frames written to the vNIC (from the parent or another vNIC), with the receive drops charged to it */
+	struct relay_dir_counters tx;          /* frames read from the vNIC and sent on (to the parent or another vNIC) */
+};
 
 /* How frames are spread over the queues' packet sockets (PACKET_FANOUT type). */
 enum relay_fanout {
@@ -73,39 +75,34 @@ enum relay_fanout {
 	RELAY_FANOUT_HASH = 1, /* PACKET_FANOUT_HASH: by flow hash; the threads run anywhere */
 };
 
-/* How a relay thread learns where its frames arrive, to wait there while traffic is sparse (relay.c: follow_frames). */
+/* How a relay thread learns where its frames arrive, to wait there while traffic is sparse (relay/follow.h). */
 enum relay_follow {
 	RELAY_FOLLOW_OFF = 0,    /* it does not: the scheduler wakes it where it last ran */
 	RELAY_FOLLOW_RXCPU = 1,  /* the filter records each accepted frame's receiving CPU (rxcpu.h): it waits on that CPU */
 	RELAY_FOLLOW_FANOUT = 2, /* --queues N --fanout cpu without that filter: it waits on the CPUs its queue takes frames from */
 };
 
-/* Most vNICs on one parent. */
-#define RELAY_MAX_VNICS VNICTAB_MAX
-/* relay_read_counters(): the receive drops that concern no vNIC. */
-#define RELAY_UNROUTED VNICTAB_NONE
-
-/* One vNIC relay_open() is asked to build. */
+/* One vNIC relay_open() is asked to build. Every value is checked, none clamped (EINVAL). */
 struct relay_vnic_config {
-	const char *tap;                       /* its name, < IF_NAMESIZE bytes */
+	const char *tap;                       /* its name, 1..IF_NAMESIZE-1 bytes */
 	const uint8_t *mac;                    /* its MAC, or NULL to keep the one the kernel picked */
 	int netns_fd;                          /* network namespace to create it in (--netns), or -1: the caller's */
 	int arp_sysctls;                       /* 1: set its arp_ignore=1 and arp_announce=2 (no ARP flux; ip-sysctl.rst) */
-	unsigned vlan;                         /* 802.1Q VLAN ID it is an access port of (--vlan), 1..FRAME_VID_MAX; 0: none */
+	int vlan;                              /* 802.1Q VLAN ID it is an access port of (--vlan), 1..FRAME_VID_MAX; 0: none */
 	int antispoof;                         /* 1: drop its frames with a foreign source MAC, ARP sender, ND link-layer address or DHCP chaddr (FRAME_TX_ANTISPOOF) */
-	unsigned link_local_pass;              /* the reserved 802.1 groups 01:80:c2:00:00:0X its frames may go to, bit X (FRAME_TX_LL_PASS; FRAME_LL_PASS_DEFAULT) */
+	int link_local_pass;                   /* the reserved 802.1 groups 01:80:c2:00:00:0X its frames may go to, bit X, 0..0xffff (FRAME_TX_LL_PASS) */
 	int ra_guard;                          /* 1: drop its router advertisements and redirects (FRAME_TX_RA_GUARD) */
 	int dhcp_guard;                        /* 1: drop its DHCP/DHCPv6 server and relay messages (FRAME_TX_DHCP_GUARD) */
 };
 
-/* What relay_open() is asked to build. */
+/* What relay_open() is asked to build. Every value is checked, none clamped (EINVAL); the defaults are the TS layer's. */
 struct relay_config {
-	const char *parent;                    /* parent NIC name, < IF_NAMESIZE bytes */
+	const char *parent;                    /* parent NIC name, 1..IF_NAMESIZE-1 bytes */
 	const struct relay_vnic_config *vnics; /* the vNICs, vnics[0..nvnics-1] */
 	int nvnics;                            /* 1..RELAY_MAX_VNICS */
 	enum psock_membership membership;      /* how the parent is made to deliver the vNICs' frames */
 	int vnet_hdr;                          /* 1: try virtio_net_hdr passthrough (GSO, partial checksums) */
-	int rcvbuf;                            /* packet socket receive buffer and ring per queue, bytes (a super-frame ring: at least RELAY_GSO_RING_BYTES) */
+	int rcvbuf;                            /* packet socket receive buffer and ring per queue, bytes, >= 0 (a super-frame ring: at least 16 MiB) */
 	int rx_ring;                           /* enum ring_mode to try first (V3 falls back to V2, V2 to recvmsg), or RELAY_RING_AUTO */
 	int kernel_filter;                     /* 1: attach the classic BPF filter (filter.h) to the packet socket */
 	int tx_batch;                          /* frames per sendmmsg(), 1..RELAY_TX_BATCH */
@@ -116,90 +113,57 @@ struct relay_config {
 	int follow_cpu;                        /* 1: try the filter that records the receiving CPU (needs kernel_filter and CAP_BPF), so each thread waits where its frames arrive */
 };
 
-/* One vNIC's counters kept by one queue's relay thread (the thread is their one writer). */
-struct relay_vnic_counters {
-	struct relay_dir_counters rx;          /* frames the thread wrote to the vNIC (from the parent or another vNIC) */
-	struct relay_dir_counters tx;          /* frames the thread read from the vNIC and sent on (to the parent or another vNIC) */
+/* The relay as built (relay_describe). */
+struct relay_info {
+	char parent[IF_NAMESIZE];              /* parent name (relay_rebind() changes it) */
+	int parent_ifindex;                    /* ifindex the sockets are bound to */
+	int mtu;                               /* MTU given to the vNICs (the parent's), bytes */
+	int vnet_hdr;                          /* 1: virtio_net_hdr passthrough is in force */
+	enum psock_membership membership;      /* membership in force */
+	int ring_mode;                         /* enum ring_mode in force on every queue (RING_OFF: recvmsg) */
+	int kernel_filter;                     /* 1: the BPF filter is attached */
+	int tx_batch;                          /* frames per sendmmsg() */
+	int qdisc_bypass;                      /* 1: PACKET_QDISC_BYPASS is in force */
+	int coalesce_us;                       /* longest rx coalescing pause, µs */
+	int queues;                            /* queues (threads) in use */
+	enum relay_fanout fanout;              /* spreading in force when queues > 1 */
+	enum relay_follow follow;              /* how the threads follow their frames */
+	int follow_err;                        /* positive errno of the kernel's last refusal of the CPU-recording filter when following was asked for (EPERM without CAP_BPF), else 0 */
+	const char *follow_why;                /* with follow_err: the verifier's reason when it refused the program, else "" (valid while the relay is) */
+	int nvnics;                            /* vNICs, 1..RELAY_MAX_VNICS */
 };
 
-/*
- * One vNIC: a TAP with a queue per relay queue. Its MAC (as the kernel has
- * it) and VLAN ID (frames from the parent must carry it and reach the vNIC
- * untagged, frames to the parent get it; 0: none) are its key in the vNIC
- * table, r->tab.key[index].
- */
-struct relay_vnic {
+/* One vNIC as built (relay_describe_vnic). */
+struct relay_vnic_info {
 	char tap[IF_NAMESIZE];                 /* its name */
 	int tap_ifindex;                       /* its ifindex, in its namespace */
-	int tap_ctl;                           /* datagram socket made in its namespace, for its interface ioctls */
-	int tap_fd[RELAY_MAX_QUEUES];          /* queue k's /dev/net/tun descriptor; closing them all deletes the vNIC */
-	unsigned tx_flags;                     /* frame_classify_tx() flags; FRAME_TX_ANTISPOOF changed by relay_set_antispoof() (atomic) */
-	int gone;                              /* errno of reading its TAP that retired it (EBADFD: deleted from outside), 0 while it serves (atomic; set once, by the first queue's thread to see it) */
+	uint8_t mac[6];                        /* its MAC as the kernel has it */
+	unsigned vlan;                         /* the VLAN ID it is an access port of, 0: none */
+	unsigned tx_flags;                     /* frame_classify_tx() flags in force (FRAME_TX_ANTISPOOF, _RA_GUARD, _DHCP_GUARD, FRAME_TX_LL_PASS mask in bits 16..31) */
 };
 
 struct relay;
 
-/*
- * One queue: a packet socket on the parent and queue `index` of every TAP,
- * with the thread that relays between them. With one queue this is the
- * whole relay.
- */
-struct relay_queue {
-	struct relay *r;                       /* the relay it belongs to */
-	int index;                             /* 0..r->queues-1 */
-	int sock_fd;                           /* packet socket bound to the parent; queue 0's holds the membership */
-	int epoll_fd;                          /* its thread's epoll set: every vNIC's tap_fd[index] and r->stop_fd (relay.c: relay_wait) */
-	struct rx_ring ring;                   /* receive ring in force; ring.mode RING_OFF: recvmsg() per frame */
-	cpu_set_t cpus;                        /* CPUs its frames arrive on under PACKET_FANOUT_CPU (none set otherwise), where its thread waits while traffic is sparse when rx_cpu does not say (relay.c: follow_frames) */
-	uint32_t *rx_cpu;                      /* the CPU its socket's last accepted frame arrived on (rxcpu.h; relaxed atomic reads), or NULL: the classic filter, or none */
-	pthread_t tid;                         /* its relay thread */
-	int rx_error;                          /* errno of reading the parent, or of waiting, that ended the thread, 0 while it runs (atomic) */
-	const char *rx_error_call;             /* the system call rx_error came from: "recvmsg", "getsockopt(SO_ERROR)", "ppoll" or "epoll_wait" (written before rx_error) */
-	uint8_t *rx_buf;                       /* RELAY_HEADROOM + RELAY_FRAME_MAX bytes: a frame from the socket's queue */
-	uint8_t *tx_buf;                       /* tx_batch * RELAY_FRAME_MAX bytes: frames read from the TAPs */
-	struct relay_vnic_counters *c;         /* [r->nvnics]: the thread's counters per vNIC */
-	struct relay_dir_counters unrouted;    /* receive drops that concern no vNIC: the thread's, but drops[FRAME_DROP_OVERRUN] the JS thread's */
-};
+/* An empty relay, nothing open (relay_close() and relay_free() may be called on it), or NULL: out of memory. Thread: set-up (JS). */
+struct relay *relay_new(void);
 
-struct relay {
-	char parent[IF_NAMESIZE];              /* parent name */
-	int nvnics;                            /* vNICs in vnics[] */
-	struct relay_vnic vnics[RELAY_MAX_VNICS]; /* vnics[0..nvnics-1] */
-	struct vnictab tab;                    /* (VLAN, MAC) -> vNIC index; read-only once the threads run */
-	int stop_fd;                           /* eventfd: written once to wake every thread for shutdown */
-	int parent_ifindex;                    /* ifindex the sockets are bound to; changed by relay_rebind() */
-	int mtu;                               /* MTU given to the vNICs (the parent's), bytes */
-	int vnet_hdr;                          /* 1: a virtio_net_hdr precedes every frame on every descriptor */
-	enum psock_membership membership;      /* membership in force */
-	int rcvbuf;                            /* receive buffer asked for, bytes (again at rebind); also each ring's size (relay.c: ring_bytes) */
-	int kernel_filter;                     /* 1: the BPF filter is attached */
-	int tx_batch;                          /* frames per sendmmsg() */
-	int qdisc_bypass;                      /* 1: PACKET_QDISC_BYPASS is in force */
-	int coalesce_us;                       /* rx pause after a burst of frames, µs (relay.c: interrupt coalescing) */
-	int queues;                            /* queues in use, 1..RELAY_MAX_QUEUES */
-	enum relay_fanout fanout;              /* spreading in force when queues > 1 */
-	int fanout_group;                      /* PACKET_FANOUT group id, -1 with one queue */
-	enum relay_follow follow;              /* how the threads follow their frames, the least any queue got */
-	int follow_err;                        /* why the filter that records the receiving CPU was not attached when following was asked for (positive errno of the last refusal: EPERM without CAP_BPF), else 0 */
-	cpu_set_t allowed;                     /* the CPUs the process may run on at set-up: each following thread's affinity while traffic is dense, and the only CPUs it waits on */
-	long long dense_ns;                    /* when a following thread last saw dense traffic, CLOCK_MONOTONIC ns, 0: never (atomic; relay.c: follow_frames) */
-	int running;                           /* threads started and not joined; set-up thread only */
-	int stop;                              /* 1 asks the relay threads to end (atomic) */
-	struct relay_queue q[RELAY_MAX_QUEUES];/* q[0..queues-1] */
-};
+/* relay_close(), then free r; NULL is ignored. Thread: set-up. */
+void relay_free(struct relay *r);
 
 /*
- * Build the relay: packet socket bound to the parent; each vNIC's TAP created
- * (in its namespace) with its MAC and the parent's MTU, offloads, ARP
- * settings; the filter for all their MACs; the membership. The TAPs stay down
- * until relay_up(), so a MAC-collision probe can run first. Two vNICs with
- * the same (VLAN, MAC) are refused (EEXIST). On failure everything already
- * made is undone (no TAP, no membership, no descriptor) and *e says which
- * step failed. Returns 0 or -1. Thread: set-up (JS).
+ * Build the relay in r (from relay_new(), not opened before): every value
+ * of cfg checked first (EINVAL, the value named in *e); packet socket bound
+ * to the parent; each vNIC's TAP created (in its namespace) with its MAC and
+ * the parent's MTU, offloads, ARP settings; the filter for all their MACs;
+ * the membership. The TAPs stay down until relay_up(), so a MAC-collision
+ * probe can run first. Two vNICs with the same (VLAN, MAC) are refused
+ * (EEXIST). On failure everything already made is undone (no TAP, no
+ * membership, no descriptor) and *e says which step failed. Returns 0 or -1.
+ * Thread: set-up (JS).
  */
 int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error *e);
 
-/* Bring vNIC `vnic`'s link up (IFF_UP). Returns 0 or -1 with *e filled. Thread: set-up. */
+/* Bring vNIC `vnic` (0..nvnics-1)'s link up (IFF_UP). Returns 0 or -1 with *e filled. Thread: set-up. */
 int relay_up(struct relay *r, int vnic, struct vd_error *e);
 
 /* Start every queue's relay thread. Returns 0 or -1 with *e filled. Thread: set-up. */
@@ -208,7 +172,7 @@ int relay_start(struct relay *r, struct vd_error *e);
 /* Ask every thread to end and join them; idempotent. Thread: set-up. */
 void relay_stop(struct relay *r);
 
-/* relay_stop(), then close every descriptor and free the buffers; idempotent. Thread: set-up. */
+/* relay_stop(), then close every descriptor and free the buffers; idempotent. relay_describe() still answers. Thread: set-up. */
 void relay_close(struct relay *r);
 
 /*
@@ -216,32 +180,43 @@ void relay_close(struct relay *r);
  * into this namespace): bind the packet socket to parent/ifindex and add the
  * membership again, without stopping the relay threads (bind() on a packet
  * socket is atomic towards recvmsg()/send()). The device must be Ethernet.
- * r->parent and r->parent_ifindex are updated. Returns 0 or -1 with *e filled
+ * The parent's name and ifindex are updated. Returns 0 or -1 with *e filled
  * (EINVAL with several queues: a fanout member cannot be bound again, so the
  * daemon has to be restarted).
  * Thread: set-up (JS).
  */
 int relay_rebind(struct relay *r, const char *parent, int ifindex, struct vd_error *e);
 
+/* The vNIC count (0 before relay_open()). Thread: any. */
+int relay_nvnics(const struct relay *r);
+
+/* The relay as built, into *out. Thread: set-up (JS). */
+void relay_describe(const struct relay *r, struct relay_info *out);
+
+/* vNIC `vnic` (0..nvnics-1) as built, into *out (tx_flags read atomically). Thread: set-up (JS). */
+void relay_describe_vnic(const struct relay *r, int vnic, struct relay_vnic_info *out);
+
 /*
  * Fold each socket's receive-buffer drop count (PACKET_STATISTICS, which the
- * kernel resets on every read) into its queue's unrouted.drops[FRAME_DROP_OVERRUN].
- * The JS thread is that counter's one writer. Thread: JS.
+ * kernel resets on every read) into the receive drops that concern no vNIC
+ * (FRAME_DROP_OVERRUN). The JS thread is that counter's one writer. Thread: JS.
  */
 void relay_collect_overruns(struct relay *r);
 
+/*
+ * Every counter at one moment, added up over the queues (each value read
+ * atomically; all zero once relay_close() ran): vnics[i] (the caller gives
+ * relay_nvnics() of them; may be NULL) vNIC i's, rx what reached it (from the
+ * parent or another vNIC) with the drops charged to it, tx what it sent;
+ * *unrouted the receive drops that concern no vNIC (another station's
+ * unicast, another VLAN, runts, socket overruns); *total (may be NULL) every
+ * vNIC's added up, with the unrouted drops in total->rx. Thread: any.
+ */
+void relay_snapshot(const struct relay *r, struct relay_vnic_counters *vnics, struct relay_dir_counters *unrouted,
+		    struct relay_vnic_counters *total);
+
 /* Turn anti-spoofing on (1) or off (0) on vNIC `vnic`, or on every vNIC with -1, for the frames read from now on. Thread: any. */
 void relay_set_antispoof(struct relay *r, int vnic, int on);
-
-/*
- * A consistent-enough copy of vNIC `vnic`'s counters (all zero once relay_close() ran) (each value is atomic),
- * added up over the queues: rx is what reached the vNIC (from the
- * parent or another vNIC) with the drops charged to it, tx what it sent. With
- * vnic RELAY_UNROUTED: the receive drops that concern no vNIC (another
- * station's unicast, another VLAN, runts, socket overruns) in rx; tx zero.
- * Thread: any.
- */
-void relay_read_counters(const struct relay *r, int vnic, struct relay_dir_counters *rx, struct relay_dir_counters *tx);
 
 /*
  * Announce one of vNIC `vnic`'s addresses on the parent: a gratuitous ARP for

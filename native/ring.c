@@ -67,35 +67,77 @@ static void layout_v3(struct tpacket_req3 *req, size_t bytes)
 	req->tp_retire_blk_tov = RING_V3_RETIRE_MS;
 }
 
+/*
+ * The settings a probe changes before the kernel may refuse the mode, as they
+ * were: PACKET_VERSION and PACKET_RESERVE as read back; PACKET_COPY_THRESH
+ * cannot be read (no getsockopt), and is 0, the kernel's, on a socket no
+ * probe has touched.
+ */
+struct ring_prev {
+	int version;      /* PACKET_VERSION before the probe */
+	int reserve;      /* PACKET_RESERVE before the probe */
+};
+
+/* Read sock's ring settings into *p: 0, or -1 with *e filled. */
+static int save_prev(int sock, const char *ifname, struct ring_prev *p, struct vd_error *e)
+{
+	socklen_t len = sizeof(p->version);
+
+	if (getsockopt(sock, SOL_PACKET, PACKET_VERSION, &p->version, &len) < 0)
+		return vd_fail(e, ifname, "cannot set up receive ring", "getsockopt(PACKET_VERSION)", errno);
+	len = sizeof(p->reserve);
+	if (getsockopt(sock, SOL_PACKET, PACKET_RESERVE, &p->reserve, &len) < 0)
+		return vd_fail(e, ifname, "cannot set up receive ring", "getsockopt(PACKET_RESERVE)", errno);
+	return 0;
+}
+
+/* Put back what a refused probe changed (no ring exists, so the kernel takes each): 1 (the probe's answer), or -1 with *e filled. */
+static int undo_probe(int sock, const char *ifname, const struct ring_prev *p, struct vd_error *e)
+{
+	int zero = 0;
+
+	if (setsockopt(sock, SOL_PACKET, PACKET_COPY_THRESH, &zero, sizeof(zero)) < 0)
+		return vd_fail(e, ifname, "cannot undo receive ring probe", "setsockopt(PACKET_COPY_THRESH)", errno);
+	if (setsockopt(sock, SOL_PACKET, PACKET_RESERVE, &p->reserve, sizeof(p->reserve)) < 0)
+		return vd_fail(e, ifname, "cannot undo receive ring probe", "setsockopt(PACKET_RESERVE)", errno);
+	if (setsockopt(sock, SOL_PACKET, PACKET_VERSION, &p->version, sizeof(p->version)) < 0)
+		return vd_fail(e, ifname, "cannot undo receive ring probe", "setsockopt(PACKET_VERSION)", errno);
+	return 1;
+}
+
 int ring_rx_probe_setup(int sock, const char *ifname, struct rx_ring *ring, enum ring_mode mode, size_t bytes,
 			int slot_frame, struct vd_error *e)
 {
 	int version = mode == RING_V3 ? TPACKET_V3 : TPACKET_V2;
 	int reserve = RING_RESERVE;
 	int one = 1;
+	struct ring_prev prev;
 	struct tpacket_req3 req;
 	int rc;
 	void *map;
 
 	memset(ring, 0, sizeof(*ring));
+	if (save_prev(sock, ifname, &prev, e) < 0)
+		return -1;
 	rc = sockopt(sock, ifname, PACKET_VERSION, &version, sizeof(version), "setsockopt(PACKET_VERSION)", e);
 	if (!rc)
 		rc = sockopt(sock, ifname, PACKET_RESERVE, &reserve, sizeof(reserve), "setsockopt(PACKET_RESERVE)", e);
 	/* V2 only: a frame bigger than its slot is also queued whole, for recvmsg(). */
 	if (!rc && mode == RING_V2)
 		rc = sockopt(sock, ifname, PACKET_COPY_THRESH, &one, sizeof(one), "setsockopt(PACKET_COPY_THRESH)", e);
-	if (rc)
-		return rc;
-
-	memset(&req, 0, sizeof(req));
-	if (mode == RING_V3)
-		layout_v3(&req, bytes);
-	else
-		layout_v2(&req, bytes, slot_frame);
-	rc = sockopt(sock, ifname, PACKET_RX_RING, &req, mode == RING_V3 ? sizeof(req) : sizeof(struct tpacket_req),
-		     "setsockopt(PACKET_RX_RING)", e);
-	if (rc)
-		return rc;
+	if (!rc) {
+		memset(&req, 0, sizeof(req));
+		if (mode == RING_V3)
+			layout_v3(&req, bytes);
+		else
+			layout_v2(&req, bytes, slot_frame);
+		rc = sockopt(sock, ifname, PACKET_RX_RING, &req, mode == RING_V3 ? sizeof(req) : sizeof(struct tpacket_req),
+			     "setsockopt(PACKET_RX_RING)", e);
+	}
+	if (rc > 0) /* refused: the socket as it was, for the next mode or recvmsg() */
+		return undo_probe(sock, ifname, &prev, e);
+	if (rc < 0)
+		return -1;
 
 	ring->map_len = (size_t)req.tp_block_size * req.tp_block_nr;
 	map = mmap(NULL, ring->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, sock, 0);

@@ -53,7 +53,10 @@ struct rx_ring {
  * PACKET_VNET_HDR must already be in its final state), for frames of up to
  * slot_frame bytes in a slot (V2; larger ones take the copy path) or up to
  * 64 KiB (V3). Returns 0 (ring mapped), 1 (this kernel refuses the mode: the
- * socket is unchanged, try another) or -1 (fatal, *e filled). Thread: set-up.
+ * socket is unchanged, its version, reserve and copy threshold put back; try
+ * another) or -1 (fatal, *e filled). The socket must have no ring yet and its
+ * PACKET_COPY_THRESH unset (0), as a probe that was refused leaves it.
+ * Thread: set-up.
  */
 int ring_rx_probe_setup(int sock, const char *ifname, struct rx_ring *ring, enum ring_mode mode, size_t bytes,
 			int slot_frame, struct vd_error *e);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <linux/bpf.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -48,12 +49,46 @@ static int make_map(void)
 	return sys_bpf(BPF_MAP_CREATE, &a);
 }
 
-/* The rewritten program loaded as a socket filter: its descriptor or -errno. */
-static int load_prog(const struct sock_filter *prog, int n, int map_fd)
+/* Verifier log bytes asked for when a load is retried to learn why it was refused (set-up thread only: static). */
+#define RXCPU_LOG_BYTES (64u << 10)
+
+void rxcpu_log_reason(const char *log, char *why, size_t whylen)
 {
+	const char *line = NULL, *p = log;
+	size_t len = 0;
+
+	if (!whylen)
+		return;
+	why[0] = '\0';
+	while (*p) {
+		const char *end = strchr(p, '\n');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		if (n && strncmp(p, "processed ", 10) != 0 && strncmp(p, "verification time", 17) != 0 &&
+		    strncmp(p, "stack depth", 11) != 0) {
+			line = p;
+			len = n;
+		} else if (n && line) {
+			break; /* the summary after the reason */
+		}
+		p += n + (end ? 1 : 0);
+	}
+	if (line)
+		(void)snprintf(why, whylen, "%.*s", (int)len, line);
+}
+
+/*
+ * The rewritten program loaded as a socket filter: its descriptor or -errno.
+ * A refusal other than EPERM is retried with the verifier's log (libbpf does
+ * the same: a log on the first try could turn a load that fits into ENOSPC on
+ * a kernel whose log buffer is too small), and why gets its reason.
+ */
+static int load_prog(const struct sock_filter *prog, int n, int map_fd, char *why, size_t whylen)
+{
+	static char log[RXCPU_LOG_BYTES];
 	struct bpf_insn insns[BPFCONV_MAX(FILTER_MAX)];
 	union bpf_attr a;
-	int len;
+	int len, fd;
 
 	if (n > FILTER_MAX)
 		return -EINVAL;
@@ -65,15 +100,31 @@ static int load_prog(const struct sock_filter *prog, int n, int map_fd)
 	a.insns = (__u64)(unsigned long)insns;
 	a.insn_cnt = (__u32)len;
 	a.license = (__u64)(unsigned long)"GPL";
-	return sys_bpf(BPF_PROG_LOAD, &a);
+	fd = sys_bpf(BPF_PROG_LOAD, &a);
+	if (fd >= 0 || fd == -EPERM || !why)
+		return fd;
+	log[0] = '\0';
+	a.log_level = 1;
+	a.log_buf = (__u64)(unsigned long)log;
+	a.log_size = sizeof(log);
+	len = sys_bpf(BPF_PROG_LOAD, &a);
+	if (len >= 0) { /* taken this time after all: keep the first refusal's answer */
+		close(len);
+		return fd;
+	}
+	log[sizeof(log) - 1] = '\0';
+	rxcpu_log_reason(log, why, whylen);
+	return fd;
 }
 
-int rxcpu_load(const struct sock_filter *prog, int n, uint32_t **cpu)
+int rxcpu_load(const struct sock_filter *prog, int n, uint32_t **cpu, char *why, size_t whylen)
 {
 	uint32_t *value;
 	int map_fd, prog_fd;
 
 	*cpu = NULL;
+	if (why && whylen)
+		why[0] = '\0';
 	map_fd = make_map();
 	if (map_fd < 0)
 		return map_fd;
@@ -84,7 +135,7 @@ int rxcpu_load(const struct sock_filter *prog, int n, uint32_t **cpu)
 		return prog_fd;
 	}
 	*value = RXCPU_NONE;
-	prog_fd = load_prog(prog, n, map_fd);
+	prog_fd = load_prog(prog, n, map_fd, why, whylen);
 	close(map_fd); /* the program holds the map, the mapping the map's file */
 	if (prog_fd < 0)
 		munmap(value, map_bytes());
@@ -93,9 +144,9 @@ int rxcpu_load(const struct sock_filter *prog, int n, uint32_t **cpu)
 	return prog_fd;
 }
 
-int rxcpu_attach(int sock, const struct sock_filter *prog, int n, uint32_t **cpu)
+int rxcpu_attach(int sock, const struct sock_filter *prog, int n, uint32_t **cpu, char *why, size_t whylen)
 {
-	int prog_fd = rxcpu_load(prog, n, cpu), rc;
+	int prog_fd = rxcpu_load(prog, n, cpu, why, whylen), rc;
 
 	if (prog_fd < 0)
 		return prog_fd;

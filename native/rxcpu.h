@@ -9,6 +9,7 @@
 #define VETHD_RXCPU_H
 
 #include <linux/filter.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* *rxcpu_attach()'s cpu before any frame was accepted. */
@@ -20,17 +21,30 @@
  * frame was received on (RXCPU_NONE before the first; read it with a relaxed
  * atomic load), valid until rxcpu_release(). Returns 0, or -errno of the step
  * that failed (EPERM without CAP_BPF, EINVAL where the kernel lacks a
- * feature), with nothing left behind and the socket's filter unchanged.
+ * feature), with nothing left behind and the socket's filter unchanged. When
+ * the verifier refused the program, why (whylen bytes, may be NULL) gets the
+ * line of its log that says why (rxcpu_log_reason), else "".
  * Thread: set-up.
  */
-int rxcpu_attach(int sock, const struct sock_filter *prog, int n, uint32_t **cpu);
+int rxcpu_attach(int sock, const struct sock_filter *prog, int n, uint32_t **cpu, char *why, size_t whylen);
 
 /*
  * rxcpu_attach() without the socket: the map made and mapped (*cpu, as
  * there) and the rewritten program loaded; returns the program's descriptor
- * (the caller closes it), or -errno with nothing left behind. Thread: set-up.
+ * (the caller closes it), or -errno with nothing left behind, why as there.
+ * Thread: set-up.
  */
-int rxcpu_load(const struct sock_filter *prog, int n, uint32_t **cpu);
+int rxcpu_load(const struct sock_filter *prog, int n, uint32_t **cpu, char *why, size_t whylen);
+
+/*
+ * The line of a verifier log (BPF_PROG_LOAD's log_buf, NUL-terminated) that
+ * says why the program was refused, into why (whylen bytes, NUL-terminated,
+ * cut to fit; "" for a log with none): the last line before the
+ * "processed N insns" summary. At log level 1 the log is the trace of the
+ * instructions walked, so its first line is an instruction and the reason is
+ * the line after the last one. Pure. Thread: any.
+ */
+void rxcpu_log_reason(const char *log, char *why, size_t whylen);
 
 /* Unmap what rxcpu_attach() gave; NULL is ignored. Thread: set-up. */
 void rxcpu_release(uint32_t *cpu);

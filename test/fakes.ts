@@ -1,16 +1,17 @@
 /** A fake native module: records what the TS layer asks of the relay, no sockets. */
 import { EventEmitter } from 'node:events';
 import { RELAY_LIMITS } from '../src/native/limits';
-import type { LinkEvent, LinkMonitor, NativeError, NativeModule, Relay, RelayOptions, RelayStats, RelayStatus } from '../src/native/native';
+import type { DirectionStats, LinkEvent, LinkMonitor, NativeError, NativeModule, Relay, RelayOptions, RelayStats, RelayStatus } from '../src/native/native';
 
 export const DROP_REASONS = ['runt', 'not_for_us', 'own_echo', 'mac_conflict', 'spoofed_source', 'spoofed_arp', 'oversize', 'malformed', 'tap_down', 'parent_down', 'no_buffer', 'socket_overrun', 'io_error', 'wrong_vlan', 'vlan_hop', 'link_local', 'bad_vnet_hdr', 'spoofed_nd', 'spoofed_dhcp', 'ra_guard', 'dhcp_guard'] as const;
 
-/** A one-vNIC relay's counters, all zero: vnics[0] shares its receive/transmit objects with the totals (no unrouted drops), so a test moves both at once. */
+export function zeroDir(): DirectionStats {
+  return { frames: 0, bytes: 0, drops: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as DirectionStats['drops'] };
+}
+
+/** A relay's counters, all zero: totals, no vNIC broken down yet (see FakeNative.stats), nothing unrouted. */
 export function zeroStats(): RelayStats {
-  const dir = () => ({ frames: 0, bytes: 0, drops: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as RelayStats['receive']['drops'] });
-  const receive = dir();
-  const transmit = dir();
-  return { receive, transmit, vnics: [{ receive, transmit }], unrouted: dir() };
+  return { receive: zeroDir(), transmit: zeroDir(), vnics: [], unrouted: zeroDir() };
 }
 
 export function nativeError(ifname: string, op: string, code: string, errno: number, text: string): NativeError {
@@ -25,6 +26,7 @@ export class FakeNative {
   notified: string[] = [];
   openError: NativeError | undefined;
   status: RelayStatus = { open: true, rxError: null, retired: [] };
+  /** What stats() gives; a test sets the totals, which are vNIC 0's when there is one vNIC and vnics is left empty. */
   stats = zeroStats();
   rebinds: { parent: string; ifindex: number }[] = [];
   rebindError: NativeError | undefined;
@@ -50,9 +52,7 @@ export class FakeNative {
     class FakeRelay implements Relay {
       constructor(readonly opts: RelayOptions) {
         if (fake.openError) throw fake.openError;
-        // One vNIC: its fields beside the relay's, as tests read them.
-        const { vnics, ...relayOpts } = opts;
-        fake.opened.push(vnics?.length === 1 ? { ...relayOpts, ...vnics[0] } : opts);
+        fake.opened.push(opts); // as the addon takes it: the complete shape
       }
       start() {
         fake.started++;
@@ -64,7 +64,7 @@ export class FakeNative {
         fake.closed++;
       }
       info() {
-        const vnics = (this.opts.vnics ?? [{ ...this.opts, tap: this.opts.tap ?? 'veth0' }]).map((v, i) => ({
+        const vnics = this.opts.vnics.map((v, i) => ({
           tap: v.tap,
           mac: v.mac ? [...v.mac].map((b) => b.toString(16).padStart(2, '0')).join(':') : `5e:1a:00:00:00:0${i + 1}`,
           tapIfindex: 7 + i,
@@ -75,12 +75,14 @@ export class FakeNative {
           ...(v.netns ? { netns: v.netns } : {}),
           ...(v.vlan ? { vlan: v.vlan } : {}),
         }));
-        return { ...vnics[0], vnics, parent: this.opts.parent, parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: this.opts.membership ?? 'promisc', rxRing: 'tpacket_v2' as const, kernelFilter: this.opts.kernelFilter ?? true, txBatch: this.opts.txBatch ?? 32, qdiscBypass: this.opts.qdiscBypass ?? false, rxCoalesceUs: this.opts.rxCoalesceUs ?? 200, queues: this.opts.queues ?? 1, followCpu: this.opts.followCpu === false || this.opts.kernelFilter === false || fake.followCpuError ? ('off' as const) : ('rx-cpu' as const), ...(fake.followCpuError ? { followCpuError: fake.followCpuError } : {}), ...(this.opts.queues && this.opts.queues > 1 ? { fanout: this.opts.fanout ?? ('cpu' as const) } : {}) };
+        return { vnics, parent: this.opts.parent, parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: this.opts.membership ?? 'promisc', rxRing: 'tpacket_v2' as const, kernelFilter: this.opts.kernelFilter ?? true, txBatch: this.opts.txBatch ?? 32, qdiscBypass: this.opts.qdiscBypass ?? false, rxCoalesceUs: this.opts.rxCoalesceUs ?? 200, queues: this.opts.queues ?? 1, followCpu: this.opts.followCpu === false || this.opts.kernelFilter === false || fake.followCpuError ? ('off' as const) : ('rx-cpu' as const), ...(fake.followCpuError ? { followCpuError: fake.followCpuError } : {}), ...(this.opts.queues && this.opts.queues > 1 ? { fanout: this.opts.fanout ?? ('cpu' as const) } : {}) };
       }
-      stats() {
-        const n = this.opts.vnics?.length ?? 1;
-        const zero = zeroStats();
-        return { ...fake.stats, vnics: Array.from({ length: n }, (_, i) => fake.stats.vnics[i] ?? { receive: zero.receive, transmit: zero.transmit }) };
+      stats(): RelayStats {
+        const s = fake.stats;
+        if (s.vnics.length) return s;
+        // None broken down by the test: one vNIC has the relay's totals (nothing unrouted), several have zeros; a row each, as the addon gives.
+        const n = this.opts.vnics.length;
+        return { ...s, vnics: n === 1 ? [{ receive: s.receive, transmit: s.transmit }] : this.opts.vnics.map(() => ({ receive: zeroDir(), transmit: zeroDir() })) };
       }
       status() {
         return fake.status;

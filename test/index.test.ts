@@ -127,6 +127,8 @@ describe('the package', () => {
       paths = files.map((f) => f.path);
       execFileSync('tar', ['xzf', path.join(dir, filename), '-C', dir]);
       symlinkSync(path.join(root, 'node_modules'), path.join(unpacked, 'node_modules'));
+      // The addon, as `npm install` of the package builds it from the shipped native/ and binding.gyp.
+      symlinkSync(path.join(root, 'build'), path.join(unpacked, 'build'));
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -23,7 +23,7 @@ import { readMachineId } from '../mac/machineid';
 import { resolveNetns } from '../host/netns';
 import { LINK_LOCAL_DEFAULT, parseLinkLocal } from '../mac/linklocal';
 import { RELAY_LIMITS } from '../native/limits';
-import { loadNative, type Fanout, type Membership, type NativeModule, type RxRing } from '../native/native';
+import { loadNative, RELAY_DEFAULTS, type Fanout, type Membership, type NativeModule, type RxRing } from '../native/native';
 
 import { VERSION } from '../version';
 
@@ -126,9 +126,10 @@ function intInRange(lo: number, hi: number, what: string): (value: string) => nu
 
 const probeWindowMs = intInRange(0, 60_000, 'milliseconds');
 
-const txBatch = intInRange(1, RELAY_LIMITS.txBatchMax, 'a frame count');
-const coalesceUs = intInRange(0, RELAY_LIMITS.rxCoalesceMaxUs, 'microseconds');
-const queueCount = intInRange(1, RELAY_LIMITS.queuesMax, 'a queue count');
+// Read when a value is parsed: the limits come from the addon (limits.ts).
+const txBatch = (value: string) => intInRange(1, RELAY_LIMITS.txBatchMax, 'a frame count')(value);
+const coalesceUs = (value: string) => intInRange(0, RELAY_LIMITS.rxCoalesceMaxUs, 'microseconds')(value);
+const queueCount = (value: string) => intInRange(1, RELAY_LIMITS.queuesMax, 'a queue count')(value);
 const vlanId = intInRange(1, 4094, 'a VLAN ID');
 const announceCount = intInRange(0, 10, 'a frame count');
 const announceMs = intInRange(100, 60_000, 'milliseconds');
@@ -266,7 +267,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
     .addOption(
       new Option('--membership <mode>', "how the parent delivers the vNIC's frames: promiscuous membership, unicast filter entry, or none")
         .choices(['promisc', 'unicast', 'none'])
-        .default('promisc')
+        .default(RELAY_DEFAULTS.membership)
         .env('VETHD_MEMBERSHIP'),
     )
     .addOption(new Option('--netns <name|path>', 'create the vNIC inside this network namespace (a name from `ip netns`, or a path such as /proc/PID/ns/net), for a container; the packet socket stays on the parent here').env('VETHD_NETNS'))
@@ -290,24 +291,24 @@ export function buildProgram(deps: CliDeps = {}): Command {
     .addOption(
       new Option('--rx-ring <mode>', 'receive path on the parent: TPACKET_V2 ring (auto), TPACKET_V3 ring (fewest wake-ups, up to 1 ms added latency), or recvmsg() per frame (off); falls back when the kernel refuses')
         .choices(['auto', 'v3', 'v2', 'off'])
-        .default('auto'),
+        .default(RELAY_DEFAULTS.rxRing),
     )
     .option('--no-kernel-filter', "deliver every frame on the parent to the relay and drop other stations' unicast there (counted as not_for_us), instead of in the kernel with a BPF filter")
-    .addOption(new Option('--tx-batch <frames>', `most frames sent with one sendmmsg() (1 to ${RELAY_LIMITS.txBatchMax})`).argParser(txBatch).default(RELAY_LIMITS.txBatchMax))
+    .addOption(new Option('--tx-batch <frames>', `most frames sent with one sendmmsg() (1 to ${RELAY_LIMITS.txBatchMax})`).argParser(txBatch).default(RELAY_DEFAULTS.txBatch))
     .addOption(
       new Option('--rx-coalesce <us>', 'adaptive interrupt coalescing, like ethtool adaptive-rx: after a burst of 8 or more frames, wait for more before sleeping until the next one; the wait starts at 25 µs and doubles while bursts keep coming, up to this many µs (a lone frame is never delayed; 0: off)')
         .argParser(coalesceUs)
-        .default(RELAY_LIMITS.rxCoalesceDefaultUs),
+        .default(RELAY_DEFAULTS.rxCoalesceUs),
     )
     .addOption(
       new Option('--queues <n>', `relay with n threads: n packet sockets in a PACKET_FANOUT group and a multi-queue TAP (1 to ${RELAY_LIMITS.queuesMax}); for more than one core's worth of traffic`)
         .argParser(queueCount)
-        .default(1),
+        .default(RELAY_DEFAULTS.queues),
     )
     .addOption(
       new Option('--fanout <mode>', 'with --queues > 1, spread frames by the CPU that received them or by flow hash')
         .choices(['cpu', 'hash'])
-        .default('cpu'),
+        .default(RELAY_DEFAULTS.fanout),
     )
     .option('--no-follow-cpu', "keep the relay threads where the scheduler puts them, instead of letting each wait, while traffic is sparse, on the CPU its last frame arrived on (so the next one does not have to wake an idle CPU; the CPU is recorded by the kernel filter as eBPF, which needs CAP_BPF; without it, --queues N --fanout cpu still follows by queue)")
     .addOption(

@@ -17,7 +17,7 @@ import { ParentWatch, type ParentChange } from './parentwatch';
 import { sysfsIfindex, sysfsOperUp } from '../host/sysfs';
 import { createNotifier } from './systemd';
 import { VERSION } from '../version';
-import { loadNative, type LinkEvent, type LinkMonitor, type FollowCpu, type Membership, type NativeModule, type Relay, type RelayOptions, type RelayStats, type VnicInfo, type VnicStats } from '../native/native';
+import { loadNative, resolveRelayOptions, type LinkEvent, type LinkMonitor, type FollowCpu, type Membership, type NativeModule, type Relay, type RelaySettings, type RelayStats, type VnicInfo, type VnicStats } from '../native/native';
 
 export type OnConflict = 'warn' | 'exit';
 
@@ -31,8 +31,8 @@ export interface ReloadResult {
   restartNeeded: string[];
 }
 
-/** Relay modes, passed to it as they are (see RelayOptions for meanings and defaults). */
-type HotPathOptions = Pick<RelayOptions, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs' | 'queues' | 'fanout' | 'followCpu'>;
+/** Relay modes, passed to it as they are (see RelayOptions for meanings, RELAY_DEFAULTS for defaults). */
+type HotPathOptions = Pick<RelaySettings, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs' | 'queues' | 'fanout' | 'followCpu'>;
 
 /** One vNIC to run (see VnicOptions for the meanings). */
 export interface VnicSpec {
@@ -211,21 +211,11 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   const monitor = new native.LinkMonitor((events) => onLinkEvents(events));
   let relay: Relay;
   try {
-    relay = new native.Relay({
+    relay = new native.Relay(resolveRelayOptions({
       parent: opts.parent,
-      vnics: opts.vnics.map((v) => ({
-        tap: v.tap,
-        mac: v.mac,
-        netns: v.netns,
-        arpSysctls: v.arpSysctls ?? true,
-        antiSpoofing: v.antiSpoofing ?? true,
-        linkLocalPass: v.linkLocalPass,
-        raGuard: v.raGuard ?? false,
-        dhcpGuard: v.dhcpGuard ?? false,
-        ...(v.vlan ? { vlan: v.vlan } : {}),
-      })),
+      vnics: opts.vnics,
       membership: opts.membership,
-      vnetHdr: opts.vnetHdr ?? true,
+      vnetHdr: opts.vnetHdr,
       rxRing: opts.rxRing,
       kernelFilter: opts.kernelFilter,
       txBatch: opts.txBatch,
@@ -234,7 +224,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       queues: opts.queues,
       fanout: opts.fanout,
       followCpu: opts.followCpu,
-    });
+    }));
   } catch (err) {
     monitor.close();
     throw err;

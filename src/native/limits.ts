@@ -1,14 +1,22 @@
 /**
- * The relay's limits and defaults that the CLI and the config file check
- * before the addon is loaded: the same figures as native/relay.h, which the
- * addon exports as `limits` (test/limits.native.test.ts keeps the two equal).
+ * The relay's limits, read from the addon (its `limits`, native/relay.h) the
+ * first time one is asked for: the C headers are their one source. The CLI
+ * and the config file check against them; the defaults are RELAY_DEFAULTS
+ * (native.ts).
  */
-import type { RelayLimits } from './native';
+import { loadNative, type RelayLimits } from './native';
 
 export const RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
-  txBatchMax: 32,
-  rxCoalesceMaxUs: 1000,
-  rxCoalesceDefaultUs: 200,
-  queuesMax: 16,
-  vnicsMax: 64,
+  get txBatchMax() {
+    return loadNative().limits.txBatchMax;
+  },
+  get rxCoalesceMaxUs() {
+    return loadNative().limits.rxCoalesceMaxUs;
+  },
+  get queuesMax() {
+    return loadNative().limits.queuesMax;
+  },
+  get vnicsMax() {
+    return loadNative().limits.vnicsMax;
+  },
 });

@@ -32,12 +32,16 @@ export type DropReason =
 /** How the parent is made to deliver frames for the vNIC's MAC (see packet(7), PACKET_ADD_MEMBERSHIP). */
 export type Membership = 'promisc' | 'unicast' | 'none';
 
-/** One vNIC of a relay: a TAP with its own MAC on the parent. */
+/**
+ * One vNIC of a relay: a TAP with its own MAC on the parent, every field
+ * given (resolveRelayOptions() fills the defaults; a missing or wrongly typed
+ * key is a TypeError naming it, a value out of range a NativeError EINVAL).
+ */
 export interface VnicOptions {
   /** vNIC (TAP) name, 1 to 15 bytes. */
   tap: string;
-  /** The vNIC's MAC as 6 bytes; omitted: the kernel's random one is kept. */
-  mac?: Buffer;
+  /** The vNIC's MAC as 6 bytes; null: the kernel's random one is kept. */
+  mac: Buffer | null;
   /**
    * Drop vNIC frames that claim another station's identity (default true):
    * a source MAC other than the vNIC's (spoofed_source); an ARP or RARP sender
@@ -46,7 +50,7 @@ export interface VnicOptions {
    * (spoofed_dhcp; a fragmented one too) naming another MAC. Off for a vNIC
    * that is a bridge port and forwards other stations' frames.
    */
-  antiSpoofing?: boolean;
+  antiSpoofing: boolean;
   /**
    * The reserved 802.1 groups 01:80:c2:00:00:00 to :0f the vNIC may send to,
    * as a 16-bit mask (bit g: 01:80:c2:00:00:0g); bit 1 also covers MAC control
@@ -54,50 +58,50 @@ export interface VnicOptions {
    * rest are dropped (link_local). Default: EAPOL's 0x03 and LLDP's 0x0e.
    * See linklocal.ts for the names.
    */
-  linkLocalPass?: number;
+  linkLocalPass: number;
   /** Drop the vNIC's router advertisements and ICMPv6 redirects (ra_guard; RFC 6105); default false. */
-  raGuard?: boolean;
+  raGuard: boolean;
   /** Drop the vNIC's DHCPv4 and DHCPv6 server and relay messages (dhcp_guard): from port 67/547, to port 68/546, a BOOTREPLY to 67; default false. */
-  dhcpGuard?: boolean;
+  dhcpGuard: boolean;
   /**
    * A network namespace file (/run/netns/NAME, /proc/PID/ns/net): the vNIC is
    * created inside it (the set-up thread enters it with setns(2), which needs
    * CAP_SYS_ADMIN), while the packet socket stays on the parent here.
-   * Omitted: the vNIC is created in this namespace.
+   * null: the vNIC is created in this namespace.
    */
-  netns?: string;
+  netns: string | null;
   /**
    * Set the vNIC's net.ipv4.conf.<vNIC>.arp_ignore=1 and arp_announce=2
    * (default true): it answers ARP only for its own addresses and announces
    * only from them, so no ARP flux with a parent in the same subnet. See
    * Documentation/networking/ip-sysctl.rst.
    */
-  arpSysctls?: boolean;
+  arpSysctls: boolean;
   /**
    * 802.1Q VLAN ID, 1 to 4094: the vNIC is an access port of that VLAN. Only
    * frames the parent received with that tag are relayed, untagged (others:
    * wrong_vlan, dropped in the kernel by the BPF filter); the vNIC's frames
-   * leave tagged with it (priority 0). Omitted: frames cross as they are.
+   * leave tagged with it (priority 0). 0: none, frames cross as they are.
    */
-  vlan?: number;
+  vlan: number;
 }
 
-export interface RelayOptions extends Partial<VnicOptions> {
+/** What new Relay() takes: every key given (see VnicOptions; resolveRelayOptions() builds it from RelaySettings). */
+export interface RelayOptions {
   /** Parent NIC name, 1 to 15 bytes; must exist and be Ethernet. */
   parent: string;
   /**
    * The vNICs, 1 to 64, each with its own TAP and MAC, all on one packet
    * socket (frames switched between them by VLAN and destination MAC).
-   * Omitted: one vNIC, whose fields are given in these options themselves.
    * Two vNICs with the same MAC in the same VLAN: NativeError EEXIST.
    */
-  vnics?: VnicOptions[];
+  vnics: VnicOptions[];
   /** Default 'promisc' (PACKET_MR_PROMISC); 'unicast' adds the MAC to the parent's unicast filter. */
-  membership?: Membership;
+  membership: Membership;
   /** Pass virtio_net_hdr through (GSO, partial checksums); default true, falls back when the kernel lacks it. */
-  vnetHdr?: boolean;
+  vnetHdr: boolean;
   /** Packet socket receive buffer, bytes; default 4 MiB. */
-  rcvbuf?: number;
+  rcvbuf: number;
   /**
    * Receive path: 'v2' (TPACKET_V2 ring: a slot per frame, handed over one by
    * one), 'v3' (TPACKET_V3: frames packed in blocks handed over when full or
@@ -105,13 +109,13 @@ export interface RelayOptions extends Partial<VnicOptions> {
    * frame), or 'auto' (default: v2). Each falls back to the next one down when
    * the kernel refuses it; info().rxRing says which is in force. See packet(7).
    */
-  rxRing?: RxRing;
+  rxRing: RxRing;
   /** Attach the classic BPF filter that drops other stations' unicast in the kernel (default true). */
-  kernelFilter?: boolean;
+  kernelFilter: boolean;
   /** Frames sent per sendmmsg(), 1 to 32 (default 32); only frames already queued on the vNIC are batched. */
-  txBatch?: number;
+  txBatch: number;
   /** PACKET_QDISC_BYPASS: skip the parent's qdisc (and any tc shaping on it); default false. */
-  qdiscBypass?: boolean;
+  qdiscBypass: boolean;
   /**
    * Adaptive interrupt coalescing on the receive ring: the longest pause, µs
    * (0 to 1000, default 200). After a wake-up that found a burst (8 or more
@@ -119,7 +123,7 @@ export interface RelayOptions extends Partial<VnicOptions> {
    * 25 µs first, doubling while bursts keep coming, up to this. A lone frame
    * is never delayed. 0: woken per frame.
    */
-  rxCoalesceUs?: number;
+  rxCoalesceUs: number;
   /**
    * Queues, each with its relay thread, 1 to 16 (default 1). Above 1: that many packet sockets in
    * one PACKET_FANOUT group, each with its ring and filter, and a multi-queue
@@ -127,9 +131,9 @@ export interface RelayOptions extends Partial<VnicOptions> {
    * bound again, so a re-created parent needs a restart (rebind() throws
    * EINVAL). See packet(7).
    */
-  queues?: number;
+  queues: number;
   /** With queues > 1: 'cpu' (PACKET_FANOUT_CPU, default: queue k takes the frames received on the CPUs c with c % queues == k) or 'hash' (PACKET_FANOUT_HASH, by flow). */
-  fanout?: Fanout;
+  fanout: Fanout;
   /**
    * Let each relay thread follow its frames (default true): while traffic is
    * sparse (sleeps of 1 ms and more) it waits pinned to the CPU its last frame
@@ -140,7 +144,57 @@ export interface RelayOptions extends Partial<VnicOptions> {
    * see bpf(2)); without it, queues > 1 with fanout 'cpu' still wait on their
    * queue's CPUs. info().followCpu says which is in force.
    */
-  followCpu?: boolean;
+  followCpu: boolean;
+}
+
+/** A vNIC as a caller may give it: its name, and whichever fields differ from VNIC_DEFAULTS. */
+export type VnicSettings = Pick<VnicOptions, 'tap'> & Partial<Omit<VnicOptions, 'tap'>>;
+
+/** A relay as a caller may give it: the parent, the vNICs, and whichever settings differ from RELAY_DEFAULTS. */
+export type RelaySettings = Pick<RelayOptions, 'parent'> & Partial<Omit<RelayOptions, 'parent' | 'vnics'>> & { vnics: VnicSettings[] };
+
+/** Every vNIC default, in one place (the addon has none). */
+export const VNIC_DEFAULTS: Readonly<Omit<VnicOptions, 'tap'>> = Object.freeze({
+  mac: null,
+  netns: null,
+  arpSysctls: true,
+  vlan: 0,
+  antiSpoofing: true,
+  /** EAPOL (bit 3) and LLDP (bit 14): linklocal.ts's LINK_LOCAL_DEFAULT, 'eapol,lldp' (test/limits.native.test.ts checks). */
+  linkLocalPass: 0x4008,
+  raGuard: false,
+  dhcpGuard: false,
+});
+
+/** Every relay default, in one place (the addon has none; the CLI's option defaults are these). */
+export const RELAY_DEFAULTS: Readonly<Omit<RelayOptions, 'parent' | 'vnics'>> = Object.freeze({
+  membership: 'promisc',
+  vnetHdr: true,
+  rcvbuf: 4 << 20,
+  rxRing: 'auto',
+  kernelFilter: true,
+  txBatch: 32,
+  qdiscBypass: false,
+  rxCoalesceUs: 200,
+  queues: 1,
+  fanout: 'cpu',
+  followCpu: true,
+});
+
+/** defaults, with each key given defined in `given` instead (an undefined value keeps the default). */
+function withDefaults<T extends object>(defaults: Readonly<T>, given: Partial<T>): T {
+  const out = { ...defaults } as T;
+  for (const key of Object.keys(defaults) as (keyof T)[]) if (given[key] !== undefined) out[key] = given[key] as T[keyof T];
+  return out;
+}
+
+/** The complete options new Relay() takes: settings, each one not given from RELAY_DEFAULTS / VNIC_DEFAULTS (keys neither knows are left out). */
+export function resolveRelayOptions(settings: RelaySettings): RelayOptions {
+  return {
+    parent: settings.parent,
+    vnics: settings.vnics.map((v) => ({ tap: v.tap, ...withDefaults(VNIC_DEFAULTS, v) })),
+    ...withDefaults(RELAY_DEFAULTS, settings),
+  };
 }
 
 /** How the relay threads follow their frames: 'rx-cpu' (the CPU the eBPF filter recorded), 'fanout' (the queue's CPUs under fanout 'cpu'), 'off'. */
@@ -168,9 +222,9 @@ export interface VnicStats {
   transmit: DirectionStats;
 }
 
-/** receive and transmit: every vNIC's counters added up, with the unrouted drops. */
+/** receive and transmit: every vNIC's counters added up, with the unrouted drops; all read at one moment. */
 export interface RelayStats extends VnicStats {
-  /** By vNIC, in RelayOptions.vnics order. */
+  /** By vNIC, in RelayOptions.vnics order (one vNIC too). */
   vnics: VnicStats[];
   /** Receive drops that concern no vNIC: other stations' unicast, another VLAN, runts, socket overruns. */
   unrouted: DirectionStats;
@@ -197,9 +251,9 @@ export interface VnicInfo {
   dhcpGuard: boolean;
 }
 
-/** The relay as built: vNIC 0's identity at the top level, every vNIC in vnics. */
-export interface RelayInfo extends VnicInfo {
-  /** Every vNIC, in RelayOptions.vnics order (one: the same as the top level). */
+/** The relay as built: its modes, and every vNIC in vnics. */
+export interface RelayInfo {
+  /** Every vNIC, in RelayOptions.vnics order (one vNIC too). */
   vnics: VnicInfo[];
   parent: string;
   parentIfindex: number;
@@ -296,7 +350,7 @@ export interface Relay {
 export interface LinkEvent {
   /**
    * new: created or changed; del: deleted or moved to another namespace;
-   * resync: events were lost (ENOBUFS); addr: an address added or changed
+   * resync: events were lost (ENOBUFS), or could not be read (error); addr: an address added or changed
    * (IPv6: again when DAD is done); deladdr: an address removed.
    */
   type: 'new' | 'del' | 'resync' | 'addr' | 'deladdr';
@@ -316,6 +370,12 @@ export interface LinkEvent {
   address?: string;
   /** Address events: IFA_FLAGS (IFA_F_TENTATIVE = 0x40, IFA_F_DADFAILED = 0x08, IFA_F_OPTIMISTIC = 0x04). */
   addrFlags?: number;
+  /**
+   * resync only: reading the netlink socket failed (an error other than
+   * ENOBUFS); the monitor leaves it alone for a second, then listens again,
+   * so such an event comes about once a second while the error lasts.
+   */
+  error?: NativeError;
 }
 
 export interface LinkMonitorOptions {
@@ -331,14 +391,12 @@ export interface LinkMonitor {
   close(): void;
 }
 
-/** The relay's compiled-in limits and defaults, as native/relay.h defines them. */
+/** The relay's compiled-in limits, as native/relay.h defines them (src/limits.ts reads them from here). */
 export interface RelayLimits {
   /** Most frames per sendmmsg() (RelayOptions.txBatch), RELAY_TX_BATCH. */
   txBatchMax: number;
   /** Longest receive coalescing pause, µs, RELAY_COALESCE_MAX_US. */
   rxCoalesceMaxUs: number;
-  /** The pause when RelayOptions.rxCoalesceUs is not given, µs, RELAY_COALESCE_DEFAULT_US. */
-  rxCoalesceDefaultUs: number;
   /** Most queues (threads, packet sockets, TAP queues), RELAY_MAX_QUEUES. */
   queuesMax: number;
   /** Most vNICs on one parent, RELAY_MAX_VNICS. */
@@ -351,7 +409,7 @@ export interface NativeModule {
   LinkMonitor: new (onEvents: (events: LinkEvent[]) => void, options?: LinkMonitorOptions) => LinkMonitor;
   /** Every DropReason, in counter order. */
   dropReasons: DropReason[];
-  /** The relay's compiled-in limits and defaults (native/relay.h); src/limits.ts holds the same figures for the CLI. */
+  /** The relay's compiled-in limits (native/relay.h), the one source src/limits.ts reads. */
   limits: RelayLimits;
   /**
    * Send an sd_notify(3) state ("READY=1", "STOPPING=1", "WATCHDOG=1") to the

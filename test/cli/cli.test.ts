@@ -56,7 +56,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     const run = parse('--probe-window', '0');
     await waitFor('attach', () => lines.length > 0);
     const mac = resolveMac({ kind: 'persistent' }, { machineId: MACHINE_ID, tap: 'veth0', parent: 'eth0' });
-    expect(fake.opened).toEqual([{ tap: 'veth0', parent: 'eth0', mac, membership: 'promisc', vnetHdr: true, antiSpoofing: true, rxRing: 'auto', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 200, queues: 1, fanout: 'cpu', followCpu: true, netns: undefined, arpSysctls: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false }]);
+    expect(fake.opened).toEqual([{ parent: 'eth0', vnics: [{ tap: 'veth0', mac, netns: null, arpSysctls: true, vlan: 0, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false }], membership: 'promisc', vnetHdr: true, rcvbuf: 4 << 20, rxRing: 'auto', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 200, queues: 1, fanout: 'cpu', followCpu: true }]);
     expect(fake.started).toBe(1);
     expect(fake.ups).toBe(1);
     expect(lines).toEqual([`Attached veth0 into eth0 (${formatMac(mac)})`]);
@@ -69,7 +69,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     const { fake, signals, lines, parse } = setup();
     const run = parse('-v', 'veth1', '-e', 'eth1', '-m', '0200.c000.0203', '--probe-window', '0');
     await waitFor('attach', () => lines.length > 0);
-    expect(fake.opened[0].mac).toEqual(Buffer.from('0200c0000203', 'hex'));
+    expect(fake.opened[0].vnics[0].mac).toEqual(Buffer.from('0200c0000203', 'hex'));
     expect(lines).toEqual(['Attached veth1 into eth1 (02:00:c0:00:02:03)']);
     signals.emit('SIGINT');
     expect(await outcome(run)).toBeUndefined();
@@ -168,7 +168,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     const { fake, signals, lines, parse } = setup();
     const run = parse('-v', 'eth0', '--netns', '/proc/self/ns/net', '--no-arp-sysctls', '--probe-window', '0');
     await waitFor('attach', () => lines.length > 0);
-    expect(fake.opened[0]).toMatchObject({ tap: 'eth0', parent: 'eth0', netns: '/proc/self/ns/net', arpSysctls: false });
+    expect(fake.opened[0]).toMatchObject({ parent: 'eth0', vnics: [{ tap: 'eth0', netns: '/proc/self/ns/net', arpSysctls: false }] });
     signals.emit('SIGTERM');
     await run;
   });
@@ -213,7 +213,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
       const { fake, signals, lines, parse } = setup();
       const run = parse('-m', spec, '--probe-window', '0');
       await waitFor('attach', () => lines.length > 0);
-      expect(check(formatMac(fake.opened[0].mac!))).toBe(true);
+      expect(check(formatMac(fake.opened[0].vnics[0].mac!))).toBe(true);
       signals.emit('SIGTERM');
       await run;
     }
@@ -370,7 +370,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     const { fake, signals, lines, parse } = setup();
     const run = parse('--vlan', '0100', '--tx-batch', '8', '--probe-window', '0', '--metrics-listen', 'off');
     await waitFor('attach', () => lines.length > 0);
-    expect(fake.opened[0]).toMatchObject({ vlan: 100, txBatch: 8 });
+    expect(fake.opened[0]).toMatchObject({ vnics: [{ vlan: 100 }], txBatch: 8 });
     signals.emit('SIGTERM');
     expect(await outcome(run)).toBeUndefined();
   });
@@ -442,7 +442,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
       const { fake, signals, lines, parse } = setup();
       const run = parse(...args, '--probe-window', '0', '--metrics-listen', 'off');
       await waitFor('attach', () => lines.length > 0);
-      expect(fake.opened[0].antiSpoofing).toBe(want);
+      expect(fake.opened[0].vnics[0].antiSpoofing).toBe(want);
       signals.emit('SIGTERM');
       await run;
     }
@@ -455,8 +455,8 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     const { fake, signals, lines, parse } = setup();
     const run = parse('-c', conf, '-v', 'veth8');
     await waitFor('attach', () => lines.length > 0);
-    expect(fake.opened[0]).toMatchObject({ tap: 'veth8', parent: 'eth3', membership: 'unicast', antiSpoofing: false });
-    expect(formatMac(fake.opened[0].mac as Buffer)).toBe('02:00:c0:00:02:07');
+    expect(fake.opened[0]).toMatchObject({ parent: 'eth3', membership: 'unicast', vnics: [{ tap: 'veth8', antiSpoofing: false }] });
+    expect(formatMac(fake.opened[0].vnics[0].mac as Buffer)).toBe('02:00:c0:00:02:07');
     signals.emit('SIGTERM');
     await run;
   });

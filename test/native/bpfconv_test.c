@@ -137,7 +137,7 @@ static int test_kernel(char *why, size_t whylen)
 	const uint8_t macs[2][6] = { { 0x02, 0, 0xc0, 0, 2, 3 }, { 0x82, 0, 0xc0, 0, 2, 4 } };
 	struct sock_filter prog[FILTER_MAX];
 	uint32_t *cpu;
-	int n = build(prog, macs, 2, 0), fd = rxcpu_load(prog, n, &cpu), two = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+	int n = build(prog, macs, 2, 0), fd = rxcpu_load(prog, n, &cpu, NULL, 0), two = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
 
 	if (fd < 0) {
 		snprintf(why, whylen, "cannot load: %s", strerror(-fd));
@@ -172,7 +172,7 @@ static int test_kernel(char *why, size_t whylen)
 
 	/* Access ports of VLAN 100: an untagged frame is dropped, even to a vNIC's MAC. */
 	n = build(prog, macs, 1, 100);
-	fd = rxcpu_load(prog, n, &cpu);
+	fd = rxcpu_load(prog, n, &cpu, NULL, 0);
 	CHECK(fd >= 0);
 	if (fd >= 0) {
 		CHECK(run(fd, OTHER, VMAC, PEER) == 0);
@@ -182,11 +182,31 @@ static int test_kernel(char *why, size_t whylen)
 	return 0;
 }
 
+/* The verifier's reason out of its log: the line before the summary, cut to fit. */
+static void test_log_reason(void)
+{
+	char why[32];
+
+	rxcpu_log_reason("0: (bf) r6 = r1\n1: (61) r0 = *(u32 *)(r6 +0)\ninvalid bpf_context access off=0 size=4\n"
+			 "processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n",
+			 why, sizeof(why));
+	CHECK(strcmp(why, "invalid bpf_context access off=") == 0);
+	rxcpu_log_reason("unknown opcode 8d\n", why, sizeof(why));
+	CHECK(strcmp(why, "unknown opcode 8d") == 0);
+	rxcpu_log_reason("back-edge from insn 3 to 1\nverification time 5 usec\nstack depth 0\n", why, sizeof(why));
+	CHECK(strcmp(why, "back-edge from insn 3 to 1") == 0);
+	rxcpu_log_reason("", why, sizeof(why));
+	CHECK(why[0] == '\0');
+	rxcpu_log_reason("processed 0 insns\n", why, sizeof(why));
+	CHECK(why[0] == '\0');
+}
+
 int main(void)
 {
 	char why[128] = "not root";
 
 	test_rewrite();
+	test_log_reason();
 	if (geteuid() == 0 && test_kernel(why, sizeof(why)) == 0)
 		printf("kernel: run\n");
 	else

@@ -45,7 +45,7 @@ static enum frame_verdict route(const struct vnictab *t, const uint8_t *f, size_
 	return vnictab_route(t, f, len, &m, &vid, port);
 }
 
-/* The receive pipeline as relay.c runs it: route, then finish. */
+/* The receive pipeline as relay/rx.c runs it: route, then finish. */
 static enum frame_verdict rx_prepare(uint8_t *buf, size_t n, size_t vh, const struct vnictab *t, const struct frame_rx_meta *m,
 				     uint8_t **start, size_t *len)
 {
