@@ -150,6 +150,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return DefineClass(env, "Relay",
                        {InstanceMethod("start", &Relay::Start), InstanceMethod("up", &Relay::Up), InstanceMethod("close", &Relay::Close),
                         InstanceMethod("info", &Relay::Info), InstanceMethod("stats", &Relay::Stats),
+                        InstanceMethod("collectOverruns", &Relay::CollectOverruns),
                         InstanceMethod("status", &Relay::Status), InstanceMethod("rebind", &Relay::Rebind),
                         InstanceMethod("setAntiSpoofing", &Relay::SetAntiSpoofing),
                         InstanceMethod("announce", &Relay::Announce)});
@@ -341,10 +342,10 @@ class Relay : public Napi::ObjectWrap<Relay> {
 
   // {receive, transmit}: everything (the vNICs' counters and the unrouted drops);
   // vnics[i]: {receive, transmit} of vNIC i; unrouted: the receive drops that concern no vNIC.
+  // Reads only: the sockets' overruns are what the last collectOverruns() folded in.
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
-    if (open_) relay_collect_overruns(relay_);
     const int n = relay_nvnics(relay_);
     std::vector<relay_vnic_counters> each(static_cast<size_t>(n));
     relay_dir_counters unrouted;
@@ -364,7 +365,14 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return o;
   }
 
-  // {open, rxError, retired}: an Error for a relay thread that ended on its own; per vNIC, an Error when it was retired, else null.
+  // collectOverruns(): fold the sockets' PACKET_STATISTICS drops (reset by the kernel on each read) into socket_overrun.
+  Napi::Value CollectOverruns(const Napi::CallbackInfo& info) {
+    if (open_) relay_collect_overruns(relay_);
+    return info.Env().Undefined();
+  }
+
+  // {open, rxError, retired, macConflicts}: an Error for a relay thread that ended on its own; per vNIC, an Error when it
+  // was retired, else null, and the frames from the wire with its MAC as source (receive drops mac_conflict).
   Napi::Value Status(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
@@ -383,6 +391,12 @@ class Relay : public Napi::ObjectWrap<Relay> {
       retired.Set(static_cast<uint32_t>(i), ThreadError(env, relay_vnic_gone(relay_, i), v.tap, "relay stopped reading the TAP", "read"));
     }
     o.Set("retired", retired);
+    std::vector<relay_vnic_counters> each(static_cast<size_t>(n));
+    relay_dir_counters unrouted;
+    relay_snapshot(relay_, each.data(), &unrouted, nullptr);
+    Napi::Array conflicts = Napi::Array::New(env, n);
+    for (int i = 0; i < n; i++) conflicts.Set(static_cast<uint32_t>(i), static_cast<double>(each[static_cast<size_t>(i)].rx.drops[FRAME_DROP_MAC_CONFLICT]));
+    o.Set("macConflicts", conflicts);
     return o;
   }
 

@@ -25,7 +25,12 @@ export class FakeNative {
   ups = 0;
   notified: string[] = [];
   openError: NativeError | undefined;
-  status: RelayStatus = { open: true, rxError: null, retired: [] };
+  /** What status() gives, with macConflicts taken from stats(). */
+  status: Omit<RelayStatus, 'macConflicts'> = { open: true, rxError: null, retired: [] };
+  /** collectOverruns() calls. */
+  overrunCollections = 0;
+  /** stats() calls (status() reads the same counters without counting here). */
+  statsReads = 0;
   /** What stats() gives; a test sets the totals, which are vNIC 0's when there is one vNIC and vnics is left empty. */
   stats = zeroStats();
   rebinds: { parent: string; ifindex: number }[] = [];
@@ -78,14 +83,21 @@ export class FakeNative {
         return { vnics, parent: this.opts.parent, parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: this.opts.membership ?? 'promisc', rxRing: 'tpacket_v2' as const, kernelFilter: this.opts.kernelFilter ?? true, txBatch: this.opts.txBatch ?? 32, qdiscBypass: this.opts.qdiscBypass ?? false, rxCoalesceUs: this.opts.rxCoalesceUs ?? 200, queues: this.opts.queues ?? 1, followCpu: this.opts.followCpu === false || this.opts.kernelFilter === false || fake.followCpuError ? ('off' as const) : ('rx-cpu' as const), ...(fake.followCpuError ? { followCpuError: fake.followCpuError } : {}), ...(this.opts.queues && this.opts.queues > 1 ? { fanout: this.opts.fanout ?? ('cpu' as const) } : {}) };
       }
       stats(): RelayStats {
+        fake.statsReads++;
+        return this.counters();
+      }
+      counters(): RelayStats {
         const s = fake.stats;
         if (s.vnics.length) return s;
         // None broken down by the test: one vNIC has the relay's totals (nothing unrouted), several have zeros; a row each, as the addon gives.
         const n = this.opts.vnics.length;
         return { ...s, vnics: n === 1 ? [{ receive: s.receive, transmit: s.transmit }] : this.opts.vnics.map(() => ({ receive: zeroDir(), transmit: zeroDir() })) };
       }
-      status() {
-        return fake.status;
+      status(): RelayStatus {
+        return { ...fake.status, macConflicts: this.counters().vnics.map((v) => v.receive.drops.mac_conflict) };
+      }
+      collectOverruns() {
+        fake.overrunCollections++;
       }
       rebind(parent: string, ifindex: number) {
         if (fake.rebindError) throw fake.rebindError;

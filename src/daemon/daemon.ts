@@ -296,7 +296,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   if (server) log.info({ url: `http://${fmtHost(server.address.host)}:${server.address.port}/metrics` }, 'metrics endpoint listening');
   notifier.ready(runs.length === 1 ? attachedLine(runs[0].info, info.parent) : `Attached ${runs.map((v) => v.info.tap).join(', ')} into ${info.parent}`);
 
-  const conflicts = runs.map((v) => new ConflictWatch(vnicStats(relay.stats(), v.index).receive.drops.mac_conflict));
+  const conflicts = runs.map((v) => new ConflictWatch(relay.status().macConflicts[v.index]));
   // vNIC i was retired by the relay: its TAP deleted or broken from outside (a tenant's doing, never the others' business).
   const retired = runs.map(() => false);
   let lastRetired: Error | undefined;
@@ -320,7 +320,10 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     const handlers = {
       SIGINT: onSignal('SIGINT'),
       SIGTERM: onSignal('SIGTERM'),
-      SIGUSR1: () => log.info({ stats: relay.stats() }, 'counters'),
+      SIGUSR1: () => {
+        relay.collectOverruns();
+        log.info({ stats: relay.stats() }, 'counters');
+      },
       SIGHUP: () => onHangup(),
     };
     const onHangup = (): void => {
@@ -345,6 +348,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       if (r.restartNeeded.length) log.warn({ settings: r.restartNeeded }, `SIGHUP: ${r.restartNeeded.join(', ')} changed: takes effect when vethd restarts`);
     };
     const timer = setInterval(() => {
+      relay.collectOverruns();
       const st = relay.status();
       if (st.rxError) return finish({ code: 1, reason: 'relay thread failed', error: st.rxError });
       const gone = st.retired.flatMap((err, i) => (err && !retired[i] ? [{ i, err }] : []));
@@ -352,9 +356,8 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       gone.forEach(({ i, err }) => retired.some((r) => !r) && runs[i].log.warn({ err }, `vNIC ${runs[i].info.tap} retired: ${err.message}; ${retired.filter((r) => !r).length} other vNIC(s) keep running`));
       if (retired.every(Boolean)) return finish({ code: 1, reason: 'every vNIC gone', error: lastRetired });
       if (fatal) return finish({ code: 1, reason: 'parent re-created', error: fatal });
-      const stats = relay.stats();
       for (const v of runs) {
-        const seen = vnicStats(stats, v.index).receive.drops.mac_conflict;
+        const seen = st.macConflicts[v.index];
         const event = conflicts[v.index].observe(seen, now());
         if (!event) continue;
         const text = `another station on ${info.parent} sends with our MAC ${v.info.mac} (${seen} frame(s) so far)`;
@@ -375,6 +378,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   notifier.stopping();
   notifier.close();
   await server?.close();
+  relay.collectOverruns();
   const stats = relay.stats();
   relay.close();
   latency?.release();

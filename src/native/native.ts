@@ -310,6 +310,8 @@ export interface RelayStatus {
    * the other vNICs never notice. ifname is the vNIC's; syscall 'read'.
    */
   retired: (NativeError | null)[];
+  /** Per vNIC: frames from the wire with its MAC as source (its receive drops mac_conflict), as stats() counts them. */
+  macConflicts: number[];
 }
 
 /**
@@ -324,8 +326,18 @@ export interface Relay {
   /** Stop the threads, delete the TAP, drop the membership. Idempotent. */
   close(): void;
   info(): RelayInfo;
-  /** Counters read at call time (no copying on a timer). */
+  /**
+   * Counters read at call time, all at one moment (no copying on a timer).
+   * Reads only: socket_overrun holds what the last collectOverruns() folded in.
+   */
   stats(): RelayStats;
+  /**
+   * Fold each packet socket's receive-buffer drops (PACKET_STATISTICS, which
+   * the kernel resets on every read) into the unrouted socket_overrun
+   * counter. The daemon calls it on its health tick (every 250 ms) and
+   * before its last reading. See packet(7).
+   */
+  collectOverruns(): void;
   status(): RelayStatus;
   /**
    * The parent is back as a new device (deleted and re-created): bind the

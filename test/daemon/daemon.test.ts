@@ -28,3 +28,20 @@ test('SIGHUP whose log files cannot be reopened (directory gone, EMFILE) logs on
   signals.emit('SIGTERM');
   expect((await run).code).toBe(0);
 });
+
+test('the health tick folds in the socket overruns and reads the conflict counts from status(), never the whole stats()', async () => {
+  const fake = new FakeNative();
+  const signals = new FakeSignals();
+  const lines: string[] = [];
+  const run = runDaemon(
+    { vnics: [{ tap: 'veth1' }], parent: 'eth0', membership: 'promisc', probeWindowMs: 0 },
+    { log: pino({ level: 'silent' }), out: (l) => lines.push(l), native: fake.module(), signals, parentUp: () => true, healthIntervalMs: 5 },
+  );
+  await waitFor('attach', () => lines.length > 0);
+  const reads = fake.statsReads;
+  const ticks = fake.overrunCollections;
+  await waitFor('five health ticks', () => fake.overrunCollections >= ticks + 5);
+  expect(fake.statsReads).toBe(reads);
+  signals.emit('SIGTERM');
+  expect((await run).code).toBe(0);
+});
