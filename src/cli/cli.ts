@@ -23,7 +23,8 @@ import { readMachineId } from '../mac/machineid';
 import { resolveNetns } from '../host/netns';
 import { LINK_LOCAL_DEFAULT, parseLinkLocal } from '../mac/linklocal';
 import { RELAY_LIMITS } from '../native/limits';
-import { loadNative, RELAY_DEFAULTS, type Fanout, type Membership, type NativeModule, type RxRing } from '../native/native';
+import { loadNative, type Fanout, type Membership, type NativeModule, type RxRing } from '../native/native';
+import { RELAY_DEFAULTS } from '../native/options';
 
 import { VERSION } from '../version';
 
@@ -389,7 +390,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
             rxRing: opts.rxRing,
             kernelFilter: opts.kernelFilter,
             txBatch: opts.txBatch,
-            qdiscBypass: opts.qdiscBypass ?? false,
+            qdiscBypass: opts.qdiscBypass,
             rxCoalesceUs: opts.rxCoalesce,
             queues: opts.queues,
             fanout: opts.fanout,

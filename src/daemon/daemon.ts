@@ -17,7 +17,8 @@ import { ParentWatch, type ParentChange } from './parentwatch';
 import { sysfsIfindex, sysfsOperUp } from '../host/sysfs';
 import { createNotifier } from './systemd';
 import { VERSION } from '../version';
-import { loadNative, resolveRelayOptions, type LinkEvent, type LinkMonitor, type FollowCpu, type Membership, type NativeModule, type Relay, type RelaySettings, type RelayStats, type VnicInfo, type VnicStats } from '../native/native';
+import { loadNative, type LinkEvent, type LinkMonitor, type FollowCpu, type Membership, type NativeModule, type Relay, type RelayStats, type VnicInfo, type VnicStats } from '../native/native';
+import { resolveRelayOptions, type RelaySettings } from '../native/options';
 
 export type OnConflict = 'warn' | 'exit';
 

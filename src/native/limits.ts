@@ -2,7 +2,7 @@
  * The relay's limits, read from the addon (its `limits`, native/relay.h) the
  * first time one is asked for: the C headers are their one source. The CLI
  * and the config file check against them; the defaults are RELAY_DEFAULTS
- * (native.ts).
+ * (options.ts).
  */
 import { loadNative, type RelayLimits } from './native';
 

@@ -147,56 +147,6 @@ export interface RelayOptions {
   followCpu: boolean;
 }
 
-/** A vNIC as a caller may give it: its name, and whichever fields differ from VNIC_DEFAULTS. */
-export type VnicSettings = Pick<VnicOptions, 'tap'> & Partial<Omit<VnicOptions, 'tap'>>;
-
-/** A relay as a caller may give it: the parent, the vNICs, and whichever settings differ from RELAY_DEFAULTS. */
-export type RelaySettings = Pick<RelayOptions, 'parent'> & Partial<Omit<RelayOptions, 'parent' | 'vnics'>> & { vnics: VnicSettings[] };
-
-/** Every vNIC default, in one place (the addon has none). */
-export const VNIC_DEFAULTS: Readonly<Omit<VnicOptions, 'tap'>> = Object.freeze({
-  mac: null,
-  netns: null,
-  arpSysctls: true,
-  vlan: 0,
-  antiSpoofing: true,
-  /** EAPOL (bit 3) and LLDP (bit 14): linklocal.ts's LINK_LOCAL_DEFAULT, 'eapol,lldp' (test/limits.native.test.ts checks). */
-  linkLocalPass: 0x4008,
-  raGuard: false,
-  dhcpGuard: false,
-});
-
-/** Every relay default, in one place (the addon has none; the CLI's option defaults are these). */
-export const RELAY_DEFAULTS: Readonly<Omit<RelayOptions, 'parent' | 'vnics'>> = Object.freeze({
-  membership: 'promisc',
-  vnetHdr: true,
-  rcvbuf: 4 << 20,
-  rxRing: 'auto',
-  kernelFilter: true,
-  txBatch: 32,
-  qdiscBypass: false,
-  rxCoalesceUs: 200,
-  queues: 1,
-  fanout: 'cpu',
-  followCpu: true,
-});
-
-/** defaults, with each key given defined in `given` instead (an undefined value keeps the default). */
-function withDefaults<T extends object>(defaults: Readonly<T>, given: Partial<T>): T {
-  const out = { ...defaults } as T;
-  for (const key of Object.keys(defaults) as (keyof T)[]) if (given[key] !== undefined) out[key] = given[key] as T[keyof T];
-  return out;
-}
-
-/** The complete options new Relay() takes: settings, each one not given from RELAY_DEFAULTS / VNIC_DEFAULTS (keys neither knows are left out). */
-export function resolveRelayOptions(settings: RelaySettings): RelayOptions {
-  return {
-    parent: settings.parent,
-    vnics: settings.vnics.map((v) => ({ tap: v.tap, ...withDefaults(VNIC_DEFAULTS, v) })),
-    ...withDefaults(RELAY_DEFAULTS, settings),
-  };
-}
-
 /** How the relay threads follow their frames: 'rx-cpu' (the CPU the eBPF filter recorded), 'fanout' (the queue's CPUs under fanout 'cpu'), 'off'. */
 export type FollowCpu = 'rx-cpu' | 'fanout' | 'off';
 

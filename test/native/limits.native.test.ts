@@ -2,7 +2,8 @@
 import { expect, test } from 'vitest';
 import { parseLinkLocal, LINK_LOCAL_DEFAULT } from '../../src/mac/linklocal';
 import { RELAY_LIMITS } from '../../src/native/limits';
-import { loadNative, RELAY_DEFAULTS, VNIC_DEFAULTS } from '../../src/native/native';
+import { loadNative } from '../../src/native/native';
+import { RELAY_DEFAULTS, VNIC_DEFAULTS } from '../../src/native/options';
 
 test("src/limits.ts gives the addon's native/relay.h limits, and nothing else", () => {
   expect({ ...RELAY_LIMITS }).toEqual(loadNative().limits);

@@ -1,6 +1,7 @@
 // new Relay() takes one complete options shape: the binding checks types only (TypeError naming the key), the C core ranges (EINVAL naming the value).
 import { expect, test } from 'vitest';
-import { loadNative, resolveRelayOptions, type NativeError, type RelayOptions } from '../../src/native/native';
+import { loadNative, type NativeError, type RelayOptions } from '../../src/native/native';
+import { resolveRelayOptions } from '../../src/native/options';
 
 const complete = (): RelayOptions => resolveRelayOptions({ parent: 'vdnone0', vnics: [{ tap: 'vdnone1' }] });
 
