@@ -209,7 +209,15 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   // Listen for link events before the socket is bound, so a parent that vanishes in between is not missed.
   const early: LinkEvent[] = [];
   let onLinkEvents: (events: LinkEvent[]) => void = (events) => early.push(...events);
-  const monitor = new native.LinkMonitor((events) => onLinkEvents(events));
+  let monitorError = ''; // the read error the link monitor last reported, '' once it reads again: logged once per spell
+  const monitor = new native.LinkMonitor((events) => {
+    for (const ev of events) {
+      const text = ev.error?.message ?? '';
+      if (text && text !== monitorError) deps.log.warn({ err: ev.error }, `link monitor: ${text}; the parent's state is read again each second until the monitor reads again`);
+      monitorError = text;
+    }
+    onLinkEvents(events);
+  });
   let relay: Relay;
   try {
     relay = new native.Relay(resolveRelayOptions({

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { expect, test } from 'vitest';
 import { runDaemon } from '../../src/daemon/daemon';
 import { waitFor } from '../../tools/lab/exec';
-import { FakeNative, FakeSignals } from '../fakes';
+import { FakeNative, FakeSignals, nativeError } from '../fakes';
 
 test('SIGHUP whose log files cannot be reopened (directory gone, EMFILE) logs one error and the daemon runs on', async () => {
   const fake = new FakeNative();
@@ -42,6 +42,28 @@ test('the health tick folds in the socket overruns and reads the conflict counts
   const ticks = fake.overrunCollections;
   await waitFor('five health ticks', () => fake.overrunCollections >= ticks + 5);
   expect(fake.statsReads).toBe(reads);
+  signals.emit('SIGTERM');
+  expect((await run).code).toBe(0);
+});
+
+test('a link monitor that cannot read warns once per spell of errors, however many resyncs it brings', async () => {
+  const fake = new FakeNative();
+  const signals = new FakeSignals();
+  const logs: string[] = [];
+  const lines: string[] = [];
+  const run = runDaemon(
+    { vnics: [{ tap: 'veth1' }], parent: 'eth0', membership: 'promisc', probeWindowMs: 0 },
+    { log: pino({ level: 'info' }, { write: (s: string) => logs.push(s) }), out: (l) => lines.push(l), native: fake.module(), signals, parentUp: () => true },
+  );
+  await waitFor('attach', () => lines.length > 0);
+  const error = nativeError('rtnetlink', 'cannot read link events', 'EIO', 5, 'Input/output error');
+  const warnings = () => logs.filter((l) => l.includes('"msg":"link monitor: ')).length;
+  fake.linkEvents({ type: 'resync', error }, { type: 'resync', error });
+  fake.linkEvents({ type: 'resync', error });
+  expect(warnings()).toBe(1);
+  fake.linkEvents({ type: 'new', ifindex: 9, flags: 0x41, name: 'eth9' });
+  fake.linkEvents({ type: 'resync', error });
+  expect(warnings()).toBe(2);
   signals.emit('SIGTERM');
   expect((await run).code).toBe(0);
 });
