@@ -220,20 +220,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   });
   let relay: Relay;
   try {
-    relay = new native.Relay(resolveRelayOptions({
-      parent: opts.parent,
-      vnics: opts.vnics,
-      membership: opts.membership,
-      vnetHdr: opts.vnetHdr,
-      rxRing: opts.rxRing,
-      kernelFilter: opts.kernelFilter,
-      txBatch: opts.txBatch,
-      qdiscBypass: opts.qdiscBypass,
-      rxCoalesceUs: opts.rxCoalesceUs,
-      queues: opts.queues,
-      fanout: opts.fanout,
-      followCpu: opts.followCpu,
-    }));
+    relay = new native.Relay(resolveRelayOptions(opts)); // the relay's own keys; the daemon's (probeWindowMs, announce...) are left out
   } catch (err) {
     monitor.close();
     throw err;
