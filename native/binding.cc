@@ -1,6 +1,6 @@
 // binding.cc - the one thin binding: argument checks, -errno -> JS Error
 // (.code, .errno, .syscall, .ifname), and nothing else. What it exports is
-// described exactly by src/native.ts.
+// described exactly by src/native/native.ts.
 #include <napi.h>
 #include <uv.h>
 
@@ -66,7 +66,7 @@ Napi::Object Counters(Napi::Env env, const relay_dir_counters& c) {
 
 // The binding checks types only: every key is required, and what a value
 // may be (a name's length, a count, a VLAN ID) is for relay_open() to refuse
-// (EINVAL naming it). The defaults are the TS layer's (src/native.ts).
+// (EINVAL naming it). The defaults are the TS layer's (src/native/options.ts).
 
 Napi::Value Required(const Napi::Object& o, const char* key, const std::string& where, bool ok(const Napi::Value&), const char* what) {
   Napi::Value v = o.Get(key);
@@ -158,7 +158,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
 
   // new Relay({parent, vnics: [{tap, mac, netns, arpSysctls, vlan, antiSpoofing, linkLocalPass, raGuard, dhcpGuard}],
   //            membership, vnetHdr, rcvbuf, rxRing, kernelFilter, txBatch, qdiscBypass, rxCoalesceUs, queues, fanout, followCpu}):
-  // every key required (src/native.ts RelayOptions; resolveRelayOptions() fills the defaults).
+  // every key required (src/native/native.ts RelayOptions; src/native/options.ts resolveRelayOptions() fills the defaults).
   explicit Relay(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Relay>(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");

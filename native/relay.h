@@ -205,7 +205,7 @@ void relay_collect_overruns(struct relay *r);
 
 /*
  * Every counter at one moment, added up over the queues (each value read
- * atomically; all zero once relay_close() ran): vnics[i] (the caller gives
+ * atomically; the vNICs' all zero once relay_close() ran): vnics[i] (the caller gives
  * relay_nvnics() of them; may be NULL) vNIC i's, rx what reached it (from the
  * parent or another vNIC) with the drops charged to it, tx what it sent;
  * *unrouted the receive drops that concern no vNIC (another station's

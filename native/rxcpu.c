@@ -81,7 +81,8 @@ void rxcpu_log_reason(const char *log, char *why, size_t whylen)
  * The rewritten program loaded as a socket filter: its descriptor or -errno.
  * A refusal other than EPERM is retried with the verifier's log (libbpf does
  * the same: a log on the first try could turn a load that fits into ENOSPC on
- * a kernel whose log buffer is too small), and why gets its reason.
+ * a kernel whose log buffer is too small), and why gets its reason. The log
+ * buffer is static: one relay is set up at a time, on the JS thread.
  */
 static int load_prog(const struct sock_filter *prog, int n, int map_fd, char *why, size_t whylen)
 {
@@ -108,9 +109,9 @@ static int load_prog(const struct sock_filter *prog, int n, int map_fd, char *wh
 	a.log_buf = (__u64)(unsigned long)log;
 	a.log_size = sizeof(log);
 	len = sys_bpf(BPF_PROG_LOAD, &a);
-	if (len >= 0) { /* taken this time after all: keep the first refusal's answer */
-		close(len);
-		return fd;
+	if (len >= 0) { /* taken this time after all (the first refusal was passing, ENOMEM say): use it */
+		why[0] = '\0';
+		return len;
 	}
 	log[sizeof(log) - 1] = '\0';
 	rxcpu_log_reason(log, why, whylen);

@@ -215,6 +215,9 @@ static inline int rx_error_ends(int err)
 	return err && err != EAGAIN && err != EINTR && err != ENETDOWN;
 }
 
+/* Shared between the relay's files only: called directly, not through the addon's PLT. */
+#pragma GCC visibility push(hidden)
+
 /* rx.c: parent -> vNICs, one round of up to RX_BUDGET frames (see there). Thread: relay. */
 unsigned rx_round(struct relay_queue *q, size_t vh, int *sockq, int *err);
 /* rx.c: the packet socket's pending error (SO_ERROR, which clears it), or 0. Thread: relay. */
@@ -232,5 +235,7 @@ enum relay_follow follow_mode(const struct relay *r);
 
 /* loop.c: queue q's relay thread (pthread start routine). */
 void *relay_main(void *arg);
+
+#pragma GCC visibility pop
 
 #endif
