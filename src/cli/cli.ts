@@ -260,7 +260,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
   const program: Command = new Command('vethd');
   program
     .description('Give a host a second Ethernet identity: a TAP device with its own MAC, relayed onto a parent NIC')
-    .version(VERSION, '--version', 'print the version')
+    .version(VERSION, '-V, --version', 'print the version')
     .enablePositionalOptions()
     .option('-v, --veth <device>', 'virtual NIC (TAP) to create', 'veth0')
     .addOption(new Option('-e, --eth <device>', 'parent NIC to relay onto').default('eth0').env('VETHD_PARENT'))

@@ -583,9 +583,9 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(await outcome(run)).toBeUndefined();
   });
 
-  test('--version prints the package version', async () => {
+  test.each(['--version', '-V'])('%s prints the package version', async (flag) => {
     const { lines, parse } = setup();
-    const err = await outcome(parse('--version'));
+    const err = await outcome(parse(flag));
     expect(err?.code).toBe('commander.version');
     expect(lines.join('')).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
