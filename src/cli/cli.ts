@@ -85,8 +85,11 @@ const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWin
 
 const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
 
+/** Every error vethd writes starts so, its own (fail()) and commander's alike. */
+const ERROR_PREFIX = 'vethd: ';
+
 function fail(program: Command, err: unknown, exitCode: number): never {
-  program.error(`vethd: ${describeError(err)}`, { exitCode, code: errorCode(err) });
+  program.error(`${ERROR_PREFIX}${describeError(err)}`, { exitCode, code: errorCode(err) });
 }
 
 /**
@@ -103,13 +106,21 @@ const RAW_VALUE = [
   /^(error: unknown (?:option|command) )'([\s\S]*?)'((?:\n\(Did you mean [^\n]*\?\))?\n)$/,
 ];
 
-/** text, a commander error, with its raw value quoted (see RAW_VALUE). */
+/**
+ * text, a commander error, as vethd writes its own: "vethd: " for
+ * commander's "error: ", the raw value quoted (see RAW_VALUE), and the
+ * "(Did you mean --veth?)" line it adds folded into the one line.
+ */
 export function commanderErrorText(text: string): string {
+  let t = text;
   for (const re of RAW_VALUE) {
-    const m = re.exec(text);
-    if (m && quote(m[2]) !== `"${m[2]}"`) return `${m[1]}${quote(m[2])}${m[3]}`;
+    const m = re.exec(t);
+    if (m && quote(m[2]) !== `"${m[2]}"`) {
+      t = `${m[1]}${quote(m[2])}${m[3]}`;
+      break;
+    }
   }
-  return text;
+  return t.replace(/\n\(Did you mean ([^\n]*)\?\)\n$/, ' (did you mean $1?)\n').replace(/^error: /, ERROR_PREFIX);
 }
 
 /**
@@ -195,7 +206,7 @@ function doctorCommand(deps: CliDeps, out: (line: string) => void, program: Comm
       }
       for (const line of lines.slice(0, -1)) out(line);
       const summary = lines[lines.length - 1];
-      if (exitCode !== 0) program.error(`vethd doctor: ${summary}`, { exitCode, code: 'vethd.doctor' satisfies ErrorCode });
+      if (exitCode !== 0) program.error(`${ERROR_PREFIX}doctor: ${summary}`, { exitCode, code: 'vethd.doctor' satisfies ErrorCode });
       out(summary);
     });
 }
@@ -409,11 +420,11 @@ export function buildProgram(deps: CliDeps = {}): Command {
     });
   program.addCommand(macCommand(deps, out, program));
   program.addCommand(doctorCommand(deps, out, program));
-  const quoteValues = (c: Command): void => {
+  const oneErrorFormat = (c: Command): void => {
     c.configureOutput({ outputError: (text, write) => write(commanderErrorText(text)) });
-    c.commands.forEach(quoteValues);
+    c.commands.forEach(oneErrorFormat);
   };
-  quoteValues(program);
+  oneErrorFormat(program);
   return program;
 }
 

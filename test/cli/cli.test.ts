@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { CommanderError } from 'commander';
 import pino from 'pino';
-import { describe, expect, test } from 'vitest';
-import { buildProgram } from '../../src/cli/cli';
+import { describe, expect, test, vi } from 'vitest';
+import { buildProgram, main } from '../../src/cli/cli';
 import { waitFor } from '../../tools/lab/exec';
 import { formatMac } from '../../src/mac/mac';
 import { resolveMac } from '../../src/mac/macpolicy';
@@ -47,6 +47,25 @@ async function outcome(p: Promise<unknown>): Promise<CommanderError | undefined>
   } catch (err) {
     if (err instanceof CommanderError) return err;
     throw err;
+  }
+}
+
+/** main() as bin/vethd runs it, on argv (after "vethd"): what it wrote and the exit status it set. Only for runs that never reach the daemon. */
+async function runMain(...args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const keep = (to: string[]) => (chunk: string | Uint8Array) => (to.push(String(chunk)), true);
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation(keep(stdout));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(keep(stderr));
+  const before = process.exitCode;
+  try {
+    process.exitCode = undefined;
+    await main(['node', 'vethd', ...args]);
+    return { stdout: stdout.join(''), stderr: stderr.join(''), exitCode: Number(process.exitCode ?? 0) };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    process.exitCode = before;
   }
 }
 
@@ -357,13 +376,51 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
   test('commander\'s own errors show a raw value quoted the same way; a plain one as it was', async () => {
     const a = setup();
     expect((await outcome(a.parse('--membership', 'a\nb')))?.code).toBe('commander.invalidArgument');
-    expect(a.errors.join('')).toBe('error: option \'--membership <mode>\' argument "a\\nb" is invalid. Allowed choices are promisc, unicast, none.\n');
+    expect(a.errors.join('')).toBe('vethd: option \'--membership <mode>\' argument "a\\nb" is invalid. Allowed choices are promisc, unicast, none.\n');
     const b = setup();
     expect((await outcome(b.parse(`--x\n${'y'.repeat(5000)}`)))?.code).toBe('commander.unknownOption');
-    expect(b.errors.join('')).toBe(`error: unknown option "--x\\n${'y'.repeat(28)}"… (5004 characters)\n`);
+    expect(b.errors.join('')).toBe(`vethd: unknown option "--x\\n${'y'.repeat(28)}"… (5004 characters)\n`);
     const c = setup();
     await outcome(c.parse('--membership', 'all'));
-    expect(c.errors.join('')).toBe("error: option '--membership <mode>' argument 'all' is invalid. Allowed choices are promisc, unicast, none.\n");
+    expect(c.errors.join('')).toBe("vethd: option '--membership <mode>' argument 'all' is invalid. Allowed choices are promisc, unicast, none.\n");
+  });
+
+  test.each([
+    [['--vet', 'veth1'], 'commander.unknownOption', "vethd: unknown option '--vet' (did you mean --veth?)"],
+    [['--x'], 'commander.unknownOption', "vethd: unknown option '--x'"],
+    [['-v'], 'commander.optionMissingArgument', "vethd: option '-v, --veth <device>' argument missing"],
+    [['--fanout', 'rr'], 'commander.invalidArgument', "vethd: option '--fanout <mode>' argument 'rr' is invalid. Allowed choices are cpu, hash."],
+    [['--vlan', '0'], 'commander.invalidArgument', 'vethd: option \'--vlan <id>\' argument \'0\' is invalid. expected a VLAN ID from 1 to 4094, got "0"'],
+    [['-c', '/nonexistent/vethd.toml'], 'vethd.config', 'vethd: config /nonexistent/vethd.toml: cannot read: no such file or directory (ENOENT)'],
+  ])('one error prefix: %j is one line starting "vethd: "', async (args, code, line) => {
+    const { errors, parse } = setup();
+    const err = await outcome(parse(...args));
+    expect(err?.code).toBe(code);
+    expect(errors.join('')).toBe(`${line}\n`);
+  });
+
+  test.each([
+    [['mac', 'inspect'], "vethd: missing required argument 'mac'"],
+    [['mac', 'inspect', 'zz'], 'vethd: invalid MAC "zz": expected six hex octets such as 02:00:c0:00:02:03, 02-00-c0-00-02-03 or 0200.c000.0203'],
+    [['mac', 'generate', '--bogus'], "vethd: unknown option '--bogus'"],
+    [['mac', 'generate', 'persistent', 'x'], "vethd: too many arguments for 'generate'. Expected 1 argument but got 2."],
+    [['doctor', '--fixx'], "vethd: unknown option '--fixx' (did you mean --fix?)"],
+  ])('one error prefix in the subcommands: vethd %j writes one line starting "vethd: ", exit 2', async (args, line) => {
+    const r = await runMain(...args);
+    expect(r.stderr).toBe(`${line}\n`);
+    expect(r.stdout).toBe('');
+    expect(r.exitCode).toBe(2);
+  });
+
+  test('one error prefix: a bad value from the environment too', async () => {
+    const { errors, parse } = setup();
+    process.env.VETHD_MEMBERSHIP = 'all';
+    try {
+      await outcome(parse());
+    } finally {
+      delete process.env.VETHD_MEMBERSHIP;
+    }
+    expect(errors.join('')).toBe("vethd: option '--membership <mode>' value 'all' from env 'VETHD_MEMBERSHIP' is invalid. Allowed choices are promisc, unicast, none.\n");
   });
 
   test('decimal digits, leading zeros too, are taken', async () => {
