@@ -109,9 +109,10 @@ const RAW_VALUE = [
 /**
  * text, a commander error, as vethd writes its own: "vethd: " for
  * commander's "error: ", the raw value quoted (see RAW_VALUE), and the
- * "(Did you mean --veth?)" line it adds folded into the one line.
+ * "(Did you mean --veth?)" line it adds folded into the one line. commands:
+ * the names an "unknown command" error lists after it.
  */
-export function commanderErrorText(text: string): string {
+export function commanderErrorText(text: string, commands: string[] = []): string {
   let t = text;
   for (const re of RAW_VALUE) {
     const m = re.exec(t);
@@ -120,7 +121,25 @@ export function commanderErrorText(text: string): string {
       break;
     }
   }
-  return t.replace(/\n\(Did you mean ([^\n]*)\?\)\n$/, ' (did you mean $1?)\n').replace(/^error: /, ERROR_PREFIX);
+  t = t.replace(/\n\(Did you mean ([^\n]*)\?\)\n$/, ' (did you mean $1?)\n');
+  if (commands.length && t.startsWith('error: unknown command ')) t = t.replace(/\n$/, `; commands: ${commands.join(', ')}\n`);
+  return t.replace(/^error: /, ERROR_PREFIX);
+}
+
+/** The commands c lists in an "unknown command" error: its subcommands and help (commander's, for a command that has subcommands). */
+function commandNames(c: Command): string[] {
+  return c.commands.length ? [...c.commands.map((sub) => sub.name()), 'help'] : [];
+}
+
+/**
+ * A word where vethd takes no argument (`vethd status`): an unknown command,
+ * worded as commander words it for a command without an action of its own
+ * (`vethd mac status`), so it is written as those are (commanderErrorText).
+ * Commander itself would say "too many arguments": vethd's action runs the
+ * daemon, as vethd 1.0 did without arguments.
+ */
+function unknownCommand(c: Command, word: string): never {
+  c.error(`error: unknown command '${word}'`, { exitCode: EXIT_USAGE, code: 'commander.unknownCommand' });
 }
 
 /**
@@ -273,6 +292,8 @@ export function buildProgram(deps: CliDeps = {}): Command {
     .description('Give a host a second Ethernet identity: a TAP device with its own MAC, relayed onto a parent NIC')
     .version(VERSION, '-V, --version', 'print the version')
     .enablePositionalOptions()
+    .allowExcessArguments() // a word left over is an unknown command: the action says so (unknownCommand())
+    .helpCommand(true)
     .option('-v, --veth <device>', 'virtual NIC (TAP) to create', 'veth0')
     .addOption(new Option('-e, --eth <device>', 'parent NIC to relay onto').default('eth0').env('VETHD_PARENT'))
     .addOption(new Option('-m, --mac <address|policy>', MAC_HELP).env('VETHD_MAC'))
@@ -349,6 +370,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
     .addOption(new Option('--log-file <path>', 'append JSON log lines to this file instead of stdout; SIGHUP reopens it (for logrotate)').env('VETHD_LOG_FILE'))
     .addOption(new Option('-c, --config <file>', 'read options from a TOML file (keys are the long option names; the command line and environment win); SIGHUP re-reads it').env('VETHD_CONFIG'))
     .action(async (cliOpts: RootOptions) => {
+      if (program.args.length) unknownCommand(program, program.args[0]);
       let opts = cliOpts;
       let tables: Record<string, unknown>[] | undefined;
       if (opts.config) {
@@ -421,7 +443,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
   program.addCommand(macCommand(deps, out, program));
   program.addCommand(doctorCommand(deps, out, program));
   const oneErrorFormat = (c: Command): void => {
-    c.configureOutput({ outputError: (text, write) => write(commanderErrorText(text)) });
+    c.configureOutput({ outputError: (text, write) => write(commanderErrorText(text, commandNames(c))) });
     c.commands.forEach(oneErrorFormat);
   };
   oneErrorFormat(program);

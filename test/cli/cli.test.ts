@@ -84,6 +84,16 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(fake.closed).toBe(1);
   });
 
+  test('no arguments at all: veth0 on eth0, as vethd 1.0', async () => {
+    const { fake, signals, lines, parse } = setup();
+    const run = parse();
+    await waitFor('attach', () => lines.length > 0);
+    expect(fake.opened[0].parent).toBe('eth0');
+    expect(fake.opened[0].vnics.map((v) => v.tap)).toEqual(['veth0']);
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+  });
+
   test('the original interface: -v -e -m, any MAC notation', async () => {
     const { fake, signals, lines, parse } = setup();
     const run = parse('-v', 'veth1', '-e', 'eth1', '-m', '0200.c000.0203', '--probe-window', '0');
@@ -410,6 +420,40 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(r.stderr).toBe(`${line}\n`);
     expect(r.stdout).toBe('');
     expect(r.exitCode).toBe(2);
+  });
+
+  test.each([
+    [['status'], "vethd: unknown command 'status'; commands: mac, doctor, help"],
+    [['-v', 'veth1', 'up', 'now'], "vethd: unknown command 'up'; commands: mac, doctor, help"],
+    [['a\nb'], 'vethd: unknown command "a\\nb"; commands: mac, doctor, help'],
+  ])('an unknown word: vethd %j names it and lists the commands, one line, exit 2, nothing opened', async (args, line) => {
+    const { fake, errors, parse } = setup();
+    const err = await outcome(parse(...args));
+    expect(err?.code).toBe('commander.unknownCommand');
+    expect(errors.join('')).toBe(`${line}\n`);
+    expect(fake.opened).toHaveLength(0);
+    const r = await runMain(...args);
+    expect(r.stderr).toBe(`${line}\n`);
+    expect(r.exitCode).toBe(2);
+  });
+
+  test.each([
+    [['mac', 'status'], "vethd: unknown command 'status'; commands: generate, inspect, help"],
+    [['mac', 'inspec'], "vethd: unknown command 'inspec' (did you mean inspect?); commands: generate, inspect, help"],
+  ])('an unknown word after a command: vethd %j names it and lists that command\'s commands, one line, exit 2', async (args, line) => {
+    const r = await runMain(...args);
+    expect(r.stderr).toBe(`${line}\n`);
+    expect(r.exitCode).toBe(2);
+  });
+
+  test('vethd help, vethd help mac: the help, exit 0', async () => {
+    const top = await runMain('help');
+    expect(top.stdout).toMatch(/^Usage: vethd /);
+    expect(top.stdout).toContain('--veth <device>');
+    expect(top.exitCode).toBe(0);
+    const mac = await runMain('help', 'mac');
+    expect(mac.stdout).toMatch(/^Usage: vethd mac /);
+    expect(mac.exitCode).toBe(0);
   });
 
   test('one error prefix: a bad value from the environment too', async () => {
