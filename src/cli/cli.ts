@@ -13,7 +13,7 @@ import { runDaemon, type OnConflict, type ReloadResult } from '../daemon/daemon'
 import { codedError, describeError, errnoOr, errorCode, EXIT_RUNTIME, EXIT_SETUP, EXIT_USAGE, fileErrorText, quote, type ErrorCode } from '../errors';
 import { DEFAULT_METRICS_LISTEN, parseListen } from '../obs/http';
 import { checkIfname } from '../host/ifname';
-import { createLogger, LOG_FORMATS, LOG_LEVELS, reopenLogFiles, type LogFormat, type Logger, type LogLevel } from '../obs/log';
+import { createLogger, LOG_FORMATS, LOG_LEVELS, prettyLogs, reopenLogFiles, type LogFormat, type Logger, type LogLevel } from '../obs/log';
 import { formatMac, parseMac } from '../mac/mac';
 import { MAC_POLICIES, parseMacSpec, resolveMac, type MacContext } from '../mac/macpolicy';
 import { inspectLines, universalWarning } from '../mac/mactext';
@@ -32,6 +32,8 @@ export interface CliDeps {
   native?: NativeModule;
   /** stdout line writer. */
   out?: (line: string) => void;
+  /** Whether stdout is a terminal (default process.stdout.isTTY): --log-format auto is pretty there, and only there may a plain line share stdout with the log. */
+  stdoutIsTty?: boolean;
   /** Build the logger (tests pass a silent one); logFile: append JSON lines there instead of stdout. */
   logger?: (level: LogLevel, format: LogFormat, logFile?: string) => Logger;
   signals?: Parameters<typeof runDaemon>[1]['signals'];
@@ -410,6 +412,8 @@ export function buildProgram(deps: CliDeps = {}): Command {
           fail(program, codedError('vethd.mac-in-use', `MAC ${formatMac(mac)} is already used by ${users.join(', ')} on this host; choose another -m`), EXIT_SETUP);
         }
       }
+      // JSON log lines on stdout: the Attached line goes into the log, so `vethd | jq` reads every line.
+      const jsonStdout = !opts.logFile && !prettyLogs(opts.logFormat, deps.stdoutIsTty ?? Boolean(process.stdout.isTTY));
       const started = { ...opts }; // opts() is live: keep what the daemon started with
       const startedVnics = tables;
       let exit;
@@ -433,7 +437,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
             metricsListen,
             cpuLatencyUs: opts.cpuLatency,
           },
-          { log, out, native: deps.native, cpuLatencyDevice: deps.cpuLatencyDevice, signals: deps.signals, parentUp: deps.parentUp, reload: opts.config ? () => reloadConfig(program, started, startedVnics) : undefined, reopenLog: reopenLogFiles },
+          { log, out: jsonStdout ? undefined : out, native: deps.native, cpuLatencyDevice: deps.cpuLatencyDevice, signals: deps.signals, parentUp: deps.parentUp, reload: opts.config ? () => reloadConfig(program, started, startedVnics) : undefined, reopenLog: reopenLogFiles },
         );
       } catch (err) {
         fail(program, err, EXIT_SETUP);

@@ -19,6 +19,11 @@ export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 /** One of LOG_FORMATS. */
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
+/** Whether format writes pretty lines on a terminal or not (tty): 'pretty', or 'auto' on a TTY; 'json' and 'auto' elsewhere write JSON lines. */
+export function prettyLogs(format: LogFormat, tty: boolean): boolean {
+  return format === 'auto' ? tty : format === 'pretty';
+}
+
 /** File destinations opened by createLogger(), for reopenLogFiles(). */
 const files = new Set<ReturnType<typeof pino.destination>>();
 
@@ -33,9 +38,8 @@ export function createLogger(level: LogLevel = 'info', format: LogFormat = 'auto
     files.add(dest);
     return pino({ name: 'vethd', level }, dest);
   }
-  const isTty = format === 'auto' ? Boolean(fd === 1 ? process.stdout.isTTY : process.stderr.isTTY) : format === 'pretty';
   const opts = { name: 'vethd', level };
-  if (isTty) return pino(opts, pretty({ destination: fd, sync: true, colorize: format === 'auto', ignore: 'pid,hostname' }));
+  if (prettyLogs(format, Boolean(fd === 1 ? process.stdout.isTTY : process.stderr.isTTY))) return pino(opts, pretty({ destination: fd, sync: true, colorize: format === 'auto', ignore: 'pid,hostname' }));
   return pino(opts, pino.destination({ fd, sync: true }));
 }
 

@@ -16,7 +16,8 @@ const MACHINE_ID = '0123456789abcdef0123456789abcdef';
 // (from its pid), not the real default 127.0.0.1:10823, which a vethd on this host may hold.
 process.env.VETHD_METRICS_LISTEN = `127.0.0.1:${20000 + (process.pid % 40000)}`;
 
-function setup(opts: { machineId?: string; users?: string[]; cpuLatencyDevice?: string } = {}) {
+/** A CLI on a fake addon; stdout a terminal unless tty is false (--log-format auto is then JSON). */
+function setup(opts: { machineId?: string; users?: string[]; cpuLatencyDevice?: string; tty?: boolean } = {}) {
   const fake = new FakeNative();
   const signals = new FakeSignals();
   const lines: string[] = [];
@@ -27,6 +28,7 @@ function setup(opts: { machineId?: string; users?: string[]; cpuLatencyDevice?: 
   const program = buildProgram({
     native: fake.module(),
     out: (l) => lines.push(l),
+    stdoutIsTty: opts.tty ?? true,
     logger,
     signals,
     machineId: () => ('machineId' in opts ? opts.machineId : MACHINE_ID),
@@ -474,6 +476,48 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(fake.opened[0]).toMatchObject({ vnics: [{ vlan: 100 }], txBatch: 8 });
     signals.emit('SIGTERM');
     expect(await outcome(run)).toBeUndefined();
+  });
+
+  test.each([
+    ['--log-format json', ['--log-format', 'json'], true],
+    ['--log-format auto, stdout not a terminal', [], false],
+  ])('%s: stdout carries only JSON, the Attached line a log record with the same text', async (_name, args, tty) => {
+    const { signals, lines, logs, parse } = setup({ tty });
+    const run = parse('-v', 'veth1', '-m', '02:00:c0:00:02:03', '--probe-window', '0', '--metrics-listen', 'off', ...args);
+    await waitFor('the Attached record', () => logs.some((l) => l.includes('Attached')));
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+    expect(lines).toEqual([]);
+    const attached = logs.map((l) => JSON.parse(l)).filter((r) => r.msg.startsWith('Attached'));
+    expect(attached).toEqual([expect.objectContaining({ level: 30, msg: 'Attached veth1 into eth0 (02:00:c0:00:02:03)', device: 'veth1', parent: 'eth0', mac: '02:00:c0:00:02:03' })]);
+  });
+
+  test.each([
+    ['--log-format pretty', ['--log-format', 'pretty'], false],
+    ['--log-format auto on a terminal', [], true],
+  ])('%s: the Attached line on stdout, for a person', async (_name, args, tty) => {
+    const { signals, lines, logs, parse } = setup({ tty });
+    const run = parse('-v', 'veth1', '-m', '02:00:c0:00:02:03', '--probe-window', '0', '--metrics-listen', 'off', ...args);
+    await waitFor('attach', () => lines.length > 0);
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+    expect(lines).toEqual(['Attached veth1 into eth0 (02:00:c0:00:02:03)']);
+    expect(logs.filter((l) => l.includes('Attached'))).toEqual([]);
+  });
+
+  test('--log-file: the log goes to the file, so the Attached line stays on stdout', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vethd-log-'));
+    try {
+      const { signals, lines, parse } = setup({ tty: false });
+      const run = parse('-v', 'veth1', '-m', '02:00:c0:00:02:03', '--probe-window', '0', '--metrics-listen', 'off', '--log-format', 'json', '--log-file', path.join(dir, 'vethd.log'));
+      await waitFor('attach', () => lines.length > 0);
+      signals.emit('SIGTERM');
+      expect(await outcome(run)).toBeUndefined();
+      expect(lines).toEqual(['Attached veth1 into eth0 (02:00:c0:00:02:03)']);
+      expect(readFileSync(path.join(dir, 'vethd.log'), 'utf8')).toContain('"msg":"relay running');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('--log-file in a missing directory: one line naming the file and the errno, exit 2, relay never opened', async () => {
