@@ -13,6 +13,7 @@ import { holdCpuLatency, type CpuLatencyHold } from '../host/cpulatency';
 import { serveMetrics, type ListenAddress, type MetricsServer } from '../obs/http';
 import type { Logger, LogLevel } from '../obs/log';
 import { createMetrics } from '../obs/metrics';
+import { statsSummary } from '../obs/summary';
 import { ParentWatch, type ParentChange } from './parentwatch';
 import { sysfsIfindex, sysfsOperUp } from '../host/sysfs';
 import { createNotifier } from './systemd';
@@ -384,8 +385,10 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   const stats = relay.stats();
   relay.close();
   latency?.release();
-  if (exit.error) log.error({ err: exit.error, stats }, 'relay stopped');
-  else log.info({ stats }, `stopped on ${exit.reason}`);
+  // The non-zero counters only: the full set is ~100 numbers, most of them 0 (SIGUSR1 logs them all).
+  const counters = statsSummary(stats, runs.map((v) => v.info));
+  if (exit.error) log.error({ err: exit.error, counters }, 'relay stopped');
+  else log.info({ counters }, `stopped on ${exit.reason}`);
   return { ...exit, stats };
 }
 

@@ -506,18 +506,15 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
   });
 
   test('--log-file: the log goes to the file, so the Attached line stays on stdout', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'vethd-log-'));
-    try {
-      const { signals, lines, parse } = setup({ tty: false });
-      const run = parse('-v', 'veth1', '-m', '02:00:c0:00:02:03', '--probe-window', '0', '--metrics-listen', 'off', '--log-format', 'json', '--log-file', path.join(dir, 'vethd.log'));
-      await waitFor('attach', () => lines.length > 0);
-      signals.emit('SIGTERM');
-      expect(await outcome(run)).toBeUndefined();
-      expect(lines).toEqual(['Attached veth1 into eth0 (02:00:c0:00:02:03)']);
-      expect(readFileSync(path.join(dir, 'vethd.log'), 'utf8')).toContain('"msg":"relay running');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    // Left in the temporary directory: the process keeps the file among those a later SIGHUP reopens.
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-log-')), 'vethd.log');
+    const { signals, lines, parse } = setup({ tty: false });
+    const run = parse('-v', 'veth1', '-m', '02:00:c0:00:02:03', '--probe-window', '0', '--metrics-listen', 'off', '--log-format', 'json', '--log-file', file);
+    await waitFor('attach', () => lines.length > 0);
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+    expect(lines).toEqual(['Attached veth1 into eth0 (02:00:c0:00:02:03)']);
+    expect(readFileSync(file, 'utf8')).toContain('"msg":"relay running');
   });
 
   test('--log-file in a missing directory: one line naming the file and the errno, exit 2, relay never opened', async () => {

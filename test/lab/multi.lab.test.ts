@@ -86,6 +86,12 @@ describe.skipIf(skipLab)('several vNICs on one parent ([[vnic]] tables)', () => 
     // stdout is a pipe: JSON log lines only (the Attached lines are records), so `vethd | jq` reads it all.
     const out = v.stdout().trim().split('\n');
     expect(out.filter((l) => !isJson(l))).toEqual([]);
+    // The last record sums the run up: the non-zero counters of each vNIC that moved a frame, no zeros.
+    const last = JSON.parse(out[out.length - 1]) as { msg: string; counters: { vnics: { device: string; netns?: string; receive?: { frames: number } }[] } };
+    expect(last.msg).toBe('stopped on SIGTERM');
+    expect(last.counters.vnics.map((r) => r.device)).toEqual(['veth1', 'veth2', 'eth0']);
+    expect(last.counters.vnics[2]).toMatchObject({ netns: `/run/netns/${lab.ns('ctr')}`, receive: { frames: expect.any(Number) } });
+    expect(out[out.length - 1]).not.toMatch(/":0[,}]/);
     for (const [host, name] of [['fw', 'veth1'], ['fw', 'veth2'], ['ctr', 'eth0']] as const) {
       await waitFor(`${host}/${name} to go`, async () => !(await linkExists(lab, host, name)));
     }
