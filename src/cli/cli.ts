@@ -286,19 +286,38 @@ function planVnics(opts: RootOptions, tables: Record<string, unknown>[] | undefi
   });
 }
 
-/** The commander program; parse with `await program.parseAsync(argv)`. */
+/** The end of `vethd --help`. */
+const HELP_EXAMPLES = `
+Examples:
+  vethd -v veth1 -e eth0 -m 02:00:c0:00:02:03
+      veth1 on eth0 with that MAC, as vethd 1.0 ran it
+  vethd -c /etc/vethd/eth0.toml
+      the options, and a vNIC per [[vnic]] table, from a file
+  vethd doctor -e eth0
+      what on this host breaks a vNIC beside eth0, and the fix for each
+
+See vethd(8) and vethd.toml(5).`;
+
+/**
+ * The commander program; parse with `await program.parseAsync(argv)`. Its
+ * options are grouped for --help: the essentials first, relay tuning last.
+ */
 export function buildProgram(deps: CliDeps = {}): Command {
   const out = deps.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const program: Command = new Command('vethd');
   program
     .description('Give a host a second Ethernet identity: a TAP device with its own MAC, relayed onto a parent NIC')
-    .version(VERSION, '-V, --version', 'print the version')
     .enablePositionalOptions()
     .allowExcessArguments() // a word left over is an unknown command: the action says so (unknownCommand())
     .helpCommand(true)
+    .optionsGroup('Essentials:')
     .option('-v, --veth <device>', 'virtual NIC (TAP) to create', 'veth0')
     .addOption(new Option('-e, --eth <device>', 'parent NIC to relay onto').default('eth0').env('VETHD_PARENT'))
     .addOption(new Option('-m, --mac <address|policy>', MAC_HELP).env('VETHD_MAC'))
+    .addOption(new Option('-c, --config <file>', 'read options from a TOML file (keys are the long option names; the command line and environment win); SIGHUP re-reads it').env('VETHD_CONFIG'))
+    .version(VERSION, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'display help for command') // named here so it lists with the essentials
+    .optionsGroup('The vNIC:')
     .addOption(
       new Option('--membership <mode>', "how the parent delivers the vNIC's frames: promiscuous membership, unicast filter entry, or none")
         .choices(['promisc', 'unicast', 'none'])
@@ -306,14 +325,15 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .env('VETHD_MEMBERSHIP'),
     )
     .addOption(new Option('--netns <name|path>', 'create the vNIC inside this network namespace (a name from `ip netns`, or a path such as /proc/PID/ns/net), for a container; the packet socket stays on the parent here').env('VETHD_NETNS'))
-    .option('--no-arp-sysctls', "leave the vNIC's arp_ignore and arp_announce as they are; by default vethd sets them to 1 and 2, so the vNIC answers ARP and announces only for its own addresses (no ARP flux with a parent in the same subnet)")
     .addOption(new Option('--vlan <id>', 'make the vNIC an access port of this 802.1Q VLAN on the parent: relay only frames tagged with it, untagged towards the vNIC, and tag the vNIC\'s frames towards the wire (1 to 4094)').argParser(vlanId))
+    .option('--no-arp-sysctls', "leave the vNIC's arp_ignore and arp_announce as they are; by default vethd sets them to 1 and 2, so the vNIC answers ARP and announces only for its own addresses (no ARP flux with a parent in the same subnet)")
     .addOption(
       new Option('--announce <count>', "when the vNIC comes up or gains an address, announce it this many times: gratuitous ARP (IPv4), unsolicited neighbour advertisement (IPv6), so caches that knew the address at another MAC take the vNIC's at once (0: off)")
         .argParser(announceCount)
         .default(2),
     )
     .addOption(new Option('--announce-interval <ms>', 'time between two announcements of one address (100 to 60000)').argParser(announceMs).default(2000))
+    .optionsGroup('What the vNIC may send:')
     .option('--no-anti-spoofing', "relay the vNIC's frames whatever identity they claim (for a vNIC that is a bridge port); by default a source MAC, ARP/RARP sender, IPv6 neighbour discovery link-layer address or DHCP client chaddr other than the vNIC's MAC is dropped and counted")
     .addOption(
       new Option('--link-local <groups>', `reserved 802.1 groups 01:80:c2:00:00:0X the vNIC may send to (a switch takes them as its own link's: STP, PAUSE, LACP); the rest are dropped and counted: names stp, pause (and EtherType 0x8808), slow (LACP; 0x8809), eapol, lldp, numbers 0x00-0x0f, none or all, comma-separated`)
@@ -322,6 +342,26 @@ export function buildProgram(deps: CliDeps = {}): Command {
     )
     .option('--ra-guard', "drop router advertisements and ICMPv6 redirects from the vNIC (RA guard, RFC 6105), for a vNIC that must not act as a router")
     .option('--dhcp-guard', "drop DHCP and DHCPv6 server and relay messages from the vNIC (from ports 67/547, to ports 68/546, BOOTREPLYs to 67), for a vNIC that must not act as a DHCP server")
+    .optionsGroup('Conflicts, metrics and logs:')
+    .addOption(
+      new Option('--probe-window <ms>', 'before bringing the vNIC up, listen this long on the parent for another station using the MAC (0: skip)')
+        .argParser(probeWindowMs)
+        .default(500),
+    )
+    .addOption(
+      new Option('--on-conflict <action>', 'when another station uses the MAC while running: warn once per burst, or exit 1')
+        .choices(['warn', 'exit'])
+        .default('warn'),
+    )
+    .addOption(
+      new Option('--metrics-listen <host:port|off>', 'Prometheus /metrics and /healthz endpoint (loopback by default)')
+        .default(DEFAULT_METRICS_LISTEN)
+        .env('VETHD_METRICS_LISTEN'),
+    )
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('VETHD_LOG_LEVEL'))
+    .addOption(new Option('--log-format <format>', 'log lines on stdout: JSON, or pretty; auto is pretty on a TTY').choices(LOG_FORMATS).default('auto').env('VETHD_LOG_FORMAT'))
+    .addOption(new Option('--log-file <path>', 'append JSON log lines to this file instead of stdout; SIGHUP reopens it (for logrotate)').env('VETHD_LOG_FILE'))
+    .optionsGroup('Relay tuning (the defaults suit most hosts):')
     .option('--no-vnet-hdr', 'relay plain frames, completing partial checksums in software, instead of passing virtio_net_hdr through (slower; for kernels or set-ups without it)')
     .addOption(
       new Option('--rx-ring <mode>', 'receive path on the parent: TPACKET_V2 ring (auto), TPACKET_V3 ring (fewest wake-ups, up to 1 ms added latency), or recvmsg() per frame (off); falls back when the kernel refuses')
@@ -352,25 +392,6 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .env('VETHD_CPU_LATENCY'),
     )
     .option('--qdisc-bypass', "send the vNIC's frames straight to the parent's driver (PACKET_QDISC_BYPASS), skipping its qdisc and any tc shaping")
-    .addOption(
-      new Option('--probe-window <ms>', 'before bringing the vNIC up, listen this long on the parent for another station using the MAC (0: skip)')
-        .argParser(probeWindowMs)
-        .default(500),
-    )
-    .addOption(
-      new Option('--on-conflict <action>', 'when another station uses the MAC while running: warn once per burst, or exit 1')
-        .choices(['warn', 'exit'])
-        .default('warn'),
-    )
-    .addOption(
-      new Option('--metrics-listen <host:port|off>', 'Prometheus /metrics and /healthz endpoint (loopback by default)')
-        .default(DEFAULT_METRICS_LISTEN)
-        .env('VETHD_METRICS_LISTEN'),
-    )
-    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('VETHD_LOG_LEVEL'))
-    .addOption(new Option('--log-format <format>', 'log lines on stdout: JSON, or pretty; auto is pretty on a TTY').choices(LOG_FORMATS).default('auto').env('VETHD_LOG_FORMAT'))
-    .addOption(new Option('--log-file <path>', 'append JSON log lines to this file instead of stdout; SIGHUP reopens it (for logrotate)').env('VETHD_LOG_FILE'))
-    .addOption(new Option('-c, --config <file>', 'read options from a TOML file (keys are the long option names; the command line and environment win); SIGHUP re-reads it').env('VETHD_CONFIG'))
     .action(async (cliOpts: RootOptions) => {
       if (program.args.length) unknownCommand(program, program.args[0]);
       let opts = cliOpts;
@@ -446,6 +467,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
     });
   program.addCommand(macCommand(deps, out, program));
   program.addCommand(doctorCommand(deps, out, program));
+  program.addHelpText('after', HELP_EXAMPLES);
   const oneErrorFormat = (c: Command): void => {
     c.configureOutput({ outputError: (text, write) => write(commanderErrorText(text, commandNames(c))) });
     c.commands.forEach(oneErrorFormat);

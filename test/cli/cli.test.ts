@@ -448,6 +448,23 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(r.exitCode).toBe(2);
   });
 
+  test('--help: the options under headings, the essentials first and relay tuning last, then the commands and examples', async () => {
+    const r = await runMain('--help');
+    expect(r.exitCode).toBe(0);
+    const headings = r.stdout.split('\n').filter((l) => /^\S.*:$/.test(l));
+    expect(headings).toEqual(['Essentials:', 'The vNIC:', 'What the vNIC may send:', 'Conflicts, metrics and logs:', 'Relay tuning (the defaults suit most hosts):', 'Commands:', 'Examples:']);
+    /** The options listed under heading, as their first flag. */
+    const under = (heading: string) => (r.stdout.split(`\n${heading}\n`)[1] ?? '').split('\n\n')[0].match(/^ {2}(-[\w-]+)/gm)?.map((f) => f.trim()) ?? [];
+    expect(under('Essentials:')).toEqual(['-v', '-e', '-m', '-c', '-V', '-h']);
+    expect(under('What the vNIC may send:')).toEqual(['--no-anti-spoofing', '--link-local', '--ra-guard', '--dhcp-guard']);
+    expect(under('Relay tuning (the defaults suit most hosts):')).toEqual(['--no-vnet-hdr', '--rx-ring', '--no-kernel-filter', '--tx-batch', '--rx-coalesce', '--queues', '--fanout', '--no-follow-cpu', '--cpu-latency', '--qdisc-bypass']);
+    // Every option is in one of the groups (none left under a plain "Options:").
+    const listed = headings.slice(0, 5).flatMap(under);
+    const program = buildProgram();
+    expect(listed.sort()).toEqual([...program.options.map((o) => o.short ?? o.long ?? ''), '-h'].sort());
+    expect(r.stdout).toContain('\nExamples:\n  vethd -v veth1 -e eth0 -m 02:00:c0:00:02:03\n');
+  });
+
   test('vethd help, vethd help mac: the help, exit 0', async () => {
     const top = await runMain('help');
     expect(top.stdout).toMatch(/^Usage: vethd /);
