@@ -1,8 +1,9 @@
 /**
  * The command line, compatible with the original vethd:
  *   vethd [-v veth-device] [-e eth-device] [-m mac-address]
- * plus `vethd mac generate|inspect` and `vethd doctor`. One error path:
- * program.error(message, {exitCode, code}).
+ * plus `vethd mac generate|inspect`, `vethd doctor` and `vethd help`. One
+ * error path: program.error(message, {exitCode, code}); every error, the
+ * parser's too, is one line starting "vethd: " (commanderErrorText()).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { localUsers } from '../daemon/collision';
