@@ -44,8 +44,9 @@ export type DaemonOptions = daemon.DaemonOptions;
 
 /**
  * What runDaemon uses besides its options. Required: `log` (a pino logger,
- * e.g. createLogger()) and `out` (gets the one "Attached <tap> into
- * <parent> (<mac>)" line per vNIC). The rest default to the real thing:
+ * e.g. createLogger()). `out` gets the one "Attached <tap> into <parent>
+ * (<mac>)" line per vNIC; without it that line is an info record in the log
+ * (as vethd does when stdout carries JSON). The rest default to the real thing:
  * the native addon, `process` for SIGINT/SIGTERM (stop), SIGUSR1 (log the
  * counters) and SIGHUP (reload, reopen logs), sysfs for link state, and
  * process.env for sd_notify; tests and embedders may pass their own.

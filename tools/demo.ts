@@ -5,7 +5,7 @@
  * peer through veth1, stops vethd and removes the lab.
  */
 import { Lab, PEER_IP } from './lab/lab';
-import { checkLabHost, startVethd, stopChild } from './lab/vethd';
+import { attachedLines, checkLabHost, startVethd, stopChild } from './lab/vethd';
 
 const DEMO_MAC = '02:00:c0:00:02:03';
 
@@ -18,7 +18,7 @@ export async function runDemo(say: (line: string) => void): Promise<void> {
     await lab.startDhcpServer();
     say(`peer: dnsmasq serving 192.0.2.100-199 on ${PEER_IP}`);
     const vethd = await startVethd(lab, ['-v', 'veth1', '-e', 'eth0', '-m', DEMO_MAC]);
-    const attached = vethd.stdout().split('\n').find((l) => l.startsWith('Attached'));
+    const [attached] = attachedLines(vethd.stdout());
     say(`fw: vethd -v veth1 -e eth0 -m ${DEMO_MAC}: ${attached}`);
     const eth0Ip = await lab.dhclient('fw', 'eth0');
     say(`fw: dhclient eth0  -> ${eth0Ip}`);

@@ -1,8 +1,9 @@
 /**
  * The command line, compatible with the original vethd:
  *   vethd [-v veth-device] [-e eth-device] [-m mac-address]
- * plus `vethd mac generate|inspect` and `vethd doctor`. One error path:
- * program.error(message, {exitCode, code}).
+ * plus `vethd mac generate|inspect`, `vethd doctor` and `vethd help`. One
+ * error path: program.error(message, {exitCode, code}); every error, the
+ * parser's too, is one line starting "vethd: " (commanderErrorText()).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { localUsers } from '../daemon/collision';
@@ -13,7 +14,7 @@ import { runDaemon, type OnConflict, type ReloadResult } from '../daemon/daemon'
 import { codedError, describeError, errnoOr, errorCode, EXIT_RUNTIME, EXIT_SETUP, EXIT_USAGE, fileErrorText, quote, type ErrorCode } from '../errors';
 import { DEFAULT_METRICS_LISTEN, parseListen } from '../obs/http';
 import { checkIfname } from '../host/ifname';
-import { createLogger, LOG_FORMATS, LOG_LEVELS, reopenLogFiles, type LogFormat, type Logger, type LogLevel } from '../obs/log';
+import { createLogger, LOG_FORMATS, LOG_LEVELS, prettyLogs, reopenLogFiles, type LogFormat, type Logger, type LogLevel } from '../obs/log';
 import { formatMac, parseMac } from '../mac/mac';
 import { MAC_POLICIES, parseMacSpec, resolveMac, type MacContext } from '../mac/macpolicy';
 import { inspectLines, universalWarning } from '../mac/mactext';
@@ -32,6 +33,8 @@ export interface CliDeps {
   native?: NativeModule;
   /** stdout line writer. */
   out?: (line: string) => void;
+  /** Whether stdout is a terminal (default process.stdout.isTTY): --log-format auto is pretty there, and only there may a plain line share stdout with the log. */
+  stdoutIsTty?: boolean;
   /** Build the logger (tests pass a silent one); logFile: append JSON lines there instead of stdout. */
   logger?: (level: LogLevel, format: LogFormat, logFile?: string) => Logger;
   signals?: Parameters<typeof runDaemon>[1]['signals'];
@@ -85,8 +88,11 @@ const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWin
 
 const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
 
+/** Every error vethd writes starts so, its own (fail()) and commander's alike. */
+const ERROR_PREFIX = 'vethd: ';
+
 function fail(program: Command, err: unknown, exitCode: number): never {
-  program.error(`vethd: ${describeError(err)}`, { exitCode, code: errorCode(err) });
+  program.error(`${ERROR_PREFIX}${describeError(err)}`, { exitCode, code: errorCode(err) });
 }
 
 /**
@@ -103,13 +109,40 @@ const RAW_VALUE = [
   /^(error: unknown (?:option|command) )'([\s\S]*?)'((?:\n\(Did you mean [^\n]*\?\))?\n)$/,
 ];
 
-/** text, a commander error, with its raw value quoted (see RAW_VALUE). */
-export function commanderErrorText(text: string): string {
+/**
+ * text, a commander error, as vethd writes its own: "vethd: " for
+ * commander's "error: ", the raw value quoted (see RAW_VALUE), and the
+ * "(Did you mean --veth?)" line it adds folded into the one line. commands:
+ * the names an "unknown command" error lists after it.
+ */
+export function commanderErrorText(text: string, commands: string[] = []): string {
+  let t = text;
   for (const re of RAW_VALUE) {
-    const m = re.exec(text);
-    if (m && quote(m[2]) !== `"${m[2]}"`) return `${m[1]}${quote(m[2])}${m[3]}`;
+    const m = re.exec(t);
+    if (m && quote(m[2]) !== `"${m[2]}"`) {
+      t = `${m[1]}${quote(m[2])}${m[3]}`;
+      break;
+    }
   }
-  return text;
+  t = t.replace(/\n\(Did you mean ([^\n]*)\?\)\n$/, ' (did you mean $1?)\n');
+  if (commands.length && t.startsWith('error: unknown command ')) t = t.replace(/\n$/, `; commands: ${commands.join(', ')}\n`);
+  return t.replace(/^error: /, ERROR_PREFIX);
+}
+
+/** The commands c lists in an "unknown command" error: its subcommands and help (commander's, for a command that has subcommands). */
+function commandNames(c: Command): string[] {
+  return c.commands.length ? [...c.commands.map((sub) => sub.name()), 'help'] : [];
+}
+
+/**
+ * A word where vethd takes no argument (`vethd status`): an unknown command,
+ * worded as commander words it for a command without an action of its own
+ * (`vethd mac status`), so it is written as those are (commanderErrorText).
+ * Commander itself would say "too many arguments": vethd's action runs the
+ * daemon, as vethd 1.0 did without arguments.
+ */
+function unknownCommand(c: Command, word: string): never {
+  c.error(`error: unknown command '${word}'`, { exitCode: EXIT_USAGE, code: 'commander.unknownCommand' });
 }
 
 /**
@@ -195,7 +228,7 @@ function doctorCommand(deps: CliDeps, out: (line: string) => void, program: Comm
       }
       for (const line of lines.slice(0, -1)) out(line);
       const summary = lines[lines.length - 1];
-      if (exitCode !== 0) program.error(`vethd doctor: ${summary}`, { exitCode, code: 'vethd.doctor' satisfies ErrorCode });
+      if (exitCode !== 0) program.error(`${ERROR_PREFIX}doctor: ${summary}`, { exitCode, code: 'vethd.doctor' satisfies ErrorCode });
       out(summary);
     });
 }
@@ -254,17 +287,38 @@ function planVnics(opts: RootOptions, tables: Record<string, unknown>[] | undefi
   });
 }
 
-/** The commander program; parse with `await program.parseAsync(argv)`. */
+/** The end of `vethd --help`. */
+const HELP_EXAMPLES = `
+Examples:
+  vethd -v veth1 -e eth0 -m 02:00:c0:00:02:03
+      veth1 on eth0 with that MAC, as vethd 1.0 ran it
+  vethd -c /etc/vethd/eth0.toml
+      the options, and a vNIC per [[vnic]] table, from a file
+  vethd doctor -e eth0
+      what on this host breaks a vNIC beside eth0, and the fix for each
+
+See vethd(8) and vethd.toml(5).`;
+
+/**
+ * The commander program; parse with `await program.parseAsync(argv)`. Its
+ * options are grouped for --help: the essentials first, relay tuning last.
+ */
 export function buildProgram(deps: CliDeps = {}): Command {
   const out = deps.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const program: Command = new Command('vethd');
   program
     .description('Give a host a second Ethernet identity: a TAP device with its own MAC, relayed onto a parent NIC')
-    .version(VERSION, '--version', 'print the version')
     .enablePositionalOptions()
+    .allowExcessArguments() // a word left over is an unknown command: the action says so (unknownCommand())
+    .helpCommand(true)
+    .optionsGroup('Essentials:')
     .option('-v, --veth <device>', 'virtual NIC (TAP) to create', 'veth0')
     .addOption(new Option('-e, --eth <device>', 'parent NIC to relay onto').default('eth0').env('VETHD_PARENT'))
     .addOption(new Option('-m, --mac <address|policy>', MAC_HELP).env('VETHD_MAC'))
+    .addOption(new Option('-c, --config <file>', 'read options from a TOML file (keys are the long option names; the command line and environment win); SIGHUP re-reads it').env('VETHD_CONFIG'))
+    .version(VERSION, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'display help for command') // named here so it lists with the essentials
+    .optionsGroup('The vNIC:')
     .addOption(
       new Option('--membership <mode>', "how the parent delivers the vNIC's frames: promiscuous membership, unicast filter entry, or none")
         .choices(['promisc', 'unicast', 'none'])
@@ -272,14 +326,15 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .env('VETHD_MEMBERSHIP'),
     )
     .addOption(new Option('--netns <name|path>', 'create the vNIC inside this network namespace (a name from `ip netns`, or a path such as /proc/PID/ns/net), for a container; the packet socket stays on the parent here').env('VETHD_NETNS'))
-    .option('--no-arp-sysctls', "leave the vNIC's arp_ignore and arp_announce as they are; by default vethd sets them to 1 and 2, so the vNIC answers ARP and announces only for its own addresses (no ARP flux with a parent in the same subnet)")
     .addOption(new Option('--vlan <id>', 'make the vNIC an access port of this 802.1Q VLAN on the parent: relay only frames tagged with it, untagged towards the vNIC, and tag the vNIC\'s frames towards the wire (1 to 4094)').argParser(vlanId))
+    .option('--no-arp-sysctls', "leave the vNIC's arp_ignore and arp_announce as they are; by default vethd sets them to 1 and 2, so the vNIC answers ARP and announces only for its own addresses (no ARP flux with a parent in the same subnet)")
     .addOption(
       new Option('--announce <count>', "when the vNIC comes up or gains an address, announce it this many times: gratuitous ARP (IPv4), unsolicited neighbour advertisement (IPv6), so caches that knew the address at another MAC take the vNIC's at once (0: off)")
         .argParser(announceCount)
         .default(2),
     )
     .addOption(new Option('--announce-interval <ms>', 'time between two announcements of one address (100 to 60000)').argParser(announceMs).default(2000))
+    .optionsGroup('What the vNIC may send:')
     .option('--no-anti-spoofing', "relay the vNIC's frames whatever identity they claim (for a vNIC that is a bridge port); by default a source MAC, ARP/RARP sender, IPv6 neighbour discovery link-layer address or DHCP client chaddr other than the vNIC's MAC is dropped and counted")
     .addOption(
       new Option('--link-local <groups>', `reserved 802.1 groups 01:80:c2:00:00:0X the vNIC may send to (a switch takes them as its own link's: STP, PAUSE, LACP); the rest are dropped and counted: names stp, pause (and EtherType 0x8808), slow (LACP; 0x8809), eapol, lldp, numbers 0x00-0x0f, none or all, comma-separated`)
@@ -288,6 +343,26 @@ export function buildProgram(deps: CliDeps = {}): Command {
     )
     .option('--ra-guard', "drop router advertisements and ICMPv6 redirects from the vNIC (RA guard, RFC 6105), for a vNIC that must not act as a router")
     .option('--dhcp-guard', "drop DHCP and DHCPv6 server and relay messages from the vNIC (from ports 67/547, to ports 68/546, BOOTREPLYs to 67), for a vNIC that must not act as a DHCP server")
+    .optionsGroup('Conflicts, metrics and logs:')
+    .addOption(
+      new Option('--probe-window <ms>', 'before bringing the vNIC up, listen this long on the parent for another station using the MAC (0: skip)')
+        .argParser(probeWindowMs)
+        .default(500),
+    )
+    .addOption(
+      new Option('--on-conflict <action>', 'when another station uses the MAC while running: warn once per burst, or exit 1')
+        .choices(['warn', 'exit'])
+        .default('warn'),
+    )
+    .addOption(
+      new Option('--metrics-listen <host:port|off>', 'Prometheus /metrics and /healthz endpoint (loopback by default)')
+        .default(DEFAULT_METRICS_LISTEN)
+        .env('VETHD_METRICS_LISTEN'),
+    )
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('VETHD_LOG_LEVEL'))
+    .addOption(new Option('--log-format <format>', 'log lines on stdout: JSON, or pretty; auto is pretty on a TTY').choices(LOG_FORMATS).default('auto').env('VETHD_LOG_FORMAT'))
+    .addOption(new Option('--log-file <path>', 'append JSON log lines to this file instead of stdout; SIGHUP reopens it (for logrotate)').env('VETHD_LOG_FILE'))
+    .optionsGroup('Relay tuning (the defaults suit most hosts):')
     .option('--no-vnet-hdr', 'relay plain frames, completing partial checksums in software, instead of passing virtio_net_hdr through (slower; for kernels or set-ups without it)')
     .addOption(
       new Option('--rx-ring <mode>', 'receive path on the parent: TPACKET_V2 ring (auto), TPACKET_V3 ring (fewest wake-ups, up to 1 ms added latency), or recvmsg() per frame (off); falls back when the kernel refuses')
@@ -318,26 +393,8 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .env('VETHD_CPU_LATENCY'),
     )
     .option('--qdisc-bypass', "send the vNIC's frames straight to the parent's driver (PACKET_QDISC_BYPASS), skipping its qdisc and any tc shaping")
-    .addOption(
-      new Option('--probe-window <ms>', 'before bringing the vNIC up, listen this long on the parent for another station using the MAC (0: skip)')
-        .argParser(probeWindowMs)
-        .default(500),
-    )
-    .addOption(
-      new Option('--on-conflict <action>', 'when another station uses the MAC while running: warn once per burst, or exit 1')
-        .choices(['warn', 'exit'])
-        .default('warn'),
-    )
-    .addOption(
-      new Option('--metrics-listen <host:port|off>', 'Prometheus /metrics and /healthz endpoint (loopback by default)')
-        .default(DEFAULT_METRICS_LISTEN)
-        .env('VETHD_METRICS_LISTEN'),
-    )
-    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('VETHD_LOG_LEVEL'))
-    .addOption(new Option('--log-format <format>', 'log lines on stdout: JSON, or pretty; auto is pretty on a TTY').choices(LOG_FORMATS).default('auto').env('VETHD_LOG_FORMAT'))
-    .addOption(new Option('--log-file <path>', 'append JSON log lines to this file instead of stdout; SIGHUP reopens it (for logrotate)').env('VETHD_LOG_FILE'))
-    .addOption(new Option('-c, --config <file>', 'read options from a TOML file (keys are the long option names; the command line and environment win); SIGHUP re-reads it').env('VETHD_CONFIG'))
     .action(async (cliOpts: RootOptions) => {
+      if (program.args.length) unknownCommand(program, program.args[0]);
       let opts = cliOpts;
       let tables: Record<string, unknown>[] | undefined;
       if (opts.config) {
@@ -377,6 +434,8 @@ export function buildProgram(deps: CliDeps = {}): Command {
           fail(program, codedError('vethd.mac-in-use', `MAC ${formatMac(mac)} is already used by ${users.join(', ')} on this host; choose another -m`), EXIT_SETUP);
         }
       }
+      // JSON log lines on stdout: the Attached line goes into the log, so `vethd | jq` reads every line.
+      const jsonStdout = !opts.logFile && !prettyLogs(opts.logFormat, deps.stdoutIsTty ?? Boolean(process.stdout.isTTY));
       const started = { ...opts }; // opts() is live: keep what the daemon started with
       const startedVnics = tables;
       let exit;
@@ -400,7 +459,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
             metricsListen,
             cpuLatencyUs: opts.cpuLatency,
           },
-          { log, out, native: deps.native, cpuLatencyDevice: deps.cpuLatencyDevice, signals: deps.signals, parentUp: deps.parentUp, reload: opts.config ? () => reloadConfig(program, started, startedVnics) : undefined, reopenLog: reopenLogFiles },
+          { log, out: jsonStdout ? undefined : out, native: deps.native, cpuLatencyDevice: deps.cpuLatencyDevice, signals: deps.signals, parentUp: deps.parentUp, reload: opts.config ? () => reloadConfig(program, started, startedVnics) : undefined, reopenLog: reopenLogFiles },
         );
       } catch (err) {
         fail(program, err, EXIT_SETUP);
@@ -409,11 +468,12 @@ export function buildProgram(deps: CliDeps = {}): Command {
     });
   program.addCommand(macCommand(deps, out, program));
   program.addCommand(doctorCommand(deps, out, program));
-  const quoteValues = (c: Command): void => {
-    c.configureOutput({ outputError: (text, write) => write(commanderErrorText(text)) });
-    c.commands.forEach(quoteValues);
+  program.addHelpText('after', HELP_EXAMPLES);
+  const oneErrorFormat = (c: Command): void => {
+    c.configureOutput({ outputError: (text, write) => write(commanderErrorText(text, commandNames(c))) });
+    c.commands.forEach(oneErrorFormat);
   };
-  quoteValues(program);
+  oneErrorFormat(program);
   return program;
 }
 

@@ -13,6 +13,7 @@ import { holdCpuLatency, type CpuLatencyHold } from '../host/cpulatency';
 import { serveMetrics, type ListenAddress, type MetricsServer } from '../obs/http';
 import type { Logger, LogLevel } from '../obs/log';
 import { createMetrics } from '../obs/metrics';
+import { statsSummary } from '../obs/summary';
 import { ParentWatch, type ParentChange } from './parentwatch';
 import { sysfsIfindex, sysfsOperUp } from '../host/sysfs';
 import { createNotifier } from './systemd';
@@ -79,8 +80,12 @@ export interface DaemonOptions extends HotPathOptions {
 
 export interface DaemonDeps {
   log: Logger;
-  /** Where the one status line goes (stdout). */
-  out: (line: string) => void;
+  /**
+   * Where the one "Attached" line per vNIC goes, for a person (stdout);
+   * undefined: it is logged instead, as an info record with the same text
+   * (when stdout carries JSON log lines, it carries nothing else).
+   */
+  out?: (line: string) => void;
   native?: NativeModule;
   /** Emits 'SIGINT' / 'SIGTERM' (stop) and 'SIGUSR1' (log the counters); default: process. */
   signals?: Pick<EventEmitter, 'on' | 'off'>;
@@ -198,7 +203,8 @@ function attachedLine(v: VnicInfo, parent: string): string {
 /**
  * Open the relay (throws the native set-up error, leaving nothing behind),
  * start it, probe for MAC conflicts, bring the vNICs up, print
- * `Attached <tap> into <parent> (<mac>)` for each, and resolve when it ends.
+ * `Attached <tap> into <parent> (<mac>)` for each (to deps.out, else in the
+ * log), and resolve when it ends.
  * The relay is closed (TAPs deleted, membership dropped) before resolving.
  */
 export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<DaemonExit> {
@@ -277,7 +283,8 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   else log[caps.holding ? 'warn' : 'info']({ threads: caps.threads, holding: caps.holding, held: caps.held }, capsDroppedLine(caps));
   const notifier = createNotifier(native.sdNotify, deps.env ?? process.env, (err) => log.warn({ err }, 'sd_notify failed'));
   for (const v of runs) {
-    deps.out(attachedLine(v.info, info.parent));
+    if (deps.out) deps.out(attachedLine(v.info, info.parent));
+    else v.log.info({ mac: v.info.mac, netns: v.info.netns }, attachedLine(v.info, info.parent));
     v.log.info(
       { mac: v.info.mac, mtu: info.mtu, vnetHdr: info.vnetHdr, membership: info.membership, ifindex: v.info.tapIfindex, netns: v.info.netns, vlan: v.info.vlan },
       `relay running (${info.vnetHdr ? 'virtio_net_hdr passthrough' : 'plain frames, checksums completed in software'}, ${info.membership} membership${v.info.vlan ? `, access port of VLAN ${v.info.vlan}` : ''})`,
@@ -378,8 +385,10 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   const stats = relay.stats();
   relay.close();
   latency?.release();
-  if (exit.error) log.error({ err: exit.error, stats }, 'relay stopped');
-  else log.info({ stats }, `stopped on ${exit.reason}`);
+  // The non-zero counters only: the full set is ~100 numbers, most of them 0 (SIGUSR1 logs them all).
+  const counters = statsSummary(stats, runs.map((v) => v.info));
+  if (exit.error) log.error({ err: exit.error, counters }, 'relay stopped');
+  else log.info({ counters }, `stopped on ${exit.reason}`);
   return { ...exit, stats };
 }
 

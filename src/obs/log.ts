@@ -4,7 +4,8 @@
  * per frame.
  */
 import pino from 'pino';
-import pretty from 'pino-pretty';
+import pretty, { type PrettyOptions } from 'pino-pretty';
+import { summaryLines, type StatsSummary } from './summary';
 
 /** A pino logger: the daemon logs JSON lines with it, children bound to {device, parent}. */
 export type Logger = pino.Logger;
@@ -18,6 +19,26 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 /** One of LOG_FORMATS. */
 export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** Whether format writes pretty lines on a terminal or not (tty): 'pretty', or 'auto' on a TTY; 'json' and 'auto' elsewhere write JSON lines. */
+export function prettyLogs(format: LogFormat, tty: boolean): boolean {
+  return format === 'auto' ? tty : format === 'pretty';
+}
+
+/**
+ * pino-pretty's options for vethd: without pid and hostname; the shutdown
+ * record's counters (a StatsSummary) as a line per vNIC rather than nested
+ * JSON. colorize: ANSI colours (auto format on a TTY).
+ */
+export function prettyOptions(colorize: boolean): PrettyOptions {
+  return {
+    colorize,
+    ignore: 'pid,hostname',
+    customPrettifiers: {
+      counters: (value) => (value && typeof value === 'object' ? summaryLines(value as StatsSummary).map((l) => `\n  ${l}`).join('') : String(value)),
+    },
+  };
+}
 
 /** File destinations opened by createLogger(), for reopenLogFiles(). */
 const files = new Set<ReturnType<typeof pino.destination>>();
@@ -33,9 +54,8 @@ export function createLogger(level: LogLevel = 'info', format: LogFormat = 'auto
     files.add(dest);
     return pino({ name: 'vethd', level }, dest);
   }
-  const isTty = format === 'auto' ? Boolean(fd === 1 ? process.stdout.isTTY : process.stderr.isTTY) : format === 'pretty';
   const opts = { name: 'vethd', level };
-  if (isTty) return pino(opts, pretty({ destination: fd, sync: true, colorize: format === 'auto', ignore: 'pid,hostname' }));
+  if (prettyLogs(format, Boolean(fd === 1 ? process.stdout.isTTY : process.stderr.isTTY))) return pino(opts, pretty({ ...prettyOptions(format === 'auto'), destination: fd, sync: true }));
   return pino(opts, pino.destination({ fd, sync: true }));
 }
 

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { CommanderError } from 'commander';
 import pino from 'pino';
-import { describe, expect, test } from 'vitest';
-import { buildProgram } from '../../src/cli/cli';
+import { describe, expect, test, vi } from 'vitest';
+import { buildProgram, main } from '../../src/cli/cli';
 import { waitFor } from '../../tools/lab/exec';
 import { formatMac } from '../../src/mac/mac';
 import { resolveMac } from '../../src/mac/macpolicy';
@@ -16,7 +16,8 @@ const MACHINE_ID = '0123456789abcdef0123456789abcdef';
 // (from its pid), not the real default 127.0.0.1:10823, which a vethd on this host may hold.
 process.env.VETHD_METRICS_LISTEN = `127.0.0.1:${20000 + (process.pid % 40000)}`;
 
-function setup(opts: { machineId?: string; users?: string[]; cpuLatencyDevice?: string } = {}) {
+/** A CLI on a fake addon; stdout a terminal unless tty is false (--log-format auto is then JSON). */
+function setup(opts: { machineId?: string; users?: string[]; cpuLatencyDevice?: string; tty?: boolean } = {}) {
   const fake = new FakeNative();
   const signals = new FakeSignals();
   const lines: string[] = [];
@@ -27,6 +28,7 @@ function setup(opts: { machineId?: string; users?: string[]; cpuLatencyDevice?: 
   const program = buildProgram({
     native: fake.module(),
     out: (l) => lines.push(l),
+    stdoutIsTty: opts.tty ?? true,
     logger,
     signals,
     machineId: () => ('machineId' in opts ? opts.machineId : MACHINE_ID),
@@ -50,6 +52,25 @@ async function outcome(p: Promise<unknown>): Promise<CommanderError | undefined>
   }
 }
 
+/** main() as bin/vethd runs it, on argv (after "vethd"): what it wrote and the exit status it set. Only for runs that never reach the daemon. */
+async function runMain(...args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const keep = (to: string[]) => (chunk: string | Uint8Array) => (to.push(String(chunk)), true);
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation(keep(stdout));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(keep(stderr));
+  const before = process.exitCode;
+  try {
+    process.exitCode = undefined;
+    await main(['node', 'vethd', ...args]);
+    return { stdout: stdout.join(''), stderr: stderr.join(''), exitCode: Number(process.exitCode ?? 0) };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    process.exitCode = before;
+  }
+}
+
 describe('vethd [-v veth] [-e eth] [-m mac]', () => {
   test('defaults: veth0 on eth0, the persistent MAC, promiscuous membership; SIGTERM stops it cleanly', async () => {
     const { fake, signals, lines, parse } = setup();
@@ -63,6 +84,16 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     signals.emit('SIGTERM');
     expect(await outcome(run)).toBeUndefined();
     expect(fake.closed).toBe(1);
+  });
+
+  test('no arguments at all: veth0 on eth0, as vethd 1.0', async () => {
+    const { fake, signals, lines, parse } = setup();
+    const run = parse();
+    await waitFor('attach', () => lines.length > 0);
+    expect(fake.opened[0].parent).toBe('eth0');
+    expect(fake.opened[0].vnics.map((v) => v.tap)).toEqual(['veth0']);
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
   });
 
   test('the original interface: -v -e -m, any MAC notation', async () => {
@@ -357,13 +388,102 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
   test('commander\'s own errors show a raw value quoted the same way; a plain one as it was', async () => {
     const a = setup();
     expect((await outcome(a.parse('--membership', 'a\nb')))?.code).toBe('commander.invalidArgument');
-    expect(a.errors.join('')).toBe('error: option \'--membership <mode>\' argument "a\\nb" is invalid. Allowed choices are promisc, unicast, none.\n');
+    expect(a.errors.join('')).toBe('vethd: option \'--membership <mode>\' argument "a\\nb" is invalid. Allowed choices are promisc, unicast, none.\n');
     const b = setup();
     expect((await outcome(b.parse(`--x\n${'y'.repeat(5000)}`)))?.code).toBe('commander.unknownOption');
-    expect(b.errors.join('')).toBe(`error: unknown option "--x\\n${'y'.repeat(28)}"… (5004 characters)\n`);
+    expect(b.errors.join('')).toBe(`vethd: unknown option "--x\\n${'y'.repeat(28)}"… (5004 characters)\n`);
     const c = setup();
     await outcome(c.parse('--membership', 'all'));
-    expect(c.errors.join('')).toBe("error: option '--membership <mode>' argument 'all' is invalid. Allowed choices are promisc, unicast, none.\n");
+    expect(c.errors.join('')).toBe("vethd: option '--membership <mode>' argument 'all' is invalid. Allowed choices are promisc, unicast, none.\n");
+  });
+
+  test.each([
+    [['--vet', 'veth1'], 'commander.unknownOption', "vethd: unknown option '--vet' (did you mean --veth?)"],
+    [['--x'], 'commander.unknownOption', "vethd: unknown option '--x'"],
+    [['-v'], 'commander.optionMissingArgument', "vethd: option '-v, --veth <device>' argument missing"],
+    [['--fanout', 'rr'], 'commander.invalidArgument', "vethd: option '--fanout <mode>' argument 'rr' is invalid. Allowed choices are cpu, hash."],
+    [['--vlan', '0'], 'commander.invalidArgument', 'vethd: option \'--vlan <id>\' argument \'0\' is invalid. expected a VLAN ID from 1 to 4094, got "0"'],
+    [['-c', '/nonexistent/vethd.toml'], 'vethd.config', 'vethd: config /nonexistent/vethd.toml: cannot read: no such file or directory (ENOENT)'],
+  ])('one error prefix: %j is one line starting "vethd: "', async (args, code, line) => {
+    const { errors, parse } = setup();
+    const err = await outcome(parse(...args));
+    expect(err?.code).toBe(code);
+    expect(errors.join('')).toBe(`${line}\n`);
+  });
+
+  test.each([
+    [['mac', 'inspect'], "vethd: missing required argument 'mac'"],
+    [['mac', 'inspect', 'zz'], 'vethd: invalid MAC "zz": expected six hex octets such as 02:00:c0:00:02:03, 02-00-c0-00-02-03 or 0200.c000.0203'],
+    [['mac', 'generate', '--bogus'], "vethd: unknown option '--bogus'"],
+    [['mac', 'generate', 'persistent', 'x'], "vethd: too many arguments for 'generate'. Expected 1 argument but got 2."],
+    [['doctor', '--fixx'], "vethd: unknown option '--fixx' (did you mean --fix?)"],
+  ])('one error prefix in the subcommands: vethd %j writes one line starting "vethd: ", exit 2', async (args, line) => {
+    const r = await runMain(...args);
+    expect(r.stderr).toBe(`${line}\n`);
+    expect(r.stdout).toBe('');
+    expect(r.exitCode).toBe(2);
+  });
+
+  test.each([
+    [['status'], "vethd: unknown command 'status'; commands: mac, doctor, help"],
+    [['-v', 'veth1', 'up', 'now'], "vethd: unknown command 'up'; commands: mac, doctor, help"],
+    [['a\nb'], 'vethd: unknown command "a\\nb"; commands: mac, doctor, help'],
+  ])('an unknown word: vethd %j names it and lists the commands, one line, exit 2, nothing opened', async (args, line) => {
+    const { fake, errors, parse } = setup();
+    const err = await outcome(parse(...args));
+    expect(err?.code).toBe('commander.unknownCommand');
+    expect(errors.join('')).toBe(`${line}\n`);
+    expect(fake.opened).toHaveLength(0);
+    const r = await runMain(...args);
+    expect(r.stderr).toBe(`${line}\n`);
+    expect(r.exitCode).toBe(2);
+  });
+
+  test.each([
+    [['mac', 'status'], "vethd: unknown command 'status'; commands: generate, inspect, help"],
+    [['mac', 'inspec'], "vethd: unknown command 'inspec' (did you mean inspect?); commands: generate, inspect, help"],
+  ])('an unknown word after a command: vethd %j names it and lists that command\'s commands, one line, exit 2', async (args, line) => {
+    const r = await runMain(...args);
+    expect(r.stderr).toBe(`${line}\n`);
+    expect(r.exitCode).toBe(2);
+  });
+
+  test('--help: the options under headings, the essentials first and relay tuning last, then the commands and examples', async () => {
+    const r = await runMain('--help');
+    expect(r.exitCode).toBe(0);
+    const headings = r.stdout.split('\n').filter((l) => /^\S.*:$/.test(l));
+    expect(headings).toEqual(['Essentials:', 'The vNIC:', 'What the vNIC may send:', 'Conflicts, metrics and logs:', 'Relay tuning (the defaults suit most hosts):', 'Commands:', 'Examples:']);
+    /** The options listed under heading, as their first flag. */
+    const under = (heading: string) => (r.stdout.split(`\n${heading}\n`)[1] ?? '').split('\n\n')[0].match(/^ {2}(-[\w-]+)/gm)?.map((f) => f.trim()) ?? [];
+    expect(under('Essentials:')).toEqual(['-v', '-e', '-m', '-c', '-V', '-h']);
+    expect(under('What the vNIC may send:')).toEqual(['--no-anti-spoofing', '--link-local', '--ra-guard', '--dhcp-guard']);
+    expect(under('Relay tuning (the defaults suit most hosts):')).toEqual(['--no-vnet-hdr', '--rx-ring', '--no-kernel-filter', '--tx-batch', '--rx-coalesce', '--queues', '--fanout', '--no-follow-cpu', '--cpu-latency', '--qdisc-bypass']);
+    // Every option is in one of the groups (none left under a plain "Options:").
+    const listed = headings.slice(0, 5).flatMap(under);
+    const program = buildProgram();
+    expect(listed.sort()).toEqual([...program.options.map((o) => o.short ?? o.long ?? ''), '-h'].sort());
+    expect(r.stdout).toContain('\nExamples:\n  vethd -v veth1 -e eth0 -m 02:00:c0:00:02:03\n');
+  });
+
+  test('vethd help, vethd help mac: the help, exit 0', async () => {
+    const top = await runMain('help');
+    expect(top.stdout).toMatch(/^Usage: vethd /);
+    expect(top.stdout).toContain('--veth <device>');
+    expect(top.exitCode).toBe(0);
+    const mac = await runMain('help', 'mac');
+    expect(mac.stdout).toMatch(/^Usage: vethd mac /);
+    expect(mac.exitCode).toBe(0);
+  });
+
+  test('one error prefix: a bad value from the environment too', async () => {
+    const { errors, parse } = setup();
+    process.env.VETHD_MEMBERSHIP = 'all';
+    try {
+      await outcome(parse());
+    } finally {
+      delete process.env.VETHD_MEMBERSHIP;
+    }
+    expect(errors.join('')).toBe("vethd: option '--membership <mode>' value 'all' from env 'VETHD_MEMBERSHIP' is invalid. Allowed choices are promisc, unicast, none.\n");
   });
 
   test('decimal digits, leading zeros too, are taken', async () => {
@@ -373,6 +493,45 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(fake.opened[0]).toMatchObject({ vnics: [{ vlan: 100 }], txBatch: 8 });
     signals.emit('SIGTERM');
     expect(await outcome(run)).toBeUndefined();
+  });
+
+  test.each([
+    ['--log-format json', ['--log-format', 'json'], true],
+    ['--log-format auto, stdout not a terminal', [], false],
+  ])('%s: stdout carries only JSON, the Attached line a log record with the same text', async (_name, args, tty) => {
+    const { signals, lines, logs, parse } = setup({ tty });
+    const run = parse('-v', 'veth1', '-m', '02:00:c0:00:02:03', '--probe-window', '0', '--metrics-listen', 'off', ...args);
+    await waitFor('the Attached record', () => logs.some((l) => l.includes('Attached')));
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+    expect(lines).toEqual([]);
+    const attached = logs.map((l) => JSON.parse(l)).filter((r) => r.msg.startsWith('Attached'));
+    expect(attached).toEqual([expect.objectContaining({ level: 30, msg: 'Attached veth1 into eth0 (02:00:c0:00:02:03)', device: 'veth1', parent: 'eth0', mac: '02:00:c0:00:02:03' })]);
+  });
+
+  test.each([
+    ['--log-format pretty', ['--log-format', 'pretty'], false],
+    ['--log-format auto on a terminal', [], true],
+  ])('%s: the Attached line on stdout, for a person', async (_name, args, tty) => {
+    const { signals, lines, logs, parse } = setup({ tty });
+    const run = parse('-v', 'veth1', '-m', '02:00:c0:00:02:03', '--probe-window', '0', '--metrics-listen', 'off', ...args);
+    await waitFor('attach', () => lines.length > 0);
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+    expect(lines).toEqual(['Attached veth1 into eth0 (02:00:c0:00:02:03)']);
+    expect(logs.filter((l) => l.includes('Attached'))).toEqual([]);
+  });
+
+  test('--log-file: the log goes to the file, so the Attached line stays on stdout', async () => {
+    // Left in the temporary directory: the process keeps the file among those a later SIGHUP reopens.
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-log-')), 'vethd.log');
+    const { signals, lines, parse } = setup({ tty: false });
+    const run = parse('-v', 'veth1', '-m', '02:00:c0:00:02:03', '--probe-window', '0', '--metrics-listen', 'off', '--log-format', 'json', '--log-file', file);
+    await waitFor('attach', () => lines.length > 0);
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+    expect(lines).toEqual(['Attached veth1 into eth0 (02:00:c0:00:02:03)']);
+    expect(readFileSync(file, 'utf8')).toContain('"msg":"relay running');
   });
 
   test('--log-file in a missing directory: one line naming the file and the errno, exit 2, relay never opened', async () => {
@@ -583,9 +742,9 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(await outcome(run)).toBeUndefined();
   });
 
-  test('--version prints the package version', async () => {
+  test.each(['--version', '-V'])('%s prints the package version', async (flag) => {
     const { lines, parse } = setup();
-    const err = await outcome(parse('--version'));
+    const err = await outcome(parse(flag));
     expect(err?.code).toBe('commander.version');
     expect(lines.join('')).toMatch(/^\d+\.\d+\.\d+\n$/);
   });

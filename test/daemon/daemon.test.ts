@@ -1,6 +1,8 @@
 import pino from 'pino';
+import { prettyFactory } from 'pino-pretty';
 import { expect, test } from 'vitest';
 import { runDaemon, type DaemonDeps } from '../../src/daemon/daemon';
+import { prettyOptions } from '../../src/obs/log';
 import { waitFor } from '../../tools/lab/exec';
 import { FakeNative, FakeSignals, nativeError } from '../fakes';
 
@@ -53,4 +55,20 @@ test('a link monitor that cannot read warns once per spell of errors, however ma
   fake.linkEvents({ type: 'resync', error });
   expect(warnings()).toBe(2);
   expect(await stop()).toBe(0);
+});
+
+test('the shutdown record gives the non-zero counters only: a few lines in pretty mode, not a hundred zeros', async () => {
+  const { fake, logs, stop } = await start();
+  fake.stats.receive.frames = 7;
+  fake.stats.receive.bytes = 700;
+  fake.stats.transmit.drops.spoofed_source = 2;
+  expect(await stop()).toBe(0);
+  const line = logs.find((l) => l.includes('"msg":"stopped on SIGTERM"')) ?? '{}';
+  const record = JSON.parse(line);
+  expect(record.counters).toEqual({ vnics: [{ device: 'veth1', receive: { frames: 7, bytes: 700 }, transmit: { drops: { spoofed_source: 2 } } }] });
+  expect(record.stats).toBeUndefined();
+  // As --log-format pretty shows it: was ~110 lines of zeros.
+  const text = prettyFactory(prettyOptions(false))(line);
+  expect(text).toMatch(/\n {4}counters:\n {6}veth1: received 7 frames, 700 bytes; sent no frames, dropped spoofed_source 2\n$/);
+  expect(text.split('\n').length).toBeLessThan(8);
 });

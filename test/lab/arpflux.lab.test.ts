@@ -85,7 +85,7 @@ describe.skipIf(skipLab)('ARP flux: parent and vNIC in one subnet', () => {
     expect(r.stdout).toContain('      fix: sysctl -w net.ipv4.conf.eth0.arp_announce=2\n');
     expect(r.stdout).toContain('ok    veth1: arp_ignore 1');
     expect(r.stdout).toContain('ok    veth1: MTU 1500');
-    expect(r.stderr.trim()).toBe('vethd doctor: 2 problem(s), 2 fixable with --fix');
+    expect(r.stderr.trim()).toBe('vethd: doctor: 2 problem(s), 2 fixable with --fix');
   });
 
   test('doctor --fix sets them; afterwards every ARP frame maps each IP to its own MAC, round after round', async () => {

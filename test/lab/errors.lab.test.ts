@@ -75,7 +75,9 @@ describe.skipIf(skipLab)('set-up errors in the namespace lab', () => {
     [['-v', 'veth1', '-e', 'eth0', '-m', 'ff:ff:ff:ff:ff:ff'], 'vethd: invalid MAC "ff:ff:ff:ff:ff:ff": broadcast cannot be a station address'],
     [['-v', 'veth123456789012', '-e', 'eth0'], 'vethd: invalid interface name "veth123456789012": 16 bytes, longer than 15'],
     [['-v', 'eth0', '-e', 'eth0'], 'vethd: -v and -e name the same interface "eth0"'],
-    [['-v', 'veth1', '-e', 'eth0', '--membership', 'all'], "error: option '--membership <mode>' argument 'all' is invalid"],
+    [['-v', 'veth1', '-e', 'eth0', '--membership', 'all'], "vethd: option '--membership <mode>' argument 'all' is invalid"],
+    [['-v', 'veth1', '--veht', 'veth2'], "vethd: unknown option '--veht' (did you mean --veth?)"],
+    [['-v', 'veth1', '-e'], "vethd: option '-e, --eth <device>' argument missing"],
     // names: hostile characters, empty, reserved, too long for the parent too; a real NIC's name for the TAP
     [['-v', 'a/b', '-e', 'eth0'], 'vethd: invalid interface name "a/b": contains "/"'],
     [['-v', 'a b', '-e', 'eth0'], 'vethd: invalid interface name "a b": contains " "'],
@@ -92,7 +94,7 @@ describe.skipIf(skipLab)('set-up errors in the namespace lab', () => {
     [['--probe-window', '70000'], 'expected milliseconds from 0 to 60000, got "70000"'],
     [['--probe-window', 'abc'], 'expected milliseconds from 0 to 60000, got "abc"'],
     [['--tx-batch', '0'], 'expected a frame count from 1 to 32, got "0"'],
-    [['--rx-ring', 'v4'], "error: option '--rx-ring <mode>' argument 'v4' is invalid"],
+    [['--rx-ring', 'v4'], "vethd: option '--rx-ring <mode>' argument 'v4' is invalid"],
     [['--queues', '0'], 'expected a queue count from 1 to 16, got "0"'],
     [['--queues', '17'], 'expected a queue count from 1 to 16, got "17"'],
     [['--vlan', '0'], 'expected a VLAN ID from 1 to 4094, got "0"'],
@@ -100,12 +102,12 @@ describe.skipIf(skipLab)('set-up errors in the namespace lab', () => {
     [['--announce', '11'], 'expected a frame count from 0 to 10, got "11"'],
     [['--announce-interval', '50'], 'expected milliseconds from 100 to 60000, got "50"'],
     [['--cpu-latency', '-1'], 'expected microseconds from 0 to 2000000000, got "-1"'],
-    [['--fanout', 'rr'], "error: option '--fanout <mode>' argument 'rr' is invalid"],
-    [['--on-conflict', 'ignore'], "error: option '--on-conflict <action>' argument 'ignore' is invalid"],
+    [['--fanout', 'rr'], "vethd: option '--fanout <mode>' argument 'rr' is invalid"],
+    [['--on-conflict', 'ignore'], "vethd: option '--on-conflict <action>' argument 'ignore' is invalid"],
     [['--metrics-listen', '127.0.0.1:99999'], 'vethd: invalid --metrics-listen "127.0.0.1:99999": expected HOST:PORT, [IPv6]:PORT or off'],
     [['--metrics-listen', 'nohost'], 'vethd: invalid --metrics-listen "nohost"'],
-    [['--log-level', 'loud'], "error: option '--log-level <level>' argument 'loud' is invalid"],
-    [['--log-format', 'xml'], "error: option '--log-format <format>' argument 'xml' is invalid"],
+    [['--log-level', 'loud'], "vethd: option '--log-level <level>' argument 'loud' is invalid"],
+    [['--log-format', 'xml'], "vethd: option '--log-format <format>' argument 'xml' is invalid"],
     // the same checks for config file values
     [['-c', '/nonexistent/vethd.toml'], 'vethd: config /nonexistent/vethd.toml: cannot read: no such file or directory (ENOENT)'],
     [['-c', conf('unknown', 'colour = 1')], 'unknown key "colour"'],
@@ -134,6 +136,7 @@ describe.skipIf(skipLab)('set-up errors in the namespace lab', () => {
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(message);
+    expect(lines[0]).toMatch(/^vethd: /); // one prefix: the parser's errors, the config's and the kernel's
     await expectNoResidue();
   });
 

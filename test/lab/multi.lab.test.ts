@@ -7,7 +7,17 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../tools/lab/exec';
 import { Lab, PEER_IP } from '../../tools/lab/lab';
+import { attachedLines } from '../../tools/lab/vethd';
 import { Capture, linkExists, promiscuity, skipLab, VethdProcess } from './tools';
+
+/** Whether line is one JSON object. */
+function isJson(line: string): boolean {
+  try {
+    return typeof JSON.parse(line) === 'object';
+  } catch {
+    return false;
+  }
+}
 
 const MACS = ['02:00:c0:00:02:51', '02:00:c0:00:02:52', '02:00:c0:00:02:53'];
 
@@ -43,10 +53,12 @@ describe.skipIf(skipLab)('several vNICs on one parent ([[vnic]] tables)', () => 
     );
     const base = await promiscuity(lab, 'fw', 'eth0');
     const v = await VethdProcess.start(lab, ['-c', conf]);
-    await waitFor('three Attached lines', () => v.stdout().split('\n').filter((l) => l.startsWith('Attached')).length === 3);
-    expect(v.stdout()).toContain(`Attached veth1 into eth0 (${MACS[0]})`);
-    expect(v.stdout()).toContain(`Attached veth2 into eth0 (${MACS[1]})`);
-    expect(v.stdout()).toContain(`Attached eth0 into eth0 (${MACS[2]}) in network namespace /run/netns/${lab.ns('ctr')}`);
+    await waitFor('three Attached records', () => attachedLines(v.stdout()).length === 3);
+    expect(attachedLines(v.stdout())).toEqual([
+      `Attached veth1 into eth0 (${MACS[0]})`,
+      `Attached veth2 into eth0 (${MACS[1]})`,
+      `Attached eth0 into eth0 (${MACS[2]}) in network namespace /run/netns/${lab.ns('ctr')}`,
+    ]);
     // One packet socket, the three MACs in the parent's unicast filter: veth has none (no
     // IFF_UNICAST_FLT), so the kernel counts one promiscuous user for the lot, not three.
     expect(await promiscuity(lab, 'fw', 'eth0')).toBe(base + 1);
@@ -71,6 +83,15 @@ describe.skipIf(skipLab)('several vNICs on one parent ([[vnic]] tables)', () => 
     expect(vnics(after)[0].receive.frames - vnics(before)[0].receive.frames).toBeGreaterThanOrEqual(3);
 
     expect(await v.stop()).toBe(0);
+    // stdout is a pipe: JSON log lines only (the Attached lines are records), so `vethd | jq` reads it all.
+    const out = v.stdout().trim().split('\n');
+    expect(out.filter((l) => !isJson(l))).toEqual([]);
+    // The last record sums the run up: the non-zero counters of each vNIC that moved a frame, no zeros.
+    const last = JSON.parse(out[out.length - 1]) as { msg: string; counters: { vnics: { device: string; netns?: string; receive?: { frames: number } }[] } };
+    expect(last.msg).toBe('stopped on SIGTERM');
+    expect(last.counters.vnics.map((r) => r.device)).toEqual(['veth1', 'veth2', 'eth0']);
+    expect(last.counters.vnics[2]).toMatchObject({ netns: `/run/netns/${lab.ns('ctr')}`, receive: { frames: expect.any(Number) } });
+    expect(out[out.length - 1]).not.toMatch(/":0[,}]/);
     for (const [host, name] of [['fw', 'veth1'], ['fw', 'veth2'], ['ctr', 'eth0']] as const) {
       await waitFor(`${host}/${name} to go`, async () => !(await linkExists(lab, host, name)));
     }

@@ -6,7 +6,8 @@
  * no thread holds a capability.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { waitFor } from '../../tools/lab/exec';
+import { readFileSync } from 'node:fs';
+import { run, waitFor } from '../../tools/lab/exec';
 import { Lab } from '../../tools/lab/lab';
 import { linkExists, promiscuity, skipLab, statusField, threads, VethdProcess } from './tools';
 
@@ -86,6 +87,20 @@ describe.skipIf(skipLab)('signals during set-up', () => {
       await v.attached();
       expect(await inspectorListeners()).toBe('');
       expect(v.log()).not.toContain('Debugger listening');
+    } finally {
+      code = await v.stop();
+    }
+    expect(code).toBe(0);
+  });
+
+  test('the process is named vethd, so pidof finds it; its relay thread keeps its own name', async () => {
+    const v = await VethdProcess.start(lab, ['-v', 'vsig6', '-e', 'eth0', '-m', '02:00:c0:00:02:36', '--probe-window', '0']);
+    let code;
+    try {
+      const pid = String(v.child.pid);
+      expect(readFileSync(`/proc/${pid}/comm`, 'utf8')).toBe('vethd\n');
+      expect((await run('pidof', ['vethd'])).stdout.trim().split(' ')).toContain(pid);
+      expect(threads(v.child.pid ?? 0).map((t) => t.comm)).toContain('vethd-q0');
     } finally {
       code = await v.stop();
     }

@@ -8,7 +8,7 @@
  * Only one runs at a time.
  */
 import type { ChildProcess } from 'node:child_process';
-import { startVethd, stopChild } from '../lab/vethd';
+import { attachedLines, startVethd, stopChild } from '../lab/vethd';
 import type { Lab } from '../lab/lab';
 import { run, waitFor } from '../lab/exec';
 import { BENCH_IP } from './measure';
@@ -69,7 +69,7 @@ export async function startVethdScale(lab: Lab, n: number, extra: string[]): Pro
   const tables = Array.from({ length: n }, (_, i) => `[[vnic]]\nveth = "vs${i + 1}"\nmac = "${scaleMac(i + 1)}"\nannounce = 0\n`);
   const conf = lab.file(`scale-${n}.toml`, `eth = "eth0"\nprobe-window = 0\nmetrics-listen = "off"\n${tables.join('')}`);
   const v = await startVethd(lab, ['-c', conf, ...extra]);
-  await waitFor(`${n} vNICs attached`, () => v.stdout().split('\n').filter((l) => l.startsWith('Attached')).length === n);
+  await waitFor(`${n} vNICs attached`, () => attachedLines(v.stdout()).length === n);
   return {
     name: `vethd x${n}`,
     ifname: `vs${n}`,

@@ -47,11 +47,24 @@ export function spawnVethd(lab: Lab, args: string[], wrap: string[] = [], bin = 
   return { child, stdout: () => out, stderr: () => err };
 }
 
+/**
+ * The "Attached <tap> into <parent> (<mac>)" texts in vethd's stdout, in order:
+ * plain lines (pretty logs: a person's terminal) or the msg of JSON log records
+ * (JSON logs: a pipe, as in the lab, or --log-format json).
+ */
+export function attachedLines(stdout: string): string[] {
+  return stdout.split('\n').flatMap((line) => {
+    if (line.startsWith('Attached')) return [line];
+    if (!line.startsWith('{') || !line.includes('"msg":"Attached')) return [];
+    return [(JSON.parse(line) as { msg: string }).msg];
+  });
+}
+
 /** Resolve once vethd printed its "Attached" line; throws when it exited first. */
 export function attached(v: LabVethd): Promise<boolean> {
   return waitFor('vethd to attach', () => {
     if (v.child.exitCode !== null || v.child.signalCode !== null) throw new Error(`vethd exited ${v.child.exitCode ?? v.child.signalCode}: ${v.stderr().trim()}`);
-    return v.stdout().includes('Attached');
+    return attachedLines(v.stdout()).length > 0;
   });
 }
 
