@@ -74,7 +74,7 @@ export class SystemdLab {
    */
   static async boot(opts: SystemdOptions = {}): Promise<SystemdLab> {
     await sweepStaleCgroups();
-    const lab = await Lab.create(opts.tag ?? 'sd');
+    const lab = await Lab.create(opts.tag ?? 'sysd');
     const cgroup = path.join(cgroup2Root(), `${lab.prefix}-systemd`);
     let sd: SystemdLab | undefined;
     try {
