@@ -73,6 +73,8 @@ export class SystemdLab {
    * the error says what systemd printed.
    */
   static async boot(opts: SystemdOptions = {}): Promise<SystemdLab> {
+    const missing = Object.entries({ '/lib/systemd/systemd': 'systemd', '/usr/bin/curl': 'curl' }).filter(([f]) => !existsSync(f)).map(([, pkg]) => pkg);
+    if (missing.length) throw new Error(`the systemd lab needs: apt-get install ${missing.join(' ')}`);
     await sweepStaleCgroups();
     const lab = await Lab.create(opts.tag ?? 'sysd');
     const cgroup = path.join(cgroup2Root(), `${lab.prefix}-systemd`);
