@@ -12,7 +12,7 @@
  * documentation ranges only (RFC 5737, RFC 3849).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { run, tryRun, waitFor, type RunResult } from './exec';
@@ -202,19 +202,28 @@ async function removeNamespace(ns: string): Promise<void> {
   await tryRun('ip', ['netns', 'del', ns]);
 }
 
-/** Remove lab namespaces whose owning process (the pid in the name) is dead. */
+/** Whether the process with this pid is alive. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Remove lab namespaces whose owning process (the pid in the name) is dead,
+ * and their scratch directories (<tmpdir>/<prefix>-XXXXXX, made by the constructor).
+ */
 async function sweepStale(): Promise<void> {
   const list = await tryRun('ip', ['netns', 'list']);
   for (const line of (list?.stdout ?? '').split('\n')) {
     const m = new RegExp(`^(${LAB_NS_PREFIX}(\\d+)\\S*)`).exec(line);
-    if (!m) continue;
-    const pid = Number(m[2]);
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
-    }
-    if (!alive) await removeNamespace(m[1]);
+    if (m && !alive(Number(m[2]))) await removeNamespace(m[1]);
+  }
+  for (const name of readdirSync(os.tmpdir())) {
+    const m = new RegExp(`^${LAB_NS_PREFIX}(\\d+)[a-z0-9]*-[A-Za-z0-9]{6}$`).exec(name);
+    if (m && !alive(Number(m[1]))) rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
   }
 }
