@@ -74,3 +74,52 @@ describe('native/check-toolchain.sh: before node-gyp, one line naming what is mi
     expect(r.status).not.toBe(0);
   });
 });
+
+/** man's rendering of a page file: status, warnings (as test/docs/man.test.ts asks for them), text without overstrikes. */
+function man(file: string) {
+  const r = spawnSync('man', ['--warnings', '-l', file], { env: { ...process.env, LC_ALL: 'C.UTF-8' }, encoding: 'utf8' });
+  return { status: r.status, warnings: r.stderr, text: r.stdout.replace(/.\x08/g, '') };
+}
+
+// One test: the install builds the addon with node-gyp (some seconds). Dependencies come from npm's
+// cache: --prefer-offline takes a cached packument as it is and a cached tarball by integrity, and
+// asks the registry only for what the cache lacks. Not --offline: a global install resolves the
+// package's ranges with full packuments, which `npm ci` (abbreviated ones, from the lock) never
+// stores, so on a fresh machine's cache --offline fails (ENOTCACHED); after one run with a
+// network, this test runs offline.
+test('npm install -g of the packed tarball into a temporary prefix: the addon builds from the shipped sources; the installed vethd runs --version and mac generate; man renders its pages', (ctx) => {
+  if (!existsSync(path.join(root, 'dist', 'index.js'))) throw new Error('dist/ is missing: run npm run build (npm test does)');
+  const dir = path.join(tmp, 'global');
+  mkdirSync(dir);
+  // --ignore-scripts: prepare would rebuild dist/, which npm test has just done.
+  const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8' })) as { filename: string }[];
+  const tarball = path.join(dir, packed[0].filename);
+  const prefix = path.join(dir, 'prefix');
+  // --allow-scripts: npm 11 warns, and a later npm refuses, to run a global package's install script not
+  // named there; for a tarball the name is its path. (npm 10 warns that it does not know the option.)
+  const install = spawnSync('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', `--allow-scripts=${tarball}`, tarball], { cwd: dir, encoding: 'utf8' });
+  expect(install.status, `npm install -g failed:\n${install.stdout}${install.stderr}`).toBe(0);
+
+  const installed = path.join(prefix, 'lib', 'node_modules', 'vethd');
+  const addon = path.join(installed, 'build', 'Release', 'vethd.node');
+  expect(existsSync(addon), 'the install step did not build the addon').toBe(true);
+  const exported = execFileSync(process.execPath, ['-e', 'console.log(Object.keys(require(process.argv[1])).length)', addon], { cwd: dir, encoding: 'utf8' });
+  expect(Number(exported)).toBeGreaterThan(0);
+
+  const vethd = path.join(prefix, 'bin', 'vethd');
+  expect(realpathSync(vethd)).toBe(realpathSync(path.join(installed, 'bin', 'vethd')));
+  expect(execFileSync(vethd, ['--version'], { cwd: dir, encoding: 'utf8' }).trim()).toBe(pkg.version);
+  const mac = execFileSync(vethd, ['mac', 'generate'], { cwd: dir, encoding: 'utf8' }).trim();
+  expect(mac).toMatch(/^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/); // locally administered unicast
+
+  const pages = pkg.man ?? [];
+  ctx.skip(pages.length === 0, 'the package has no man page yet (package.json "man"): man -l not run on the installed copy');
+  for (const page of pages) {
+    const name = path.basename(page);
+    // npm links each page into <prefix>/share/man/man<section>/, where `man` finds it.
+    const r = man(path.join(prefix, 'share', 'man', `man${name.slice(-1)}`, name));
+    expect(r.warnings, name).toBe('');
+    expect(r.status, name).toBe(0);
+    expect(r.text).toMatch(/^NAME$/m);
+  }
+}, 300_000);
