@@ -87,7 +87,7 @@ describe('tools/setup.sh', () => {
 
   test('the demo needs only the toolchain and the lab: the test-only packages are not asked for', () => {
     expect(setup('demo', { missing: 'clang prometheus' }).ran).toEqual(['npm run demo']);
-    expect(setup('demo', { missing: 'g++ dnsmasq-base prometheus' }).ran).toContain('apt-get install -y -qq --no-install-recommends g++ dnsmasq-base (policy 101)');
+    expect(setup('demo', { missing: 'g++ procps dnsmasq-base prometheus' }).ran).toContain('apt-get install -y -qq --no-install-recommends g++ procps dnsmasq-base (policy 101)');
   });
 
   test('npm ci when node_modules is missing or older than package-lock.json, or the addon is missing', () => {
