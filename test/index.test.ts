@@ -132,10 +132,10 @@ describe('the package', () => {
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    test('ships the command, the built JS and its types, the C sources, the unit, README and LICENSE: no tests, tools, bench, source maps', () => {
-      const allowed = [/^bin\/vethd$/, /^dist\/.+\.(js|d\.ts)$/, /^dist\/man\/vethd\.(8|toml\.5)$/, /^native\/.+\.(c|cc|h)$/, /^binding\.gyp$/, /^systemd\/vethd@\.service$/, /^README\.md$/, /^LICENSE$/, /^package\.json$/];
+    test('ships the command, the built JS and its types, the C sources and the toolchain check, the unit, README and LICENSE: no tests, tools, bench, source maps', () => {
+      const allowed = [/^bin\/vethd$/, /^dist\/.+\.(js|d\.ts)$/, /^dist\/man\/vethd\.(8|toml\.5)$/, /^native\/.+\.(c|cc|h)$/, /^native\/check-toolchain\.sh$/, /^binding\.gyp$/, /^systemd\/vethd@\.service$/, /^README\.md$/, /^LICENSE$/, /^package\.json$/];
       expect(paths.filter((p) => !allowed.some((re) => re.test(p)))).toEqual([]);
-      for (const p of ['bin/vethd', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/cli.js', 'native/binding.cc', 'binding.gyp', 'systemd/vethd@.service', 'README.md', 'LICENSE']) expect(paths).toContain(p);
+      for (const p of ['bin/vethd', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/cli.js', 'native/binding.cc', 'native/check-toolchain.sh', 'binding.gyp', 'systemd/vethd@.service', 'README.md', 'LICENSE']) expect(paths).toContain(p);
       expect(paths.filter((p) => /^(test|tools|dist-tools|bench)\/|\.map$/.test(p))).toEqual([]);
     });
 

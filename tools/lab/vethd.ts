@@ -8,7 +8,7 @@ import type { Lab } from './lab';
 import { run, waitFor } from './exec';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'vethd');
-const TOOLS: Record<string, string> = { ip: 'iproute2', dnsmasq: 'dnsmasq-base', dhclient: 'isc-dhcp-client', ping: 'iputils-ping' };
+const TOOLS: Record<string, string> = { ip: 'iproute2', sysctl: 'procps', dnsmasq: 'dnsmasq-base', dhclient: 'isc-dhcp-client', ping: 'iputils-ping' };
 
 /** Throws one line listing the Debian packages to install when a lab tool is missing, or when not root. */
 export async function checkLabHost(): Promise<void> {
