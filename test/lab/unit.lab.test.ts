@@ -114,6 +114,15 @@ describe.skipIf(skipLab)('vethd@.service as shipped, under a real systemd', () =
     expect(stamps.size).toBeGreaterThanOrEqual(3);
   });
 
+  test('systemctl reload: SIGHUP to the same process, which reloads and runs on', async () => {
+    const first = await props();
+    await sd.systemctl('reload', UNIT).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${await journal()}`);
+    });
+    await waitFor('the SIGHUP line in the journal', async () => /SIGHUP: /.test(await journal()), 10_000, 200);
+    expect(await props()).toMatchObject({ ActiveState: 'active', SubState: 'running', MainPID: first.MainPID, NRestarts: '0' });
+  });
+
   test('kill -9 of the main process: Restart=on-failure brings it back, with the same MAC', async () => {
     const first = await props();
     await sd.exec('kill', ['-9', first.MainPID]);
