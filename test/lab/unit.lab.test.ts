@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../tools/lab/exec';
-import { cgroup2Root, PROJECT, SystemdLab } from '../../tools/lab/systemd';
+import { cgroup2Root, PROJECT, PROJECT_INSIDE, SystemdLab } from '../../tools/lab/systemd';
 import { formatMac } from '../../src/mac/mac';
 import { readMachineId } from '../../src/mac/machineid';
 import { resolveMac } from '../../src/mac/macpolicy';
@@ -29,7 +29,7 @@ const LAB_DROPIN = `# The lab's paths (test/lab/unit.lab.test.ts): this checkout
 EnvironmentFile=
 Environment=VETHD_PARENT=eth0 VETHD_MAC=persistent VETHD_METRICS_LISTEN=${METRICS}
 ExecStart=
-ExecStart=${path.join(PROJECT, 'bin', 'vethd')} -v %i
+ExecStart=${path.join(PROJECT_INSIDE, 'bin', 'vethd')} -v %i
 `;
 const WATCHDOG_DROPIN = `# Shorter than the shipped 30s, so the test of the watchdog takes seconds.
 [Service]

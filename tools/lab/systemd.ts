@@ -24,6 +24,8 @@ import { run, tryRun, waitFor, type RunResult } from './exec';
 /** The project (this checkout): bound read-only into the booted system at the same path. */
 export const PROJECT = path.join(__dirname, '..', '..');
 const BOOT = path.join(PROJECT, 'tools', 'lab', 'systemd-boot');
+/** Where the booted system sees the project (bound read-only; outside /tmp, which PrivateTmp= hides from a unit). */
+export const PROJECT_INSIDE = '/opt/vethd';
 
 /** Where cgroup v2 is mounted here: /sys/fs/cgroup on a unified host, /sys/fs/cgroup/unified on a hybrid one (this machine). */
 export function cgroup2Root(): string {
