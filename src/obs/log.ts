@@ -1,10 +1,12 @@
 /**
  * Logs: pino JSON lines on stdout by default; human-readable (pino-pretty)
- * when stdout is a TTY, or when asked. Lifecycle events only, never one line
- * per frame.
+ * when stdout is a TTY, or when asked. On the journal, each line carries its
+ * syslog priority (journal.ts). Lifecycle events only, never one line per
+ * frame.
  */
 import pino from 'pino';
-import pretty, { type PrettyOptions } from 'pino-pretty';
+import pretty, { prettyFactory, type PrettyOptions } from 'pino-pretty';
+import { journalDestination, journalFd } from './journal';
 import { summaryLines, type StatsSummary } from './summary';
 
 /** A pino logger: the daemon logs JSON lines with it, children bound to {device, parent}. */
@@ -46,16 +48,22 @@ const files = new Set<ReturnType<typeof pino.destination>>();
 /**
  * A root logger at level. With logFile: JSON lines appended to that file
  * (created 0600 when missing, see reopenLogFiles()). Otherwise on fd (default
- * 1, stdout): 'auto' is pretty on a TTY, JSON otherwise.
+ * 1, stdout): 'auto' is pretty on a TTY, JSON otherwise. When fd is the
+ * journal's stream (journalFd(fd, env): $JOURNAL_STREAM names it), each line
+ * starts with the record's syslog priority, '<4>{"level":40,...}'; pretty
+ * there (only when asked: the journal is no TTY) is without colours, each
+ * line of a record with its priority.
  */
-export function createLogger(level: LogLevel = 'info', format: LogFormat = 'auto', logFile?: string, fd = 1): Logger {
+export function createLogger(level: LogLevel = 'info', format: LogFormat = 'auto', logFile?: string, fd = 1, env: NodeJS.ProcessEnv = process.env): Logger {
   if (logFile) {
     const dest = pino.destination({ dest: logFile, append: true, sync: true, mode: 0o600 });
     files.add(dest);
     return pino({ name: 'vethd', level }, dest);
   }
   const opts = { name: 'vethd', level };
-  if (prettyLogs(format, Boolean(fd === 1 ? process.stdout.isTTY : process.stderr.isTTY))) return pino(opts, pretty({ ...prettyOptions(format === 'auto'), destination: fd, sync: true }));
+  const prettyLines = prettyLogs(format, Boolean(fd === 1 ? process.stdout.isTTY : process.stderr.isTTY));
+  if (journalFd(fd, env)) return pino(opts, journalDestination(fd, prettyLines ? prettyFactory(prettyOptions(false)) : undefined));
+  if (prettyLines) return pino(opts, pretty({ ...prettyOptions(format === 'auto'), destination: fd, sync: true }));
   return pino(opts, pino.destination({ fd, sync: true }));
 }
 
