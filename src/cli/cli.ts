@@ -3,7 +3,8 @@
  *   vethd [-v veth-device] [-e eth-device] [-m mac-address]
  * plus `vethd mac generate|inspect`, `vethd doctor` and `vethd help`. One
  * error path: program.error(message, {exitCode, code}); every error, the
- * parser's too, is one line starting "vethd: " (commanderErrorText()).
+ * parser's too, is one line starting "vethd: " (commanderErrorText()), after
+ * "<3>" when stderr is the journal.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { localUsers } from '../daemon/collision';
@@ -14,6 +15,7 @@ import { runDaemon, type OnConflict, type ReloadResult } from '../daemon/daemon'
 import { codedError, describeError, errnoOr, errorCode, EXIT_RUNTIME, EXIT_SETUP, EXIT_USAGE, fileErrorText, quote, type ErrorCode } from '../errors';
 import { DEFAULT_METRICS_LISTEN, parseListen } from '../obs/http';
 import { checkIfname } from '../host/ifname';
+import { journalFd, prefixLines, SD_ERR } from '../obs/journal';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, prettyLogs, reopenLogFiles, type LogFormat, type Logger, type LogLevel } from '../obs/log';
 import { formatMac, parseMac } from '../mac/mac';
 import { MAC_POLICIES, parseMacSpec, resolveMac, type MacContext } from '../mac/macpolicy';
@@ -35,6 +37,8 @@ export interface CliDeps {
   out?: (line: string) => void;
   /** Whether stdout is a terminal (default process.stdout.isTTY): --log-format auto is pretty there, and only there may a plain line share stdout with the log. */
   stdoutIsTty?: boolean;
+  /** Whether stderr is the journal's stream (default journalFd(2)): the error line then starts with "<3>" (SD_ERR), so `journalctl -p err` shows it. */
+  stderrIsJournal?: boolean;
   /** Build the logger (tests pass a silent one); logFile: append JSON lines there instead of stdout. */
   logger?: (level: LogLevel, format: LogFormat, logFile?: string) => Logger;
   signals?: Parameters<typeof runDaemon>[1]['signals'];
@@ -469,8 +473,14 @@ export function buildProgram(deps: CliDeps = {}): Command {
   program.addCommand(macCommand(deps, out, program));
   program.addCommand(doctorCommand(deps, out, program));
   program.addHelpText('after', HELP_EXAMPLES);
+  const errorPriority = deps.stderrIsJournal ?? journalFd(2);
   const oneErrorFormat = (c: Command): void => {
-    c.configureOutput({ outputError: (text, write) => write(commanderErrorText(text, commandNames(c))) });
+    c.configureOutput({
+      outputError: (text, write) => {
+        const line = commanderErrorText(text, commandNames(c));
+        write(errorPriority ? prefixLines(line, SD_ERR) : line);
+      },
+    });
     c.commands.forEach(oneErrorFormat);
   };
   oneErrorFormat(program);
