@@ -14,7 +14,7 @@ export const EXIT_SETUP = 3;
 const HINTS: Record<string, string> = {
   EPERM: 'needs CAP_NET_ADMIN and CAP_NET_RAW (run as root, or grant them to the service)',
   // Capabilities fail with EPERM; EACCES is a file mode: /dev/net/tun is 0666 by udev's default.
-  EACCES: "this user may not open it (udev's default mode for /dev/net/tun is 0666; run as root, or fix the mode)",
+  EACCES: "this user may not open it (udev's default mode for /dev/net/tun is 0666: fix the mode, or run as root, or grant CAP_DAC_OVERRIDE, as the systemd unit's tun.conf drop-in does)",
   ENODEV: 'no such interface (see `ip link`)',
   EEXIST: 'an interface with this name already exists: choose another -v name',
   EBUSY: 'the TAP is held by another process',

@@ -28,7 +28,8 @@
  *   veth = "veth2"
  *   vlan = 100
  */
-import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import path from 'node:path';
 import type { Command, Option } from 'commander';
 import { parse as parseToml } from 'smol-toml';
 import { codedError, fileErrorText, quote } from '../errors';
@@ -122,7 +123,7 @@ export function readConfig(file: string, program: Command): ConfigFile {
   try {
     text = readBounded(file);
   } catch (err) {
-    throw codedError('vethd.config', `${where}: ${(err as Error).message}`);
+    throw codedError('vethd.config', `${where}: ${(err as Error).message}${envFileHint(file, program)}`);
   }
   let doc: Record<string, unknown>;
   try {
@@ -144,6 +145,34 @@ export function readConfig(file: string, program: Command): ConfigFile {
     return checkTable(at, program, t, (key) => (VNIC_KEYS as readonly string[]).includes(key));
   });
   return { values, vnics };
+}
+
+/**
+ * For a missing <dir>/<name>.toml beside a <dir>/<name>.conf: "; <conf> is the
+ * environment file the unit read before (vethd@<name> ran `vethd -v <name>`
+ * with it); write <toml> with: veth = "<name>"; eth = "eth0"; ..." (its
+ * VETHD_* lines as keys, unknown ones left out). "" otherwise.
+ */
+export function envFileHint(file: string, program: Command): string {
+  if (!file.endsWith('.toml') || existsSync(file)) return '';
+  const conf = `${file.slice(0, -'.toml'.length)}.conf`;
+  let text: string;
+  try {
+    text = readBounded(conf, 64 << 10);
+  } catch {
+    return '';
+  }
+  const name = path.basename(conf, '.conf');
+  const keys = [`veth = ${JSON.stringify(name)}`];
+  for (const line of text.split('\n')) {
+    const m = /^\s*(?:export\s+)?(VETHD_\w+)=(["']?)(.*)\2\s*$/.exec(line);
+    const opt = m && program.options.find((o) => o.envVar === m[1]);
+    if (!m || !opt?.long || opt.attributeName() === 'config') continue;
+    // commander: a boolean option's variable, whatever its value, acts as the flag (--no-x: x = false).
+    const value = opt.isBoolean() || opt.negate ? String(!opt.negate) : /^\d+$/.test(m[3]) ? m[3] : JSON.stringify(m[3]);
+    keys.push(`${opt.long.replace(/^--(no-)?/, '')} = ${value}`);
+  }
+  return `; ${conf} is the environment file vethd@${name}.service read before: write ${file} with: ${keys.join('; ')} (one key per line, see vethd.toml(5))`;
 }
 
 /** Check one table's keys and values: {attributeName: value}. allowed(key) false: a key that has no place there. */

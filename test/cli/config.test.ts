@@ -57,6 +57,23 @@ describe('readConfig: what it reads', () => {
   test('a missing file: the errno, as before', () => {
     expect(refusal(path.join(dir, 'none.toml'))).toBe(`config ${path.join(dir, 'none.toml')}: cannot read: no such file or directory (ENOENT)`);
   });
+
+  test("a missing <name>.toml beside the old unit's environment file <name>.conf: the keys to write, which read back as the same settings", () => {
+    const sub = path.join(dir, 'etc-vethd');
+    mkdirSync(sub);
+    const toml = path.join(sub, 'veth1.toml');
+    const conf = path.join(sub, 'veth1.conf');
+    writeFileSync(conf, '# vethd@veth1\nVETHD_PARENT=eth0\nVETHD_MAC="persistent"\nVETHD_METRICS_LISTEN=127.0.0.1:10824\nVETHD_LOG_LEVEL=debug\nVETHD_UNKNOWN=1\n');
+    const msg = refusal(toml) ?? '';
+    const prefix = `config ${toml}: cannot read: no such file or directory (ENOENT); ${conf} is the environment file vethd@veth1.service read before: write ${toml} with: `;
+    expect(msg.startsWith(prefix), msg).toBe(true);
+    expect(msg).toMatch(/ \(one key per line, see vethd\.toml\(5\)\)$/);
+    const keys = msg.slice(prefix.length, msg.lastIndexOf(' (one key')).split('; ');
+    expect(keys).toEqual(['veth = "veth1"', 'eth = "eth0"', 'mac = "persistent"', 'metrics-listen = "127.0.0.1:10824"', 'log-level = "debug"']);
+    writeFileSync(toml, keys.join('\n') + '\n');
+    const program = buildProgram();
+    expect(readConfig(toml, program).values).toEqual({ veth: 'veth1', eth: 'eth0', mac: 'persistent', metricsListen: '127.0.0.1:10824', logLevel: 'debug' });
+  });
 });
 
 describe('readBounded', () => {

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { EXIT_USAGE } from '../../src/errors';
 
 const root = path.join(__dirname, '..', '..');
 const UNIT_FILE = path.join(root, 'systemd/vethd@.service');
@@ -88,13 +89,19 @@ describe('systemd/vethd@.service, parsed', () => {
     expect(seconds(one('WatchdogSec') ?? '0')).toBeGreaterThan(0);
   });
 
-  test('one vNIC per instance: vethd -v %i, its settings from /etc/vethd/%i.conf, restarted on failure', () => {
+  test('one config file per instance: vethd -c /etc/vethd/%i.toml, no environment file; restarted on failure, but not for a bad config, and not forever', () => {
     const argv = (one('ExecStart') ?? '').replace(/^[-@:+!]+/, '').split(/\s+/);
     expect(path.basename(argv[0])).toBe('vethd');
-    expect(argv.slice(1).join(' ')).toMatch(/(^| )-v %i( |$)/);
-    expect(service.get('EnvironmentFile')).toContain('/etc/vethd/%i.conf');
+    expect(argv.slice(1)).toEqual(['-c', '/etc/vethd/%i.toml']);
+    expect(service.get('EnvironmentFile')).toBeUndefined();
+    // The environment would beat the file (command line > environment > file): none is set.
+    expect(service.get('Environment')).toBeUndefined();
     // errors.ts tells a user whose vNIC was deleted from outside that systemd restarts vethd.
     expect(one('Restart')).toBe('on-failure');
+    expect(words('RestartPreventExitStatus')).toContain(String(EXIT_USAGE));
+    const unitSection = unit.get('Unit');
+    expect(Number(unitSection?.get('StartLimitBurst')?.at(-1))).toBeGreaterThan(1);
+    expect(seconds(unitSection?.get('StartLimitIntervalSec')?.at(-1) ?? '0')).toBeGreaterThanOrEqual(5 * seconds(one('RestartSec') ?? '0'));
   });
 
   test('capabilities: CAP_NET_ADMIN and CAP_NET_RAW only, bounding and ambient, for a dynamic non-root user that cannot gain more', () => {
