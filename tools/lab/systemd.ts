@@ -49,6 +49,10 @@ const DROPPED_CAPS = ['sys_module', 'sys_time', 'sys_boot', 'sys_rawio', 'syslog
 export interface SystemdOptions {
   /** Files for /run/systemd/system, by path relative to it (e.g. "vethd@.service.d/lab.conf"). */
   units?: Record<string, string>;
+  /** Other files the booted system has from the start, by absolute path inside it (e.g. "/etc/vethd/eth0.toml"). */
+  files?: Record<string, string>;
+  /** Run on the lab before systemd boots (e.g. start the peer's DHCP server for a unit started at boot). */
+  beforeBoot?: (lab: Lab) => Promise<void>;
   /** Boot deadline (default 30 000 ms). */
   bootTimeoutMs?: number;
   /** Lab tag (see Lab.create). */
@@ -82,22 +86,25 @@ export class SystemdLab {
     const cgroup = path.join(cgroup2Root(), `${lab.prefix}-systemd`);
     let sd: SystemdLab | undefined;
     try {
-      const units = path.join(lab.dir, 'units');
+      // The tree copied over the booted system's /: the units under run/systemd/system.
+      const tree = path.join(lab.dir, 'tree');
       const scratch = path.join(lab.dir, 'sd');
       mkdirSync(scratch);
-      for (const [rel, content] of Object.entries({ [LAB_TARGET]: TARGET_UNIT, ...opts.units })) {
-        const p = path.join(units, rel);
-        if (!p.startsWith(units + path.sep)) throw new Error(`unit path "${rel}" leaves the units directory`);
+      const unitFiles = Object.entries({ [LAB_TARGET]: TARGET_UNIT, ...opts.units }).map(([rel, content]) => [path.join('/run/systemd/system', rel), content]);
+      for (const [abs, content] of [...unitFiles, ...Object.entries(opts.files ?? {})]) {
+        const p = path.join(tree, abs);
+        if (!path.isAbsolute(abs) || !p.startsWith(tree + path.sep)) throw new Error(`lab file "${abs}" is not an absolute path inside the booted system`);
         mkdirSync(path.dirname(p), { recursive: true });
         writeFileSync(p, content);
       }
+      await opts.beforeBoot?.(lab);
       mkdirSync(cgroup);
       // sh moves itself into the child, then becomes setpriv, then unshare: one pid throughout.
       const starter = spawn('nsenter', [
         `--net=/run/netns/${lab.ns('fw')}`, '--', 'sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup,
         'setpriv', `--bounding-set=${DROPPED_CAPS.map((c) => `-${c}`).join(',')}`, '--',
         'unshare', '--pid', '--mount', '--cgroup', '--uts', '--ipc', '--fork', '--kill-child',
-        BOOT, scratch, PROJECT, units, LAB_TARGET,
+        BOOT, scratch, PROJECT, tree, LAB_TARGET,
       ], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       starter.stdout?.on('data', (d: Buffer) => (out += d.toString()));
