@@ -2,11 +2,13 @@
  * The shipped systemd/vethd@.service under a real systemd (the machine's, booted
  * in the lab by tools/lab/systemd.ts; issue 28). The unit file is the shipped
  * one, byte for byte; drop-ins change only what the lab needs:
- *   lab.conf       ExecStart= this checkout's bin/vethd instead of /usr/bin/vethd, and
- *                  Environment= instead of EnvironmentFile=/etc/vethd/%i.conf;
+ *   lab.conf       ExecStart= this checkout's bin/vethd instead of /usr/bin/vethd;
  *   watchdog.conf  WatchdogSec=3s instead of 30s, so "stays up past WatchdogSec" takes
  *                  seconds, not a minute (vethd pings every WatchdogSec/2 either way).
- * /dev/net/tun is 0666 in the booted system, as udev makes it.
+ * The configuration, the .network file and the /dev/net/tun drop-in are the ones
+ * docs/systemd.md shows, read from it. vethd@eth0 and systemd-networkd start at
+ * boot, with the lab's DHCP server (dnsmasq on the peer) already up. /dev/net/tun
+ * is 0666 in the booted system, as udev makes it, until a test makes it 0600.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,22 +20,46 @@ import { cgroup2Root, PROJECT, PROJECT_INSIDE, SystemdLab } from '../../tools/la
 import { formatMac } from '../../src/mac/mac';
 import { readMachineId } from '../../src/mac/machineid';
 import { resolveMac } from '../../src/mac/macpolicy';
-import { linkExists, promiscuity, skipLab } from './tools';
+import { linkExists, promiscuity, sendFrames, skipLab } from './tools';
 
-const UNIT = 'vethd@veth1.service';
+const UNIT = 'vethd@eth0.service';
 const METRICS = '127.0.0.1:10823';
+const METRICS2 = '127.0.0.1:10824';
 const WATCHDOG_SEC = 3;
+const SHIPPED = readFileSync(path.join(PROJECT, 'systemd', 'vethd@.service'), 'utf8');
+const DOC = readFileSync(path.join(PROJECT, 'docs', 'systemd.md'), 'utf8');
 
-const LAB_DROPIN = `# The lab's paths (test/lab/unit.lab.test.ts): this checkout's vethd; settings inline, not /etc/vethd/%i.conf.
+/**
+ * The file docs/systemd.md shows under its path: the indented block whose first line is
+ * "# <file>", that line included (a comment in each of these formats).
+ */
+function docFile(file: string): string {
+  const lines = DOC.split('\n');
+  const i = lines.indexOf(`    # ${file}`);
+  if (i < 0) throw new Error(`docs/systemd.md shows no ${file}`);
+  const block: string[] = [];
+  for (const l of lines.slice(i)) {
+    if (l !== '' && !l.startsWith('    ')) break;
+    block.push(l.slice(4));
+  }
+  while (block.at(-1) === '') block.pop();
+  return `${block.join('\n')}\n`;
+}
+
+/** The shipped ExecStart=, with this checkout's bin/vethd for /usr/bin/vethd: the one change the lab makes to the unit. */
+const execStart = /^ExecStart=(.*)$/m.exec(SHIPPED)?.[1] ?? '';
+const LAB_DROPIN = `# The lab's path (test/lab/unit.lab.test.ts): this checkout's vethd.
 [Service]
-EnvironmentFile=
-Environment=VETHD_PARENT=eth0 VETHD_MAC=persistent VETHD_METRICS_LISTEN=${METRICS}
 ExecStart=
-ExecStart=${path.join(PROJECT_INSIDE, 'bin', 'vethd')} -v %i
+ExecStart=${execStart.replace('/usr/bin/vethd', path.join(PROJECT_INSIDE, 'bin', 'vethd'))}
 `;
 const WATCHDOG_DROPIN = `# Shorter than the shipped 30s, so the test of the watchdog takes seconds.
 [Service]
 WatchdogSec=${WATCHDOG_SEC}s
+`;
+/** The system as installed by docs/systemd.md: vethd@eth0 and systemd-networkd enabled, started at boot. */
+const BOOT_DROPIN = `[Unit]
+Wants=${UNIT} systemd-networkd.service
 `;
 
 /**
@@ -57,25 +83,43 @@ describe.skipIf(skipLab)('vethd@.service as shipped, under a real systemd', () =
   let before: ReturnType<typeof machineState>;
   // A file in the machine's /tmp that must outlive the boot (systemd-tmpfiles empties /tmp: the booted one has its own).
   const canary = path.join(os.tmpdir(), `vdlab${process.pid}-canary`);
-  // The persistent MAC: derived from the machine id (the booted system's /etc is the machine's) and the names.
+  // The persistent MACs: derived from the machine id (the booted system's /etc is the machine's) and the names.
   const machineId = readMachineId();
-  const mac = machineId ? formatMac(resolveMac({ kind: 'persistent' }, { machineId, tap: 'veth1', parent: 'eth0' })) : '';
+  const macOf = (tap: string) => (machineId ? formatMac(resolveMac({ kind: 'persistent' }, { machineId, tap, parent: 'eth0' })) : '');
+  const [mac1, mac2] = [macOf('veth1'), macOf('veth2')];
+  /** The address networkd got for veth1 at boot. */
+  let address = '';
 
-  /** The unit's properties now. */
-  const props = () => sd.show(UNIT, ['ActiveState', 'SubState', 'StatusText', 'MainPID', 'NRestarts', 'WatchdogUSec', 'WatchdogTimestampMonotonic']);
-  /** The unit's journal, for failure messages. */
-  const journal = async () => (await sd.journalctl('-u', UNIT, '-o', 'short-monotonic')).stdout;
-  const vnicMac = async () => / link\/ether (\S+) /.exec((await sd.exec('ip', ['-o', 'link', 'show', 'dev', 'veth1'])).stdout)?.[1];
+  /** A unit's properties now. */
+  const props = (unit = UNIT) => sd.show(unit, ['ActiveState', 'SubState', 'Result', 'StatusText', 'MainPID', 'NRestarts', 'ExecMainStatus', 'WatchdogUSec', 'WatchdogTimestampMonotonic']);
+  /** A unit's journal (message text only), from priority 7 (all) up to priority, e.g. 4 (warning) and more severe. */
+  const journal = async (unit = UNIT, priority = 7) => (await sd.journalctl('-u', unit, '-p', String(priority), '-o', 'cat')).stdout;
+  const failing = (unit = UNIT) => async (err: Error) => {
+    throw new Error(`${err.message}\n${await journal(unit)}`);
+  };
+  const vnicMac = async (tap: string) => / link\/ether (\S+) /.exec((await sd.exec('ip', ['-o', 'link', 'show', 'dev', tap])).stdout)?.[1];
+  /** veth1's IPv4 address (as networkd set it), or undefined. */
+  const veth1Address = async () => {
+    const r = await sd.execStatus('ip', ['-4', '-o', 'addr', 'show', 'dev', 'veth1']);
+    return / inet (192\.0\.2\.\d+)\//.exec(r.stdout)?.[1];
+  };
+  const metricsOf = async (listen: string) => (await sd.exec('curl', ['-fsS', '--max-time', '5', `http://${listen}/metrics`])).stdout;
 
   beforeAll(async () => {
     before = machineState();
     writeFileSync(canary, 'systemd-tmpfiles must not see this\n');
     sd = await SystemdLab.boot({
       units: {
-        'vethd@.service': readFileSync(path.join(PROJECT, 'systemd', 'vethd@.service'), 'utf8'),
+        'vethd@.service': SHIPPED,
         'vethd@.service.d/lab.conf': LAB_DROPIN,
         'vethd@.service.d/watchdog.conf': WATCHDOG_DROPIN,
+        'vethd-lab.target.d/boot.conf': BOOT_DROPIN,
       },
+      files: {
+        '/etc/vethd/eth0.toml': docFile('/etc/vethd/eth0.toml'),
+        '/etc/systemd/network/50-vethd-veth1.network': docFile('/etc/systemd/network/50-vethd-veth1.network'),
+      },
+      beforeBoot: (lab) => lab.startDhcpServer(),
     });
   });
   afterAll(async () => {
@@ -83,17 +127,23 @@ describe.skipIf(skipLab)('vethd@.service as shipped, under a real systemd', () =
     rmSync(canary, { force: true });
   });
 
-  test('systemctl start: active (running) once READY, with its status line; the vNIC has its MAC; the metrics answer on 127.0.0.1', async () => {
-    expect(mac, 'no /etc/machine-id here: the persistent MAC cannot be derived').not.toBe('');
-    // Type=notify: start returns once vethd sent READY=1 (or fails).
-    await sd.systemctl('start', UNIT).catch(async (err: Error) => {
-      throw new Error(`${err.message}\n${await journal()}`);
-    });
+  test('at boot: active (running) once READY, with its status line; each vNIC of /etc/vethd/eth0.toml has its MAC; the metrics answer on 127.0.0.1', async () => {
+    expect(machineId, 'no /etc/machine-id here: the persistent MAC cannot be derived').not.toBe('');
+    // The boot finished: Type=notify, so the unit's start job ended with READY=1 (or failed).
     const p = await props();
-    expect(p, await journal()).toMatchObject({ ActiveState: 'active', SubState: 'running', StatusText: `Attached veth1 into eth0 (${mac})` });
-    expect(await vnicMac()).toBe(mac);
-    const metrics = (await sd.exec('curl', ['-fsS', '--max-time', '5', `http://${METRICS}/metrics`])).stdout;
-    expect(metrics).toMatch(/^vethd_\w+\{[^}]*veth1/m);
+    expect(p, await journal()).toMatchObject({ ActiveState: 'active', SubState: 'running', StatusText: 'Attached veth1, veth2 into eth0' });
+    expect(await vnicMac('veth1')).toBe(mac1);
+    expect(await vnicMac('veth2')).toBe(mac2);
+    const metrics = await metricsOf(METRICS);
+    expect(metrics).toMatch(/^vethd_\w+\{[^}]*"veth1"/m);
+    expect(metrics).toMatch(/^vethd_\w+\{[^}]*"veth2"/m);
+  });
+
+  test("systemd-networkd, started at boot, gets veth1 a lease from the LAN's DHCP server through vethd", async () => {
+    address = await waitFor('networkd to configure a DHCP address on veth1', veth1Address, 30_000, 250).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${(await sd.journalctl('-u', 'systemd-networkd', '-o', 'cat')).stdout}`);
+    });
+    expect(sd.lab.leases()).toContain(`${mac1} ${address} `);
   });
 
   test(`stays up past WatchdogSec (${WATCHDOG_SEC}s): the watchdog is fed`, async () => {
@@ -116,32 +166,100 @@ describe.skipIf(skipLab)('vethd@.service as shipped, under a real systemd', () =
 
   test('systemctl reload: SIGHUP to the same process, which reloads and runs on', async () => {
     const first = await props();
-    await sd.systemctl('reload', UNIT).catch(async (err: Error) => {
-      throw new Error(`${err.message}\n${await journal()}`);
-    });
+    await sd.systemctl('reload', UNIT).catch(failing());
     await waitFor('the SIGHUP line in the journal', async () => /SIGHUP: /.test(await journal()), 10_000, 200);
     expect(await props()).toMatchObject({ ActiveState: 'active', SubState: 'running', MainPID: first.MainPID, NRestarts: '0' });
   });
 
-  test('kill -9 of the main process: Restart=on-failure brings it back, with the same MAC', async () => {
+  test('journald priorities: a MAC conflict is a warning to journalctl -p warning; the info lines are not', async () => {
+    // Another station on the LAN broadcasts with veth2's MAC.
+    await sendFrames(sd.lab, 'other', 'eth0', [{ dst: 'ff:ff:ff:ff:ff:ff', src: mac2, type: 0x88b5 }], 5);
+    await waitFor('the MAC conflict at priority warning', async () => /MAC conflict/.test(await journal(UNIT, 4)), 10_000, 200).catch(failing());
+    const warnings = await journal(UNIT, 4);
+    expect(warnings).not.toMatch(/Attached|SIGHUP/);
+    expect(await journal()).toMatch(/Attached/);
+  });
+
+  test('kill -9 of the main process: Restart=on-failure brings it back, with the same MACs', async () => {
     const first = await props();
     await sd.exec('kill', ['-9', first.MainPID]);
     // RestartSec=2s, then the start until READY.
     const p = await waitFor('vethd to be restarted and READY', async () => {
       const q = await props();
       return q.NRestarts === '1' && q.ActiveState === 'active' && q.SubState === 'running' ? q : undefined;
-    }, 20_000, 200).catch(async (err: Error) => {
-      throw new Error(`${err.message}\n${await journal()}`);
-    });
+    }, 20_000, 200).catch(failing());
     expect(p.MainPID).not.toBe(first.MainPID);
-    expect(p.StatusText).toBe(`Attached veth1 into eth0 (${mac})`);
-    expect(await vnicMac()).toBe(mac);
+    expect(p.StatusText).toBe('Attached veth1, veth2 into eth0');
+    expect(await vnicMac('veth1')).toBe(mac1);
+    expect(await vnicMac('veth2')).toBe(mac2);
+  });
+
+  test('systemctl restart: networkd gets veth1 the same address again', async () => {
+    expect(address).not.toBe('');
+    const first = await props();
+    await sd.systemctl('restart', UNIT).catch(failing());
+    expect((await props()).MainPID).not.toBe(first.MainPID);
+    expect(await waitFor('networkd to configure veth1 again', veth1Address, 30_000, 250)).toBe(address);
+  });
+
+  test('a second instance from the same recipe, with its own metrics port, runs beside the first', async () => {
+    const recipe = docFile('/etc/vethd/eth0.toml').replace(METRICS, METRICS2).replace('"veth1"', '"veth3"').replace('"veth2"', '"veth4"');
+    expect(recipe).toContain(METRICS2);
+    await sd.writeFile('/etc/vethd/lab2.toml', recipe);
+    await sd.systemctl('start', 'vethd@lab2.service').catch(failing('vethd@lab2.service'));
+    expect(await props('vethd@lab2.service')).toMatchObject({ ActiveState: 'active', StatusText: 'Attached veth3, veth4 into eth0' });
+    expect(await props()).toMatchObject({ ActiveState: 'active', SubState: 'running' });
+    expect(await metricsOf(METRICS2)).toMatch(/^vethd_\w+\{[^}]*"veth3"/m);
+    expect(await metricsOf(METRICS)).toMatch(/^vethd_\w+\{[^}]*"veth1"/m);
+    await sd.systemctl('stop', 'vethd@lab2.service');
+  });
+
+  test("only the old unit's environment file: exit 2 with the keys to write, at priority err, and no restart", async () => {
+    const old = 'vethd@veth5.service';
+    await sd.writeFile('/etc/vethd/veth5.conf', 'VETHD_PARENT=eth0\nVETHD_MAC=persistent\n');
+    const start = await sd.execStatus('systemctl', ['start', old]);
+    expect(start.status).not.toBe(0);
+    // RestartPreventExitStatus=2: failed at once, no restart scheduled (that would be activating/auto-restart).
+    expect(await props(old)).toMatchObject({ ActiveState: 'failed', Result: 'exit-code', ExecMainStatus: '2', NRestarts: '0' });
+    expect(await journal(old, 3)).toContain('vethd: config /etc/vethd/veth5.toml: cannot read: no such file or directory (ENOENT); /etc/vethd/veth5.conf is the environment file vethd@veth5.service read before: write /etc/vethd/veth5.toml with: veth = "veth5"; eth = "eth0"; mac = "persistent"');
+  });
+
+  test('/dev/net/tun at 0600: the one-line EACCES error, no endless restarts; the drop-in of docs/systemd.md cures it', async () => {
+    await sd.systemctl('stop', UNIT);
+    // The tests before started it several times within StartLimitIntervalSec: count from here.
+    await sd.systemctl('reset-failed', UNIT);
+    await sd.exec('chmod', ['0600', '/dev/net/tun']);
+    try {
+      expect((await sd.execStatus('systemctl', ['start', UNIT])).status).not.toBe(0);
+      // Restart=on-failure every 2 s until StartLimitBurst=5 starts in StartLimitIntervalSec=20s; then failed for good
+      // (while a restart is pending the unit is activating/auto-restart). systemd 252 keeps Result=exit-code.
+      await waitFor('the unit to give up', async () => (await props()).ActiveState === 'failed', 30_000, 250).catch(failing());
+      const errors = (await journal(UNIT, 3)).split('\n').filter((l) => l.includes('/dev/net/tun'));
+      expect(errors).toHaveLength(5);
+      expect(errors[0]).toMatch(/^vethd: veth1: cannot open \/dev\/net\/tun: Permission denied \(EACCES\); .*tun\.conf drop-in/);
+      expect(await journal()).toMatch(/Start request repeated too quickly/);
+      expect(await linkExists(sd.lab, 'fw', 'veth1')).toBe(false);
+
+      const dropin = '/etc/systemd/system/vethd@eth0.service.d/tun.conf';
+      await sd.writeFile(dropin, docFile(dropin));
+      await sd.systemctl('daemon-reload');
+      await sd.systemctl('reset-failed', UNIT);
+      await sd.systemctl('start', UNIT).catch(failing());
+      expect(await props()).toMatchObject({ ActiveState: 'active', SubState: 'running', StatusText: 'Attached veth1, veth2 into eth0' });
+      // Held for set-up only: the running vethd has no capability left.
+      const status = (await sd.exec('grep', ['^Cap', `/proc/${(await props()).MainPID}/status`])).stdout;
+      expect(status).toMatch(/^CapEff:\s+0+$/m);
+      expect(status).toMatch(/^CapPrm:\s+0+$/m);
+    } finally {
+      await sd.exec('chmod', ['0666', '/dev/net/tun']);
+    }
   });
 
   test('systemctl stop: no TAP left, the parent\'s promiscuity back to 0', async () => {
     await sd.systemctl('stop', UNIT);
     expect(await sd.show(UNIT, ['ActiveState', 'Result'])).toEqual({ ActiveState: 'inactive', Result: 'success' });
     expect(await linkExists(sd.lab, 'fw', 'veth1')).toBe(false);
+    expect(await linkExists(sd.lab, 'fw', 'veth2')).toBe(false);
     expect(await promiscuity(sd.lab, 'fw', 'eth0')).toBe(0);
   });
 
