@@ -13,6 +13,7 @@
         "native/netdev.c",
         "native/netns.c",
         "native/notify.c",
+        "native/peercred.c",
         "native/psock.c",
         "native/relay/ctl.c",
         "native/relay/follow.c",

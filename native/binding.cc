@@ -18,6 +18,7 @@ extern "C" {
 #include "netdev.h"
 #include "netns.h"
 #include "notify.h"
+#include "peercred.h"
 #include "relay.h"
 }
 
@@ -600,6 +601,25 @@ Napi::Value SdNotify(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, r);
 }
 
+// peerCredentials(fd): {pid, uid, gid} of a connected AF_UNIX socket's peer (see peercred.h); throws with .code.
+Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "fd must be a number");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  peercred pc{};
+  int rc = peercred_get(fd, &pc);
+  if (rc < 0) {
+    vd_error e{};
+    vd_fail(&e, "control socket", "cannot read the peer's credentials", "getsockopt(SO_PEERCRED)", -rc);
+    throw MakeError(env, e);
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pid", Napi::Number::New(env, pc.pid));
+  o.Set("uid", Napi::Number::New(env, pc.uid));
+  o.Set("gid", Napi::Number::New(env, pc.gid));
+  return o;
+}
+
 // dropCapabilities(): {threads, holding, borrowed, held: [{tid, name, masked}], error?} (see caps.h).
 Napi::Value DropCapabilities(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -649,6 +669,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("netdevOffloads", Napi::Function::New(env, NetdevOffloads));
   exports.Set("dropCapabilities", Napi::Function::New(env, DropCapabilities));
   exports.Set("sdNotify", Napi::Function::New(env, SdNotify));
+  exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials));
   exports.Set("Relay", Relay::Init(env));
   exports.Set("LinkMonitor", LinkMonitor::Init(env));
   Napi::Array names = Napi::Array::New(env);

@@ -29,6 +29,8 @@ export class FakeNative {
   status: Omit<RelayStatus, 'macConflicts'> = { open: true, rxError: null, retired: [] };
   /** collectOverruns() calls. */
   overrunCollections = 0;
+  /** The uid peerCredentials() reports (default: this process's). */
+  peerUid: number | undefined;
   /** stats() calls (status() reads the same counters without counting here). */
   statsReads = 0;
   /** What stats() gives; a test sets the totals, which are vNIC 0's when there is one vNIC and vnics is left empty. */
@@ -132,6 +134,7 @@ export class FakeNative {
         return socket ? 1 : 0;
       },
       netdevOffloads: () => ({ gro: false, lro: false }),
+      peerCredentials: () => ({ pid: process.pid, uid: fake.peerUid ?? process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }),
     } satisfies NativeModule;
   }
 }

@@ -16,6 +16,8 @@ import { codedError, describeError, errnoOr, errorCode, EXIT_RUNTIME, EXIT_SETUP
 import { DEFAULT_METRICS_LISTEN, parseListen } from '../obs/http';
 import { checkIfname } from '../host/ifname';
 import { journalFd, prefixLines, SD_ERR } from '../obs/journal';
+import { controlRequest, controlSocketOf, CONTROL_DIR, defaultControlSocket, replyError } from './client';
+import { statusLines, type StatusReply } from '../daemon/status';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, prettyLogs, reopenLogFiles, type LogFormat, type Logger, type LogLevel } from '../obs/log';
 import { formatMac, parseMac } from '../mac/mac';
 import { MAC_POLICIES, parseMacSpec, resolveMac, type MacContext } from '../mac/macpolicy';
@@ -52,6 +54,8 @@ export interface CliDeps {
   parentUp?: (parent: string) => boolean | undefined;
   /** The PM QoS device --cpu-latency writes (default /dev/cpu_dma_latency). */
   cpuLatencyDevice?: string;
+  /** The control socket a daemon on parent listens on when not told (default defaultControlSocket()). */
+  defaultControlSocket?: (parent: string) => string;
 }
 
 interface RootOptions {
@@ -85,10 +89,11 @@ interface RootOptions {
   announceInterval: number;
   vlan?: number;
   cpuLatency?: number;
+  controlSocket?: string;
 }
 
 /** Settings SIGHUP cannot change in a running daemon (a restart applies them). */
-const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'queues', 'fanout', 'followCpu', 'netns', 'arpSysctls', 'announce', 'announceInterval', 'vlan', 'cpuLatency', 'linkLocal', 'raGuard', 'dhcpGuard'] as const;
+const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'queues', 'fanout', 'followCpu', 'netns', 'arpSysctls', 'announce', 'announceInterval', 'vlan', 'cpuLatency', 'linkLocal', 'raGuard', 'dhcpGuard', 'controlSocket'] as const;
 
 const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
 
@@ -210,6 +215,40 @@ function macCommand(deps: CliDeps, out: (line: string) => void, program: Command
       }
     });
   return mac;
+}
+
+/** Options every control command takes: which daemon, and how to print. */
+interface ControlOptions {
+  instance?: string;
+  controlSocket?: string;
+  json?: boolean;
+}
+
+/** `vethd status`, `vethd add`, `vethd remove`: requests to a running daemon's control socket (client.ts). */
+function controlCommands(out: (line: string) => void, program: Command): Command[] {
+  const target = (c: Command) =>
+    c
+      .option('-i, --instance <name>', `the daemon's instance: the unit's instance name, or its parent's name outside systemd (socket ${CONTROL_DIR}/<instance>/control.sock)`, 'eth0')
+      .option('-s, --control-socket <path>', 'the control socket itself (beats --instance)')
+      .option('--json', "print the daemon's JSON reply as it is");
+  const socketOf = (o: ControlOptions) => o.controlSocket ?? controlSocketOf(checkIfname(o.instance ?? 'eth0'));
+  /** Send, then print the reply (JSON, or lines(body)); a refusal is the daemon's one line, exit 2 (its 5xx: 1). */
+  const ask = async (o: ControlOptions, method: string, what: string, body: unknown, lines: (b: never) => string[]) => {
+    let reply;
+    try {
+      reply = await controlRequest(socketOf(o), method, what, body);
+    } catch (err) {
+      fail(program, err, EXIT_RUNTIME);
+    }
+    const err = replyError(reply);
+    if (err) fail(program, err, reply.status >= 500 ? EXIT_RUNTIME : EXIT_USAGE);
+    if (o.json) out(JSON.stringify(reply.body, null, 2));
+    else for (const line of lines(reply.body as never)) out(line);
+  };
+  const status = target(new Command('status').description('show a running daemon: its parent, and each vNIC with its MAC, namespace, VLAN, state, MAC conflicts and counters')).action((o: ControlOptions) =>
+    ask(o, 'GET', 'status', undefined, (b: StatusReply) => statusLines(b)),
+  );
+  return [status];
 }
 
 function doctorCommand(deps: CliDeps, out: (line: string) => void, program: Command): Command {
@@ -363,6 +402,10 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .default(DEFAULT_METRICS_LISTEN)
         .env('VETHD_METRICS_LISTEN'),
     )
+    .addOption(
+      new Option('--control-socket <path|off>', `where \`vethd status\`, \`add\` and \`remove\` reach this daemon (default: $RUNTIME_DIRECTORY/control.sock under systemd, else ${CONTROL_DIR}/<parent>/control.sock)`)
+        .env('VETHD_CONTROL_SOCKET'),
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('VETHD_LOG_LEVEL'))
     .addOption(new Option('--log-format <format>', 'log lines on stdout: JSON, or pretty; auto is pretty on a TTY').choices(LOG_FORMATS).default('auto').env('VETHD_LOG_FORMAT'))
     .addOption(new Option('--log-file <path>', 'append JSON log lines to this file instead of stdout; SIGHUP reopens it (for logrotate)').env('VETHD_LOG_FILE'))
@@ -462,6 +505,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
             onConflict: opts.onConflict,
             metricsListen,
             cpuLatencyUs: opts.cpuLatency,
+            controlSocket: opts.controlSocket === 'off' ? undefined : opts.controlSocket ? { path: opts.controlSocket, explicit: true } : { path: (deps.defaultControlSocket ?? defaultControlSocket)(opts.eth), explicit: false },
           },
           { log, out: jsonStdout ? undefined : out, native: deps.native, cpuLatencyDevice: deps.cpuLatencyDevice, signals: deps.signals, parentUp: deps.parentUp, reload: opts.config ? () => reloadConfig(program, started, startedVnics) : undefined, reopenLog: reopenLogFiles },
         );
@@ -472,6 +516,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
     });
   program.addCommand(macCommand(deps, out, program));
   program.addCommand(doctorCommand(deps, out, program));
+  for (const c of controlCommands(out, program)) program.addCommand(c);
   program.addHelpText('after', HELP_EXAMPLES);
   const errorPriority = deps.stderrIsJournal ?? journalFd(2);
   const oneErrorFormat = (c: Command): void => {

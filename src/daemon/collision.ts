@@ -46,6 +46,11 @@ export class ConflictWatch {
     this.last = initial;
   }
 
+  /** Whether the counter rose within gapMs before now: a conflict going on. */
+  ongoing(now: number): boolean {
+    return now - this.lastIncreaseAt < this.gapMs;
+  }
+
   observe(count: number, now: number): 'new-burst' | 'ongoing' | undefined {
     if (count <= this.last) return undefined;
     this.last = count;

@@ -10,11 +10,13 @@ import { ANNOUNCE_RATE, Announcer, VnicAddresses, type AnnouncePolicy } from './
 import { capsDroppedLine } from '../host/caps';
 import { ConflictWatch, MacConflictError } from './collision';
 import { holdCpuLatency, type CpuLatencyHold } from '../host/cpulatency';
+import { serveControl, type ControlServer } from './control';
 import { serveMetrics, type ListenAddress, type MetricsServer } from '../obs/http';
 import type { Logger, LogLevel } from '../obs/log';
 import { createMetrics } from '../obs/metrics';
 import { statsSummary } from '../obs/summary';
 import { ParentWatch, type ParentChange } from './parentwatch';
+import { statusReply } from './status';
 import { sysfsIfindex, sysfsOperUp } from '../host/sysfs';
 import { createNotifier } from './systemd';
 import { VERSION } from '../version';
@@ -76,6 +78,12 @@ export interface DaemonOptions extends HotPathOptions {
   metricsListen?: ListenAddress;
   /** Hold a PM QoS CPU wake-up latency request of this many µs while running (see cpulatency.ts); undefined: none. */
   cpuLatencyUs?: number;
+  /**
+   * The control socket (control.ts): its path, and whether it was asked for
+   * (explicit: failing to make it fails the start) or is the default (a
+   * warning, and no socket); undefined: none.
+   */
+  controlSocket?: { path: string; explicit: boolean };
 }
 
 export interface DaemonDeps {
@@ -233,6 +241,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   }
   let running = false;
   let server: MetricsServer | undefined;
+  let control: ControlServer | undefined;
   const info = relay.info();
   const runs: VnicRun[] = [];
   let latency: CpuLatencyHold | undefined;
@@ -252,6 +261,12 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     throw err;
   }
   const log = runs.length === 1 ? runs[0].log : deps.log.child({ parent: info.parent });
+  const conflicts: ConflictWatch[] = []; // per vNIC, from READY on
+  // vNIC i was retired by the relay: its TAP deleted or broken from outside (a tenant's doing, never the others' business).
+  const retired = runs.map(() => false);
+  const retiredBy: (Error | undefined)[] = runs.map(() => undefined);
+  let lastRetired: Error | undefined;
+  const vnicStates = () => runs.map((v, i) => ({ info: v.info, index: v.index, retired: retiredBy[i], conflictOngoing: conflicts[i]?.ongoing(now()) ?? false }));
   // A vNIC in another namespace has an ifindex from that namespace's numbering: its events never come here.
   const watch = new ParentWatch(info.parent, info.parentIfindex, parentUp(info.parent), runs.filter((v) => !v.info.netns).map((v) => v.info.tapIfindex));
   try {
@@ -273,7 +288,9 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       });
       server = await serveMetrics(registry, opts.metricsListen, () => running);
     }
+    if (opts.controlSocket) control = await openControl(opts.controlSocket, native, log, () => statusReply(relay.info(), relay.stats(), vnicStates(), watch.up, VERSION));
   } catch (err) {
+    await server?.close();
     closeAll();
     throw err;
   }
@@ -297,14 +314,13 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   if (info.followCpuError) log.info({ followCpuError: info.followCpuError }, followHint(info.followCpu, info.followCpuError));
   if (latency) log.info({ cpuLatencyUs: latency.us }, `holding a CPU wake-up latency request of ${latency.us} µs (PM QoS): idle CPUs stay out of deeper sleep states while vethd runs${latency.us === 0 ? ' (0: they poll, using CPU time while idle)' : ''}`);
   if (server) log.info({ url: `http://${fmtHost(server.address.host)}:${server.address.port}/metrics` }, 'metrics endpoint listening');
+  if (control) log.info({ path: control.path }, `control socket listening on ${control.path} (vethd status)`);
   notifier.ready(runs.length === 1 ? attachedLine(runs[0].info, info.parent) : `Attached ${runs.map((v) => v.info.tap).join(', ')} into ${info.parent}`);
 
-  const conflicts = runs.map((v) => new ConflictWatch(relay.status().macConflicts[v.index]));
-  // vNIC i was retired by the relay: its TAP deleted or broken from outside (a tenant's doing, never the others' business).
-  const retired = runs.map(() => false);
-  let lastRetired: Error | undefined;
+  conflicts.push(...runs.map((v) => new ConflictWatch(relay.status().macConflicts[v.index])));
   const retire = (i: number, err: Error): void => {
     retired[i] = true;
+    retiredBy[i] = err;
     lastRetired = err;
     unwatch(runs[i]);
   };
@@ -380,6 +396,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   runs.forEach(unwatch);
   notifier.stopping();
   notifier.close();
+  await control?.close();
   await server?.close();
   relay.collectOverruns();
   const stats = relay.stats();
@@ -390,6 +407,22 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   if (exit.error) log.error({ err: exit.error, counters }, 'relay stopped');
   else log.info({ counters }, `stopped on ${exit.reason}`);
   return { ...exit, stats };
+}
+
+/**
+ * Listen on the control socket. An explicit path that cannot be made throws
+ * (set-up fails); the default one only warns (a user without /run/vethd runs
+ * on without a socket). Peers: root and this process's own user.
+ */
+async function openControl(where: { path: string; explicit: boolean }, native: NativeModule, log: Logger, status: () => unknown): Promise<ControlServer | undefined> {
+  const self = process.geteuid?.() ?? 0;
+  try {
+    return await serveControl(where.path, { status }, (fd) => native.peerCredentials(fd), (uid) => uid === 0 || uid === self, (err) => log.warn({ err }, 'control socket: a reply failed'));
+  } catch (err) {
+    if (where.explicit) throw err;
+    log.warn({ err }, `no control socket: ${(err as Error).message} (vethd status will not reach this daemon; give --control-socket a path it may make)`);
+    return undefined;
+  }
 }
 
 interface ChangeContext {

@@ -392,6 +392,12 @@ export interface NativeModule {
    * permitted set (and which), and the calling thread's own failure, if any.
    */
   dropCapabilities(): CapsReport;
+  /**
+   * The credentials a connected AF_UNIX stream socket's peer had when it
+   * connected (SO_PEERCRED, unix(7)): pid (0 when outside this pid namespace),
+   * effective uid and gid. Throws NativeError (ENOTSOCK, EBADF).
+   */
+  peerCredentials(fd: number): { pid: number; uid: number; gid: number };
 }
 
 /** What dropCapabilities() did (native/caps.h struct caps_report). */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CommanderError } from 'commander';
@@ -15,6 +15,8 @@ const MACHINE_ID = '0123456789abcdef0123456789abcdef';
 // The daemons these tests start serve metrics unless told not to: on a port of this run's own
 // (from its pid), not the real default 127.0.0.1:10823, which a vethd on this host may hold.
 process.env.VETHD_METRICS_LISTEN = `127.0.0.1:${20000 + (process.pid % 40000)}`;
+
+let daemons = 0;
 
 /** A CLI on a fake addon; stdout a terminal unless tty is false (--log-format auto is then JSON). */
 function setup(opts: { machineId?: string; users?: string[]; cpuLatencyDevice?: string; tty?: boolean } = {}) {
@@ -35,6 +37,8 @@ function setup(opts: { machineId?: string; users?: string[]; cpuLatencyDevice?: 
     localUsers: () => opts.users ?? [],
     parentUp: () => true,
     cpuLatencyDevice: opts.cpuLatencyDevice,
+    // Each daemon's control socket in a directory of its own under /tmp (made and removed by the daemon), not /run/vethd.
+    defaultControlSocket: () => path.join(os.tmpdir(), `vethd-cli-${process.pid}-${++daemons}`, 'control.sock'),
   });
   program.exitOverride().configureOutput({ writeErr: (s) => errors.push(s), writeOut: (s) => lines.push(s) });
   const parse = (...args: string[]) => program.parseAsync(['node', 'vethd', ...args]);
@@ -425,9 +429,9 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
   });
 
   test.each([
-    [['status'], "vethd: unknown command 'status'; commands: mac, doctor, help"],
-    [['-v', 'veth1', 'up', 'now'], "vethd: unknown command 'up'; commands: mac, doctor, help"],
-    [['a\nb'], 'vethd: unknown command "a\\nb"; commands: mac, doctor, help'],
+    [['stat'], "vethd: unknown command 'stat'; commands: mac, doctor, status, help"],
+    [['-v', 'veth1', 'up', 'now'], "vethd: unknown command 'up'; commands: mac, doctor, status, help"],
+    [['a\nb'], 'vethd: unknown command "a\\nb"; commands: mac, doctor, status, help'],
   ])('an unknown word: vethd %j names it and lists the commands, one line, exit 2, nothing opened', async (args, line) => {
     const { fake, errors, parse } = setup();
     const err = await outcome(parse(...args));
@@ -747,5 +751,42 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     const err = await outcome(parse(flag));
     expect(err?.code).toBe('commander.version');
     expect(lines.join('')).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+});
+
+describe('vethd status: a running daemon, through its control socket', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vethd-status-'));
+
+  test('lines for a person, the reply as it is with --json; the socket goes with the daemon', async () => {
+    const sock = path.join(dir, 'a', 'control.sock');
+    const { signals, lines, parse } = setup();
+    const run = parse('-v', 'veth1', '-e', 'eth1', '-m', '02:00:c0:00:02:03', '--probe-window', '0', '--control-socket', sock);
+    await waitFor('attach', () => lines.length > 0);
+    const client = setup();
+    await client.parse('status', '-s', sock);
+    expect(client.lines[0]).toMatch(/^eth1: ifindex \d+, up, MTU 1500, promisc membership; 1 vNIC\(s\); vethd \S+, pid \d+$/);
+    expect(client.lines[1]).toBe('  veth1  02:00:c0:00:02:03  serving');
+    expect(client.lines[2]).toMatch(/^    receive  \d+ frames, \d+ bytes; drops: /);
+    const json = setup();
+    await json.parse('status', '-s', sock, '--json');
+    const reply = JSON.parse(json.lines.join('\n'));
+    expect(reply).toMatchObject({ api: 1, parent: { name: 'eth1' }, vnics: [{ name: 'veth1', mac: '02:00:c0:00:02:03', state: 'serving', macConflict: { frames: 0, ongoing: false } }] });
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+    expect(existsSync(sock)).toBe(false);
+  });
+
+  test('no daemon there: one line naming the socket and the errno, exit 1', async () => {
+    const sock = path.join(dir, 'none', 'control.sock');
+    const { errors, parse } = setup();
+    const err = await outcome(parse('status', '-s', sock));
+    expect(err?.exitCode).toBe(1);
+    expect(errors.join('')).toBe(`vethd: ${sock}: no vethd answers: no such file or directory (ENOENT)\n`);
+  });
+
+  test('--instance names /run/vethd/<instance>/control.sock', async () => {
+    const { errors, parse } = setup();
+    await outcome(parse('status', '-i', 'nosuchinstance0'));
+    expect(errors.join('')).toContain('/run/vethd/nosuchinstance0/control.sock: no vethd answers');
   });
 });

@@ -139,6 +139,16 @@ describe.skipIf(skipLab)('vethd@.service as shipped, under a real systemd', () =
     expect(metrics).toMatch(/^vethd_\w+\{[^}]*"veth2"/m);
   });
 
+  test('vethd status -i eth0 reaches it on /run/vethd/eth0/control.sock (RuntimeDirectory=vethd/%i), as root', async () => {
+    const vethd = path.join(PROJECT_INSIDE, 'bin', 'vethd');
+    const reply = JSON.parse((await sd.exec(vethd, ['status', '-i', 'eth0', '--json'])).stdout);
+    expect(reply).toMatchObject({ api: 1, pid: Number((await props()).MainPID), parent: { name: 'eth0', up: true }, vnics: [{ name: 'veth1', mac: mac1, state: 'serving' }, { name: 'veth2', mac: mac2, state: 'serving' }] });
+    const mode = (await sd.exec('stat', ['-c', '%a %U', '/run/vethd/eth0', '/run/vethd/eth0/control.sock'])).stdout.trim().split('\n');
+    expect(mode.map((l) => l.split(' ')[0])).toEqual(['700', '600']);
+    const lines = (await sd.exec(vethd, ['status', '-i', 'eth0'])).stdout;
+    expect(lines).toContain(`  veth1  ${mac1}  serving`);
+  });
+
   test("systemd-networkd, started at boot, gets veth1 a lease from the LAN's DHCP server through vethd", async () => {
     address = await waitFor('networkd to configure a DHCP address on veth1', veth1Address, 30_000, 250).catch(async (err: Error) => {
       throw new Error(`${err.message}\n${(await sd.journalctl('-u', 'systemd-networkd', '-o', 'cat')).stdout}`);
@@ -261,6 +271,7 @@ describe.skipIf(skipLab)('vethd@.service as shipped, under a real systemd', () =
     expect(await linkExists(sd.lab, 'fw', 'veth1')).toBe(false);
     expect(await linkExists(sd.lab, 'fw', 'veth2')).toBe(false);
     expect(await promiscuity(sd.lab, 'fw', 'eth0')).toBe(0);
+    expect((await sd.execStatus('test', ['-e', '/run/vethd/eth0'])).status).not.toBe(0);
   });
 
   test('destroy() leaves the machine as found: namespaces, cgroup tree, mounts, /tmp', async () => {

@@ -131,8 +131,8 @@ export class Lab {
   }
 
   /** Start a long-running command in a host's namespace; it is killed by destroy(). */
-  spawn(host: Host, cmd: string, args: string[]): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', this.ns(host), cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  spawn(host: Host, cmd: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', this.ns(host), cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: env && { ...process.env, ...env } });
     this.children.add(child);
     child.on('exit', () => this.children.delete(child));
     return child;

@@ -8,6 +8,7 @@ import type { Lab } from './lab';
 import { run, waitFor } from './exec';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'vethd');
+let spawned = 0;
 const TOOLS: Record<string, string> = { ip: 'iproute2', sysctl: 'procps', dnsmasq: 'dnsmasq-base', dhclient: 'isc-dhcp-client', ping: 'iputils-ping' };
 
 /** Throws one line listing the Debian packages to install when a lab tool is missing, or when not root. */
@@ -39,7 +40,8 @@ export interface LabVethd {
  */
 export function spawnVethd(lab: Lab, args: string[], wrap: string[] = [], bin = BIN): LabVethd {
   const [cmd, ...rest] = [...wrap, bin, ...args];
-  const child = lab.spawn('fw', cmd, rest);
+  // Its default control socket in the lab's directory, one per vethd (RUNTIME_DIRECTORY, as systemd sets it), not the machine's /run/vethd.
+  const child = lab.spawn('fw', cmd, rest, { RUNTIME_DIRECTORY: path.join(lab.dir, `run-${++spawned}`) });
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
