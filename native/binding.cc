@@ -620,11 +620,23 @@ Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// dropCapabilities(): {threads, holding, borrowed, held: [{tid, name, masked}], error?} (see caps.h).
+// dropCapabilities(keep?): {threads, holding, borrowed, held: [{tid, name, masked}], kept, error?} (see caps.h);
+// keep: capability numbers the calling (JS) thread keeps.
 Napi::Value DropCapabilities(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  unsigned long long keep = 0;
+  if (info.Length() > 0 && !info[0].IsUndefined()) {
+    if (!info[0].IsArray()) throw Napi::TypeError::New(env, "keep must be an array of capability numbers");
+    Napi::Array a = info[0].As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value v = a.Get(i);
+      if (!v.IsNumber() || v.As<Napi::Number>().Int32Value() < 0 || v.As<Napi::Number>().Int32Value() > 63)
+        throw Napi::TypeError::New(env, "keep must be an array of capability numbers 0..63");
+      keep |= 1ULL << v.As<Napi::Number>().Int32Value();
+    }
+  }
   caps_report rep{};
-  caps_drop_process(&rep);
+  caps_drop_process(&rep, keep);
   Napi::Object o = Napi::Object::New(env);
   o.Set("threads", rep.threads);
   o.Set("holding", rep.holding);
@@ -638,6 +650,10 @@ Napi::Value DropCapabilities(const Napi::CallbackInfo& info) {
     held.Set(static_cast<uint32_t>(i), h);
   }
   o.Set("held", held);
+  Napi::Array kept = Napi::Array::New(env);
+  for (uint32_t c = 0, k = 0; c < 64; c++)
+    if ((rep.kept >> c) & 1) kept.Set(k++, Napi::Number::New(env, c));
+  o.Set("kept", kept);
   if (rep.err) {
     vd_error e{};
     vd_fail(&e, "vethd", "cannot drop capabilities", "capset", rep.err);

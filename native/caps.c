@@ -11,6 +11,7 @@
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -22,19 +23,37 @@ static int last_cap = 40;      /* /proc/sys/kernel/cap_last_cap, read before any
 static int acks;               /* threads that ran on_signal() (atomic) */
 static int borrowed_acks;      /* threads that ran on_borrowed() (atomic): a round of its own, so a late on_signal() never counts there */
 
-int caps_drop_thread(void)
+/* Drop everything but keep (bit n: capability n) from the calling thread; what it does not hold stays unheld. */
+static int drop_thread_keep(unsigned long long keep)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct d[2];
+	unsigned long long prm;
 	int cap;
 
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	if (keep) {
+		memset(d, 0, sizeof(d));
+		if (syscall(SYS_capget, &h, d) < 0)
+			return -errno;
+		prm = ((unsigned long long)d[1].permitted << 32 | d[0].permitted) & keep;
+	} else {
+		prm = 0;
+	}
 	if (prctl(PR_CAPBSET_READ, CAP_SETPCAP, 0, 0, 0) == 1)
 		for (cap = 0; cap <= last_cap; cap++)
-			prctl(PR_CAPBSET_DROP, cap, 0, 0, 0); /* EPERM without CAP_SETPCAP in effect: fine */
+			if (!((prm >> cap) & 1))
+				prctl(PR_CAPBSET_DROP, cap, 0, 0, 0); /* EPERM without CAP_SETPCAP in effect: fine */
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	memset(d, 0, sizeof(d));
+	d[0].permitted = d[0].effective = (uint32_t)prm;
+	d[1].permitted = d[1].effective = (uint32_t)(prm >> 32);
 	return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
+}
+
+int caps_drop_thread(void)
+{
+	return drop_thread_keep(0);
 }
 
 static void on_signal(int sig)
@@ -207,7 +226,7 @@ static void task_comm(const char *tid, char *name, size_t size)
 	fclose(f);
 }
 
-void caps_drop_process(struct caps_report *rep)
+void caps_drop_process(struct caps_report *rep, unsigned long long keep)
 {
 	const int sig = SIGRTMIN + 3;
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -223,7 +242,8 @@ void caps_drop_process(struct caps_report *rep)
 	sa.sa_flags = SA_RESTART;
 	/* Installed for good: a late delivery must run the handler, never the default action (exit). */
 	sigaction(sig, &sa, NULL);
-	rep->err = -caps_drop_thread();
+	rep->err = -drop_thread_keep(keep);
+	rep->kept = task_status_hex(self, "CapPrm");
 	ask_holders(self, sig, 0, &acks, &sent, &masked);
 #if GLIBC_SIGSETXID
 	if (masked > 0)
@@ -234,8 +254,8 @@ void caps_drop_process(struct caps_report *rep)
 		if (de->d_name[0] == '.')
 			continue;
 		rep->threads++;
-		if (!task_status_hex(de->d_name, "CapPrm"))
-			continue;
+		if (!task_status_hex(de->d_name, "CapPrm") || !strcmp(de->d_name, self))
+			continue; /* none, or the calling thread's kept ones (rep->kept) */
 		if (rep->nheld < CAPS_HELD_MAX) {
 			struct caps_held *h = &rep->held[rep->nheld++];
 			unsigned long long blk = task_status_hex(de->d_name, "SigBlk");

@@ -44,15 +44,19 @@ struct caps_report {
 	int borrowed;   /* threads asked with glibc's SIGSETXID (they block every other signal) */
 	int err;        /* errno of the calling thread's own drop, 0 when it worked */
 	int nheld;      /* entries in held[] (at most CAPS_HELD_MAX of holding) */
+	unsigned long long kept; /* the calling thread's permitted set afterwards (bit n: capability n): what it was asked to keep and held */
 	struct caps_held held[CAPS_HELD_MAX]; /* the threads counted in holding, first ones */
 };
 
 /*
- * caps_drop_thread() here, and in every other thread still holding
- * capabilities: with SIGRTMIN+3, or SIGSETXID when it blocks that (waiting up
- * to 500 ms for each round). Fills *rep from /proc/self/task afterwards.
+ * caps_drop_thread() in every other thread still holding capabilities: with
+ * SIGRTMIN+3, or SIGSETXID when it blocks that (waiting up to 500 ms for each
+ * round); the calling thread drops everything but keep (bit n: capability n,
+ * of those it holds; 0: everything), which it needs to add vNICs later
+ * (CAP_NET_ADMIN) and threads it creates afterwards inherit. Fills *rep from
+ * /proc/self/task afterwards (holding and held[]: the other threads).
  * Thread: JS (the main thread).
  */
-void caps_drop_process(struct caps_report *rep);
+void caps_drop_process(struct caps_report *rep, unsigned long long keep);
 
 #endif

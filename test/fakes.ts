@@ -127,7 +127,7 @@ export class FakeNative {
       limits: { ...RELAY_LIMITS },
       dropCapabilities: () => {
         fake.capsDropped++;
-        return { threads: 11, holding: 0, borrowed: 1, held: [] };
+        return { threads: 11, holding: 0, borrowed: 1, held: [], kept: [] };
       },
       sdNotify: (socket: string | undefined, state: string) => {
         fake.notified.push(state);

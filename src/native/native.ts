@@ -388,10 +388,13 @@ export interface NativeModule {
   /**
    * Give up every capability (effective, permitted, inheritable, ambient,
    * bounding when allowed) and set no_new_privs, on every thread that can be
-   * asked (native/caps.h). Returns the thread count, how many still hold a
-   * permitted set (and which), and the calling thread's own failure, if any.
+   * asked (native/caps.h); the calling (JS) thread keeps those numbered in
+   * keep that it holds (12: CAP_NET_ADMIN, to add vNICs later; capabilities(7)),
+   * and threads it starts afterwards inherit them. Returns the thread count,
+   * how many other threads still hold a permitted set (and which), what the
+   * calling thread kept, and its own failure, if any.
    */
-  dropCapabilities(): CapsReport;
+  dropCapabilities(keep?: number[]): CapsReport;
   /**
    * The credentials a connected AF_UNIX stream socket's peer had when it
    * connected (SO_PEERCRED, unix(7)): pid (0 when outside this pid namespace),
@@ -410,6 +413,8 @@ export interface CapsReport {
   borrowed: number;
   /** The first (up to 4) of the threads holding. */
   held: CapsHolder[];
+  /** The capabilities (numbers) the calling thread kept. */
+  kept: number[];
   error?: NativeError;
 }
 

@@ -9,8 +9,10 @@
 #define _GNU_SOURCE
 #endif
 #include <pthread.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,7 +56,7 @@ static void case_glibc_mask(void)
 	struct caps_report rep;
 
 	start_sleeper(0);
-	caps_drop_process(&rep);
+	caps_drop_process(&rep, 0);
 	CHECK(rep.err == 0);
 	CHECK(rep.threads == 2);
 	CHECK(rep.holding == 0);
@@ -71,7 +73,7 @@ static void case_full_mask(void)
 	struct caps_report rep;
 
 	start_sleeper(1);
-	caps_drop_process(&rep);
+	caps_drop_process(&rep, 0);
 	CHECK(rep.err == 0);
 	CHECK(rep.threads == 2);
 	CHECK(rep.holding == 1);
@@ -79,6 +81,24 @@ static void case_full_mask(void)
 	CHECK(rep.held[0].tid == sleeper_tid);
 	CHECK(rep.held[0].masked == 1);
 	CHECK(strcmp(rep.held[0].name, "sleeper") == 0);
+}
+
+/* keep CAP_NET_ADMIN: the calling thread holds it (when it had it: root) and nothing else, bounding set included; the others hold nothing. */
+static void case_keep(void)
+{
+	const unsigned long long want = 1ULL << CAP_NET_ADMIN;
+	struct caps_report rep;
+
+	start_sleeper(0);
+	caps_drop_process(&rep, want);
+	CHECK(rep.err == 0);
+	CHECK(rep.holding == 0);
+	CHECK(rep.kept == (geteuid() == 0 ? want : 0));
+	if (geteuid() == 0) {
+		CHECK(prctl(PR_CAPBSET_READ, CAP_NET_ADMIN, 0, 0, 0) == 1);
+		CHECK(prctl(PR_CAPBSET_READ, CAP_NET_RAW, 0, 0, 0) == 0);
+		CHECK(prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) == 0);
+	}
 }
 
 /* Run one case in a child; add its counts to ours. */
@@ -114,6 +134,7 @@ int main(void)
 {
 	run(case_glibc_mask);
 	run(case_full_mask);
+	run(case_keep);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }
