@@ -56,6 +56,8 @@ export const ERROR_CODES = Object.freeze({
   'vethd.control-forbidden': 'a control client whose uid is neither root\'s nor vethd\'s own (the reply\'s code)',
   'vethd.control-too-large': 'a control request body over 64 KiB (the reply\'s code)',
   'vethd.control-busy': 'more control clients at once than the daemon serves (the reply\'s code)',
+  'vethd.control-last-vnic': 'a control request to remove a daemon\'s last vNIC (the reply\'s code)',
+  'vethd.control-not-live': 'a control request to add a vNIC to a vethd started without --live-vnics (the reply\'s code)',
   'vethd.control-internal': 'a control request failed inside the daemon (the reply\'s code)',
   'vethd.doctor': '`vethd doctor` found a problem it did not fix (the CLI\'s code only)',
   'vethd.error': 'an error with no code of its own (the CLI\'s code only, see errorCode())',

@@ -17,7 +17,8 @@ import { DEFAULT_METRICS_LISTEN, parseListen } from '../obs/http';
 import { checkIfname } from '../host/ifname';
 import { journalFd, prefixLines, SD_ERR } from '../obs/journal';
 import { controlRequest, controlSocketOf, CONTROL_DIR, defaultControlSocket, replyError } from './client';
-import { statusLines, type StatusReply } from '../daemon/status';
+import { statusLines, type StatusReply, type VnicStatus } from '../daemon/status';
+import { readVnicTable } from './vnictable';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, prettyLogs, reopenLogFiles, type LogFormat, type Logger, type LogLevel } from '../obs/log';
 import { formatMac, parseMac } from '../mac/mac';
 import { MAC_POLICIES, parseMacSpec, resolveMac, type MacContext } from '../mac/macpolicy';
@@ -28,7 +29,7 @@ import { readMachineId } from '../mac/machineid';
 import { resolveNetns } from '../host/netns';
 import { LINK_LOCAL_DEFAULT, parseLinkLocal } from '../mac/linklocal';
 import { RELAY_LIMITS } from '../native/limits';
-import { loadNative, type Fanout, type Membership, type NativeModule, type RxRing } from '../native/native';
+import { loadNative, type Fanout, type Membership, type NativeModule, type RxRing, type VnicInfo } from '../native/native';
 import { RELAY_DEFAULTS } from '../native/options';
 
 import { VERSION } from '../version';
@@ -90,10 +91,11 @@ interface RootOptions {
   vlan?: number;
   cpuLatency?: number;
   controlSocket?: string;
+  liveVnics: boolean;
 }
 
 /** Settings SIGHUP cannot change in a running daemon (a restart applies them). */
-const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'queues', 'fanout', 'followCpu', 'netns', 'arpSysctls', 'announce', 'announceInterval', 'vlan', 'cpuLatency', 'linkLocal', 'raGuard', 'dhcpGuard', 'controlSocket'] as const;
+const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'queues', 'fanout', 'followCpu', 'netns', 'arpSysctls', 'announce', 'announceInterval', 'vlan', 'cpuLatency', 'linkLocal', 'raGuard', 'dhcpGuard', 'controlSocket', 'liveVnics'] as const;
 
 const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
 
@@ -245,10 +247,37 @@ function controlCommands(out: (line: string) => void, program: Command): Command
     if (o.json) out(JSON.stringify(reply.body, null, 2));
     else for (const line of lines(reply.body as never)) out(line);
   };
+  const add = target(new Command('add').description("add a vNIC to a running daemon (started with --live-vnics): the options of one [[vnic]] table; its MAC follows the daemon's -m policy unless -m is given"))
+    .requiredOption('-v, --veth <device>', 'the vNIC (TAP) to create')
+    .option('-m, --mac <address|policy>', MAC_HELP)
+    .option('--netns <name|path>', 'create it inside this network namespace')
+    .option('--vlan <id>', 'make it an access port of this 802.1Q VLAN (1 to 4094)')
+    .option('--no-arp-sysctls', 'leave its arp_ignore/arp_announce as they are')
+    .option('--no-anti-spoofing', 'relay its frames whatever identity they claim')
+    .option('--link-local <groups>', 'reserved 802.1 groups it may send to (as the daemon\'s option)')
+    .option('--ra-guard', 'drop its router advertisements and redirects')
+    .option('--dhcp-guard', 'drop its DHCP server and relay messages')
+    .option('--announce <count>', 'announcements of each of its addresses (0: off)')
+    .option('--announce-interval <ms>', 'time between two announcements of one address')
+    .action(function (this: Command, o: ControlOptions) {
+      // The table: only the options given, as the [[vnic]] keys (the daemon checks them as a config file's).
+      const table: Record<string, unknown> = {};
+      for (const opt of this.options) {
+        const attr = opt.attributeName();
+        if (!opt.long || ['instance', 'controlSocket', 'json'].includes(attr) || this.getOptionValueSource(attr) !== 'cli') continue;
+        table[opt.long.replace(/^--(no-)?/, '')] = this.getOptionValue(attr);
+      }
+      return ask(o, 'POST', 'vnics', table, (v: VnicStatus) => [`added ${v.name} (${v.mac})${v.netns ? ` in ${v.netns}` : ''}${v.vlan ? `, VLAN ${v.vlan}` : ''} to ${o.instance ?? 'eth0'}`]);
+    });
+  const remove = target(new Command('remove').description('remove a vNIC from a running daemon: its TAP is deleted, its counters printed'))
+    .argument('<vnic>', 'the vNIC')
+    .action((name: string, o: ControlOptions) =>
+      ask(o, 'DELETE', `vnics/${encodeURIComponent(name)}`, undefined, (b: { name: string; receive: { frames: number }; transmit: { frames: number } }) => [`removed ${b.name}: ${b.receive.frames} frames received, ${b.transmit.frames} sent`]),
+    );
   const status = target(new Command('status').description('show a running daemon: its parent, and each vNIC with its MAC, namespace, VLAN, state, MAC conflicts and counters')).action((o: ControlOptions) =>
     ask(o, 'GET', 'status', undefined, (b: StatusReply) => statusLines(b)),
   );
-  return [status];
+  return [status, add, remove];
 }
 
 function doctorCommand(deps: CliDeps, out: (line: string) => void, program: Command): Command {
@@ -308,26 +337,57 @@ type VnicOptions = Pick<RootOptions, 'veth' | 'mac' | 'netns' | 'vlan' | 'arpSys
  * chosen; throws a coded Error for a name or (netns, name) given twice, and
  * for two vNICs that would share a MAC in one VLAN.
  */
+/** The names and (VLAN, MAC) pairs already taken, for the duplicate checks: keys `<netns>\0<name>` and `<vlan> <mac>`. */
+interface Taken {
+  names: Map<string, string>;
+  macs: Map<string, string>;
+}
+
+/**
+ * One vNIC from a table (a [[vnic]] table, {} for the command line's one, or
+ * a control socket's add) over the top-level options base; its name and
+ * (VLAN, MAC) must not be in taken (whose entries say who has them), and are
+ * added to it. Throws a coded Error (where prefixes it).
+ */
+function planVnic(base: RootOptions, table: Record<string, unknown>, where: string, taken: Taken, machineId: string | undefined, log: Logger): VnicSpec & { mac: Buffer } {
+  const b: VnicOptions = { veth: base.veth, mac: base.mac, netns: base.netns, vlan: base.vlan, arpSysctls: base.arpSysctls, antiSpoofing: base.antiSpoofing, linkLocal: base.linkLocal, raGuard: base.raGuard, dhcpGuard: base.dhcpGuard, announce: base.announce, announceInterval: base.announceInterval };
+  const v = { ...b, ...table } as VnicOptions;
+  checkIfname(v.veth);
+  const netns = v.netns === undefined ? undefined : resolveNetns(v.netns);
+  // In a container the vNIC is often eth0 too: the same name is another interface there.
+  if (v.veth === base.eth && !netns) throw codedError('vethd.same-interface', `${where}-v and -e name the same interface "${v.veth}"`);
+  const key = `${netns ?? ''}\0${v.veth}`;
+  if (taken.names.has(key)) throw codedError('vethd.same-interface', `${where}vNIC "${v.veth}" is already ${taken.names.get(key)}`);
+  const mac = chooseMac(v.mac, { machineId, tap: v.veth, parent: base.eth }, log);
+  const id = `${v.vlan ?? 0} ${formatMac(mac)}`;
+  if (taken.macs.has(id)) throw codedError('vethd.mac-in-use', `${where}vNIC "${v.veth}" would have MAC ${formatMac(mac)}, as "${taken.macs.get(id)}" has${v.vlan ? ` in VLAN ${v.vlan}` : ''}; choose another mac`);
+  taken.names.set(key, where ? where.replace(/: $/, '') : `vNIC "${v.veth}"`);
+  taken.macs.set(id, v.veth);
+  return { tap: v.veth, mac, netns, vlan: v.vlan, arpSysctls: v.arpSysctls, antiSpoofing: v.antiSpoofing, linkLocalPass: v.linkLocal, raGuard: v.raGuard, dhcpGuard: v.dhcpGuard, announce: { count: v.announce, intervalMs: v.announceInterval } };
+}
+
 function planVnics(opts: RootOptions, tables: Record<string, unknown>[] | undefined, machineId: string | undefined, log: Logger): (VnicSpec & { mac: Buffer })[] {
-  const base: VnicOptions = { veth: opts.veth, mac: opts.mac, netns: opts.netns, vlan: opts.vlan, arpSysctls: opts.arpSysctls, antiSpoofing: opts.antiSpoofing, linkLocal: opts.linkLocal, raGuard: opts.raGuard, dhcpGuard: opts.dhcpGuard, announce: opts.announce, announceInterval: opts.announceInterval };
-  const names = new Map<string, number>();
-  const macs = new Map<string, string>();
-  return (tables ?? [{}]).map((table, i) => {
-    const v = { ...base, ...table } as VnicOptions;
-    const where = tables ? `[[vnic]] ${i + 1}: ` : '';
-    checkIfname(v.veth);
-    const netns = v.netns === undefined ? undefined : resolveNetns(v.netns);
-    // In a container the vNIC is often eth0 too: the same name is another interface there.
-    if (v.veth === opts.eth && !netns) throw codedError('vethd.same-interface', `${where}-v and -e name the same interface "${v.veth}"`);
-    const key = `${netns ?? ''}\0${v.veth}`;
-    if (names.has(key)) throw codedError('vethd.same-interface', `${where}vNIC "${v.veth}" is already [[vnic]] ${names.get(key)}`);
-    names.set(key, i + 1);
-    const mac = chooseMac(v.mac, { machineId, tap: v.veth, parent: opts.eth }, log);
-    const id = `${v.vlan ?? 0} ${formatMac(mac)}`;
-    if (macs.has(id)) throw codedError('vethd.mac-in-use', `${where}vNIC "${v.veth}" would have MAC ${formatMac(mac)}, as "${macs.get(id)}" has${v.vlan ? ` in VLAN ${v.vlan}` : ''}; choose another mac`);
-    macs.set(id, v.veth);
-    return { tap: v.veth, mac, netns, vlan: v.vlan, arpSysctls: v.arpSysctls, antiSpoofing: v.antiSpoofing, linkLocalPass: v.linkLocal, raGuard: v.raGuard, dhcpGuard: v.dhcpGuard, announce: { count: v.announce, intervalMs: v.announceInterval } };
-  });
+  const taken: Taken = { names: new Map(), macs: new Map() };
+  return (tables ?? [{}]).map((table, i) => planVnic(opts, table, tables ? `[[vnic]] ${i + 1}: ` : '', taken, machineId, log));
+}
+
+/**
+ * The vNIC a control socket's add asks for (json: one [[vnic]] table), over
+ * the options the daemon started with, beside the running ones; refused
+ * (coded Error, one line) as a config file's table would be, or when an
+ * interface on this host has its MAC.
+ */
+function planAdded(json: unknown, program: Command, started: RootOptions, running: readonly VnicInfo[], deps: CliDeps, log: Logger): VnicSpec & { mac: Buffer } {
+  const table = readVnicTable(json, program);
+  const taken: Taken = { names: new Map(), macs: new Map() };
+  for (const v of running) {
+    taken.names.set(`${v.netns ?? ''}\0${v.tap}`, `running on ${started.eth}`);
+    taken.macs.set(`${v.vlan ?? 0} ${v.mac}`, v.tap);
+  }
+  const spec = planVnic(started, table, 'add: ', taken, (deps.machineId ?? readMachineId)(), log);
+  const users = (deps.localUsers ?? localUsers)(spec.mac);
+  if (users.length) throw codedError('vethd.mac-in-use', `add: MAC ${formatMac(spec.mac)} is already used by ${users.join(', ')} on this host; choose another mac`);
+  return spec;
 }
 
 /** The end of `vethd --help`. */
@@ -406,6 +466,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
       new Option('--control-socket <path|off>', `where \`vethd status\`, \`add\` and \`remove\` reach this daemon (default: $RUNTIME_DIRECTORY/control.sock under systemd, else ${CONTROL_DIR}/<parent>/control.sock)`)
         .env('VETHD_CONTROL_SOCKET'),
     )
+    .option('--live-vnics', 'keep CAP_NET_ADMIN (and CAP_SYS_ADMIN, when held) on the JS thread after set-up, so `vethd add` can build vNICs while this daemon runs; otherwise every capability goes after set-up and add is refused (the relay threads never hold any)')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('VETHD_LOG_LEVEL'))
     .addOption(new Option('--log-format <format>', 'log lines on stdout: JSON, or pretty; auto is pretty on a TTY').choices(LOG_FORMATS).default('auto').env('VETHD_LOG_FORMAT'))
     .addOption(new Option('--log-file <path>', 'append JSON log lines to this file instead of stdout; SIGHUP reopens it (for logrotate)').env('VETHD_LOG_FILE'))
@@ -505,9 +566,10 @@ export function buildProgram(deps: CliDeps = {}): Command {
             onConflict: opts.onConflict,
             metricsListen,
             cpuLatencyUs: opts.cpuLatency,
+            liveVnics: opts.liveVnics,
             controlSocket: opts.controlSocket === 'off' ? undefined : opts.controlSocket ? { path: opts.controlSocket, explicit: true } : { path: (deps.defaultControlSocket ?? defaultControlSocket)(opts.eth), explicit: false },
           },
-          { log, out: jsonStdout ? undefined : out, native: deps.native, cpuLatencyDevice: deps.cpuLatencyDevice, signals: deps.signals, parentUp: deps.parentUp, reload: opts.config ? () => reloadConfig(program, started, startedVnics) : undefined, reopenLog: reopenLogFiles },
+          { log, out: jsonStdout ? undefined : out, native: deps.native, cpuLatencyDevice: deps.cpuLatencyDevice, signals: deps.signals, parentUp: deps.parentUp, reload: opts.config ? () => reloadConfig(program, started, startedVnics) : undefined, reopenLog: reopenLogFiles, planVnic: (json, running) => planAdded(json, program, started, running, deps, log) },
         );
       } catch (err) {
         fail(program, err, EXIT_SETUP);

@@ -176,7 +176,7 @@ export function envFileHint(file: string, program: Command): string {
 }
 
 /** Check one table's keys and values: {attributeName: value}. allowed(key) false: a key that has no place there. */
-function checkTable(where: string, program: Command, table: Record<string, unknown>, allowed: (key: string) => boolean): Record<string, unknown> {
+export function checkTable(where: string, program: Command, table: Record<string, unknown>, allowed: (key: string) => boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(table)) {
     const opt = optionFor(program, key);

@@ -7,10 +7,11 @@
  */
 import type { EventEmitter } from 'node:events';
 import { ANNOUNCE_RATE, Announcer, VnicAddresses, type AnnouncePolicy } from './announce';
-import { capsDroppedLine } from '../host/caps';
+import { CAP, capsDroppedLine } from '../host/caps';
 import { ConflictWatch, MacConflictError } from './collision';
 import { holdCpuLatency, type CpuLatencyHold } from '../host/cpulatency';
-import { serveControl, type ControlServer } from './control';
+import { serveControl, type ControlHandlers, type ControlServer } from './control';
+import { codedError, quote } from '../errors';
 import { serveMetrics, type ListenAddress, type MetricsServer } from '../obs/http';
 import type { Logger, LogLevel } from '../obs/log';
 import { createMetrics } from '../obs/metrics';
@@ -20,8 +21,8 @@ import { statusReply } from './status';
 import { sysfsIfindex, sysfsOperUp } from '../host/sysfs';
 import { createNotifier } from './systemd';
 import { VERSION } from '../version';
-import { loadNative, type LinkEvent, type LinkMonitor, type FollowCpu, type Membership, type NativeModule, type Relay, type RelayStats, type VnicInfo, type VnicStats } from '../native/native';
-import { resolveRelayOptions, type RelaySettings } from '../native/options';
+import { loadNative, type LinkEvent, type LinkMonitor, type FollowCpu, type Membership, type NativeModule, type Relay, type RelayStats, type VnicInfo, type VnicStats, type DirectionStats } from '../native/native';
+import { resolveRelayOptions, resolveVnicOptions, type RelaySettings } from '../native/options';
 
 export type OnConflict = 'warn' | 'exit';
 
@@ -84,6 +85,12 @@ export interface DaemonOptions extends HotPathOptions {
    * warning, and no socket); undefined: none.
    */
   controlSocket?: { path: string; explicit: boolean };
+  /**
+   * Keep CAP_NET_ADMIN (and CAP_SYS_ADMIN, when held) on the JS thread after
+   * set-up, so the control socket can add vNICs; otherwise every capability
+   * goes, and an add is refused (a remove needs none).
+   */
+  liveVnics?: boolean;
 }
 
 export interface DaemonDeps {
@@ -113,6 +120,12 @@ export interface DaemonDeps {
   ifindexOf?: (name: string) => number | undefined;
   /** The PM QoS device for cpuLatencyUs (default /dev/cpu_dma_latency). */
   cpuLatencyDevice?: string;
+  /**
+   * The vNIC a control socket's add asks for (json: one [[vnic]] table),
+   * beside the running ones; throws a coded Error (the client's reply).
+   * undefined: the socket takes no add.
+   */
+  planVnic?: (json: unknown, running: readonly VnicInfo[]) => VnicSpec;
 }
 
 /**
@@ -127,6 +140,11 @@ export interface DaemonExit {
   error?: Error;
 }
 
+/** A direction with every counter 0, shaped like d. */
+function emptyDirection(d: DirectionStats): DirectionStats {
+  return { frames: 0, bytes: 0, drops: Object.fromEntries(Object.keys(d.drops).map((k) => [k, 0])) as DirectionStats['drops'] };
+}
+
 /** RFC 5227's ANNOUNCE_NUM and ANNOUNCE_INTERVAL. */
 export const DEFAULT_ANNOUNCE: AnnouncePolicy = { count: 2, intervalMs: 2000 };
 
@@ -135,7 +153,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One running vNIC: what it is, and what watches it. */
 interface VnicRun {
-  /** Its index in the relay. */
+  /** Its slot in the relay (VnicInfo.slot). */
   index: number;
   info: VnicInfo;
   /** Bound to {device, parent}. */
@@ -143,6 +161,10 @@ interface VnicRun {
   announcer: Announcer;
   /** Its link and address events, in its namespace; undefined when announcing is off. */
   monitor?: LinkMonitor;
+  /** Its MAC conflict counter's bursts, from the moment it came up. */
+  conflict?: ConflictWatch;
+  /** The error that retired it (its TAP deleted or broken from outside), once the daemon saw it. */
+  retired?: Error;
 }
 
 /**
@@ -175,16 +197,18 @@ function unwatch(v: VnicRun): void {
   v.announcer.close();
 }
 
-/** vNIC index's counters. */
-export function vnicStats(stats: RelayStats, index: number): VnicStats {
-  return stats.vnics[index];
+/** The counters of the vNIC in slot (stats.vnics lists the present ones by slot). */
+export function vnicStats(stats: RelayStats, slot: number): VnicStats {
+  const s = stats.vnics.find((v) => v.slot === slot);
+  if (!s) throw new RangeError(`no vNIC in slot ${slot}`);
+  return s;
 }
 
 /**
  * Listen for probeWindowMs with the vNICs down; throw MacConflictError when
  * frames with a vNIC's MAC as source came from the wire (the caller closes the relay).
  */
-async function probeConflict(relay: Relay, opts: DaemonOptions, vnics: VnicRun[]): Promise<void> {
+async function probeConflict(relay: Relay, opts: Pick<DaemonOptions, 'probeWindowMs' | 'parent'>, vnics: VnicRun[]): Promise<void> {
   const ms = opts.probeWindowMs ?? 0;
   if (ms <= 0) return;
   await sleep(ms);
@@ -261,12 +285,52 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     throw err;
   }
   const log = runs.length === 1 ? runs[0].log : deps.log.child({ parent: info.parent });
-  const conflicts: ConflictWatch[] = []; // per vNIC, from READY on
-  // vNIC i was retired by the relay: its TAP deleted or broken from outside (a tenant's doing, never the others' business).
-  const retired = runs.map(() => false);
-  const retiredBy: (Error | undefined)[] = runs.map(() => undefined);
   let lastRetired: Error | undefined;
-  const vnicStates = () => runs.map((v, i) => ({ info: v.info, index: v.index, retired: retiredBy[i], conflictOngoing: conflicts[i]?.ongoing(now()) ?? false }));
+  // One change at a time (an add waits out its probe window): each runs after the one before settled.
+  let changing: Promise<unknown> = Promise.resolve();
+  const serially = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = changing.then(fn);
+    changing = p.catch(() => undefined);
+    return p;
+  };
+  /** A control socket's add: build the vNIC, probe for its MAC on the wire, bring it up, watch it; refused with nothing left. */
+  const addVnic = async (json: unknown): Promise<unknown> => {
+    if (!opts.liveVnics || !deps.planVnic) throw codedError('vethd.control-not-live', 'add: this vethd gave up its capabilities after set-up and cannot build a vNIC: start it with --live-vnics');
+    const spec = deps.planVnic(json, runs.map((v) => v.info));
+    const slot = relay.addVnic(resolveVnicOptions(spec));
+    let run: VnicRun | undefined;
+    try {
+      const vinfo = relay.info().vnics.find((v) => v.slot === slot);
+      if (!vinfo) throw new Error(`${spec.tap}: the relay lists no vNIC in slot ${slot}`);
+      const vlog = deps.log.child({ device: vinfo.tap, parent: info.parent });
+      run = { index: slot, info: vinfo, log: vlog, ...startAnnouncing(native, relay, slot, vinfo, spec.announce ?? DEFAULT_ANNOUNCE, vlog) };
+      await probeConflict(relay, opts, [run]);
+      relay.up(slot);
+    } catch (err) {
+      if (run) unwatch(run);
+      relay.removeVnic(slot);
+      throw err;
+    }
+    run.conflict = new ConflictWatch(vnicStats(relay.stats(), slot).receive.drops.mac_conflict);
+    runs.push(run);
+    runs.sort((a, b) => a.index - b.index); // as the relay lists them: by slot
+    if (!run.info.netns) watch.addVnic(run.info.tapIfindex);
+    run.log.info({ mac: run.info.mac, netns: run.info.netns, vlan: run.info.vlan, slot }, `${attachedLine(run.info, info.parent)} (added through the control socket)`);
+    return statusReply(relay.info(), relay.stats(), vnicStates(), watch.up, VERSION).vnics.find((v) => v.name === run!.info.tap);
+  };
+  /** A control socket's remove: the vNIC out of the relay, its TAP deleted; its last counters. */
+  const removeVnic = async (name: string): Promise<unknown> => {
+    const run = runs.find((v) => v.info.tap === name);
+    if (!run) throw codedError('vethd.control-not-found', `remove: no vNIC named ${quote(name)} on ${info.parent} (it has ${runs.map((v) => v.info.tap).join(', ') || 'none'})`);
+    if (runs.length === 1) throw codedError('vethd.control-last-vnic', `remove: ${name} is the last vNIC of this vethd: stop vethd instead`);
+    unwatch(run);
+    const counters = relay.removeVnic(run.index);
+    runs.splice(runs.indexOf(run), 1);
+    if (!run.info.netns) watch.removeVnic(run.info.tapIfindex);
+    run.log.info({ counters: statsSummary({ receive: counters.receive, transmit: counters.transmit, vnics: [{ ...counters, slot: run.index }], unrouted: emptyDirection(counters.receive) }, [run.info]) }, `vNIC ${name} removed through the control socket: its TAP is deleted`);
+    return { name, mac: run.info.mac, receive: counters.receive, transmit: counters.transmit };
+  };
+  const vnicStates = () => runs.map((v) => ({ info: v.info, index: v.index, retired: v.retired, conflictOngoing: v.conflict?.ongoing(now()) ?? false }));
   // A vNIC in another namespace has an ifindex from that namespace's numbering: its events never come here.
   const watch = new ParentWatch(info.parent, info.parentIfindex, parentUp(info.parent), runs.filter((v) => !v.info.netns).map((v) => v.info.tapIfindex));
   try {
@@ -279,25 +343,32 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     if (opts.metricsListen) {
       const registry = createMetrics({
         stats: () => relay.stats(),
-        info: () => info,
+        info: () => relay.info(),
         parentUp: () => watch.up,
         version: VERSION,
         dropReasons: native.dropReasons,
-        announcements: (index) => runs[index].announcer.sent,
+        announcements: (index) => runs[index]?.announcer.sent ?? { ipv4: 0, ipv6: 0 },
         retired: () => relay.status().retired.map((err) => err !== null),
       });
       server = await serveMetrics(registry, opts.metricsListen, () => running);
     }
-    if (opts.controlSocket) control = await openControl(opts.controlSocket, native, log, () => statusReply(relay.info(), relay.stats(), vnicStates(), watch.up, VERSION));
+    if (opts.controlSocket) {
+      control = await openControl(opts.controlSocket, native, log, {
+        status: () => statusReply(relay.info(), relay.stats(), vnicStates(), watch.up, VERSION),
+        add: (json) => serially(() => addVnic(json)),
+        remove: (name) => serially(() => removeVnic(name)),
+      });
+    }
   } catch (err) {
     await server?.close();
     closeAll();
     throw err;
   }
   // Set-up is over: nothing from here on needs a capability (native/caps.h says why).
-  const caps = native.dropCapabilities();
+  // A daemon that takes adds keeps, on its JS thread only, what building a TAP needs (and entering a namespace, when it was given that).
+  const caps = native.dropCapabilities(control && opts.liveVnics ? [CAP.CAP_NET_ADMIN, CAP.CAP_SYS_ADMIN] : []);
   if (caps.error) log.warn({ err: caps.error }, 'could not drop capabilities');
-  else log[caps.holding ? 'warn' : 'info']({ threads: caps.threads, holding: caps.holding, held: caps.held }, capsDroppedLine(caps));
+  else log[caps.holding ? 'warn' : 'info']({ threads: caps.threads, holding: caps.holding, held: caps.held, kept: caps.kept }, capsDroppedLine(caps));
   const notifier = createNotifier(native.sdNotify, deps.env ?? process.env, (err) => log.warn({ err }, 'sd_notify failed'));
   for (const v of runs) {
     if (deps.out) deps.out(attachedLine(v.info, info.parent));
@@ -317,12 +388,12 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   if (control) log.info({ path: control.path }, `control socket listening on ${control.path} (vethd status)`);
   notifier.ready(runs.length === 1 ? attachedLine(runs[0].info, info.parent) : `Attached ${runs.map((v) => v.info.tap).join(', ')} into ${info.parent}`);
 
-  conflicts.push(...runs.map((v) => new ConflictWatch(relay.status().macConflicts[v.index])));
-  const retire = (i: number, err: Error): void => {
-    retired[i] = true;
-    retiredBy[i] = err;
+  const atReady = relay.status().macConflicts;
+  runs.forEach((v, i) => (v.conflict = new ConflictWatch(atReady[i])));
+  const retire = (v: VnicRun, err: Error): void => {
+    v.retired = err;
     lastRetired = err;
-    unwatch(runs[i]);
+    unwatch(v);
   };
   let onConflict = opts.onConflict ?? 'warn';
   let fatal: Error | undefined; // set by a parent change the relay cannot follow; the health tick ends the daemon
@@ -370,14 +441,16 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       relay.collectOverruns();
       const st = relay.status();
       if (st.rxError) return finish({ code: 1, reason: 'relay thread failed', error: st.rxError });
-      const gone = st.retired.flatMap((err, i) => (err && !retired[i] ? [{ i, err }] : []));
-      gone.forEach(({ i, err }) => retire(i, err)); // all marked first: the count each line gives is true
-      gone.forEach(({ i, err }) => retired.some((r) => !r) && runs[i].log.warn({ err }, `vNIC ${runs[i].info.tap} retired: ${err.message}; ${retired.filter((r) => !r).length} other vNIC(s) keep running`));
-      if (retired.every(Boolean)) return finish({ code: 1, reason: 'every vNIC gone', error: lastRetired });
+      // st's arrays follow info().vnics (by slot), as runs does.
+      const gone = runs.flatMap((v, i) => (st.retired[i] && !v.retired ? [{ v, err: st.retired[i] as Error }] : []));
+      gone.forEach(({ v, err }) => retire(v, err)); // all marked first: the count each line gives is true
+      const serving = runs.filter((v) => !v.retired).length;
+      gone.forEach(({ v, err }) => serving > 0 && v.log.warn({ err }, `vNIC ${v.info.tap} retired: ${err.message}; ${serving} other vNIC(s) keep running`));
+      if (gone.length && serving === 0) return finish({ code: 1, reason: 'every vNIC gone', error: lastRetired });
       if (fatal) return finish({ code: 1, reason: 'parent re-created', error: fatal });
-      for (const v of runs) {
-        const seen = st.macConflicts[v.index];
-        const event = conflicts[v.index].observe(seen, now());
+      for (const [i, v] of runs.entries()) {
+        const seen = st.macConflicts[i];
+        const event = v.conflict?.observe(seen, now());
         if (!event) continue;
         const text = `another station on ${info.parent} sends with our MAC ${v.info.mac} (${seen} frame(s) so far)`;
         if (onConflict === 'exit') return finish({ code: 1, reason: 'MAC conflict', error: new MacConflictError(`${v.info.tap}: ${text}`) });
@@ -414,10 +487,10 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
  * (set-up fails); the default one only warns (a user without /run/vethd runs
  * on without a socket). Peers: root and this process's own user.
  */
-async function openControl(where: { path: string; explicit: boolean }, native: NativeModule, log: Logger, status: () => unknown): Promise<ControlServer | undefined> {
+async function openControl(where: { path: string; explicit: boolean }, native: NativeModule, log: Logger, handlers: ControlHandlers): Promise<ControlServer | undefined> {
   const self = process.geteuid?.() ?? 0;
   try {
-    return await serveControl(where.path, { status }, (fd) => native.peerCredentials(fd), (uid) => uid === 0 || uid === self, (err) => log.warn({ err }, 'control socket: a reply failed'));
+    return await serveControl(where.path, handlers, (fd) => native.peerCredentials(fd), (uid) => uid === 0 || uid === self, (err) => log.warn({ err }, 'control socket: a reply failed'));
   } catch (err) {
     if (where.explicit) throw err;
     log.warn({ err }, `no control socket: ${(err as Error).message} (vethd status will not reach this daemon; give --control-socket a path it may make)`);

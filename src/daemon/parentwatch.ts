@@ -43,14 +43,29 @@ export class ParentWatch {
     public name: string,
     public ifindex: number,
     public up: boolean | undefined,
-    private readonly tapIfindexes: readonly number[],
-  ) {}
+    tapIfindexes: readonly number[],
+  ) {
+    this.tapIfindexes = new Set(tapIfindexes);
+  }
+
+  /** The vNICs' ifindexes in this namespace: their deletion is theirs, not the parent's. */
+  private readonly tapIfindexes: Set<number>;
+
+  /** A vNIC added in this namespace while running. */
+  addVnic(ifindex: number): void {
+    this.tapIfindexes.add(ifindex);
+  }
+
+  /** A vNIC removed while running. */
+  removeVnic(ifindex: number): void {
+    this.tapIfindexes.delete(ifindex);
+  }
 
   /** The changes one event makes, in order. */
   handle(ev: LinkEvent): ParentChange[] {
     if (ev.type === 'resync') return [{ kind: 'resync' }];
     if (ev.type === 'addr' || ev.type === 'deladdr') return [];
-    if (this.tapIfindexes.includes(ev.ifindex)) return ev.type === 'del' ? [{ kind: 'vnic-left', ifindex: ev.ifindex }] : [];
+    if (this.tapIfindexes.has(ev.ifindex)) return ev.type === 'del' ? [{ kind: 'vnic-left', ifindex: ev.ifindex }] : [];
     if (this.present && ev.ifindex === this.ifindex) {
       if (ev.type === 'del') {
         this.present = false;

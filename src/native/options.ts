@@ -48,11 +48,16 @@ function withDefaults<T extends object>(defaults: Readonly<T>, given: Partial<T>
   return out;
 }
 
+/** The complete options Relay.addVnic() takes: v, each field not given from VNIC_DEFAULTS (keys it does not know are left out). */
+export function resolveVnicOptions(v: VnicSettings): VnicOptions {
+  return { tap: v.tap, ...withDefaults(VNIC_DEFAULTS, v) };
+}
+
 /** The complete options new Relay() takes: settings, each one not given from RELAY_DEFAULTS / VNIC_DEFAULTS (keys neither knows are left out). */
 export function resolveRelayOptions(settings: RelaySettings): RelayOptions {
   return {
     parent: settings.parent,
-    vnics: settings.vnics.map((v) => ({ tap: v.tap, ...withDefaults(VNIC_DEFAULTS, v) })),
+    vnics: settings.vnics.map(resolveVnicOptions),
     ...withDefaults(RELAY_DEFAULTS, settings),
   };
 }

@@ -5,6 +5,7 @@ import { CommanderError } from 'commander';
 import pino from 'pino';
 import { describe, expect, test, vi } from 'vitest';
 import { buildProgram, main } from '../../src/cli/cli';
+import { controlRequest } from '../../src/cli/client';
 import { waitFor } from '../../tools/lab/exec';
 import { formatMac } from '../../src/mac/mac';
 import { resolveMac } from '../../src/mac/macpolicy';
@@ -429,9 +430,9 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
   });
 
   test.each([
-    [['stat'], "vethd: unknown command 'stat'; commands: mac, doctor, status, help"],
-    [['-v', 'veth1', 'up', 'now'], "vethd: unknown command 'up'; commands: mac, doctor, status, help"],
-    [['a\nb'], 'vethd: unknown command "a\\nb"; commands: mac, doctor, status, help'],
+    [['stat'], "vethd: unknown command 'stat'; commands: mac, doctor, status, add, remove, help"],
+    [['-v', 'veth1', 'up', 'now'], "vethd: unknown command 'up'; commands: mac, doctor, status, add, remove, help"],
+    [['a\nb'], 'vethd: unknown command "a\\nb"; commands: mac, doctor, status, add, remove, help'],
   ])('an unknown word: vethd %j names it and lists the commands, one line, exit 2, nothing opened', async (args, line) => {
     const { fake, errors, parse } = setup();
     const err = await outcome(parse(...args));
@@ -788,5 +789,62 @@ describe('vethd status: a running daemon, through its control socket', () => {
     const { errors, parse } = setup();
     await outcome(parse('status', '-i', 'nosuchinstance0'));
     expect(errors.join('')).toContain('/run/vethd/nosuchinstance0/control.sock: no vethd answers');
+  });
+});
+
+describe('vethd add / remove: vNICs in and out of a running daemon', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vethd-live-'));
+  let k = 0;
+  async function daemon(...extra: string[]) {
+    const sock = path.join(dir, `d${k++}`, 'control.sock');
+    const d = setup();
+    const run = d.parse('-v', 'veth1', '-e', 'eth1', '--probe-window', '0', '--metrics-listen', 'off', '--control-socket', sock, ...extra);
+    await waitFor('attach', () => d.lines.length > 0);
+    const cli = async (...args: string[]) => {
+      const c = setup();
+      const err = await outcome(c.parse(...args, '-s', sock));
+      return { out: c.lines.join('\n'), err: c.errors.join(''), code: err?.exitCode ?? 0 };
+    };
+    const stop = async () => {
+      d.signals.emit('SIGTERM');
+      expect(await outcome(run)).toBeUndefined();
+    };
+    return { ...d, sock, cli, stop };
+  }
+
+  test('add: the vNIC built with the daemon\'s MAC policy, up, in status; remove: gone, its counters printed', async () => {
+    const d = await daemon('--live-vnics');
+    const added = await d.cli('add', '-v', 'veth2', '--vlan', '100', '--ra-guard');
+    const mac = formatMac(resolveMac({ kind: 'persistent' }, { machineId: MACHINE_ID, tap: 'veth2', parent: 'eth1' }));
+    expect(added).toEqual({ out: `added veth2 (${mac}), VLAN 100 to eth0`, err: '', code: 0 });
+    expect(d.fake.added).toEqual([{ slot: 1, options: expect.objectContaining({ tap: 'veth2', vlan: 100, raGuard: true, antiSpoofing: true, mac: Buffer.from(mac.replace(/:/g, ''), 'hex') }) }]);
+    const status = JSON.parse((await d.cli('status', '--json')).out);
+    expect(status.vnics.map((v: { name: string }) => v.name)).toEqual(['veth1', 'veth2']);
+    expect(await d.cli('remove', 'veth2')).toEqual({ out: 'removed veth2: 0 frames received, 0 sent', err: '', code: 0 });
+    expect(d.fake.removed).toEqual([1]);
+    expect(JSON.parse((await d.cli('status', '--json')).out).vnics.map((v: { name: string }) => v.name)).toEqual(['veth1']);
+    await d.stop();
+  });
+
+  test('refusals: one line each, exit 2, nothing added', async () => {
+    const d = await daemon('--live-vnics');
+    expect(await d.cli('add', '-v', 'veth1')).toEqual({ out: '', err: 'vethd: add: vNIC "veth1" is already running on eth1\n', code: 2 });
+    expect(await d.cli('add', '-v', 'veth3', '--vlan', '5000')).toEqual({ out: '', err: 'vethd: add: "vlan": expected a VLAN ID from 1 to 4094, got "5000"\n', code: 2 });
+    expect(await d.cli('add', '-v', 'eth1')).toMatchObject({ err: 'vethd: add: -v and -e name the same interface "eth1"\n', code: 2 });
+    expect(await d.cli('remove', 'veth9')).toEqual({ out: '', err: 'vethd: remove: no vNIC named "veth9" on eth1 (it has veth1)\n', code: 2 });
+    expect(await d.cli('remove', 'veth1')).toEqual({ out: '', err: 'vethd: remove: veth1 is the last vNIC of this vethd: stop vethd instead\n', code: 2 });
+    // Straight to the socket: what the CLI would never send.
+    expect((await controlRequest(d.sock, 'POST', 'vnics', { veth: 'veth3', foo: 1 })).body).toEqual({ error: { code: 'vethd.control-bad-request', message: 'add: unknown key "foo" (the keys of a [[vnic]] table: veth, mac, netns, vlan, arp-sysctls, anti-spoofing, link-local, ra-guard, dhcp-guard, announce, announce-interval)' } });
+    expect((await controlRequest(d.sock, 'POST', 'vnics', { veth: 'veth3', vlan: 1.5 })).body).toMatchObject({ error: { code: 'vethd.control-bad-request', message: 'add: "vlan" must be integer,string' } });
+    expect((await controlRequest(d.sock, 'POST', 'vnics', ['veth3'])).body).toMatchObject({ error: { code: 'vethd.control-bad-request', message: 'add: the request must be object' } });
+    expect(d.fake.added).toEqual([]);
+    await d.stop();
+  });
+
+  test('without --live-vnics: add refused in one line (every capability is gone); the JS thread kept none', async () => {
+    const d = await daemon();
+    expect(await d.cli('add', '-v', 'veth2')).toEqual({ out: '', err: 'vethd: add: this vethd gave up its capabilities after set-up and cannot build a vNIC: start it with --live-vnics\n', code: 2 });
+    expect(d.fake.added).toEqual([]);
+    await d.stop();
   });
 });
