@@ -311,32 +311,55 @@ function doctorCommand(deps: CliDeps, out: (line: string) => void, program: Comm
  * the daemon can apply live, and the settings that changed but need a
  * restart. Throws the file's error, leaving the settings as they were.
  */
-function reloadConfig(program: Command, started: RootOptions, startedVnics: Record<string, unknown>[] | undefined): ReloadResult {
+function reloadConfig(program: Command, started: RootOptions, running: Map<string, Record<string, unknown>> | undefined, deps: CliDeps, log: Logger): ReloadResult {
   const { values, vnics } = readConfig(started.config as string, program);
-  const withoutLive = (tables?: Record<string, unknown>[]) => JSON.stringify(tables?.map(({ antiSpoofing: _a, ...rest }) => rest));
   for (const o of program.options) {
     const attr = o.attributeName();
     if (program.getOptionValueSource(attr) === 'config' && !(attr in values)) program.setOptionValueWithSource(attr, o.defaultValue, 'default');
   }
   applyConfig(program, values);
   const now = program.opts<RootOptions>();
-  return {
+  const result: ReloadResult = {
     logLevel: now.logLevel,
     onConflict: now.onConflict,
-    antiSpoofing: vnics ? vnics.map((t) => (t.antiSpoofing as boolean | undefined) ?? now.antiSpoofing) : now.antiSpoofing,
-    restartNeeded: [...FIXED_SETTINGS.filter((k) => now[k] !== started[k]), ...(withoutLive(vnics) !== withoutLive(startedVnics) ? ['vnic'] : [])],
+    antiSpoofing: vnics ? Object.fromEntries(vnics.map((t) => [String(t.veth), (t.antiSpoofing as boolean | undefined) ?? now.antiSpoofing])) : now.antiSpoofing,
+    restartNeeded: FIXED_SETTINGS.filter((k) => now[k] !== started[k]),
   };
+  // The [[vnic]] tables against the running ones, by name; anti-spoofing alone applies in place.
+  if (!running || !vnics) {
+    if (Boolean(running) !== Boolean(vnics)) result.restartNeeded.push('vnic');
+    return result;
+  }
+  const same = (a: Record<string, unknown>, b: Record<string, unknown>) => {
+    const { antiSpoofing: _a, ...x } = a;
+    const { antiSpoofing: _b, ...y } = b;
+    return JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)) === JSON.stringify(y, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+  };
+  const wanted = new Map(vnics.map((t) => [String(t.veth), t]));
+  const remove = [...running.keys()].filter((name) => !wanted.has(name));
+  const add = vnics.flatMap((t) => {
+    const name = String(t.veth);
+    const was = running.get(name);
+    if (was && same(was, t)) return [];
+    const plan = (vinfo: readonly VnicInfo[]) => planRunning(t, `[[vnic]] ${name}: `, started, vinfo, deps, log);
+    return [{ name, changed: Boolean(was), plan }];
+  });
+  if (remove.length || add.length) {
+    result.vnics = {
+      remove,
+      add,
+      applied: (name, isRunning) => {
+        if (isRunning) running.set(name, wanted.get(name) as Record<string, unknown>);
+        else running.delete(name);
+      },
+    };
+  }
+  return result;
 }
 
 /** The per-vNIC options ([[vnic]] keys) as RootOptions holds them. */
 type VnicOptions = Pick<RootOptions, 'veth' | 'mac' | 'netns' | 'vlan' | 'arpSysctls' | 'antiSpoofing' | 'linkLocal' | 'raGuard' | 'dhcpGuard' | 'announce' | 'announceInterval'>;
 
-/**
- * The vNICs to run: one from the options, or one per [[vnic]] table, each
- * key it leaves out taken from the options. Names resolved and checked, MACs
- * chosen; throws a coded Error for a name or (netns, name) given twice, and
- * for two vNICs that would share a MAC in one VLAN.
- */
 /** The names and (VLAN, MAC) pairs already taken, for the duplicate checks: keys `<netns>\0<name>` and `<vlan> <mac>`. */
 interface Taken {
   names: Map<string, string>;
@@ -366,6 +389,12 @@ function planVnic(base: RootOptions, table: Record<string, unknown>, where: stri
   return { tap: v.veth, mac, netns, vlan: v.vlan, arpSysctls: v.arpSysctls, antiSpoofing: v.antiSpoofing, linkLocalPass: v.linkLocal, raGuard: v.raGuard, dhcpGuard: v.dhcpGuard, announce: { count: v.announce, intervalMs: v.announceInterval } };
 }
 
+/**
+ * The vNICs to run: one from the options, or one per [[vnic]] table, each
+ * key it leaves out taken from the options. Names resolved and checked, MACs
+ * chosen; throws a coded Error for a name or (netns, name) given twice, and
+ * for two vNICs that would share a MAC in one VLAN.
+ */
 function planVnics(opts: RootOptions, tables: Record<string, unknown>[] | undefined, machineId: string | undefined, log: Logger): (VnicSpec & { mac: Buffer })[] {
   const taken: Taken = { names: new Map(), macs: new Map() };
   return (tables ?? [{}]).map((table, i) => planVnic(opts, table, tables ? `[[vnic]] ${i + 1}: ` : '', taken, machineId, log));
@@ -378,15 +407,19 @@ function planVnics(opts: RootOptions, tables: Record<string, unknown>[] | undefi
  * interface on this host has its MAC.
  */
 function planAdded(json: unknown, program: Command, started: RootOptions, running: readonly VnicInfo[], deps: CliDeps, log: Logger): VnicSpec & { mac: Buffer } {
-  const table = readVnicTable(json, program);
+  return planRunning(readVnicTable(json, program), 'add: ', started, running, deps, log);
+}
+
+/** One checked table's vNIC (attribute-named options) beside the running ones: planVnic, plus no interface here may have its MAC. */
+function planRunning(table: Record<string, unknown>, where: string, started: RootOptions, running: readonly VnicInfo[], deps: CliDeps, log: Logger): VnicSpec & { mac: Buffer } {
   const taken: Taken = { names: new Map(), macs: new Map() };
   for (const v of running) {
     taken.names.set(`${v.netns ?? ''}\0${v.tap}`, `running on ${started.eth}`);
     taken.macs.set(`${v.vlan ?? 0} ${v.mac}`, v.tap);
   }
-  const spec = planVnic(started, table, 'add: ', taken, (deps.machineId ?? readMachineId)(), log);
+  const spec = planVnic(started, table, where, taken, (deps.machineId ?? readMachineId)(), log);
   const users = (deps.localUsers ?? localUsers)(spec.mac);
-  if (users.length) throw codedError('vethd.mac-in-use', `add: MAC ${formatMac(spec.mac)} is already used by ${users.join(', ')} on this host; choose another mac`);
+  if (users.length) throw codedError('vethd.mac-in-use', `${where}MAC ${formatMac(spec.mac)} is already used by ${users.join(', ')} on this host; choose another mac`);
   return spec;
 }
 
@@ -545,7 +578,8 @@ export function buildProgram(deps: CliDeps = {}): Command {
       // JSON log lines on stdout: the Attached line goes into the log, so `vethd | jq` reads every line.
       const jsonStdout = !opts.logFile && !prettyLogs(opts.logFormat, deps.stdoutIsTty ?? Boolean(process.stdout.isTTY));
       const started = { ...opts }; // opts() is live: keep what the daemon started with
-      const startedVnics = tables;
+      // The [[vnic]] tables running, by name: a reload's changes are made against them.
+      const runningTables = tables && new Map(tables.map((t) => [String(t.veth), t]));
       let exit;
       try {
         exit = await runDaemon(
@@ -569,7 +603,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
             liveVnics: opts.liveVnics,
             controlSocket: opts.controlSocket === 'off' ? undefined : opts.controlSocket ? { path: opts.controlSocket, explicit: true } : { path: (deps.defaultControlSocket ?? defaultControlSocket)(opts.eth), explicit: false },
           },
-          { log, out: jsonStdout ? undefined : out, native: deps.native, cpuLatencyDevice: deps.cpuLatencyDevice, signals: deps.signals, parentUp: deps.parentUp, reload: opts.config ? () => reloadConfig(program, started, startedVnics) : undefined, reopenLog: reopenLogFiles, planVnic: (json, running) => planAdded(json, program, started, running, deps, log) },
+          { log, out: jsonStdout ? undefined : out, native: deps.native, cpuLatencyDevice: deps.cpuLatencyDevice, signals: deps.signals, parentUp: deps.parentUp, reload: opts.config ? () => reloadConfig(program, started, runningTables, deps, log) : undefined, reopenLog: reopenLogFiles, planVnic: (json, running) => planAdded(json, program, started, running, deps, log) },
         );
       } catch (err) {
         fail(program, err, EXIT_SETUP);

@@ -30,10 +30,22 @@ export type OnConflict = 'warn' | 'exit';
 export interface ReloadResult {
   logLevel: LogLevel;
   onConflict: OnConflict;
-  /** For every vNIC, or per vNIC in the order they run (an [[vnic]] table may set its own). */
-  antiSpoofing: boolean | boolean[];
+  /** For every vNIC, or per vNIC by name (an [[vnic]] table may set its own). */
+  antiSpoofing: boolean | Record<string, boolean>;
   /** Settings (option names) that changed in the file but only apply at the next start. */
   restartNeeded: string[];
+  /** [[vnic]] tables gone, new or changed since the running ones: applied live, removals first (a changed one is removed and added again). */
+  vnics?: VnicChanges;
+}
+
+/** What a reload changes in the vNIC set, and how the daemon reports each change it made. */
+export interface VnicChanges {
+  /** vNICs (names) whose table is gone. */
+  remove: string[];
+  /** New tables, and changed ones (changed: its vNIC is removed first): plan(running) gives the vNIC, checked beside the running ones (throws a coded Error). */
+  add: { name: string; changed: boolean; plan: (running: readonly VnicInfo[]) => VnicSpec }[];
+  /** Called for each change made: the vNIC named is now running as its table says (true) or gone (false). */
+  applied: (name: string, running: boolean) => void;
 }
 
 /** Relay modes, passed to it as they are (see RelayOptions for meanings, RELAY_DEFAULTS for defaults). */
@@ -293,10 +305,15 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     changing = p.catch(() => undefined);
     return p;
   };
+  const notLive = (what: string) => codedError('vethd.control-not-live', `${what}: this vethd gave up its capabilities after set-up and cannot build a vNIC: start it with --live-vnics`);
   /** A control socket's add: build the vNIC, probe for its MAC on the wire, bring it up, watch it; refused with nothing left. */
   const addVnic = async (json: unknown): Promise<unknown> => {
-    if (!opts.liveVnics || !deps.planVnic) throw codedError('vethd.control-not-live', 'add: this vethd gave up its capabilities after set-up and cannot build a vNIC: start it with --live-vnics');
-    const spec = deps.planVnic(json, runs.map((v) => v.info));
+    if (!opts.liveVnics || !deps.planVnic) throw notLive('add');
+    const run = await addSpec(deps.planVnic(json, runs.map((v) => v.info)), 'added through the control socket');
+    return statusReply(relay.info(), relay.stats(), vnicStates(), watch.up, VERSION).vnics.find((v) => v.name === run.info.tap);
+  };
+  /** Build, probe, bring up and watch the vNIC spec; its Attached line says how it came (how). */
+  const addSpec = async (spec: VnicSpec, how: string): Promise<VnicRun> => {
     const slot = relay.addVnic(resolveVnicOptions(spec));
     let run: VnicRun | undefined;
     try {
@@ -315,19 +332,21 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     runs.push(run);
     runs.sort((a, b) => a.index - b.index); // as the relay lists them: by slot
     if (!run.info.netns) watch.addVnic(run.info.tapIfindex);
-    run.log.info({ mac: run.info.mac, netns: run.info.netns, vlan: run.info.vlan, slot }, `${attachedLine(run.info, info.parent)} (added through the control socket)`);
-    return statusReply(relay.info(), relay.stats(), vnicStates(), watch.up, VERSION).vnics.find((v) => v.name === run!.info.tap);
+    run.log.info({ mac: run.info.mac, netns: run.info.netns, vlan: run.info.vlan, slot }, `${attachedLine(run.info, info.parent)} (${how})`);
+    return run;
   };
   /** A control socket's remove: the vNIC out of the relay, its TAP deleted; its last counters. */
-  const removeVnic = async (name: string): Promise<unknown> => {
+  const removeVnic = async (name: string): Promise<unknown> => removeNamed(name, false, 'through the control socket');
+  /** Remove the vNIC named; lastToo: even the last one (a reload that adds others after). */
+  const removeNamed = (name: string, lastToo: boolean, how: string) => {
     const run = runs.find((v) => v.info.tap === name);
     if (!run) throw codedError('vethd.control-not-found', `remove: no vNIC named ${quote(name)} on ${info.parent} (it has ${runs.map((v) => v.info.tap).join(', ') || 'none'})`);
-    if (runs.length === 1) throw codedError('vethd.control-last-vnic', `remove: ${name} is the last vNIC of this vethd: stop vethd instead`);
+    if (runs.length === 1 && !lastToo) throw codedError('vethd.control-last-vnic', `remove: ${name} is the last vNIC of this vethd: stop vethd instead`);
     unwatch(run);
     const counters = relay.removeVnic(run.index);
     runs.splice(runs.indexOf(run), 1);
     if (!run.info.netns) watch.removeVnic(run.info.tapIfindex);
-    run.log.info({ counters: statsSummary({ receive: counters.receive, transmit: counters.transmit, vnics: [{ ...counters, slot: run.index }], unrouted: emptyDirection(counters.receive) }, [run.info]) }, `vNIC ${name} removed through the control socket: its TAP is deleted`);
+    run.log.info({ counters: statsSummary({ receive: counters.receive, transmit: counters.transmit, vnics: [{ ...counters, slot: run.index }], unrouted: emptyDirection(counters.receive) }, [run.info]) }, `vNIC ${name} removed ${how}: its TAP is deleted`);
     return { name, mac: run.info.mac, receive: counters.receive, transmit: counters.transmit };
   };
   const vnicStates = () => runs.map((v) => ({ info: v.info, index: v.index, retired: v.retired, conflictOngoing: v.conflict?.ongoing(now()) ?? false }));
@@ -432,10 +451,40 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       deps.log.level = r.logLevel;
       for (const l of new Set([log, ...runs.map((v) => v.log)])) l.level = r.logLevel; // a child keeps the level it was made with
       onConflict = r.onConflict;
-      if (Array.isArray(r.antiSpoofing)) r.antiSpoofing.forEach((on, i) => i < runs.length && relay.setAntiSpoofing(on, i));
-      else relay.setAntiSpoofing(r.antiSpoofing);
+      if (typeof r.antiSpoofing === 'boolean') relay.setAntiSpoofing(r.antiSpoofing);
+      else for (const v of runs) if (v.info.tap in r.antiSpoofing && !v.retired) relay.setAntiSpoofing(r.antiSpoofing[v.info.tap], v.index);
       log.info({ logLevel: r.logLevel, onConflict: r.onConflict, antiSpoofing: r.antiSpoofing }, 'SIGHUP: config reloaded, log files reopened');
       if (r.restartNeeded.length) log.warn({ settings: r.restartNeeded }, `SIGHUP: ${r.restartNeeded.join(', ')} changed: takes effect when vethd restarts`);
+      if (r.vnics) void serially(() => applyVnicChanges(r.vnics as VnicChanges));
+    };
+    /** A reload's [[vnic]] changes, one by one: each failure logged alone (the others still apply, the running vNICs stay). */
+    const applyVnicChanges = async (ch: VnicChanges): Promise<void> => {
+      const removeOne = (name: string, lastToo: boolean): boolean => {
+        try {
+          removeNamed(name, lastToo, 'by SIGHUP (its [[vnic]] table is gone or changed)');
+          return true;
+        } catch (err) {
+          log.error({ err }, `SIGHUP: vNIC ${name} not removed: ${(err as Error).message}`);
+          return false;
+        }
+      };
+      for (const name of ch.remove) if (removeOne(name, ch.add.length > 0)) ch.applied(name, false);
+      for (const a of ch.add) {
+        // Without --live-vnics a changed vNIC keeps running as it is: removing it could not be undone.
+        if (!opts.liveVnics) {
+          if (a.changed) log.warn(`SIGHUP: [[vnic]] ${a.name} changed: takes effect when vethd restarts (or at once with --live-vnics)`);
+          else log.error(`SIGHUP: vNIC ${a.name} not added: this vethd gave up its capabilities after set-up: takes effect when vethd restarts (or at once with --live-vnics)`);
+          continue;
+        }
+        if (a.changed && !removeOne(a.name, true)) continue;
+        try {
+          await addSpec(a.plan(runs.map((v) => v.info)), 'added by SIGHUP');
+          ch.applied(a.name, true);
+        } catch (err) {
+          log.error({ err }, `SIGHUP: vNIC ${a.name} not added: ${(err as Error).message}`);
+          if (a.changed) ch.applied(a.name, false);
+        }
+      }
     };
     const timer = setInterval(() => {
       relay.collectOverruns();

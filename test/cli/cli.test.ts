@@ -728,9 +728,9 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(fake.opened).toHaveLength(1);
   });
 
-  test('SIGHUP with [[vnic]] tables: anti-spoofing applies per vNIC at once; another change to a table needs a restart', async () => {
+  test('SIGHUP with [[vnic]] tables: anti-spoofing applies per vNIC at once; a table gone removes its vNIC; without --live-vnics a new one waits for a restart', async () => {
     const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-')), 'vethd.toml');
-    const file = (veth2: string) => `eth = "eth1"\nprobe-window = 0\nmetrics-listen = "off"\n[[vnic]]\nveth = "veth1"\n[[vnic]]\n${veth2}\n`;
+    const file = (veth2: string) => `eth = "eth1"\nprobe-window = 0\nmetrics-listen = "off"\ncontrol-socket = "off"\n[[vnic]]\nveth = "veth1"\n[[vnic]]\n${veth2}\n`;
     writeFileSync(conf, file('veth = "veth2"'));
     const { fake, signals, lines, logs, parse } = setup();
     const run = parse('-c', conf);
@@ -742,7 +742,31 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(logs.join('')).not.toContain('takes effect when vethd restarts');
     writeFileSync(conf, file('veth = "veth3"'));
     signals.emit('SIGHUP');
-    await waitFor('the restart note', () => logs.some((l) => l.includes('SIGHUP: vnic changed: takes effect when vethd restarts')));
+    await waitFor('the refusal', () => logs.some((l) => l.includes('SIGHUP: vNIC veth3 not added: this vethd gave up its capabilities after set-up: takes effect when vethd restarts (or at once with --live-vnics)')));
+    expect(logs.some((l) => l.includes('vNIC veth2 removed by SIGHUP'))).toBe(true);
+    expect(fake.removed).toEqual([1]);
+    expect(fake.added).toEqual([]);
+    signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+  });
+
+  test('SIGHUP with --live-vnics: a new [[vnic]] table is added, a changed one removed and added again, the others untouched', async () => {
+    const conf = path.join(mkdtempSync(path.join(os.tmpdir(), 'vethd-conf-')), 'vethd.toml');
+    const head = `eth = "eth1"\nprobe-window = 0\nmetrics-listen = "off"\ncontrol-socket = "off"\nlive-vnics = true\n[[vnic]]\nveth = "veth1"\n[[vnic]]\nveth = "veth2"\n`;
+    writeFileSync(conf, head);
+    const { fake, signals, lines, logs, parse } = setup();
+    const run = parse('-c', conf);
+    await waitFor('attach', () => lines.length === 2);
+    writeFileSync(conf, `${head}vlan = 100\n[[vnic]]\nveth = "veth3"\n`);
+    signals.emit('SIGHUP');
+    await waitFor('veth2 and veth3 added', () => fake.added.length === 2);
+    expect(fake.removed).toEqual([1]);
+    expect(fake.added.map((a) => [a.slot, a.options.tap, a.options.vlan])).toEqual([[1, 'veth2', 100], [2, 'veth3', 0]]);
+    expect(logs.filter((l) => l.includes('added by SIGHUP'))).toHaveLength(2);
+    // The same file again: nothing to do.
+    signals.emit('SIGHUP');
+    await waitFor('the second reload line', () => logs.filter((l) => l.includes('SIGHUP: config reloaded')).length === 2);
+    expect(fake.added).toHaveLength(2);
     signals.emit('SIGTERM');
     expect(await outcome(run)).toBeUndefined();
   });
