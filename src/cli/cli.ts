@@ -92,10 +92,11 @@ interface RootOptions {
   cpuLatency?: number;
   controlSocket?: string;
   liveVnics: boolean;
+  empty?: boolean;
 }
 
 /** Settings SIGHUP cannot change in a running daemon (a restart applies them). */
-const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'queues', 'fanout', 'followCpu', 'netns', 'arpSysctls', 'announce', 'announceInterval', 'vlan', 'cpuLatency', 'linkLocal', 'raGuard', 'dhcpGuard', 'controlSocket', 'liveVnics'] as const;
+const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'queues', 'fanout', 'followCpu', 'netns', 'arpSysctls', 'announce', 'announceInterval', 'vlan', 'cpuLatency', 'linkLocal', 'raGuard', 'dhcpGuard', 'controlSocket', 'liveVnics', 'empty'] as const;
 
 const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
 
@@ -499,6 +500,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
       new Option('--control-socket <path|off>', `where \`vethd status\`, \`add\` and \`remove\` reach this daemon (default: $RUNTIME_DIRECTORY/control.sock under systemd, else ${CONTROL_DIR}/<parent>/control.sock)`)
         .env('VETHD_CONTROL_SOCKET'),
     )
+    .option('--empty', 'start with no vNIC and wait for `vethd add` on the control socket (implies --live-vnics); stay up when the last vNIC goes: the daemon a container runtime or the CNI plugin drives')
     .option('--live-vnics', 'keep CAP_NET_ADMIN (and CAP_SYS_ADMIN, when held) on the JS thread after set-up, so `vethd add` can build vNICs while this daemon runs; otherwise every capability goes after set-up and add is refused (the relay threads never hold any)')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('VETHD_LOG_LEVEL'))
     .addOption(new Option('--log-format <format>', 'log lines on stdout: JSON, or pretty; auto is pretty on a TTY').choices(LOG_FORMATS).default('auto').env('VETHD_LOG_FORMAT'))
@@ -563,7 +565,12 @@ export function buildProgram(deps: CliDeps = {}): Command {
       try {
         checkIfname(opts.eth);
         metricsListen = parseListen(opts.metricsListen);
-        vnics = planVnics(opts, tables, (deps.machineId ?? readMachineId)(), log);
+        if (opts.empty) {
+          const named = program.getOptionValueSource('veth');
+          if (tables || (named && named !== 'default')) throw codedError('vethd.config', '--empty starts with no vNIC: leave out -v and the [[vnic]] tables');
+          if (opts.controlSocket === 'off') throw codedError('vethd.config', '--empty waits for vethd add on the control socket: it cannot be off');
+        }
+        vnics = opts.empty ? [] : planVnics(opts, tables, (deps.machineId ?? readMachineId)(), log);
       } catch (err) {
         fail(program, err, EXIT_USAGE);
       }
@@ -600,7 +607,8 @@ export function buildProgram(deps: CliDeps = {}): Command {
             onConflict: opts.onConflict,
             metricsListen,
             cpuLatencyUs: opts.cpuLatency,
-            liveVnics: opts.liveVnics,
+            liveVnics: opts.liveVnics || opts.empty,
+            empty: opts.empty,
             controlSocket: opts.controlSocket === 'off' ? undefined : opts.controlSocket ? { path: opts.controlSocket, explicit: true } : { path: (deps.defaultControlSocket ?? defaultControlSocket)(opts.eth), explicit: false },
           },
           { log, out: jsonStdout ? undefined : out, native: deps.native, cpuLatencyDevice: deps.cpuLatencyDevice, signals: deps.signals, parentUp: deps.parentUp, reload: opts.config ? () => reloadConfig(program, started, runningTables, deps, log) : undefined, reopenLog: reopenLogFiles, planVnic: (json, running) => planAdded(json, program, started, running, deps, log) },

@@ -76,8 +76,14 @@ export interface VnicSpec {
 }
 
 export interface DaemonOptions extends HotPathOptions {
-  /** The vNICs, 1 to 64, all on the one parent. */
+  /** The vNICs, 1 to 64, all on the one parent; none with empty. */
   vnics: VnicSpec[];
+  /**
+   * Start with no vNIC and wait for the control socket's adds (the CNI
+   * plugin's daemon): it stays up when its last vNIC goes. Needs liveVnics
+   * and a control socket.
+   */
+  empty?: boolean;
   /** Parent NIC name. */
   parent: string;
   membership: Membership;
@@ -341,7 +347,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   const removeNamed = (name: string, lastToo: boolean, how: string) => {
     const run = runs.find((v) => v.info.tap === name);
     if (!run) throw codedError('vethd.control-not-found', `remove: no vNIC named ${quote(name)} on ${info.parent} (it has ${runs.map((v) => v.info.tap).join(', ') || 'none'})`);
-    if (runs.length === 1 && !lastToo) throw codedError('vethd.control-last-vnic', `remove: ${name} is the last vNIC of this vethd: stop vethd instead`);
+    if (runs.length === 1 && !lastToo && !opts.empty) throw codedError('vethd.control-last-vnic', `remove: ${name} is the last vNIC of this vethd: stop vethd instead`);
     unwatch(run);
     const counters = relay.removeVnic(run.index);
     runs.splice(runs.indexOf(run), 1);
@@ -405,7 +411,8 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   if (latency) log.info({ cpuLatencyUs: latency.us }, `holding a CPU wake-up latency request of ${latency.us} µs (PM QoS): idle CPUs stay out of deeper sleep states while vethd runs${latency.us === 0 ? ' (0: they poll, using CPU time while idle)' : ''}`);
   if (server) log.info({ url: `http://${fmtHost(server.address.host)}:${server.address.port}/metrics` }, 'metrics endpoint listening');
   if (control) log.info({ path: control.path }, `control socket listening on ${control.path} (vethd status)`);
-  notifier.ready(runs.length === 1 ? attachedLine(runs[0].info, info.parent) : `Attached ${runs.map((v) => v.info.tap).join(', ')} into ${info.parent}`);
+  if (opts.empty) log.info(`serving ${info.parent} with no vNIC yet: vethd add builds them`);
+  notifier.ready(opts.empty ? `Serving ${info.parent}, no vNIC yet` : runs.length === 1 ? attachedLine(runs[0].info, info.parent) : `Attached ${runs.map((v) => v.info.tap).join(', ')} into ${info.parent}`);
 
   const atReady = relay.status().macConflicts;
   runs.forEach((v, i) => (v.conflict = new ConflictWatch(atReady[i])));
@@ -495,7 +502,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
       gone.forEach(({ v, err }) => retire(v, err)); // all marked first: the count each line gives is true
       const serving = runs.filter((v) => !v.retired).length;
       gone.forEach(({ v, err }) => serving > 0 && v.log.warn({ err }, `vNIC ${v.info.tap} retired: ${err.message}; ${serving} other vNIC(s) keep running`));
-      if (gone.length && serving === 0) return finish({ code: 1, reason: 'every vNIC gone', error: lastRetired });
+      if (gone.length && serving === 0 && !opts.empty) return finish({ code: 1, reason: 'every vNIC gone', error: lastRetired });
       if (fatal) return finish({ code: 1, reason: 'parent re-created', error: fatal });
       for (const [i, v] of runs.entries()) {
         const seen = st.macConflicts[i];

@@ -872,3 +872,39 @@ describe('vethd add / remove: vNICs in and out of a running daemon', () => {
     await d.stop();
   });
 });
+
+describe('vethd --empty: a daemon for vNICs added later', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vethd-empty-'));
+
+  test('starts with none, takes adds, stays up when the last one is removed', async () => {
+    const sock = path.join(dir, 'a', 'control.sock');
+    const d = setup();
+    const run = d.parse('-e', 'eth1', '--empty', '--probe-window', '0', '--metrics-listen', 'off', '--control-socket', sock);
+    await waitFor('the control socket', async () => (await controlRequest(sock, 'GET', 'status').catch(() => undefined))?.status === 200);
+    expect(d.fake.opened[0].vnics).toEqual([]);
+    await waitFor('the serving line', () => d.logs.some((l) => l.includes('serving eth1 with no vNIC yet: vethd add builds them')));
+    const cli = async (...args: string[]) => {
+      const c = setup();
+      const err = await outcome(c.parse(...args, '-s', sock));
+      return { out: c.lines.join('\n'), err: c.errors.join(''), code: err?.exitCode ?? 0 };
+    };
+    expect((await cli('add', '-v', 'ct1', '-m', '02:00:c0:00:02:71')).out).toBe('added ct1 (02:00:c0:00:02:71) to eth0');
+    expect(await cli('remove', 'ct1')).toEqual({ out: 'removed ct1: 0 frames received, 0 sent', err: '', code: 0 });
+    expect(JSON.parse((await cli('status', '--json')).out).vnics).toEqual([]);
+    d.signals.emit('SIGTERM');
+    expect(await outcome(run)).toBeUndefined();
+  });
+
+  test('--empty with a vNIC named, or without a control socket: one line, exit 2', async () => {
+    for (const [args, line] of [
+      [['--empty', '-v', 'veth1'], 'vethd: --empty starts with no vNIC: leave out -v and the [[vnic]] tables\n'],
+      [['--empty', '--control-socket', 'off'], 'vethd: --empty waits for vethd add on the control socket: it cannot be off\n'],
+    ] as const) {
+      const d = setup();
+      const err = await outcome(d.parse(...args));
+      expect(err?.exitCode).toBe(2);
+      expect(d.errors.join('')).toBe(line);
+      expect(d.fake.opened).toEqual([]);
+    }
+  });
+});
