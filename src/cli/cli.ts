@@ -260,6 +260,7 @@ function controlCommands(out: (line: string) => void, program: Command): Command
     .option('--dhcp-guard', 'drop its DHCP server and relay messages')
     .option('--announce <count>', 'announcements of each of its addresses (0: off)')
     .option('--announce-interval <ms>', 'time between two announcements of one address')
+    .option('--id <handle>', 'a handle for it that remove takes (default its name): vNICs in different namespaces may share a name')
     .action(function (this: Command, o: ControlOptions) {
       // The table: only the options given, as the [[vnic]] keys (the daemon checks them as a config file's).
       const table: Record<string, unknown> = {};
@@ -408,7 +409,8 @@ function planVnics(opts: RootOptions, tables: Record<string, unknown>[] | undefi
  * interface on this host has its MAC.
  */
 function planAdded(json: unknown, program: Command, started: RootOptions, running: readonly VnicInfo[], deps: CliDeps, log: Logger): VnicSpec & { mac: Buffer } {
-  return planRunning(readVnicTable(json, program), 'add: ', started, running, deps, log);
+  const { table, id } = readVnicTable(json, program);
+  return { ...planRunning(table, 'add: ', started, running, deps, log), id };
 }
 
 /** One checked table's vNIC (attribute-named options) beside the running ones: planVnic, plus no interface here may have its MAC. */

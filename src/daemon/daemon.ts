@@ -55,6 +55,8 @@ type HotPathOptions = Pick<RelaySettings, 'rxRing' | 'kernelFilter' | 'txBatch' 
 export interface VnicSpec {
   /** vNIC (TAP) name. */
   tap: string;
+  /** The control socket's handle for it (a CNI plugin's: container and interface), unique in the daemon; default: tap. */
+  id?: string;
   /** Its MAC, 6 bytes; undefined keeps the kernel's choice. */
   mac?: Buffer;
   /** Namespace file to create it in (--netns); undefined: this namespace. */
@@ -173,6 +175,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface VnicRun {
   /** Its slot in the relay (VnicInfo.slot). */
   index: number;
+  /** The control socket's handle for it (VnicSpec.id; its name by default). */
+  id: string;
   info: VnicInfo;
   /** Bound to {device, parent}. */
   log: Logger;
@@ -296,7 +300,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   try {
     info.vnics.forEach((vinfo, index) => {
       const log = deps.log.child({ device: vinfo.tap, parent: info.parent });
-      runs.push({ index, info: vinfo, log, ...startAnnouncing(native, relay, index, vinfo, opts.vnics[index]?.announce ?? DEFAULT_ANNOUNCE, log) });
+      runs.push({ index, id: opts.vnics[index]?.id ?? vinfo.tap, info: vinfo, log, ...startAnnouncing(native, relay, index, vinfo, opts.vnics[index]?.announce ?? DEFAULT_ANNOUNCE, log) });
     });
   } catch (err) {
     closeAll();
@@ -320,13 +324,16 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   };
   /** Build, probe, bring up and watch the vNIC spec; its Attached line says how it came (how). */
   const addSpec = async (spec: VnicSpec, how: string): Promise<VnicRun> => {
+    const id = spec.id ?? spec.tap;
+    const holder = runs.find((v) => v.id === id);
+    if (holder) throw codedError('vethd.same-interface', `add: id ${quote(id)} is already vNIC ${holder.info.tap}${holder.info.netns ? ` in ${holder.info.netns}` : ''}`);
     const slot = relay.addVnic(resolveVnicOptions(spec));
     let run: VnicRun | undefined;
     try {
       const vinfo = relay.info().vnics.find((v) => v.slot === slot);
       if (!vinfo) throw new Error(`${spec.tap}: the relay lists no vNIC in slot ${slot}`);
       const vlog = deps.log.child({ device: vinfo.tap, parent: info.parent });
-      run = { index: slot, info: vinfo, log: vlog, ...startAnnouncing(native, relay, slot, vinfo, spec.announce ?? DEFAULT_ANNOUNCE, vlog) };
+      run = { index: slot, id, info: vinfo, log: vlog, ...startAnnouncing(native, relay, slot, vinfo, spec.announce ?? DEFAULT_ANNOUNCE, vlog) };
       await probeConflict(relay, opts, [run]);
       relay.up(slot);
     } catch (err) {
@@ -345,7 +352,10 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   const removeVnic = async (name: string): Promise<unknown> => removeNamed(name, false, 'through the control socket');
   /** Remove the vNIC named; lastToo: even the last one (a reload that adds others after). */
   const removeNamed = (name: string, lastToo: boolean, how: string) => {
-    const run = runs.find((v) => v.info.tap === name);
+    // By id first (a CNI plugin's handle), else by a name only one vNIC has (containers' are all eth0).
+    const named = runs.filter((v) => v.info.tap === name);
+    const run = runs.find((v) => v.id === name) ?? (named.length === 1 ? named[0] : undefined);
+    if (named.length > 1 && !run) throw codedError('vethd.control-not-found', `remove: ${named.length} vNICs are named ${quote(name)} (in ${named.map((v) => v.info.netns ?? 'this namespace').join(', ')}): remove one by its id (${named.map((v) => v.id).join(', ')})`);
     if (!run) throw codedError('vethd.control-not-found', `remove: no vNIC named ${quote(name)} on ${info.parent} (it has ${runs.map((v) => v.info.tap).join(', ') || 'none'})`);
     if (runs.length === 1 && !lastToo && !opts.empty) throw codedError('vethd.control-last-vnic', `remove: ${name} is the last vNIC of this vethd: stop vethd instead`);
     unwatch(run);
@@ -353,9 +363,9 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     runs.splice(runs.indexOf(run), 1);
     if (!run.info.netns) watch.removeVnic(run.info.tapIfindex);
     run.log.info({ counters: statsSummary({ receive: counters.receive, transmit: counters.transmit, vnics: [{ ...counters, slot: run.index }], unrouted: emptyDirection(counters.receive) }, [run.info]) }, `vNIC ${name} removed ${how}: its TAP is deleted`);
-    return { name, mac: run.info.mac, receive: counters.receive, transmit: counters.transmit };
+    return { name: run.info.tap, id: run.id, mac: run.info.mac, receive: counters.receive, transmit: counters.transmit };
   };
-  const vnicStates = () => runs.map((v) => ({ info: v.info, index: v.index, retired: v.retired, conflictOngoing: v.conflict?.ongoing(now()) ?? false }));
+  const vnicStates = () => runs.map((v) => ({ id: v.id, info: v.info, index: v.index, retired: v.retired, conflictOngoing: v.conflict?.ongoing(now()) ?? false }));
   // A vNIC in another namespace has an ifindex from that namespace's numbering: its events never come here.
   const watch = new ParentWatch(info.parent, info.parentIfindex, parentUp(info.parent), runs.filter((v) => !v.info.netns).map((v) => v.info.tapIfindex));
   try {

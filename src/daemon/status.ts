@@ -10,6 +10,8 @@ import { CONTROL_API } from './control';
 /** One vNIC in a status reply. */
 export interface VnicStatus {
   name: string;
+  /** The control socket's handle for it (what remove takes): given at add (a CNI plugin's), else its name. */
+  id: string;
   /** Lower-case colon form. */
   mac: string;
   /** Its ifindex, in its own namespace. */
@@ -47,8 +49,9 @@ export interface StatusReply {
 
 /** What one vNIC's line needs besides the relay's reading. */
 export interface VnicState {
+  id: string;
   info: VnicInfo;
-  /** Its index in the relay's stats().vnics. */
+  /** Its slot in the relay (stats().vnics[].slot). */
   index: number;
   retired?: Error;
   conflictOngoing: boolean;
@@ -63,9 +66,11 @@ export function statusReply(info: RelayInfo, stats: RelayStats, vnics: VnicState
     parent: { name: info.parent, ifindex: info.parentIfindex, up: parentUp ?? null, mtu: info.mtu, membership: info.membership },
     relay: { vnetHdr: info.vnetHdr, rxRing: info.rxRing, kernelFilter: info.kernelFilter, queues: info.queues, followCpu: info.followCpu, txBatch: info.txBatch, rxCoalesceUs: info.rxCoalesceUs },
     vnics: vnics.map((v) => {
-      const s = stats.vnics[v.index];
+      const s = stats.vnics.find((x) => x.slot === v.index);
+      if (!s) throw new Error(`${v.info.tap}: the relay has no counters for slot ${v.index}`);
       return {
         name: v.info.tap,
+        id: v.id,
         mac: v.info.mac,
         ifindex: v.info.tapIfindex,
         ...(v.info.netns ? { netns: v.info.netns } : {}),
@@ -96,7 +101,7 @@ export function statusLines(s: StatusReply): string[] {
   const lines = [`${p.name}: ifindex ${p.ifindex}, ${p.up === null ? 'state unknown' : p.up ? 'up' : 'down'}, MTU ${p.mtu}, ${p.membership} membership; ${s.vnics.length} vNIC(s); vethd ${s.version}, pid ${s.pid}`];
   for (const v of s.vnics) {
     const where = [v.netns ? `netns ${v.netns}` : '', v.vlan ? `VLAN ${v.vlan}` : ''].filter(Boolean).join(', ');
-    lines.push(`  ${v.name}  ${v.mac}${where ? `  ${where}` : ''}  ${v.state}${v.error ? ` (${v.error})` : ''}`);
+    lines.push(`  ${v.name}  ${v.mac}${where ? `  ${where}` : ''}  ${v.state}${v.error ? ` (${v.error})` : ''}${v.id !== v.name ? `  id ${v.id}` : ''}`);
     lines.push(`    receive  ${v.receive.frames} frames, ${v.receive.bytes} bytes; drops: ${drops(v.receive)}`);
     lines.push(`    transmit ${v.transmit.frames} frames, ${v.transmit.bytes} bytes; drops: ${drops(v.transmit)}`);
     if (v.macConflict.frames > 0) lines.push(`    MAC conflict: ${v.macConflict.frames} frame(s) from another station with this MAC${v.macConflict.ongoing ? ', within the last 10 s' : ''}`);

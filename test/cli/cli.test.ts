@@ -858,10 +858,24 @@ describe('vethd add / remove: vNICs in and out of a running daemon', () => {
     expect(await d.cli('remove', 'veth9')).toEqual({ out: '', err: 'vethd: remove: no vNIC named "veth9" on eth1 (it has veth1)\n', code: 2 });
     expect(await d.cli('remove', 'veth1')).toEqual({ out: '', err: 'vethd: remove: veth1 is the last vNIC of this vethd: stop vethd instead\n', code: 2 });
     // Straight to the socket: what the CLI would never send.
-    expect((await controlRequest(d.sock, 'POST', 'vnics', { veth: 'veth3', foo: 1 })).body).toEqual({ error: { code: 'vethd.control-bad-request', message: 'add: unknown key "foo" (the keys of a [[vnic]] table: veth, mac, netns, vlan, arp-sysctls, anti-spoofing, link-local, ra-guard, dhcp-guard, announce, announce-interval)' } });
+    expect((await controlRequest(d.sock, 'POST', 'vnics', { veth: 'veth3', foo: 1 })).body).toEqual({ error: { code: 'vethd.control-bad-request', message: 'add: unknown key "foo" (the keys of a [[vnic]] table: veth, mac, netns, vlan, arp-sysctls, anti-spoofing, link-local, ra-guard, dhcp-guard, announce, announce-interval; and id)' } });
     expect((await controlRequest(d.sock, 'POST', 'vnics', { veth: 'veth3', vlan: 1.5 })).body).toMatchObject({ error: { code: 'vethd.control-bad-request', message: 'add: "vlan" must be integer,string' } });
     expect((await controlRequest(d.sock, 'POST', 'vnics', ['veth3'])).body).toMatchObject({ error: { code: 'vethd.control-bad-request', message: 'add: the request must be object' } });
     expect(d.fake.added).toEqual([]);
+    await d.stop();
+  });
+
+  test('ids: two vNICs named eth0 in two namespaces; remove takes the id, and refuses the shared name', async () => {
+    const d = await daemon('--live-vnics');
+    const first = await d.cli('add', '-v', 'eth0', '--netns', '/proc/self/ns/net', '--id', 'ctr-a/eth0', '-m', '02:00:c0:00:02:a1');
+    expect(first.err).toBe('');
+    const second = await d.cli('add', '-v', 'eth0', '--netns', `/proc/${process.pid}/ns/net`, '--id', 'ctr-b/eth0', '-m', '02:00:c0:00:02:b1');
+    expect(second.err).toBe('');
+    expect(await d.cli('add', '-v', 'eth2', '--id', 'ctr-a/eth0')).toEqual({ out: '', err: 'vethd: add: id "ctr-a/eth0" is already vNIC eth0 in /proc/self/ns/net\n', code: 2 });
+    expect((await d.cli('remove', 'eth0')).err).toBe(`vethd: remove: 2 vNICs are named "eth0" (in /proc/self/ns/net, /proc/${process.pid}/ns/net): remove one by its id (ctr-a/eth0, ctr-b/eth0)\n`);
+    expect(await d.cli('remove', 'ctr-a/eth0')).toEqual({ out: 'removed eth0: 0 frames received, 0 sent', err: '', code: 0 });
+    const status = JSON.parse((await d.cli('status', '--json')).out);
+    expect(status.vnics.map((v: { id: string }) => v.id)).toEqual(['veth1', 'ctr-b/eth0']);
     await d.stop();
   });
 
