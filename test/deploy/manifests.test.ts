@@ -43,7 +43,7 @@ describe('deploy/vethd.yaml', () => {
 
   test('it has /dev/net/tun, /run/vethd for the control socket, the pods\' namespaces and the machine id from the node', () => {
     expect(volume('tun').hostPath).toEqual({ path: '/dev/net/tun', type: 'CharDevice' });
-    expect(mount(vethd, 'tun').mountPath).toBe('/dev/net/tun');
+    expect(mount(vethd, 'tun')?.mountPath).toBe('/dev/net/tun');
     expect(volume('run-vethd').hostPath.path).toBe('/run/vethd');
     expect(vethd.args.join(' ')).toContain('--control-socket /run/vethd/$(VETHD_PARENT)/control.sock');
     expect(mount(vethd, 'netns')).toMatchObject({ mountPath: '/var/run/netns', mountPropagation: 'HostToContainer' });
@@ -56,7 +56,7 @@ describe('deploy/vethd.yaml', () => {
     const init = pod.initContainers[0];
     expect(init.command[0]).toBe('/opt/vethd/deploy/install-cni.sh');
     expect(init.securityContext.capabilities.drop).toEqual(['ALL']);
-    expect(volume(mount(init, 'cni-bin').name).hostPath.path).toBe('/opt/cni/bin');
+    expect(volume(mount(init, 'cni-bin')?.name ?? '').hostPath.path).toBe('/opt/cni/bin');
   });
 });
 
