@@ -1,7 +1,7 @@
 /** A fake native module: records what the TS layer asks of the relay, no sockets. */
 import { EventEmitter } from 'node:events';
 import { RELAY_LIMITS } from '../src/native/limits';
-import type { DirectionStats, LinkEvent, LinkMonitor, NativeError, NativeModule, Relay, RelayOptions, RelayStats, RelayStatus } from '../src/native/native';
+import type { DirectionStats, LinkEvent, LinkMonitor, NativeError, NativeModule, Relay, RelayOptions, RelayStats, RelayStatus, VnicOptions, VnicStats } from '../src/native/native';
 
 export const DROP_REASONS = ['runt', 'not_for_us', 'own_echo', 'mac_conflict', 'spoofed_source', 'spoofed_arp', 'oversize', 'malformed', 'tap_down', 'parent_down', 'no_buffer', 'socket_overrun', 'io_error', 'wrong_vlan', 'vlan_hop', 'link_local', 'bad_vnet_hdr', 'spoofed_nd', 'spoofed_dhcp', 'ra_guard', 'dhcp_guard'] as const;
 
@@ -41,6 +41,12 @@ export class FakeNative {
   antiSpoofing: (boolean | [number, boolean])[] = [];
   /** Addresses relay.announce() was called with, in order. */
   announced: string[] = [];
+  /** addVnic() calls, in order, with the slot each got. */
+  added: { slot: number; options: VnicOptions }[] = [];
+  /** removeVnic() calls: the slots, in order. */
+  removed: number[] = [];
+  /** What addVnic() throws, when set. */
+  addError: NativeError | undefined;
   capsDropped = 0;
   /** The LinkMonitor callbacks still listening. */
   linkListeners = new Set<(events: LinkEvent[]) => void>();
@@ -55,9 +61,30 @@ export class FakeNative {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const fake = this;
     class FakeRelay implements Relay {
+      /** By slot: the vNIC in it, undefined for a free slot (the constructor's vNICs are slots 0, 1, ...). */
+      readonly slots: (VnicOptions | undefined)[];
       constructor(readonly opts: RelayOptions) {
         if (fake.openError) throw fake.openError;
         fake.opened.push(opts); // as the addon takes it: the complete shape
+        this.slots = [...opts.vnics];
+      }
+      /** The slots holding a vNIC, in order. */
+      present(): number[] {
+        return this.slots.flatMap((v, i) => (v ? [i] : []));
+      }
+      addVnic(options: VnicOptions): number {
+        if (fake.addError) throw fake.addError;
+        const free = this.slots.indexOf(undefined);
+        const slot = free < 0 ? this.slots.length : free;
+        this.slots[slot] = options;
+        fake.added.push({ slot, options });
+        return slot;
+      }
+      removeVnic(slot: number): VnicStats {
+        if (!this.slots[slot]) throw new RangeError(`no vNIC in slot ${slot}`);
+        this.slots[slot] = undefined;
+        fake.removed.push(slot);
+        return { receive: zeroDir(), transmit: zeroDir() };
       }
       start() {
         fake.started++;
@@ -69,7 +96,8 @@ export class FakeNative {
         fake.closed++;
       }
       info() {
-        const vnics = this.opts.vnics.map((v, i) => ({
+        const vnics = this.present().map((i) => ({ i, v: this.slots[i] as VnicOptions })).map(({ i, v }) => ({
+          slot: i,
           tap: v.tap,
           mac: v.mac ? [...v.mac].map((b) => b.toString(16).padStart(2, '0')).join(':') : `5e:1a:00:00:00:0${i + 1}`,
           tapIfindex: 7 + i,
@@ -90,8 +118,8 @@ export class FakeNative {
         const s = fake.stats;
         if (s.vnics.length) return s;
         // None broken down by the test: one vNIC has the relay's totals (nothing unrouted), several have zeros; a row each, as the addon gives.
-        const n = this.opts.vnics.length;
-        return { ...s, vnics: n === 1 ? [{ receive: s.receive, transmit: s.transmit }] : this.opts.vnics.map(() => ({ receive: zeroDir(), transmit: zeroDir() })) };
+        const slots = this.present();
+        return { ...s, vnics: slots.length === 1 ? [{ slot: slots[0], receive: s.receive, transmit: s.transmit }] : slots.map((slot) => ({ slot, receive: zeroDir(), transmit: zeroDir() })) };
       }
       status(): RelayStatus {
         return { ...fake.status, macConflicts: this.counters().vnics.map((v) => v.receive.drops.mac_conflict) };

@@ -36,6 +36,7 @@ export type Membership = 'promisc' | 'unicast' | 'none';
  * One vNIC of a relay: a TAP with its own MAC on the parent, every field
  * given (resolveRelayOptions() fills the defaults; a missing or wrongly typed
  * key is a TypeError naming it, a value out of range a NativeError EINVAL).
+ * What RelayOptions.vnics holds and Relay.addVnic() takes.
  */
 export interface VnicOptions {
   /** vNIC (TAP) name, 1 to 15 bytes. */
@@ -164,7 +165,7 @@ export interface DirectionStats {
   drops: Record<DropReason, number>;
 }
 
-/** One vNIC's counters. */
+/** One vNIC's counters (what Relay.removeVnic() returns: its last ones). */
 export interface VnicStats {
   /** What reached the vNIC, from the parent or another vNIC, and the receive drops charged to it (mac_conflict, own_echo, tap_down...). */
   receive: DirectionStats;
@@ -172,16 +173,33 @@ export interface VnicStats {
   transmit: DirectionStats;
 }
 
-/** receive and transmit: every vNIC's counters added up, with the unrouted drops; all read at one moment. */
+/** One vNIC's counters in RelayStats.vnics, with the slot that names it. */
+export interface SlotStats extends VnicStats {
+  /** The vNIC's slot (VnicInfo.slot). */
+  slot: number;
+}
+
+/**
+ * receive and transmit: every vNIC's counters added up, the removed vNICs'
+ * last counters included (so they never go back), with the unrouted drops;
+ * all read at one moment.
+ */
 export interface RelayStats extends VnicStats {
-  /** By vNIC, in RelayOptions.vnics order (one vNIC too). */
-  vnics: VnicStats[];
+  /** Each vNIC's, in slot order, as info().vnics lists them (one vNIC too). */
+  vnics: SlotStats[];
   /** Receive drops that concern no vNIC: other stations' unicast, another VLAN, runts, socket overruns. */
   unrouted: DirectionStats;
 }
 
 /** One vNIC as built. */
 export interface VnicInfo {
+  /**
+   * The slot that names the vNIC in up(), setAntiSpoofing(), announce() and
+   * removeVnic(), 0 to limits.vnicsMax - 1, kept until it is removed. The
+   * RelayOptions.vnics are slots 0, 1, ... in order; addVnic() takes the
+   * lowest free one, so until a vNIC is removed slot i is the i-th vNIC.
+   */
+  slot: number;
   tap: string;
   /** The vNIC's MAC as the kernel has it, lower-case colon form. */
   mac: string;
@@ -203,7 +221,7 @@ export interface VnicInfo {
 
 /** The relay as built: its modes, and every vNIC in vnics. */
 export interface RelayInfo {
-  /** Every vNIC, in RelayOptions.vnics order (one vNIC too). */
+  /** Every vNIC, in slot order (RelayOptions.vnics order, then each addVnic() in the lowest free slot); none after the last removeVnic(). */
   vnics: VnicInfo[];
   parent: string;
   parentIfindex: number;
@@ -254,25 +272,61 @@ export interface RelayStatus {
   /** Set when a relay thread ended on an error reading the parent (syscall "recvmsg", or "getsockopt(SO_ERROR)" for an error the socket reported) or waiting for frames ("ppoll", "epoll_wait"). */
   rxError: NativeError | null;
   /**
-   * Per vNIC (RelayOptions.vnics order): the error that retired it, else null.
+   * Per vNIC (info().vnics order: by slot): the error that retired it, else null.
    * A vNIC whose TAP cannot be read (EBADFD: deleted from outside, or its
    * namespace went) is retired alone: no frame is routed to it any more and
    * the other vNICs never notice. ifname is the vNIC's; syscall 'read'.
    */
   retired: (NativeError | null)[];
-  /** Per vNIC: frames from the wire with its MAC as source (its receive drops mac_conflict), as stats() counts them. */
+  /** Per vNIC (info().vnics order): frames from the wire with its MAC as source (its receive drops mac_conflict), as stats() counts them. */
   macConflicts: number[];
 }
 
 /**
  * A relay: vNICs (TAPs) + one packet socket + one thread per queue moving frames both ways. Constructing it builds everything
- * (the TAP still down) or throws NativeError, leaving nothing behind.
+ * (the TAP still down) or throws NativeError, leaving nothing behind. vNICs can be added and removed at any time after
+ * (addVnic, removeVnic), threads running or not; each is named by its slot (VnicInfo.slot). The methods run on the JS thread.
  */
 export interface Relay {
   /** Start the relay threads. Throws NativeError. */
   start(): void;
-  /** Bring vNIC `vnic`'s link up, or every vNIC's when omitted. Throws NativeError; RangeError for no such vNIC. */
-  up(vnic?: number): void;
+  /** Bring the link of the vNIC in `slot` up, or every vNIC's when omitted. Throws NativeError; RangeError for no vNIC in that slot. */
+  up(slot?: number): void;
+  /**
+   * Build one more vNIC and wire it into the relay while it runs; returns its
+   * slot (the lowest free one, 0 to limits.vnicsMax - 1). Its TAP is built as
+   * the constructor builds one (in options.netns when given; MAC, the
+   * relay's MTU, offloads, ARP sysctls) and left down: call up(slot) after
+   * (the caller may probe for a MAC collision first). It then takes frames
+   * from the relay threads' next round on (each thread switches routing
+   * tables between two rounds; the frames of the others are never held up):
+   * its MAC in the packet socket's filter and, with membership 'unicast', in
+   * the parent's unicast filter.
+   * Throws TypeError for a missing or wrongly typed key (naming it:
+   * "options.vlan must be a 32-bit integer"), and NativeError
+   * "<tap>: <operation>: <strerror> (<ERRNO>)" with nothing left behind (no
+   * TAP, no membership, the filter as it was): EINVAL for a value out of
+   * range, naming it; EEXIST for a name its namespace already has (another
+   * vNIC's too: "cannot create TAP") or a MAC another vNIC has in the same
+   * VLAN ("cannot add vNIC: MAC 02:00:c0:00:02:51 is vNIC veth1's"); ENOSPC
+   * when limits.vnicsMax vNICs are in use ("the relay has 64 vNICs, the most
+   * it takes"); ETIMEDOUT when the relay threads did not pass a round
+   * boundary after the last change within 1 s; EPERM without CAP_NET_ADMIN.
+   */
+  addVnic(options: VnicOptions): number;
+  /**
+   * Remove the vNIC in `slot`, running or not, retired or not: no frame is
+   * routed to it or read from it after the relay threads' current round; once
+   * every thread has moved on (at most 1 s, normally well under 1 ms) its TAP
+   * is deleted, its MAC leaves the filter (and the parent's unicast filter)
+   * and the slot is free for the next addVnic(). Returns its last counters
+   * (stats() totals keep them). The frames still in flight for it are
+   * delivered in the round that holds them, or dropped as not_for_us
+   * (unrouted) after. Throws RangeError for no vNIC in that slot, NativeError
+   * ETIMEDOUT when the threads did not move on within 1 s (the vNIC is out of
+   * routing, its TAP still there; calling again finishes).
+   */
+  removeVnic(slot: number): VnicStats;
   /** Stop the threads, delete the TAP, drop the membership. Idempotent. */
   close(): void;
   info(): RelayInfo;
@@ -295,17 +349,18 @@ export interface Relay {
    * info().parent/parentIfindex follow. Throws NativeError (EINVAL: not Ethernet).
    */
   rebind(parent: string, ifindex: number): void;
-  /** Turn anti-spoofing on or off on vNIC `vnic`, or on every vNIC when omitted, from the next frame on. */
-  setAntiSpoofing(on: boolean, vnic?: number): void;
+  /** Turn anti-spoofing on or off on the vNIC in `slot`, or on every vNIC when omitted, from the next frame on. RangeError for no vNIC in that slot. */
+  setAntiSpoofing(on: boolean, slot?: number): void;
   /**
-   * Announce one of vNIC `vnic`'s (default 0) addresses on the parent from
+   * Announce one of the addresses of the vNIC in `slot` (default 0) on the parent from
    * its MAC, tagged with its VLAN, and to the other vNICs of that VLAN: a
    * gratuitous ARP request for IPv4 (RFC 5227), an unsolicited neighbour
    * advertisement with Override for IPv6 (RFC 4861 7.2.6). Throws TypeError
-   * for text that is not an address, NativeError when send() fails
-   * (ENETDOWN: the parent is down).
+   * for text that is not an address, RangeError for no vNIC in that slot,
+   * NativeError when send() fails (ENETDOWN: the parent is down; ENODEV: the
+   * vNIC was retired).
    */
-  announce(address: string, vnic?: number): void;
+  announce(address: string, slot?: number): void;
 }
 
 /** One rtnetlink event (see rtnetlink(7)): a link (RTM_NEWLINK / RTM_DELLINK) or, when asked for, an address (RTM_NEWADDR / RTM_DELADDR). */

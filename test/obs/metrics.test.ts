@@ -13,8 +13,8 @@ function source(info: RelayInfo, stats: RelayStats): MetricsSource {
 describe('metrics', () => {
   test('several vNICs: a series per vNIC, and the drops for none of them under the parent', async () => {
     const vnics = [
-      { tap: 'veth1', mac: '02:00:c0:00:02:51', tapIfindex: 7, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false },
-      { tap: 'veth2', mac: '02:00:c0:00:02:52', tapIfindex: 8, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false },
+      { slot: 0, tap: 'veth1', mac: '02:00:c0:00:02:51', tapIfindex: 7, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false },
+      { slot: 1, tap: 'veth2', mac: '02:00:c0:00:02:52', tapIfindex: 8, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false },
     ];
     const one = zeroStats();
     const two = zeroStats();
@@ -25,7 +25,7 @@ describe('metrics', () => {
     unrouted.drops.not_for_us = 9;
     const total = zeroStats();
     total.receive.frames = 12;
-    const text = await createMetrics(source({ ...vnics[0], vnics, parent: 'eth0', ...MODES }, { ...total, vnics: [one, two], unrouted })).metrics();
+    const text = await createMetrics(source({ ...vnics[0], vnics, parent: 'eth0', ...MODES }, { ...total, vnics: [{ ...one, slot: 0 }, { ...two, slot: 1 }], unrouted })).metrics();
     expect(text).toContain('vethd_receive_packets_total{device="veth1"} 5');
     expect(text).toContain('vethd_receive_packets_total{device="veth2"} 7');
     expect(text).toContain('vethd_transmit_drop_total{device="veth2",reason="spoofed_source"} 3');
@@ -36,7 +36,7 @@ describe('metrics', () => {
   });
 
   test('one vNIC: drops for no vNIC are under the parent, as with several, and the vNIC keeps its own', async () => {
-    const vnic = { tap: 'veth1', mac: '02:00:c0:00:02:51', tapIfindex: 7, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false };
+    const vnic = { slot: 0, tap: 'veth1', mac: '02:00:c0:00:02:51', tapIfindex: 7, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false };
     const own = zeroStats();
     own.receive.drops.tap_down = 2;
     const unrouted = zeroStats().receive;
@@ -44,7 +44,7 @@ describe('metrics', () => {
     const total = zeroStats();
     total.receive.drops.not_for_us = 4;
     total.receive.drops.tap_down = 2;
-    const text = await createMetrics(source({ ...vnic, vnics: [vnic], parent: 'eth0', ...MODES }, { ...total, vnics: [own], unrouted })).metrics();
+    const text = await createMetrics(source({ ...vnic, vnics: [vnic], parent: 'eth0', ...MODES }, { ...total, vnics: [{ ...own, slot: 0 }], unrouted })).metrics();
     expect(text).toContain('vethd_receive_drop_total{device="eth0",reason="not_for_us"} 4');
     expect(text).toContain('vethd_receive_drop_total{device="veth1",reason="not_for_us"} 0');
     expect(text).toContain('vethd_receive_drop_total{device="veth1",reason="tap_down"} 2');
@@ -53,8 +53,8 @@ describe('metrics', () => {
 
   test('a scrape reads the relay once: every series from one stats() call', async () => {
     const vnics = [
-      { tap: 'veth1', mac: '02:00:c0:00:02:51', tapIfindex: 7, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false },
-      { tap: 'veth2', mac: '02:00:c0:00:02:52', tapIfindex: 8, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false },
+      { slot: 0, tap: 'veth1', mac: '02:00:c0:00:02:51', tapIfindex: 7, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false },
+      { slot: 1, tap: 'veth2', mac: '02:00:c0:00:02:52', tapIfindex: 8, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false },
     ];
     let reads = 0;
     let retiredReads = 0;
@@ -62,7 +62,7 @@ describe('metrics', () => {
       ...source({ ...vnics[0], vnics, parent: 'eth0', ...MODES }, zeroStats()),
       stats: () => {
         reads++;
-        const s = { ...zeroStats(), vnics: [zeroStats(), zeroStats()], unrouted: zeroStats().receive };
+        const s = { ...zeroStats(), vnics: [{ ...zeroStats(), slot: 0 }, { ...zeroStats(), slot: 1 }], unrouted: zeroStats().receive };
         s.vnics[0].receive.frames = reads; // a counter that moves between reads
         return s;
       },
