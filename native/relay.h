@@ -133,7 +133,7 @@ struct relay_vnic_config {
 struct relay_config {
 	const char *parent;                    /* parent NIC name, 1..IF_NAMESIZE-1 bytes */
 	const struct relay_vnic_config *vnics; /* the vNICs, vnics[0..nvnics-1] */
-	int nvnics;                            /* 1..RELAY_MAX_VNICS */
+	int nvnics;                            /* 0..RELAY_MAX_VNICS (0: none yet, vNICs come with relay_add_vnic(): vethd --empty) */
 	enum psock_membership membership;      /* how the parent is made to deliver the vNICs' frames */
 	int vnet_hdr;                          /* 1: try virtio_net_hdr passthrough (GSO, partial checksums) */
 	int rcvbuf;                            /* packet socket receive buffer and ring per queue, bytes, >= 0 (a super-frame ring: at least 16 MiB) */

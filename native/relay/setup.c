@@ -84,7 +84,7 @@ static int check_config(const struct relay_config *cfg, struct vd_error *e)
 
 	if (len < 1 || len >= IF_NAMESIZE)
 		return vd_failf(e, p, "relay_open", EINVAL, "cannot open relay: parent name of %zu bytes is outside 1..%d", len, IF_NAMESIZE - 1);
-	if (check_range(cfg->nvnics, 1, RELAY_MAX_VNICS, "", p, "vNIC count", e) < 0 ||
+	if (check_range(cfg->nvnics, 0, RELAY_MAX_VNICS, "", p, "vNIC count", e) < 0 ||
 	    check_range(cfg->membership, PSOCK_MR_PROMISC, PSOCK_MR_NONE, "", p, "membership", e) < 0 ||
 	    check_range(cfg->rcvbuf, 0, INT_MAX, " bytes", p, "receive buffer", e) < 0 ||
 	    check_range(cfg->tx_batch, 1, RELAY_TX_BATCH, "", p, "tx batch", e) < 0 ||
