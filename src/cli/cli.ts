@@ -503,7 +503,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .env('VETHD_CONTROL_SOCKET'),
     )
     .option('--empty', 'start with no vNIC and wait for `vethd add` on the control socket (implies --live-vnics); stay up when the last vNIC goes: the daemon a container runtime or the CNI plugin drives')
-    .option('--live-vnics', 'keep CAP_NET_ADMIN (and CAP_SYS_ADMIN, when held) on the JS thread after set-up, so `vethd add` can build vNICs while this daemon runs; otherwise every capability goes after set-up and add is refused (the relay threads never hold any)')
+    .option('--live-vnics', 'keep CAP_NET_ADMIN (and CAP_SYS_ADMIN and CAP_BPF, when held) on the JS thread after set-up, so `vethd add` can build vNICs while this daemon runs; otherwise every capability goes after set-up and add is refused (the relay threads never hold any)')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('VETHD_LOG_LEVEL'))
     .addOption(new Option('--log-format <format>', 'log lines on stdout: JSON, or pretty; auto is pretty on a TTY').choices(LOG_FORMATS).default('auto').env('VETHD_LOG_FORMAT'))
     .addOption(new Option('--log-file <path>', 'append JSON log lines to this file instead of stdout; SIGHUP reopens it (for logrotate)').env('VETHD_LOG_FILE'))

@@ -106,8 +106,8 @@ export interface DaemonOptions extends HotPathOptions {
    */
   controlSocket?: { path: string; explicit: boolean };
   /**
-   * Keep CAP_NET_ADMIN (and CAP_SYS_ADMIN, when held) on the JS thread after
-   * set-up, so the control socket can add vNICs; otherwise every capability
+   * Keep CAP_NET_ADMIN (and CAP_SYS_ADMIN and CAP_BPF, when held) on the JS
+   * thread after set-up, so the control socket can add vNICs; otherwise every capability
    * goes, and an add is refused (a remove needs none).
    */
   liveVnics?: boolean;
@@ -400,8 +400,9 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     throw err;
   }
   // Set-up is over: nothing from here on needs a capability (native/caps.h says why).
-  // A daemon that takes adds keeps, on its JS thread only, what building a TAP needs (and entering a namespace, when it was given that).
-  const caps = native.dropCapabilities(control && opts.liveVnics ? [CAP.CAP_NET_ADMIN, CAP.CAP_SYS_ADMIN] : []);
+  // A daemon that takes adds keeps, on its JS thread only, what building a TAP needs (and entering a namespace, and
+  // reloading the eBPF filter that records each frame's CPU with the new MAC, when it was given those).
+  const caps = native.dropCapabilities(control && opts.liveVnics ? [CAP.CAP_NET_ADMIN, CAP.CAP_SYS_ADMIN, CAP.CAP_BPF] : []);
   if (caps.error) log.warn({ err: caps.error }, 'could not drop capabilities');
   else log[caps.holding ? 'warn' : 'info']({ threads: caps.threads, holding: caps.holding, held: caps.held, kept: caps.kept }, capsDroppedLine(caps));
   const notifier = createNotifier(native.sdNotify, deps.env ?? process.env, (err) => log.warn({ err }, 'sd_notify failed'));

@@ -12,7 +12,7 @@ function holderText(h: CapsReport['held'][number]): string {
 }
 
 /** Capability numbers vethd may keep (linux/capability.h), by name. */
-export const CAP = Object.freeze({ CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_SYS_ADMIN: 21 });
+export const CAP = Object.freeze({ CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_SYS_ADMIN: 21, CAP_BPF: 39 });
 
 const capName = (n: number) => Object.entries(CAP).find(([, v]) => v === n)?.[0] ?? `capability ${n}`;
 
