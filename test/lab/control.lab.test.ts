@@ -76,6 +76,27 @@ describe.skipIf(skipLab)('vethd add / remove on a running vethd', () => {
     expect(await d.stop()).toBe(0);
   });
 
+  test('another user: the socket file refuses it (EACCES); made world-writable, SO_PEERCRED still does (403), and the daemon runs on', async () => {
+    const sock = path.join(lab.dir, 'p.sock');
+    const d = await VethdProcess.start(lab, ['-v', 'veth1', '-e', 'eth0', '-m', MAC1, '--control-socket', sock]);
+    const asNobody = (...args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile('ip', ['netns', 'exec', lab.ns('fw'), 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...args], { timeout: 15_000 }, (err, stdout, stderr) => {
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+        });
+      });
+    // The lab's directory is root's; the socket's own mode is what is tried: let nobody reach the file.
+    await lab.exec('fw', 'chmod', ['0755', lab.dir]);
+    const denied = await asNobody(process.execPath, BIN, 'status', '-s', sock);
+    expect(denied).toMatchObject({ code: 1, stderr: `vethd: ${sock}: no vethd answers: permission denied (EACCES)\n` });
+    await lab.exec('fw', 'chmod', ['0666', sock]);
+    const refused = await asNobody('curl', '-sS', '--unix-socket', sock, 'http://vethd/v1/status');
+    expect(JSON.parse(refused.stdout)).toEqual({ error: { code: 'vethd.control-forbidden', message: "uid 65534 may not use this control socket: root and vethd's own user only" } });
+    expect((await vethd('status', '-s', sock)).code).toBe(0);
+    expect(d.child.exitCode).toBeNull();
+    expect(await d.stop()).toBe(0);
+  });
+
   test('--empty: a container vNIC added by id into its namespace gets a lease; removed by id, the daemon stays up', async () => {
     const sock = path.join(lab.dir, 'c.sock');
     const d = VethdProcess.spawn(lab, ['-e', 'eth0', '--empty', '--control-socket', sock]);
