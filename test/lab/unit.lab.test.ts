@@ -224,6 +224,20 @@ describe.skipIf(skipLab)('vethd@.service as shipped, under a real systemd', () =
     await sd.systemctl('stop', 'vethd@lab2.service');
   });
 
+  test('live-vnics = true in the file, as docs/systemd.md says: vethd add and remove work under the unit\'s sandbox', async () => {
+    const recipe = docFile('/etc/vethd/eth0.toml').replace(METRICS, METRICS2).replace('"veth1"', '"veth3"').replace('"veth2"', '"veth4"');
+    await sd.writeFile('/etc/vethd/lab2.toml', `live-vnics = true\n${recipe}`);
+    await sd.systemctl('start', 'vethd@lab2.service').catch(failing('vethd@lab2.service'));
+    const vethd = path.join(PROJECT_INSIDE, 'bin', 'vethd');
+    const added = await sd.execStatus(vethd, ['add', '-i', 'lab2', '-v', 'veth5']);
+    expect(added, await journal('vethd@lab2.service')).toMatchObject({ status: 0, stdout: `added veth5 (${macOf('veth5')}) to lab2\n` });
+    expect(await vnicMac('veth5')).toBe(macOf('veth5'));
+    expect((await sd.execStatus(vethd, ['remove', '-i', 'lab2', 'veth5'])).status).toBe(0);
+    expect(await linkExists(sd.lab, 'fw', 'veth5')).toBe(false);
+    expect(await props('vethd@lab2.service')).toMatchObject({ ActiveState: 'active', SubState: 'running', NRestarts: '0' });
+    await sd.systemctl('stop', 'vethd@lab2.service');
+  });
+
   test("only the old unit's environment file: exit 2 with the keys to write, at priority err, and no restart", async () => {
     const old = 'vethd@veth5.service';
     await sd.writeFile('/etc/vethd/veth5.conf', 'VETHD_PARENT=eth0\nVETHD_MAC=persistent\n');
