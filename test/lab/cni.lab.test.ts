@@ -12,9 +12,11 @@ import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { controlRequest } from '../../src/cli/client';
-import type { StatusReply } from '../../src/daemon/status';
+import { serveControl, type ControlServer } from '../../src/daemon/control';
+import type { StatusReply, VnicStatus } from '../../src/daemon/status';
+import { codedError } from '../../src/errors';
 import { loadNative } from '../../src/native/native';
-import { waitFor } from '../../tools/lab/exec';
+import { run, tryRun, waitFor } from '../../tools/lab/exec';
 import { Lab, PEER_IP } from '../../tools/lab/lab';
 import { linkExists, skipLab, VethdProcess } from './tools';
 
@@ -32,7 +34,12 @@ interface CniRun {
   json: Record<string, unknown> | undefined;
 }
 
-const TYPES = ['vethd', 'macvlan'] as const;
+/**
+ * The rows: vethd-cni with vethd; vethd-cni with a stand-in daemon (the real control socket server in
+ * this process, whose add makes a kernel macvlan in the container as vethd would make its TAP there:
+ * the plugin's own half, IPAM and the namespace, tested whatever the relay can do); the macvlan plugin.
+ */
+const TYPES = ['vethd', 'vethd-cni with a stand-in daemon', 'macvlan'] as const;
 type Kind = (typeof TYPES)[number];
 
 describe.skipIf(skipLab)('vethd-cni beside the reference macvlan plugin, with host-local and dhcp IPAM (containernetworking-plugins)', () => {
@@ -41,6 +48,8 @@ describe.skipIf(skipLab)('vethd-cni beside the reference macvlan plugin, with ho
   let dhcpd: ChildProcess | undefined;
   let cniPath: string;
   let socket: string;
+  let standIn: ControlServer | undefined;
+  let standInSocket: string;
   let dhcpSocket: string;
   let netns: string;
 
@@ -62,16 +71,20 @@ describe.skipIf(skipLab)('vethd-cni beside the reference macvlan plugin, with ho
       if (dhcpd?.exitCode !== null) throw new Error(`the CNI dhcp daemon exited ${dhcpd?.exitCode}`);
       return existsSync(dhcpSocket);
     });
+    standInSocket = path.join(lab.dir, 'stand-in.sock');
+    standIn = await startStandIn();
     if (CAN_ADD) {
       vethd = VethdProcess.spawn(lab, ['-e', 'eth0', '--empty', '--control-socket', socket]);
-      await waitFor('vethd --empty to answer on its control socket', async () => {
-        if (vethd?.child.exitCode !== null) throw new Error(`vethd exited: ${vethd?.log()}`);
-        return (await controlRequest(socket, 'GET', 'status').catch(() => undefined))?.status === 200;
+      const up = await waitFor('vethd --empty to answer on its control socket', async () => {
+        if (vethd?.child.exitCode !== null) return 'exited';
+        return (await controlRequest(socket, 'GET', 'status').catch(() => undefined))?.status === 200 && 'up';
       }, 20_000);
+      if (up === 'exited') throw new Error(`vethd --empty exited: ${vethd?.log()}`);
     }
   });
   afterAll(async () => {
     await vethd?.stop().catch(() => undefined);
+    await standIn?.close();
     await lab?.destroy();
   });
 
@@ -102,9 +115,44 @@ describe.skipIf(skipLab)('vethd-cni beside the reference macvlan plugin, with ho
     });
   }
 
-  /** One network configuration, the same for both types but for "type" (and vethd's socket, which is not the default here). */
+  /** A vethd stand-in on standInSocket: status, add (a macvlan with the table's MAC, moved into its namespace under its name, up) and remove by id. */
+  function startStandIn(): Promise<ControlServer> {
+    const vnics = new Map<string, VnicStatus>();
+    let n = 0;
+    return serveControl(
+      standInSocket,
+      {
+        status: () => ({ api: 1, parent: { name: 'eth0', ifindex: 2, up: true, mtu: 1500, membership: 'promisc' }, vnics: [...vnics.values()] }),
+        add: async (t) => {
+          const table = t as { veth: string; netns: string; id: string; mac: string };
+          const tmp = `standin${n++}`;
+          await run('ip', ['-n', lab.ns('fw'), 'link', 'add', 'link', 'eth0', 'name', tmp, 'address', table.mac, 'type', 'macvlan', 'mode', 'bridge']);
+          await run('ip', ['-n', lab.ns('fw'), 'link', 'set', tmp, 'netns', path.basename(table.netns)]);
+          await run('ip', ['-n', lab.ns('ctr'), 'link', 'set', tmp, 'name', table.veth, 'up']);
+          const v = { name: table.veth, id: table.id, mac: table.mac, ifindex: 0, netns: table.netns, antiSpoofing: true, raGuard: true, dhcpGuard: true, state: 'serving' } as VnicStatus;
+          vnics.set(table.id, v);
+          return v;
+        },
+        remove: async (id) => {
+          const v = vnics.get(id);
+          if (!v) throw codedError('vethd.control-not-found', `remove: no vNIC "${id}"`);
+          await tryRun('ip', ['-n', lab.ns('ctr'), 'link', 'del', v.name]);
+          vnics.delete(id);
+          return { name: v.name, id, mac: v.mac, receive: { frames: 0 }, transmit: { frames: 0 } };
+        },
+      },
+      () => ({ uid: 0, pid: 0 }),
+      () => true,
+    );
+  }
+
+  /** The daemon's socket a row's vethd-cni talks to. */
+  const socketOf = (type: Kind) => (type === 'vethd' ? socket : standInSocket);
+
+  /** One network configuration, the same for every row but for "type" (and vethd's socket, which is not the default here). */
   function network(type: Kind, name: string, ipam: Record<string, unknown>): Record<string, unknown> {
-    return { cniVersion: '1.0.0', name, type, master: 'eth0', ...(type === 'vethd' ? { socket, vethd: { raGuard: true, dhcpGuard: true } } : {}), ipam };
+    if (type === 'macvlan') return { cniVersion: '1.0.0', name, type, master: 'eth0', ipam };
+    return { cniVersion: '1.0.0', name, type: 'vethd', master: 'eth0', socket: socketOf(type), vethd: { raGuard: true, dhcpGuard: true }, ipam };
   }
 
   const ok = (r: CniRun, what: string) => expect(r.code, `${what}: ${r.stdout}${r.stderr}`).toBe(0);
@@ -112,10 +160,10 @@ describe.skipIf(skipLab)('vethd-cni beside the reference macvlan plugin, with ho
 
   /** After ADD: what holds the interface says it is the container's (vethd's status, or the kernel's macvlan link). */
   async function expectAttached(type: Kind, id: string, mac: string): Promise<void> {
-    if (type === 'vethd') {
-      const st = (await controlRequest(socket, 'GET', 'status')).body as StatusReply;
+    if (type !== 'macvlan') {
+      const st = (await controlRequest(socketOf(type), 'GET', 'status')).body as StatusReply;
       expect(st.vnics.find((v) => v.id === `${id}/eth0`)).toMatchObject({ name: 'eth0', mac, netns, state: 'serving', raGuard: true, dhcpGuard: true });
-      expect((await lab.exec('ctr', 'ip', ['-d', 'link', 'show', 'dev', 'eth0'])).stdout).toContain('tun type tap');
+      expect((await lab.exec('ctr', 'ip', ['-d', 'link', 'show', 'dev', 'eth0'])).stdout).toContain(type === 'vethd' ? 'tun type tap' : 'macvlan mode bridge');
     } else {
       expect((await lab.exec('ctr', 'ip', ['-d', 'link', 'show', 'dev', 'eth0'])).stdout).toContain('macvlan mode bridge');
     }
@@ -125,7 +173,7 @@ describe.skipIf(skipLab)('vethd-cni beside the reference macvlan plugin, with ho
     skipUnlessAdd(type, ctx);
     const dataDir = path.join(lab.dir, `host-local-${type}`);
     const conf = network(type, 'lab-hl', { type: 'host-local', dataDir, ranges: [[{ subnet: '192.0.2.0/24', rangeStart: '192.0.2.50', rangeEnd: '192.0.2.59', gateway: PEER_IP }]], routes: [{ dst: '0.0.0.0/0' }] });
-    const id = `hl-${type}`;
+    const id = `hl-${TYPES.indexOf(type)}`;
     const add = await cni('ADD', conf, id);
     ok(add, 'ADD');
     const result = add.json as { interfaces: { name: string; mac: string; sandbox: string }[]; ips: { address: string; gateway: string; interface: number }[]; routes: { dst: string }[] };
@@ -145,19 +193,19 @@ describe.skipIf(skipLab)('vethd-cni beside the reference macvlan plugin, with ho
     await lab.exec('ctr', 'ip', ['addr', 'del', '192.0.2.50/24', 'dev', 'eth0']);
     const broken = await cni('CHECK', withPrev, id);
     expect(broken.code, broken.stdout).not.toBe(0);
-    if (type === 'vethd') expect(broken.json).toMatchObject({ code: 103, details: expect.stringContaining('address 192.0.2.50/24 is missing') });
+    if (type !== 'macvlan') expect(broken.json).toMatchObject({ code: 103, details: expect.stringContaining('address 192.0.2.50/24 is missing') });
 
     ok(await cni('DEL', withPrev, id), 'DEL');
     await waitFor('the container interface to go', async () => !(await linkExists(lab, 'ctr', 'eth0')));
     expect(existsSync(path.join(dataDir, 'lab-hl', '192.0.2.50'))).toBe(false);
-    if (type === 'vethd') expect(((await controlRequest(socket, 'GET', 'status')).body as StatusReply).vnics).toEqual([]);
+    if (type !== 'macvlan') expect(((await controlRequest(socketOf(type), 'GET', 'status')).body as StatusReply).vnics).toEqual([]);
     ok(await cni('DEL', withPrev, id), 'DEL again');
   });
 
   test.for(TYPES)('%s with the reference dhcp IPAM: a lease from the LAN\'s dnsmasq, the container pings the peer, CHECK passes, DEL releases the lease', async (type, ctx) => {
     skipUnlessAdd(type, ctx);
     const conf = network(type, 'lab-dhcp', { type: 'dhcp', daemonSocketPath: dhcpSocket });
-    const id = `dhcp-${type}`;
+    const id = `dhcp-${TYPES.indexOf(type)}`;
     const add = await cni('ADD', conf, id);
     ok(add, 'ADD');
     const result = add.json as { interfaces: { mac: string }[]; ips: { address: string }[] };
