@@ -121,15 +121,16 @@ async function cmdAdd(conf: NetConf, a: Attachment, io: Required<PluginIo>): Pro
   try {
     const iface = { name: vnic.name, mac: vnic.mac, sandbox: io.env.CNI_NETNS as string };
     if (!conf.ipam?.type) return addResult(conf.cniVersion, iface, undefined, conf.dns);
-    const ipam = ipamResult(await io.delegate(conf.ipam.type, 'ADD', conf.raw, io.env), conf.ipam.type);
-    const result = addResult(conf.cniVersion, iface, ipam, conf.dns);
+    // The IPAM plugin's ADD failing, a result without an IP, an address that cannot be set: IPAM DEL
+    // before the error (SPEC.md section 4: a delegated plugin that failed ADD is run again with DEL).
     try {
+      const result = addResult(conf.cniVersion, iface, ipamResult(await io.delegate(conf.ipam.type, 'ADD', conf.raw, io.env), conf.ipam.type), conf.dns);
       await configureIface(netns, a.ifname, result, io.netnsExec);
+      return result;
     } catch (err) {
       await io.delegate(conf.ipam.type, 'DEL', conf.raw, io.env).catch((e: unknown) => io.stderr(`vethd-cni: undoing ADD: IPAM DEL: ${(e as Error).message}\n`));
       throw err;
     }
-    return result;
   } catch (err) {
     await removeVnic(socket, vnicId(a)).catch((e: unknown) => io.stderr(`vethd-cni: undoing ADD: removing ${vnicId(a)}: ${(e as Error).message}\n`));
     throw err;

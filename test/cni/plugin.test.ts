@@ -112,18 +112,20 @@ describe('ADD', () => {
     expect(w.nsCommands()).toEqual([]);
   });
 
-  test('the IPAM plugin fails: its error object is passed on, and the vNIC is taken out again', async () => {
+  test('the IPAM plugin fails: its error object is passed on; it is run again with DEL (SPEC.md section 4), and the vNIC is taken out again', async () => {
     const r = await w.run('ADD', w.conf({}, { fail: { ADD: { code: 11, msg: 'no free address in 192.0.2.0/24' } } }));
     expect(errorOf(r)).toEqual({ cniVersion: '1.0.0', code: 11, msg: 'no free address in 192.0.2.0/24' });
+    expect(w.ipamCalls().map((c) => c.command)).toEqual(['ADD', 'DEL']);
     expect(daemon.calls).toEqual([{ add: expect.objectContaining({ id: 'ctr1/eth0' }) }, { remove: 'ctr1/eth0' }]);
     expect(daemon.vnics.size).toBe(0);
   });
 
-  test('the IPAM plugin returns no address, or no JSON: code 101, the vNIC taken out', async () => {
+  test('the IPAM plugin returns no address, or no JSON: code 101, whatever it allocated released (IPAM DEL), the vNIC taken out', async () => {
     for (const result of [{ ips: [] }, 'garbage']) {
       daemon.calls.length = 0;
       const e = errorOf(await w.run('ADD', w.conf({}, { result })));
       expect(e.code).toBe(101);
+      expect(w.ipamCalls().map((c) => c.command)).toEqual(['ADD', 'DEL']);
       expect(daemon.calls.at(-1)).toEqual({ remove: 'ctr1/eth0' });
     }
   });
