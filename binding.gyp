@@ -17,6 +17,7 @@
         "native/psock.c",
         "native/relay/ctl.c",
         "native/relay/follow.c",
+        "native/relay/live.c",
         "native/relay/loop.c",
         "native/relay/rx.c",
         "native/relay/setup.c",

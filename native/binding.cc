@@ -154,7 +154,8 @@ class Relay : public Napi::ObjectWrap<Relay> {
                         InstanceMethod("collectOverruns", &Relay::CollectOverruns),
                         InstanceMethod("status", &Relay::Status), InstanceMethod("rebind", &Relay::Rebind),
                         InstanceMethod("setAntiSpoofing", &Relay::SetAntiSpoofing),
-                        InstanceMethod("announce", &Relay::Announce)});
+                        InstanceMethod("announce", &Relay::Announce), InstanceMethod("addVnic", &Relay::AddVnic),
+                        InstanceMethod("removeVnic", &Relay::RemoveVnic)});
   }
 
   // new Relay({parent, vnics: [{tap, mac, netns, arpSysctls, vlan, antiSpoofing, linkLocalPass, raGuard, dhcpGuard}],
@@ -211,7 +212,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
       relay_ = nullptr;
       throw MakeError(env, e);
     }
-    for (const VnicArgs& a : args) netns_.push_back(a.netns);
+    for (size_t i = 0; i < args.size(); i++) netns_[i] = args[i].netns;
     open_ = true;
   }
 
@@ -225,24 +226,67 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return info.Env().Undefined();
   }
 
-  // up(vnic?): bring that vNIC's link up, or every vNIC's.
+  // up(slot?): bring that vNIC's link up, or every vNIC's.
   Napi::Value Up(const Napi::CallbackInfo& info) {
     RequireOpen(info.Env());
-    int first = info[0].IsNumber() ? VnicArg(info, 0) : 0;
-    int last = info[0].IsNumber() ? first : relay_nvnics(relay_) - 1;
-    for (int i = first; i <= last; i++) {
+    for (int s : info[0].IsNumber() ? std::vector<int>{VnicArg(info, 0)} : Slots()) {
       vd_error e{};
-      if (relay_up(relay_, i, &e) < 0) throw MakeError(info.Env(), e);
+      if (relay_up(relay_, s, &e) < 0) throw MakeError(info.Env(), e);
     }
     return info.Env().Undefined();
   }
 
-  // info[at] as a vNIC index (absent: 0); a RangeError when there is no such vNIC.
+  // The slots holding a vNIC, in order: the order of info().vnics, stats().vnics and status()'s arrays.
+  std::vector<int> Slots() {
+    std::vector<int> slots;
+    for (int s = 0; s < relay_vnic_slots(relay_); s++)
+      if (relay_vnic_present(relay_, s)) slots.push_back(s);
+    return slots;
+  }
+
+  // info[at] as a vNIC slot (absent: 0); a RangeError when no vNIC is in it.
   int VnicArg(const Napi::CallbackInfo& info, size_t at) {
     if (info[at].IsUndefined()) return 0;
-    int i = info[at].ToNumber().Int32Value();
-    if (i < 0 || i >= relay_nvnics(relay_)) throw Napi::RangeError::New(info.Env(), "no vNIC " + std::to_string(i));
-    return i;
+    double d = info[at].ToNumber().DoubleValue();
+    int s = d >= 0 && d < RELAY_MAX_VNICS && d == static_cast<int>(d) ? static_cast<int>(d) : -1;
+    if (!relay_vnic_present(relay_, s)) throw Napi::RangeError::New(info.Env(), "no vNIC in slot " + Napi::Number::New(info.Env(), d).ToString().Utf8Value());
+    return s;
+  }
+
+  // addVnic(options): build one more vNIC (VnicOptions, every key required) and wire it into the relay; returns its slot.
+  Napi::Value AddVnic(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RequireOpen(env);
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
+    VnicArgs a;
+    relay_vnic_config vc{};
+    ParseVnic(info[0].As<Napi::Object>(), "options.", &a, &vc);
+    vc.tap = a.tap.c_str();
+    vc.mac = a.has_mac ? a.mac : nullptr;
+    vc.netns_fd = -1;
+    vd_error e{};
+    if (!a.netns.empty()) {
+      vc.netns_fd = netns_open(a.netns.c_str(), vc.tap, &e);
+      if (vc.netns_fd < 0) throw MakeError(env, e);
+    }
+    int slot = relay_add_vnic(relay_, &vc, &e);
+    if (vc.netns_fd >= 0) close(vc.netns_fd);
+    if (slot < 0) throw MakeError(env, e);
+    netns_[static_cast<size_t>(slot)] = a.netns;
+    return Napi::Number::New(env, slot);
+  }
+
+  // removeVnic(slot): take that vNIC out and delete its TAP; returns its last {receive, transmit}.
+  Napi::Value RemoveVnic(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RequireOpen(env);
+    if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "removeVnic(slot): slot must be a number");
+    int slot = VnicArg(info, 0);
+    relay_vnic_counters last{};
+    vd_error e{};
+    if (relay_remove_vnic(relay_, slot, &last, &e) < 0) throw MakeError(env, e);
+    netns_[static_cast<size_t>(slot)].clear();
+    return VnicCounters(env, last);
   }
 
   // rebind(parent, ifindex): the parent is back as a new device.
@@ -257,11 +301,11 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return env.Undefined();
   }
 
-  // announce(address, vnic?): a gratuitous ARP (IPv4) or unsolicited NA (IPv6) for address on the parent, from vNIC vnic (default 0).
+  // announce(address, slot?): a gratuitous ARP (IPv4) or unsolicited NA (IPv6) for address on the parent, from the vNIC in slot (default 0).
   Napi::Value Announce(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     RequireOpen(env);
-    if (!info[0].IsString()) throw Napi::TypeError::New(env, "announce(address, vnic?)");
+    if (!info[0].IsString()) throw Napi::TypeError::New(env, "announce(address, slot?)");
     std::string text = info[0].As<Napi::String>().Utf8Value();
     int vnic = VnicArg(info, 1);
     uint8_t addr[16];
@@ -276,7 +320,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return env.Undefined();
   }
 
-  // setAntiSpoofing(on, vnic?): on vNIC vnic, or on every vNIC.
+  // setAntiSpoofing(on, slot?): on the vNIC in slot, or on every vNIC.
   Napi::Value SetAntiSpoofing(const Napi::CallbackInfo& info) {
     RequireOpen(info.Env());
     relay_set_antispoof(relay_, info[1].IsNumber() ? VnicArg(info, 1) : -1, info[0].ToBoolean().Value());
@@ -295,11 +339,12 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return ri;
   }
 
-  // vNIC i's identity: {tap, mac, tapIfindex, netns?, vlan?, antiSpoofing, linkLocalPass, raGuard, dhcpGuard}.
+  // The identity of the vNIC in slot i: {slot, tap, mac, tapIfindex, netns?, vlan?, antiSpoofing, linkLocalPass, raGuard, dhcpGuard}.
   Napi::Object VnicInfo(Napi::Env env, int i) {
     relay_vnic_info v;
     relay_describe_vnic(relay_, i, &v);
     Napi::Object o = Napi::Object::New(env);
+    o.Set("slot", Napi::Number::New(env, i));
     o.Set("tap", v.tap);
     o.Set("mac", MacString(v.mac));
     o.Set("tapIfindex", Napi::Number::New(env, v.tap_ifindex));
@@ -313,13 +358,14 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return o;
   }
 
-  // Every vNIC's identity in .vnics, and the relay's modes.
+  // Every vNIC's identity in .vnics (slot order), and the relay's modes.
   Napi::Value Info(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const relay_info ri = Describe();
     Napi::Object o = Napi::Object::New(env);
-    Napi::Array vnics = Napi::Array::New(env, ri.nvnics);
-    for (int i = 0; i < ri.nvnics; i++) vnics.Set(static_cast<uint32_t>(i), VnicInfo(env, i));
+    const std::vector<int> slots = Slots();
+    Napi::Array vnics = Napi::Array::New(env, slots.size());
+    for (size_t i = 0; i < slots.size(); i++) vnics.Set(static_cast<uint32_t>(i), VnicInfo(env, slots[i]));
     o.Set("vnics", vnics);
     o.Set("parent", ri.parent);
     o.Set("parentIfindex", Napi::Number::New(env, ri.parent_ifindex));
@@ -341,22 +387,29 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return o;
   }
 
-  // {receive, transmit}: everything (the vNICs' counters and the unrouted drops);
-  // vnics[i]: {receive, transmit} of vNIC i; unrouted: the receive drops that concern no vNIC.
+  // {receive, transmit} of one vNIC.
+  static Napi::Object VnicCounters(Napi::Env env, const relay_vnic_counters& c) {
+    Napi::Object v = Napi::Object::New(env);
+    v.Set("receive", Counters(env, c.rx));
+    v.Set("transmit", Counters(env, c.tx));
+    return v;
+  }
+
+  // {receive, transmit}: everything (the vNICs' counters, the removed ones' too, and the unrouted drops);
+  // vnics[i]: {slot, receive, transmit} of the i-th vNIC in slot order; unrouted: the receive drops that concern no vNIC.
   // Reads only: the sockets' overruns are what the last collectOverruns() folded in.
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
-    const int n = relay_nvnics(relay_);
-    std::vector<relay_vnic_counters> each(static_cast<size_t>(n));
+    std::vector<relay_vnic_counters> each(static_cast<size_t>(relay_vnic_slots(relay_)));
     relay_dir_counters unrouted;
     relay_vnic_counters total;
     relay_snapshot(relay_, each.data(), &unrouted, &total);
-    Napi::Array vnics = Napi::Array::New(env, n);
-    for (int i = 0; i < n; i++) {
-      Napi::Object v = Napi::Object::New(env);
-      v.Set("receive", Counters(env, each[i].rx));
-      v.Set("transmit", Counters(env, each[i].tx));
+    const std::vector<int> slots = Slots();
+    Napi::Array vnics = Napi::Array::New(env, slots.size());
+    for (size_t i = 0; i < slots.size(); i++) {
+      Napi::Object v = VnicCounters(env, each[static_cast<size_t>(slots[i])]);
+      v.Set("slot", Napi::Number::New(env, slots[i]));
       vnics.Set(static_cast<uint32_t>(i), v);
     }
     o.Set("receive", Counters(env, total.rx));
@@ -372,8 +425,8 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return info.Env().Undefined();
   }
 
-  // {open, rxError, retired, macConflicts}: an Error for a relay thread that ended on its own; per vNIC, an Error when it
-  // was retired, else null, and the frames from the wire with its MAC as source (receive drops mac_conflict).
+  // {open, rxError, retired, macConflicts}: an Error for a relay thread that ended on its own; per vNIC (info().vnics order), an
+  // Error when it was retired, else null, and the frames from the wire with its MAC as source (receive drops mac_conflict).
   Napi::Value Status(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
@@ -384,19 +437,20 @@ class Relay : public Napi::ObjectWrap<Relay> {
     const bool waiting = !std::strcmp(rx_call, "ppoll") || !std::strcmp(rx_call, "epoll_wait");
     o.Set("rxError", ThreadError(env, rx_err, Describe().parent,
                                  waiting ? "relay stopped waiting for frames" : "relay stopped reading the parent", rx_call));
-    const int n = relay_nvnics(relay_);
-    Napi::Array retired = Napi::Array::New(env, n);
-    for (int i = 0; i < n; i++) {
+    const std::vector<int> slots = Slots();
+    Napi::Array retired = Napi::Array::New(env, slots.size());
+    for (size_t i = 0; i < slots.size(); i++) {
       relay_vnic_info v;
-      relay_describe_vnic(relay_, i, &v);
-      retired.Set(static_cast<uint32_t>(i), ThreadError(env, relay_vnic_gone(relay_, i), v.tap, "relay stopped reading the TAP", "read"));
+      relay_describe_vnic(relay_, slots[i], &v);
+      retired.Set(static_cast<uint32_t>(i), ThreadError(env, relay_vnic_gone(relay_, slots[i]), v.tap, "relay stopped reading the TAP", "read"));
     }
     o.Set("retired", retired);
-    std::vector<relay_vnic_counters> each(static_cast<size_t>(n));
+    std::vector<relay_vnic_counters> each(static_cast<size_t>(relay_vnic_slots(relay_)));
     relay_dir_counters unrouted;
     relay_snapshot(relay_, each.data(), &unrouted, nullptr);
-    Napi::Array conflicts = Napi::Array::New(env, n);
-    for (int i = 0; i < n; i++) conflicts.Set(static_cast<uint32_t>(i), static_cast<double>(each[static_cast<size_t>(i)].rx.drops[FRAME_DROP_MAC_CONFLICT]));
+    Napi::Array conflicts = Napi::Array::New(env, slots.size());
+    for (size_t i = 0; i < slots.size(); i++)
+      conflicts.Set(static_cast<uint32_t>(i), static_cast<double>(each[static_cast<size_t>(slots[i])].rx.drops[FRAME_DROP_MAC_CONFLICT]));
     o.Set("macConflicts", conflicts);
     return o;
   }
@@ -414,7 +468,7 @@ class Relay : public Napi::ObjectWrap<Relay> {
 
   relay* relay_ = nullptr;  // from relay_new(), opened; freed with the object
   bool open_ = false;
-  std::vector<std::string> netns_;  // per vNIC: the --netns path it was created in, "" for this namespace
+  std::vector<std::string> netns_ = std::vector<std::string>(RELAY_MAX_VNICS);  // by slot: the --netns path its vNIC was created in, "" for this namespace
 };
 
 // new LinkMonitor(onEvents): rtnetlink link events delivered on the JS thread

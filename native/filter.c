@@ -39,17 +39,17 @@ static int chain(struct sock_filter *prog, const struct vnictab *t)
 	const int pt = 3 + 4 * n;      /* packet-type test */
 	const int accept = pt + 2 + 4 * n;
 	const int drop = accept + 1;
-	int i;
+	int i, k;
 
 	prog[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, OFF_DST);
 	prog[1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x01, (uint8_t)(pt - 2), 0); /* I/G bit */
-	for (i = 0; i < n; i++)
-		compare_mac(prog, 2 + 4 * i, OFF_DST, t->key[i].mac, pt);
+	for (i = vnictab_next(t, -1), k = 0; i >= 0; i = vnictab_next(t, i), k++)
+		compare_mac(prog, 2 + 4 * k, OFF_DST, t->key[i].mac, pt);
 	prog[pt - 1] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0); /* another station's unicast */
 	prog[pt] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE);
 	prog[pt + 1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, (uint8_t)(accept - (pt + 2)));
-	for (i = 0; i < n; i++) /* outgoing: our own echo when the source is a vNIC's */
-		compare_mac(prog, pt + 2 + 4 * i, OFF_SRC, t->key[i].mac, drop);
+	for (i = vnictab_next(t, -1), k = 0; i >= 0; i = vnictab_next(t, i), k++) /* outgoing: our own echo when the source is a vNIC's */
+		compare_mac(prog, pt + 2 + 4 * k, OFF_SRC, t->key[i].mac, drop);
 	prog[accept] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffffffffu); /* whole frame */
 	prog[drop] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
 	return drop + 1;

@@ -35,9 +35,9 @@
 #define FILTER_MAX (FILTER_VLAN_LEN + FILTER_CHAIN_LEN(FILTER_CHAIN_MAX))
 
 /*
- * Write the program for the vNICs in t (at least one) into prog, with the
- * VLAN prefix when they are all access ports of one VLAN
- * (vnictab_common_vid); returns its length. Thread: any (pure).
+ * Write the program for the vNICs in t into prog, with the VLAN prefix when
+ * they are all access ports of one VLAN (vnictab_common_vid); returns its
+ * length. With none, it passes group addresses only. Thread: any (pure).
  */
 int filter_build(struct sock_filter prog[FILTER_MAX], const struct vnictab *t);
 

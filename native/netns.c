@@ -11,7 +11,7 @@ int netns_open(const char *path, const char *ifname, struct vd_error *e)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	return fd < 0 ? vd_fail(e, ifname, "cannot open network namespace", "open", errno) : fd;
+	return fd < 0 ? vd_failf(e, ifname, "open", errno, "cannot open network namespace %s", path) : fd;
 }
 
 /* Move the calling thread into fd; *saved gets a descriptor of the namespace it left. */

@@ -11,7 +11,7 @@
 
 #include "vderr.h"
 
-/* Open the namespace file path (/run/netns/NAME, /proc/PID/ns/net, ...) read-only, O_CLOEXEC; ifname names the error. */
+/* Open the namespace file path (/run/netns/NAME, /proc/PID/ns/net, ...) read-only, O_CLOEXEC; ifname and path name the error. */
 int netns_open(const char *path, const char *ifname, struct vd_error *e);
 
 /* A step to run inside a namespace: 0 or -1 with *e filled. */

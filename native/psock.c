@@ -45,6 +45,20 @@ int psock_bind(int sock, const char *parent, int ifindex, int rcvbuf, struct vd_
 	return 0;
 }
 
+/* The membership request for mode (not PSOCK_MR_NONE) on ifindex, with mac for PSOCK_MR_UNICAST. */
+static void membership_request(struct packet_mreq *mr, int ifindex, enum psock_membership mode, const uint8_t mac[6])
+{
+	memset(mr, 0, sizeof(*mr));
+	mr->mr_ifindex = ifindex;
+	if (mode == PSOCK_MR_UNICAST) {
+		mr->mr_type = PACKET_MR_UNICAST;
+		mr->mr_alen = 6;
+		memcpy(mr->mr_address, mac, 6);
+	} else {
+		mr->mr_type = PACKET_MR_PROMISC;
+	}
+}
+
 int psock_add_membership(int sock, const char *parent, int ifindex, enum psock_membership mode,
 			 const uint8_t mac[6], struct vd_error *e)
 {
@@ -52,19 +66,26 @@ int psock_add_membership(int sock, const char *parent, int ifindex, enum psock_m
 
 	if (mode == PSOCK_MR_NONE)
 		return 0;
-	memset(&mr, 0, sizeof(mr));
-	mr.mr_ifindex = ifindex;
-	if (mode == PSOCK_MR_UNICAST) {
-		mr.mr_type = PACKET_MR_UNICAST;
-		mr.mr_alen = 6;
-		memcpy(mr.mr_address, mac, 6);
-	} else {
-		mr.mr_type = PACKET_MR_PROMISC;
-	}
+	membership_request(&mr, ifindex, mode, mac);
 	if (setsockopt(sock, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0)
 		return vd_fail(e, parent, mode == PSOCK_MR_UNICAST ? "cannot add unicast filter entry"
 								  : "cannot add promiscuous membership",
 			       "setsockopt(PACKET_ADD_MEMBERSHIP)", errno);
+	return 0;
+}
+
+int psock_drop_membership(int sock, const char *parent, int ifindex, enum psock_membership mode,
+			  const uint8_t mac[6], struct vd_error *e)
+{
+	struct packet_mreq mr;
+
+	if (mode == PSOCK_MR_NONE)
+		return 0;
+	membership_request(&mr, ifindex, mode, mac);
+	if (setsockopt(sock, SOL_PACKET, PACKET_DROP_MEMBERSHIP, &mr, sizeof(mr)) < 0)
+		return vd_fail(e, parent, mode == PSOCK_MR_UNICAST ? "cannot drop unicast filter entry"
+								  : "cannot drop promiscuous membership",
+			       "setsockopt(PACKET_DROP_MEMBERSHIP)", errno);
 	return 0;
 }
 

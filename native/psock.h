@@ -38,6 +38,14 @@ int psock_add_membership(int sock, const char *parent, int ifindex, enum psock_m
 			 const uint8_t mac[6], struct vd_error *e);
 
 /*
+ * Drop what psock_add_membership() added with the same arguments (the kernel
+ * counts identical ones: two vNICs with one MAC in two VLANs keep it until
+ * both are gone).
+ */
+int psock_drop_membership(int sock, const char *parent, int ifindex, enum psock_membership mode,
+			  const uint8_t mac[6], struct vd_error *e);
+
+/*
  * Join sock (bound, its ring and filter set) to a PACKET_FANOUT group of
  * `type` (PACKET_FANOUT_HASH, PACKET_FANOUT_CPU): the kernel then hands each
  * frame to one member. *group < 0 makes a new group with a kernel-chosen id

@@ -26,12 +26,44 @@
  * exit the process: they move frames and bump counters that the JS thread
  * reads at any time (relaxed atomics, one writer per counter).
  *
+ * vNICs come and go while the threads run (relay_add_vnic,
+ * relay_remove_vnic), without a lock, an allocation or a system call on the
+ * frame path. Each vNIC lives in a slot, 0..RELAY_MAX_VNICS-1, that it keeps
+ * until removed (relay_open() fills 0..nvnics-1; a new vNIC takes the lowest
+ * free slot), so counters, epoll data and tables name it by slot. Routing
+ * goes by a table of the serving slots, (VLAN, MAC) -> slot, of which there
+ * are two: the live one, published through an atomic pointer, and a spare.
+ * Each thread loads the pointer (acquire) once a round, at its top, and uses
+ * that table for the whole round (receive routing, switching between vNICs,
+ * the ports of a group frame); it then stores the change count it had seen
+ * (release) in its queue: the round boundary. The JS thread, the only
+ * writer, one change at a time, builds the next table in the spare, makes
+ * the change in the kernel (TAP, epoll sets, filter, membership), publishes
+ * the table (pointer, then change count), writes each queue's sync eventfd
+ * (in its epoll set: a sleeping thread wakes and passes a boundary), and
+ * before it writes the spare again, closes a removed vNIC's TAP or reuses its
+ * slot and counters, waits until every running thread has seen the change
+ * (a thread that is not running, or ended on an error, counts as having
+ * seen it), polling with sleeps of 20 µs to 1 ms for at most
+ * RELAY_LIVE_WAIT_MS. So a thread never meets a closed descriptor, a
+ * table being written or a slot that changed owner within a round.
+ * In-flight frames: a frame from the parent for a vNIC being removed that
+ * a thread handles in a round begun before the change still reaches it
+ * (its TAP is open until every thread has moved on); from the next round on
+ * it is dropped as not_for_us (unrouted) until the new filter drops it in the
+ * kernel; what the vNIC's stack had queued and no thread read goes with the
+ * TAP. A new vNIC is routed to from each thread's first round after the
+ * change; its events seen in a round with the older table wait for the next
+ * round (the epoll sets are level-triggered).
+ *
  * The relay itself is opaque (its insides: relay/relay_int.h): it is made
- * with relay_new(), built with relay_open(), described with relay_describe()
- * and relay_describe_vnic(), read with relay_snapshot(), and freed with
+ * with relay_new(), built with relay_open(), changed with relay_add_vnic()
+ * and relay_remove_vnic(), described with relay_describe() and
+ * relay_describe_vnic(), read with relay_snapshot(), and freed with
  * relay_free(). The code is in native/relay/: setup.c (relay_open's story),
- * rx.c and tx.c (the two directions), loop.c (the thread), follow.c,
- * stats.c and ctl.c (calls from JS).
+ * live.c (vNICs added and removed) and live.h (its pure policy), rx.c and
+ * tx.c (the two directions), loop.c (the thread), follow.c, stats.c and
+ * ctl.c (calls from JS).
  */
 #ifndef VETHD_RELAY_H
 #define VETHD_RELAY_H
@@ -53,8 +85,10 @@
 #define RELAY_COALESCE_MAX_US 1000
 /* Most queues (--queues): packet sockets in the fanout group, TAP queues, relay threads. */
 #define RELAY_MAX_QUEUES 16
-/* Most vNICs on one parent. */
+/* Most vNICs on one parent: the slots 0..RELAY_MAX_VNICS-1. */
 #define RELAY_MAX_VNICS VNICTAB_MAX
+/* Longest a vNIC change waits for every relay thread to pass a round boundary, ms (ETIMEDOUT after). */
+#define RELAY_LIVE_WAIT_MS 1000
 
 /* Counters for one direction; each is written by exactly one relay thread. */
 struct relay_dir_counters {
@@ -82,7 +116,7 @@ enum relay_follow {
 	RELAY_FOLLOW_FANOUT = 2, /* --queues N --fanout cpu without that filter: it waits on the CPUs its queue takes frames from */
 };
 
-/* One vNIC relay_open() is asked to build. Every value is checked, none clamped (EINVAL). */
+/* One vNIC relay_open() or relay_add_vnic() is asked to build. Every value is checked, none clamped (EINVAL). */
 struct relay_vnic_config {
 	const char *tap;                       /* its name, 1..IF_NAMESIZE-1 bytes */
 	const uint8_t *mac;                    /* its MAC, or NULL to keep the one the kernel picked */
@@ -99,7 +133,7 @@ struct relay_vnic_config {
 struct relay_config {
 	const char *parent;                    /* parent NIC name, 1..IF_NAMESIZE-1 bytes */
 	const struct relay_vnic_config *vnics; /* the vNICs, vnics[0..nvnics-1] */
-	int nvnics;                            /* 1..RELAY_MAX_VNICS */
+	int nvnics;                            /* 0..RELAY_MAX_VNICS (0: none yet, vNICs come with relay_add_vnic(): vethd --empty) */
 	enum psock_membership membership;      /* how the parent is made to deliver the vNICs' frames */
 	int vnet_hdr;                          /* 1: try virtio_net_hdr passthrough (GSO, partial checksums) */
 	int rcvbuf;                            /* packet socket receive buffer and ring per queue, bytes, >= 0 (a super-frame ring: at least 16 MiB) */
@@ -128,9 +162,9 @@ struct relay_info {
 	int queues;                            /* queues (threads) in use */
 	enum relay_fanout fanout;              /* spreading in force when queues > 1 */
 	enum relay_follow follow;              /* how the threads follow their frames */
-	int follow_err;                        /* positive errno of the kernel's last refusal of the CPU-recording filter when following was asked for (EPERM without CAP_BPF), else 0 */
+	int follow_err;                        /* positive errno of the kernel's last refusal of the CPU-recording filter when following was asked for (EPERM without CAP_BPF; also when reloading it for a vNIC change), else 0 */
 	const char *follow_why;                /* with follow_err: the verifier's reason when it refused the program, else "" (valid while the relay is) */
-	int nvnics;                            /* vNICs, 1..RELAY_MAX_VNICS */
+	int nvnics;                            /* vNICs, 0..RELAY_MAX_VNICS (relay_nvnics) */
 };
 
 /* One vNIC as built (relay_describe_vnic). */
@@ -163,7 +197,51 @@ void relay_free(struct relay *r);
  */
 int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error *e);
 
-/* Bring vNIC `vnic` (0..nvnics-1)'s link up (IFF_UP). Returns 0 or -1 with *e filled. Thread: set-up. */
+/*
+ * Add vNIC vc to the relay, running or not: checked as relay_open() checks
+ * its vNICs (EINVAL naming the value), a (VLAN, MAC) another vNIC has
+ * refused (EEXIST naming both; with vc->mac NULL, checked once the kernel
+ * picked one), as is a TAP name its namespace already has (tap_open: the
+ * relay's own vNICs too), and ENOSPC when RELAY_MAX_VNICS are in use. Its
+ * TAP is built as relay_open() builds one (in vc->netns_fd's namespace when
+ * >= 0; MAC, the relay's MTU, offloads and virtio_net_hdr as in force, ENOTSUP
+ * when the TAP cannot take it; ARP sysctls), its link left down (relay_up()
+ * after), then wired in: its MAC in every queue's filter (the form in force:
+ * classic, or the CPU-recording eBPF with its map kept; the kernel swaps a
+ * filter atomically), in the parent's unicast filter with membership unicast
+ * (nothing new with promisc or none), its TAP queues in every queue's epoll
+ * set, and the routing table published (relay.h above). On failure nothing is
+ * left behind: no TAP, no membership, the filters as they were. Returns its
+ * slot (>= 0), or -errno with *e filled (ETIMEDOUT: the threads did not pass
+ * a round boundary after the last change within RELAY_LIVE_WAIT_MS; EBADF: r
+ * is not open). Thread: set-up (JS).
+ */
+int relay_add_vnic(struct relay *r, const struct relay_vnic_config *vc, struct vd_error *e);
+
+/*
+ * Remove the vNIC in slot: out of the epoll sets and the routing table
+ * (published), its MAC out of the filters and the parent's unicast filter,
+ * then, once every running thread passed a round boundary (none can touch it
+ * any more), its counters into *out (may be NULL; they are also kept in the
+ * totals relay_snapshot() gives), zeroed, and its TAP descriptors closed:
+ * the TAP is deleted and the slot free for the next relay_add_vnic(). A
+ * retired vNIC is removed the same way. Returns 0 or -errno with *e filled:
+ * ERANGE (slot outside 0..RELAY_MAX_VNICS-1), ENOENT (no vNIC in it),
+ * ETIMEDOUT (the threads did not pass a boundary within RELAY_LIVE_WAIT_MS:
+ * the vNIC is out of routing but its TAP still open, in its slot; calling
+ * again finishes). Failing to update the filter or the membership is not an
+ * error (the old filter lets its frames in to be dropped as not_for_us; a
+ * stale unicast entry goes when the relay closes). Thread: set-up (JS).
+ */
+int relay_remove_vnic(struct relay *r, int slot, struct relay_vnic_counters *out, struct vd_error *e);
+
+/* One past the highest slot holding a vNIC (0: none): relay_snapshot()'s vnics count, the slots to walk. Thread: set-up (JS). */
+int relay_vnic_slots(const struct relay *r);
+
+/* 1 when slot holds a vNIC (also one being removed, or retired), else 0 (any slot number). Thread: set-up (JS). */
+int relay_vnic_present(const struct relay *r, int slot);
+
+/* Bring the vNIC in slot `vnic` (relay_vnic_present)'s link up (IFF_UP). Returns 0 or -1 with *e filled. Thread: set-up. */
 int relay_up(struct relay *r, int vnic, struct vd_error *e);
 
 /* Start every queue's relay thread. Returns 0 or -1 with *e filled. Thread: set-up. */
@@ -187,13 +265,13 @@ void relay_close(struct relay *r);
  */
 int relay_rebind(struct relay *r, const char *parent, int ifindex, struct vd_error *e);
 
-/* The vNIC count (0 before relay_open()). Thread: any. */
+/* The vNIC count: slots holding one (0 before relay_open()). Thread: set-up (JS). */
 int relay_nvnics(const struct relay *r);
 
 /* The relay as built, into *out. Thread: set-up (JS). */
 void relay_describe(const struct relay *r, struct relay_info *out);
 
-/* vNIC `vnic` (0..nvnics-1) as built, into *out (tx_flags read atomically). Thread: set-up (JS). */
+/* The vNIC in slot `vnic` (relay_vnic_present) as built, into *out (tx_flags read atomically). Thread: set-up (JS). */
 void relay_describe_vnic(const struct relay *r, int vnic, struct relay_vnic_info *out);
 
 /*
@@ -205,26 +283,29 @@ void relay_collect_overruns(struct relay *r);
 
 /*
  * Every counter at one moment, added up over the queues (each value read
- * atomically; the vNICs' all zero once relay_close() ran): vnics[i] (the caller gives
- * relay_nvnics() of them; may be NULL) vNIC i's, rx what reached it (from the
- * parent or another vNIC) with the drops charged to it, tx what it sent;
- * *unrouted the receive drops that concern no vNIC (another station's
- * unicast, another VLAN, runts, socket overruns); *total (may be NULL) every
- * vNIC's added up, with the unrouted drops in total->rx. Thread: any.
+ * atomically; the vNICs' all zero once relay_close() ran): vnics[s] (the
+ * caller gives relay_vnic_slots() of them; may be NULL) the vNIC in slot s's
+ * (zero for a free slot), rx what reached it (from the parent or another
+ * vNIC) with the drops charged to it, tx what it sent; *unrouted the receive
+ * drops that concern no vNIC (another station's unicast, another VLAN, runts,
+ * socket overruns); *total (may be NULL) every vNIC's added up, the removed
+ * ones' last counters included (totals never go back), with the unrouted
+ * drops in total->rx. Thread: set-up (JS).
  */
 void relay_snapshot(const struct relay *r, struct relay_vnic_counters *vnics, struct relay_dir_counters *unrouted,
 		    struct relay_vnic_counters *total);
 
-/* Turn anti-spoofing on (1) or off (0) on vNIC `vnic`, or on every vNIC with -1, for the frames read from now on. Thread: any. */
+/* Turn anti-spoofing on (1) or off (0) on the vNIC in slot `vnic`, or on every vNIC with -1, for the frames read from now on. Thread: set-up (JS). */
 void relay_set_antispoof(struct relay *r, int vnic, int on);
 
 /*
- * Announce one of vNIC `vnic`'s addresses on the parent: a gratuitous ARP for
+ * Announce one of the addresses of the vNIC in slot `vnic` on the parent: a gratuitous ARP for
  * family AF_INET (addr: 4 bytes) or an unsolicited neighbour advertisement
  * for AF_INET6 (16 bytes), from its MAC and tagged with its VLAN, sent on
  * queue 0's packet socket (behind a zeroed virtio_net_hdr when one is in
  * force). Not counted with the relayed frames. Returns 0 or -errno
- * (EAFNOSUPPORT: another family; ENETDOWN: the parent is down). Thread: JS.
+ * (EAFNOSUPPORT: another family; ENETDOWN: the parent is down; ENODEV: the
+ * vNIC was retired, or is being removed). Thread: JS.
  */
 int relay_announce(struct relay *r, int vnic, int family, const uint8_t *addr);
 
@@ -237,10 +318,11 @@ int relay_announce(struct relay *r, int vnic, int family, const uint8_t *addr);
 int relay_thread_error(const struct relay *r, const char **call);
 
 /*
- * The errno of reading vNIC `vnic`'s TAP that retired it (EBADFD: the TAP was
- * deleted from outside, or its namespace went), else 0. A retired vNIC is
- * out of every queue's epoll set and no frame is routed to it; the other
- * vNICs never notice. Its descriptors are closed by relay_close(). Thread: any.
+ * The errno of reading the TAP of the vNIC in slot `vnic` that retired it
+ * (EBADFD: the TAP was deleted from outside, or its namespace went), else 0
+ * (also for a free slot). A retired vNIC is out of every queue's epoll set
+ * and no frame is routed to it; the other vNICs never notice. Its descriptors
+ * are closed by relay_remove_vnic() or relay_close(). Thread: set-up (JS).
  */
 int relay_vnic_gone(const struct relay *r, int vnic);
 

@@ -118,46 +118,71 @@ static int load_prog(const struct sock_filter *prog, int n, int map_fd, char *wh
 	return fd;
 }
 
-int rxcpu_load(const struct sock_filter *prog, int n, uint32_t **cpu, char *why, size_t whylen)
+int rxcpu_load(const struct sock_filter *prog, int n, uint32_t **cpu, int *map_fd, char *why, size_t whylen)
 {
 	uint32_t *value;
-	int map_fd, prog_fd;
+	int map, prog_fd;
 
 	*cpu = NULL;
+	if (map_fd)
+		*map_fd = -1;
 	if (why && whylen)
 		why[0] = '\0';
-	map_fd = make_map();
-	if (map_fd < 0)
-		return map_fd;
-	value = mmap(NULL, map_bytes(), PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+	map = make_map();
+	if (map < 0)
+		return map;
+	value = mmap(NULL, map_bytes(), PROT_READ | PROT_WRITE, MAP_SHARED, map, 0);
 	if (value == MAP_FAILED) {
 		prog_fd = -errno;
-		close(map_fd);
+		close(map);
 		return prog_fd;
 	}
 	*value = RXCPU_NONE;
-	prog_fd = load_prog(prog, n, map_fd, why, whylen);
-	close(map_fd); /* the program holds the map, the mapping the map's file */
-	if (prog_fd < 0)
+	prog_fd = load_prog(prog, n, map, why, whylen);
+	if (prog_fd < 0 || !map_fd)
+		close(map); /* the program holds the map, the mapping the map's file */
+	if (prog_fd < 0) {
 		munmap(value, map_bytes());
-	else
+	} else {
 		*cpu = value;
+		if (map_fd)
+			*map_fd = map;
+	}
 	return prog_fd;
 }
 
-int rxcpu_attach(int sock, const struct sock_filter *prog, int n, uint32_t **cpu, char *why, size_t whylen)
+/* Attach program prog_fd to sock and close it (the socket holds it): 0 or -errno. */
+static int attach_prog(int sock, int prog_fd)
 {
-	int prog_fd = rxcpu_load(prog, n, cpu, why, whylen), rc;
+	int rc = setsockopt(sock, SOL_SOCKET, SO_ATTACH_BPF, &prog_fd, sizeof(prog_fd)) < 0 ? -errno : 0;
+
+	close(prog_fd);
+	return rc;
+}
+
+int rxcpu_attach(int sock, const struct sock_filter *prog, int n, uint32_t **cpu, int *map_fd, char *why, size_t whylen)
+{
+	int prog_fd = rxcpu_load(prog, n, cpu, map_fd, why, whylen), rc;
 
 	if (prog_fd < 0)
 		return prog_fd;
-	rc = setsockopt(sock, SOL_SOCKET, SO_ATTACH_BPF, &prog_fd, sizeof(prog_fd)) < 0 ? -errno : 0;
-	close(prog_fd); /* the socket holds the program */
+	rc = attach_prog(sock, prog_fd);
 	if (rc < 0) {
 		rxcpu_release(*cpu);
 		*cpu = NULL;
+		if (map_fd) {
+			close(*map_fd);
+			*map_fd = -1;
+		}
 	}
 	return rc;
+}
+
+int rxcpu_reattach(int sock, const struct sock_filter *prog, int n, int map_fd)
+{
+	int prog_fd = load_prog(prog, n, map_fd, NULL, 0);
+
+	return prog_fd < 0 ? prog_fd : attach_prog(sock, prog_fd);
 }
 
 void rxcpu_release(uint32_t *cpu)

@@ -19,22 +19,34 @@
  * Attach the classic program prog[0..n-1], rewritten into eBPF, to socket
  * sock (SO_ATTACH_BPF); *cpu then points at the CPU number the last accepted
  * frame was received on (RXCPU_NONE before the first; read it with a relaxed
- * atomic load), valid until rxcpu_release(). Returns 0, or -errno of the step
- * that failed (EPERM without CAP_BPF, EINVAL where the kernel lacks a
- * feature), with nothing left behind and the socket's filter unchanged. When
- * the verifier refused the program, why (whylen bytes, may be NULL) gets the
- * line of its log that says why (rxcpu_log_reason), else "".
+ * atomic load), valid until rxcpu_release(); *map_fd (may be NULL: closed)
+ * is the map's descriptor, for rxcpu_reattach() (the caller closes it).
+ * Returns 0, or -errno of the step that failed (EPERM without CAP_BPF,
+ * EINVAL where the kernel lacks a feature), with nothing left behind and the
+ * socket's filter unchanged. When the verifier refused the program, why
+ * (whylen bytes, may be NULL) gets the line of its log that says why
+ * (rxcpu_log_reason), else "".
  * Thread: set-up.
  */
-int rxcpu_attach(int sock, const struct sock_filter *prog, int n, uint32_t **cpu, char *why, size_t whylen);
+int rxcpu_attach(int sock, const struct sock_filter *prog, int n, uint32_t **cpu, int *map_fd, char *why, size_t whylen);
+
+/*
+ * Replace sock's filter with prog[0..n-1] rewritten as rxcpu_attach() does,
+ * recording into the map map_fd that rxcpu_attach() gave, so the mapping a
+ * relay thread reads stays where it is (SO_ATTACH_BPF swaps the program
+ * atomically: every frame meets the old one or the new one). Returns 0, or
+ * -errno with the socket's filter unchanged (EPERM: CAP_BPF was dropped
+ * since). Thread: set-up.
+ */
+int rxcpu_reattach(int sock, const struct sock_filter *prog, int n, int map_fd);
 
 /*
  * rxcpu_attach() without the socket: the map made and mapped (*cpu, as
  * there) and the rewritten program loaded; returns the program's descriptor
- * (the caller closes it), or -errno with nothing left behind, why as there.
- * Thread: set-up.
+ * (the caller closes it), or -errno with nothing left behind, why and map_fd
+ * as there. Thread: set-up.
  */
-int rxcpu_load(const struct sock_filter *prog, int n, uint32_t **cpu, char *why, size_t whylen);
+int rxcpu_load(const struct sock_filter *prog, int n, uint32_t **cpu, int *map_fd, char *why, size_t whylen);
 
 /*
  * The line of a verifier log (BPF_PROG_LOAD's log_buf, NUL-terminated) that

@@ -8,6 +8,7 @@
 _Static_assert((VNICTAB_SLOTS & (VNICTAB_SLOTS - 1)) == 0, "VNICTAB_SLOTS is a power of two");
 _Static_assert(VNICTAB_SLOTS >= 4 * VNICTAB_MAX, "load factor at most 1/4");
 _Static_assert(VNICTAB_MAX < 255, "an index + 1 fits a slot byte");
+_Static_assert(VNICTAB_MAX <= 64, "vnictab.used has a bit per index");
 
 /*
  * The home slot of (vid, mac): the last four MAC bytes (the ones that differ
@@ -42,31 +43,54 @@ int vnictab_find(const struct vnictab *t, unsigned vid, const uint8_t *mac)
 	return -1;
 }
 
-int vnictab_add(struct vnictab *t, const uint8_t mac[FRAME_ETH_ALEN], unsigned vid)
+int vnictab_add_at(struct vnictab *t, int index, const uint8_t mac[FRAME_ETH_ALEN], unsigned vid)
 {
 	unsigned s;
 
-	if (t->count >= VNICTAB_MAX || vid > FRAME_VID_MAX)
+	if (index < 0 || index >= VNICTAB_MAX || vnictab_has(t, index) || vid > FRAME_VID_MAX)
 		return -2;
 	if (vnictab_find(t, vid, mac) >= 0)
 		return -1;
 	for (s = home_slot(vid, mac); t->slot[s]; s = (s + 1) & (VNICTAB_SLOTS - 1))
 		;
-	memcpy(t->key[t->count].mac, mac, FRAME_ETH_ALEN);
-	t->key[t->count].vid = (uint16_t)vid;
-	t->slot[s] = (uint8_t)(t->count + 1);
+	memcpy(t->key[index].mac, mac, FRAME_ETH_ALEN);
+	t->key[index].vid = (uint16_t)vid;
+	t->slot[s] = (uint8_t)(index + 1);
 	t->vids[vid / 64] |= 1ull << (vid % 64);
-	return t->count++;
+	t->used |= 1ull << index;
+	t->count++;
+	return index;
+}
+
+int vnictab_add(struct vnictab *t, const uint8_t mac[FRAME_ETH_ALEN], unsigned vid)
+{
+	const int index = vnictab_mask_next(~t->used, -1);
+
+	return index < 0 || index >= VNICTAB_MAX ? -2 : vnictab_add_at(t, index, mac, vid);
+}
+
+int vnictab_build(struct vnictab *t, const struct vnictab_key keys[VNICTAB_MAX], uint64_t members)
+{
+	int i;
+
+	vnictab_init(t);
+	for (i = vnictab_mask_next(members, -1); i >= 0; i = vnictab_mask_next(members, i))
+		if (vnictab_add_at(t, i, keys[i].mac, keys[i].vid) < 0)
+			return -1;
+	return t->count;
 }
 
 unsigned vnictab_common_vid(const struct vnictab *t)
 {
+	const int first = vnictab_next(t, -1);
 	int i;
 
-	for (i = 1; i < t->count; i++)
-		if (t->key[i].vid != t->key[0].vid)
+	if (first < 0)
+		return 0;
+	for (i = vnictab_next(t, first); i >= 0; i = vnictab_next(t, i))
+		if (t->key[i].vid != t->key[first].vid)
 			return 0;
-	return t->count ? t->key[0].vid : 0;
+	return t->key[first].vid;
 }
 
 enum frame_verdict vnictab_route(const struct vnictab *t, const uint8_t *frame, size_t len,

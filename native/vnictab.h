@@ -7,8 +7,15 @@
  * Lookups are O(1): open addressing with linear probing in a table four
  * times the most vNICs, so a probe chain stays short whatever the count.
  *
+ * A vNIC keeps its index for as long as it is in the table, whatever comes
+ * and goes around it (the relay's slot: relay_add_vnic, relay_remove_vnic),
+ * so the indices in use may have holes: `used` says which are in, and
+ * vnictab_next() walks them in order. The relay never changes a table a
+ * relay thread may be reading: it builds another (vnictab_build) and
+ * publishes that.
+ *
  * Pure: no sockets, no system calls, no allocation. Unit-tested in
- * test/native/frame_test.c and fuzzed with the classifier.
+ * test/native/frame_test.c and test/native/live_test.c, and fuzzed with the classifier.
  */
 #ifndef VETHD_VNICTAB_H
 #define VETHD_VNICTAB_H
@@ -34,7 +41,8 @@ struct vnictab_key {
 };
 
 struct vnictab {
-	int count;                             /* vNICs in key[0..count-1] */
+	int count;                             /* vNICs in the table: the bits set in used */
+	uint64_t used;                         /* bit i: vNIC index i is in the table (key[i] means something) */
 	struct vnictab_key key[VNICTAB_MAX];   /* by vNIC index */
 	uint8_t slot[VNICTAB_SLOTS];           /* vNIC index + 1 at the key's hash slot (or after it); 0: empty */
 	uint64_t vids[(FRAME_VID_MAX + 1 + 63) / 64]; /* bit v: some vNIC is an access port of VLAN v (bit 0: some vNIC is untagged) */
@@ -44,11 +52,48 @@ struct vnictab {
 void vnictab_init(struct vnictab *t);
 
 /*
- * Add a vNIC with mac, access port of vid (0: none), as index t->count.
- * Returns that index, -1 when (vid, mac) is already there, -2 when the table
- * is full (VNICTAB_MAX) or vid > FRAME_VID_MAX. Thread: any (pure).
+ * Add a vNIC with mac, access port of vid (0: none), as index `index`
+ * (0..VNICTAB_MAX-1, not in the table). Returns that index, -1 when (vid,
+ * mac) is already there, -2 when index is out of range or taken, or vid >
+ * FRAME_VID_MAX. Thread: any (pure).
+ */
+int vnictab_add_at(struct vnictab *t, int index, const uint8_t mac[FRAME_ETH_ALEN], unsigned vid);
+
+/*
+ * vnictab_add_at() at the lowest index not in the table (a table filled
+ * from empty: t->count). Returns that index, -1 when (vid, mac) is already
+ * there, -2 when the table is full (VNICTAB_MAX) or vid > FRAME_VID_MAX.
+ * Thread: any (pure).
  */
 int vnictab_add(struct vnictab *t, const uint8_t mac[FRAME_ETH_ALEN], unsigned vid);
+
+/*
+ * t emptied, then the vNICs whose bit is set in members added, each at its
+ * own index with keys[index]. Returns the count, or -1 when two of them
+ * share a (vid, mac) (t then holds those before the second). Thread: any (pure).
+ */
+int vnictab_build(struct vnictab *t, const struct vnictab_key keys[VNICTAB_MAX], uint64_t members);
+
+/* The lowest index of mask above i (-1: from the lowest), or -1: none. Thread: any (pure). */
+static inline int vnictab_mask_next(uint64_t mask, int i)
+{
+	/* two shifts: i + 1 may be 64, a shift a 64-bit value must not take at once */
+	if (i >= 0)
+		mask &= ~0ull << i << 1;
+	return mask ? __builtin_ctzll(mask) : -1;
+}
+
+/* The next index in the table after i (-1: the first), or -1: none left. Thread: any (pure). */
+static inline int vnictab_next(const struct vnictab *t, int i)
+{
+	return vnictab_mask_next(t->used, i);
+}
+
+/* 1 when index i is in the table. Thread: any (pure). */
+static inline int vnictab_has(const struct vnictab *t, int i)
+{
+	return i >= 0 && i < VNICTAB_MAX && (t->used >> i) & 1;
+}
 
 /* The index of the vNIC keyed (vid, mac), or -1. Thread: any (pure). */
 int vnictab_find(const struct vnictab *t, unsigned vid, const uint8_t *mac);

@@ -34,7 +34,7 @@ export type { ListenAddress } from './obs/http';
 
 /**
  * What runDaemon runs: the parent (`parent`, a NIC name), its vNICs
- * (`vnics`, 1 to 64 VnicSpec), how the parent delivers their frames
+ * (`vnics`, 0 to 64 VnicSpec; 0 with `empty`), how the parent delivers their frames
  * (`membership`), and optional modes, each documented on its field (times
  * in ms unless the name says Us: µs). The CLI validates what a user types;
  * runDaemon hands the values to the relay as they are: check names with

@@ -10,11 +10,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "live.h"
+
 void relay_set_antispoof(struct relay *r, int vnic, int on)
 {
 	int i;
 
-	for (i = 0; i < r->nvnics; i++) {
+	for (i = vnictab_mask_next(r->used, -1); i >= 0; i = vnictab_mask_next(r->used, i)) {
 		if (vnic >= 0 && vnic != i)
 			continue;
 		if (on)
@@ -26,7 +28,8 @@ void relay_set_antispoof(struct relay *r, int vnic, int on)
 
 int relay_announce(struct relay *r, int vnic, int family, const uint8_t *addr)
 {
-	const struct vnictab_key *k = &r->tab.key[vnic];
+	const struct vnictab *live = __atomic_load_n(&r->tab, __ATOMIC_RELAXED); /* the JS thread is its one writer */
+	const struct vnictab_key *k = &r->key[vnic];
 	uint8_t buf[FRAME_VLAN_HLEN + VNET_HLEN + FRAME_UNSOL_NA_LEN];
 	uint8_t *start = buf + FRAME_VLAN_HLEN; /* room for a tag (--vlan) */
 	size_t vh = r->vnet_hdr ? VNET_HLEN : 0, len;
@@ -39,10 +42,10 @@ int relay_announce(struct relay *r, int vnic, int family, const uint8_t *addr)
 		len = frame_build_unsol_na(start + vh, k->mac, addr);
 	else
 		return -EAFNOSUPPORT;
-	if (!vnic_serves(r, vnic))
+	if (!vnictab_has(live, vnic) || !vnic_serves(r, vnic))
 		return -ENODEV;
 	/* The other vNICs of its VLAN hear it too: the wire never sends it back to them. */
-	FOR_EACH_VLAN_VNIC(r, k->vid, vnic, i)
+	FOR_EACH_VLAN_VNIC(r, live, k->vid, vnic, i)
 		(void)write_frame(r->vnics[i].tap_fd[0], start, vh + len);
 	if (k->vid) {
 		start = frame_vlan_tag(start, vh, ETH_P_8021Q, k->vid);
@@ -69,12 +72,22 @@ int relay_thread_error(const struct relay *r, const char **call)
 
 int relay_vnic_gone(const struct relay *r, int vnic)
 {
-	return vnic >= 0 && vnic < r->nvnics ? __atomic_load_n(&r->vnics[vnic].gone, __ATOMIC_ACQUIRE) : 0;
+	return relay_vnic_present(r, vnic) ? __atomic_load_n(&r->vnics[vnic].gone, __ATOMIC_ACQUIRE) : 0;
 }
 
 int relay_nvnics(const struct relay *r)
 {
-	return r->nvnics;
+	return __builtin_popcountll(r->used);
+}
+
+int relay_vnic_slots(const struct relay *r)
+{
+	return live_slots_end(r->used);
+}
+
+int relay_vnic_present(const struct relay *r, int slot)
+{
+	return slot >= 0 && slot < RELAY_MAX_VNICS && (r->used >> slot) & 1;
 }
 
 void relay_describe(const struct relay *r, struct relay_info *out)
@@ -95,7 +108,7 @@ void relay_describe(const struct relay *r, struct relay_info *out)
 	out->follow = r->follow;
 	out->follow_err = r->follow_err;
 	out->follow_why = r->follow_why;
-	out->nvnics = r->nvnics;
+	out->nvnics = relay_nvnics(r);
 }
 
 void relay_describe_vnic(const struct relay *r, int vnic, struct relay_vnic_info *out)
@@ -105,7 +118,7 @@ void relay_describe_vnic(const struct relay *r, int vnic, struct relay_vnic_info
 	memset(out, 0, sizeof(*out));
 	memcpy(out->tap, vn->tap, IF_NAMESIZE);
 	out->tap_ifindex = vn->tap_ifindex;
-	memcpy(out->mac, r->tab.key[vnic].mac, sizeof(out->mac));
-	out->vlan = r->tab.key[vnic].vid;
+	memcpy(out->mac, r->key[vnic].mac, sizeof(out->mac));
+	out->vlan = r->key[vnic].vid;
 	out->tx_flags = __atomic_load_n(&vn->tx_flags, __ATOMIC_RELAXED);
 }

@@ -1,9 +1,10 @@
 /*
  * loop.c - the relay thread, one per queue, and its start and stop. Each
- * round: the frames from the parent (rx.c), then the vNICs that have frames
- * to send (tx.c); it sleeps only when a round found nothing, pauses after a
- * burst (coalesce.h), and while it follows its frames moves to where they
- * arrive before it sleeps (follow.c). Threads: relay (relay_main), set-up
+ * round: the routing table for the round (round_begin), the frames from the
+ * parent (rx.c), then the vNICs that have frames to send (tx.c); it sleeps
+ * only when a round found nothing, pauses after a burst (coalesce.h), and
+ * while it follows its frames moves to where they arrive before it sleeps
+ * (follow.c). Threads: relay (relay_main), set-up
  * (start, stop).
  */
 #include "relay_int.h"
@@ -98,7 +99,10 @@ void *relay_main(void *arg)
 	memset(&batch, 0, sizeof(batch));
 	while (!stop_asked(r)) {
 		int rerr, n, err, w = 0;
-		unsigned got = rx_round(q, vh, &sockq, &rerr);
+		unsigned got;
+
+		round_begin(q); /* every `continue` comes back here: a round boundary */
+		got = rx_round(q, vh, &sockq, &rerr);
 
 		if (rx_error_ends(rerr)) {
 			rx_fail(q, rerr, "recvmsg");

@@ -36,15 +36,18 @@
 #define VNET_HLEN ((size_t)sizeof(struct virtio_net_hdr))
 /* Frames from the parent handled in one round of the relay loop, before it looks at the vNICs and the stop flag. */
 #define RX_BUDGET 256
-/* epoll data of the stop eventfd (a vNIC's is its index). */
+/* epoll data of the stop eventfd and of a queue's sync eventfd (a vNIC's is its slot). */
 #define TOKEN_STOP UINT32_MAX
+#define TOKEN_SYNC (UINT32_MAX - 1)
 _Static_assert(sizeof(struct virtio_net_hdr) == FRAME_VNET_HLEN, "frame.c's virtio_net_hdr layout");
 
 /*
- * One vNIC: a TAP with a queue per relay queue. Its MAC (as the kernel has
- * it) and VLAN ID (frames from the parent must carry it and reach the vNIC
- * untagged, frames to the parent get it; 0: none) are its key in the vNIC
- * table, r->tab.key[index].
+ * One vNIC, in its slot of r->vnics: a TAP with a queue per relay queue. Its
+ * MAC (as the kernel has it) and VLAN ID (frames from the parent must carry
+ * it and reach the vNIC untagged, frames to the parent get it; 0: none) are
+ * its key, r->key[slot], in the routing tables. The JS thread writes a
+ * slot's fields only while no table a relay thread may hold has the slot
+ * (live.c), except tx_flags and gone, which are atomic.
  */
 struct relay_vnic {
 	char tap[IF_NAMESIZE];                 /* its name */
@@ -64,24 +67,34 @@ struct relay_queue {
 	struct relay *r;                       /* the relay it belongs to */
 	int index;                             /* 0..r->queues-1 */
 	int sock_fd;                           /* packet socket bound to the parent; queue 0's holds the membership */
-	int epoll_fd;                          /* its thread's epoll set: every vNIC's tap_fd[index] and r->stop_fd (loop.c: relay_wait) */
+	int epoll_fd;                          /* its thread's epoll set: every serving vNIC's tap_fd[index] (data: its slot), r->stop_fd and sync_fd (loop.c: relay_wait) */
+	int sync_fd;                           /* eventfd the JS thread writes after a change, so a sleeping thread passes a round boundary (live.c) */
+	const struct vnictab *tab;             /* the routing table of its thread's current round (its own; round_begin) */
+	uint64_t seen;                         /* r->gen as its thread loaded it at its last round boundary (atomic; written by it, read by the JS thread) */
 	struct rx_ring ring;                   /* receive ring in force; ring.mode RING_OFF: recvmsg() per frame */
 	cpu_set_t cpus;                        /* CPUs its frames arrive on under PACKET_FANOUT_CPU (none set otherwise), where its thread waits while traffic is sparse when rx_cpu does not say (follow.h) */
 	uint32_t *rx_cpu;                      /* the CPU its socket's last accepted frame arrived on (rxcpu.h; relaxed atomic reads), or NULL: the classic filter, or none */
+	int rx_map_fd;                         /* with rx_cpu: the map's descriptor, to load the filter again for other MACs (rxcpu_reattach), else -1 */
 	pthread_t tid;                         /* its relay thread */
 	int rx_error;                          /* errno of reading the parent, or of waiting, that ended the thread, 0 while it runs (atomic) */
 	const char *rx_error_call;             /* the system call rx_error came from: "recvmsg", "getsockopt(SO_ERROR)", "ppoll" or "epoll_wait" (written before rx_error) */
 	uint8_t *rx_buf;                       /* RELAY_HEADROOM + RELAY_FRAME_MAX bytes: a frame from the socket's queue */
 	uint8_t *tx_buf;                       /* tx_batch * RELAY_FRAME_MAX bytes: frames read from the TAPs */
-	struct relay_vnic_counters *c;         /* [r->nvnics]: the thread's counters per vNIC */
+	struct relay_vnic_counters *c;         /* [RELAY_MAX_VNICS]: the thread's counters per vNIC slot (zeroed when a vNIC leaves it) */
 	struct relay_dir_counters unrouted;    /* receive drops that concern no vNIC: the thread's, but drops[FRAME_DROP_OVERRUN] the JS thread's */
 };
 
 struct relay {
 	char parent[IF_NAMESIZE];              /* parent name */
-	int nvnics;                            /* vNICs in vnics[] */
-	struct relay_vnic vnics[RELAY_MAX_VNICS]; /* vnics[0..nvnics-1] */
-	struct vnictab tab;                    /* (VLAN, MAC) -> vNIC index; read-only once the threads run */
+	uint64_t used;                         /* bit s: slot s holds a vNIC, its TAP open (JS thread only) */
+	uint64_t serving;                      /* bit s: slot s's vNIC is in the live routing table; used and not serving: being removed (JS thread only) */
+	struct relay_vnic vnics[RELAY_MAX_VNICS]; /* by slot */
+	struct vnictab_key key[RELAY_MAX_VNICS]; /* by slot: each vNIC's (VLAN, MAC), the routing tables' source */
+	struct vnictab tabs[2];                /* (VLAN, MAC) -> slot: the live table and the spare the next change is built in (live.c) */
+	const struct vnictab *tab;             /* the live one, of the serving slots (atomic: the JS thread publishes with release, each relay thread loads it once a round: round_begin) */
+	uint64_t gen;                          /* changes published so far (atomic; bumped with release after r->tab changed) */
+	int synced;                            /* 1: every running thread passed a round boundary since the last change, so the spare table is nobody's (JS thread only) */
+	struct relay_vnic_counters departed;   /* the removed vNICs' last counters, added up (written by the JS thread): totals never go back */
 	int stop_fd;                           /* eventfd: written once to wake every thread for shutdown */
 	int parent_ifindex;                    /* ifindex the sockets are bound to; changed by relay_rebind() */
 	int mtu;                               /* MTU given to the vNICs (the parent's), bytes */
@@ -133,24 +146,41 @@ static inline int stop_asked(const struct relay *r)
 	return __atomic_load_n(&r->stop, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * A round boundary of queue q's thread: it takes the live routing table for
+ * the round (q->tab; acquire: what a table routes to was set up before it
+ * was published) and says which change it has seen (q->seen; release:
+ * whatever it did with the tables it held before is done, so the JS thread
+ * may reuse them and close what they routed to: live.c). The gen is loaded
+ * first: a thread that saw change g holds a table at least as new as g's.
+ * Two loads and a store, no system call. Thread: relay.
+ */
+static inline void round_begin(struct relay_queue *q)
+{
+	const uint64_t gen = __atomic_load_n(&q->r->gen, __ATOMIC_ACQUIRE);
+
+	q->tab = __atomic_load_n(&q->r->tab, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&q->seen, gen, __ATOMIC_RELEASE);
+}
+
 /* 1 while vNIC i serves (not retired). Thread: any. */
 static inline int vnic_serves(const struct relay *r, int i)
 {
 	return __atomic_load_n(&r->vnics[i].gone, __ATOMIC_RELAXED) == 0;
 }
 
-/* The next vNIC after i that serves VLAN vid, other than skip (-1: none), or -1. Thread: any. */
-static inline int vlan_next(const struct relay *r, unsigned vid, int skip, int i)
+/* The next vNIC of table t after i that serves VLAN vid, other than skip (-1: none), or -1. Thread: any. */
+static inline int vlan_next(const struct relay *r, const struct vnictab *t, unsigned vid, int skip, int i)
 {
-	for (i++; i < r->nvnics; i++)
-		if (r->tab.key[i].vid == vid && i != skip && vnic_serves(r, i))
+	for (i = vnictab_next(t, i); i >= 0; i = vnictab_next(t, i))
+		if (t->key[i].vid == vid && i != skip && vnic_serves(r, i))
 			return i;
 	return -1;
 }
 
-/* Every serving vNIC i of VLAN vid but skip (-1: none): a group frame's ports. */
-#define FOR_EACH_VLAN_VNIC(r, vid, skip, i) \
-	for ((i) = vlan_next((r), (vid), (skip), -1); (i) >= 0; (i) = vlan_next((r), (vid), (skip), (i)))
+/* Every serving vNIC i of table t in VLAN vid but skip (-1: none): a group frame's ports. */
+#define FOR_EACH_VLAN_VNIC(r, t, vid, skip, i) \
+	for ((i) = vlan_next((r), (t), (vid), (skip), -1); (i) >= 0; (i) = vlan_next((r), (t), (vid), (skip), (i)))
 
 /* Map a failed write()/send() errno to the reason it is counted under. */
 static inline enum frame_verdict write_error_verdict(int err)
@@ -225,6 +255,23 @@ int sock_error(const struct relay_queue *q);
 
 /* tx.c: vNICs -> parent, one tx_pass() for each TAP in ev[0..n-1] (see there). Thread: relay. */
 void tx_round(struct relay_queue *q, const struct epoll_event *ev, int n, struct tx_batch *b, size_t vh);
+
+/* setup.c: vNIC vc built into free slot `slot` (its TAP in its namespace; r->key[slot]); may_drop_vnet: the first vNIC of relay_open(), whose TAP may turn virtio_net_hdr off. Thread: set-up. */
+int open_vnic(struct relay *r, int slot, const struct relay_vnic_config *vc, int may_drop_vnet, struct vd_error *e);
+/* setup.c: close slot's TAP descriptors (deleting the TAP) and its control socket. Thread: set-up. */
+void close_vnic(struct relay *r, int slot);
+/* setup.c: the filter for table t on queue q's socket, in the form in force (eBPF keeps its map). Thread: set-up. */
+int queue_filter(struct relay_queue *q, const struct vnictab *t, struct vd_error *e);
+/* setup.c: vNIC vc's name, VLAN ID and link-local mask in range, else -1 with *e: EINVAL, "<verb>: <what> <value> is outside <range>", from call. Thread: set-up. */
+int check_vnic(const struct relay_vnic_config *vc, const char *call, const char *verb, struct vd_error *e);
+/* setup.c: -1 with *e: EEXIST, "<verb>: MAC <mac> [in VLAN <vid>] is vNIC <other's name>'s", about vNIC tap, from call. Thread: set-up. */
+int mac_taken(const struct relay *r, const char *tap, const struct vnictab_key *k, int other, const char *call, const char *verb,
+	      struct vd_error *e);
+
+/* stats.c: slot's counters over every queue added into *sum (each value read atomically). Thread: any. */
+void vnic_counters_sum(const struct relay *r, int slot, struct relay_vnic_counters *sum);
+/* stats.c: c added into *into, counter by counter (into's one writer). */
+void counters_fold(const struct relay_dir_counters *c, struct relay_dir_counters *into);
 
 /* follow.c: where queue q's thread waits (*at, updated), dense or not at `now` (see there). Thread: relay. */
 void follow_frames(struct relay_queue *q, int *at, int dense, long long now);

@@ -4,7 +4,8 @@
  * own queue with recvmsg() (no ring, a frame too big for its slot, or frames
  * queued before the ring existed); for each, what the kernel said about it
  * (status, packet type, VLAN tag), then vnictab_route() picks its vNIC(s)
- * and frame_rx_finish() makes it ready to write() into the TAP(s).
+ * in the round's routing table (q->tab) and frame_rx_finish() makes it ready
+ * to write() into the TAP(s).
  * Thread: relay (see relay.h).
  */
 #include "relay_int.h"
@@ -43,11 +44,12 @@ static void rx_meta(struct frame_rx_meta *m, uint32_t status, int pkttype, uint1
 static void rx_deliver(struct relay_queue *q, uint8_t *buf, size_t n, size_t vh, const struct frame_rx_meta *m)
 {
 	const struct relay *r = q->r;
+	const struct vnictab *t = q->tab;
 	uint8_t *start;
 	size_t len;
 	unsigned vid = 0;
 	int port = VNICTAB_NONE, i;
-	enum frame_verdict v = n < vh ? FRAME_DROP_MALFORMED : vnictab_route(&r->tab, buf + vh, n - vh, m, &vid, &port);
+	enum frame_verdict v = n < vh ? FRAME_DROP_MALFORMED : vnictab_route(t, buf + vh, n - vh, m, &vid, &port);
 
 	if (v == FRAME_PASS)
 		v = frame_rx_finish(buf, n, vh, m, vid, &start, &len);
@@ -60,7 +62,7 @@ static void rx_deliver(struct relay_queue *q, uint8_t *buf, size_t n, size_t vh,
 			put_frame(r->vnics[port].tap_fd[q->index], start, len, len - vh, &q->c[port].rx);
 		return;
 	}
-	FOR_EACH_VLAN_VNIC(r, vid, -1, i) /* a group address: every vNIC of the VLAN */
+	FOR_EACH_VLAN_VNIC(r, t, vid, -1, i) /* a group address: every vNIC of the VLAN */
 		put_frame(r->vnics[i].tap_fd[q->index], start, len, len - vh, &q->c[i].rx);
 }
 

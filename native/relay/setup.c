@@ -2,12 +2,13 @@
  * setup.c - relay_open()'s story, on the set-up (JS) thread: check the
  * config; per queue a packet socket bound to the parent (queue 0's learns
  * its ifindex, link type and MTU, and whether virtio_net_hdr is in force);
- * per vNIC a TAP with all its queues, built inside its namespace when it has
- * one (MAC, MTU, offloads, ARP sysctls) and keyed in the vNIC table; per
- * queue the filter for their MACs, the receive ring (probe, then fall back),
- * qdisc bypass, the fanout group, buffers and the epoll set; then the
- * membership. Any failure undoes it all (relay_close). Also: rebind after
- * the parent came back, and close.
+ * per vNIC a TAP with all its queues in slot i, built inside its namespace
+ * when it has one (MAC, MTU, offloads, ARP sysctls) and keyed in the routing
+ * table; per queue the filter for their MACs, the receive ring (probe, then
+ * fall back), qdisc bypass, the fanout group, buffers, counters for every
+ * slot and the epoll set; then the membership. Any failure undoes it all
+ * (relay_close). Also: the steps relay_add_vnic() shares (open_vnic,
+ * queue_filter), rebind after the parent came back, and close.
  */
 #include "relay_int.h"
 
@@ -28,24 +29,46 @@
 #include "../rxcpu.h"
 #include "../tap.h"
 
-/* 0 when lo <= v <= hi, else -1 with *e: "<ifname>: cannot open relay: <what> <v><unit> is outside <lo>..<hi><unit>" (EINVAL). */
-static int check_range(long long v, long long lo, long long hi, const char *unit, const char *ifname, const char *what, struct vd_error *e)
+/* relay_open()'s words for what it refuses. */
+#define OPEN_CALL "relay_open"
+#define OPEN_VERB "cannot open relay"
+
+/* 0 when lo <= v <= hi, else -1 with *e: "<ifname>: <verb>: <what> <v><unit> is outside <lo>..<hi><unit>" (EINVAL, from call). */
+static int check_in(long long v, long long lo, long long hi, const char *unit, const char *ifname, const char *what, const char *call,
+		    const char *verb, struct vd_error *e)
 {
 	if (v >= lo && v <= hi)
 		return 0;
-	return vd_failf(e, ifname, "relay_open", EINVAL, "cannot open relay: %s %lld%s is outside %lld..%lld%s", what, v, unit, lo, hi, unit);
+	return vd_failf(e, ifname, call, EINVAL, "%s: %s %lld%s is outside %lld..%lld%s", verb, what, v, unit, lo, hi, unit);
 }
 
-/* vNIC vc's settings: its name and VLAN ID, its link-local mask. 0, or -1 with *e filled (EINVAL). */
-static int check_vnic(const struct relay_vnic_config *vc, struct vd_error *e)
+/* check_in() for relay_open(). */
+static int check_range(long long v, long long lo, long long hi, const char *unit, const char *ifname, const char *what, struct vd_error *e)
+{
+	return check_in(v, lo, hi, unit, ifname, what, OPEN_CALL, OPEN_VERB, e);
+}
+
+int check_vnic(const struct relay_vnic_config *vc, const char *call, const char *verb, struct vd_error *e)
 {
 	const size_t len = vc->tap ? strlen(vc->tap) : 0;
 
 	if (len < 1 || len >= IF_NAMESIZE)
-		return vd_failf(e, vc->tap, "relay_open", EINVAL, "cannot open relay: vNIC name of %zu bytes is outside 1..%d", len, IF_NAMESIZE - 1);
-	if (check_range(vc->vlan, 0, FRAME_VID_MAX, "", vc->tap, "VLAN ID", e) < 0)
+		return vd_failf(e, vc->tap, call, EINVAL, "%s: vNIC name of %zu bytes is outside 1..%d", verb, len, IF_NAMESIZE - 1);
+	if (check_in(vc->vlan, 0, FRAME_VID_MAX, "", vc->tap, "VLAN ID", call, verb, e) < 0)
 		return -1;
-	return check_range(vc->link_local_pass, 0, 0xffff, "", vc->tap, "link-local group mask", e);
+	return check_in(vc->link_local_pass, 0, 0xffff, "", vc->tap, "link-local group mask", call, verb, e);
+}
+
+int mac_taken(const struct relay *r, const char *tap, const struct vnictab_key *k, int other, const char *call, const char *verb,
+	      struct vd_error *e)
+{
+	const uint8_t *m = k->mac;
+	char vlan[16] = "";
+
+	if (k->vid)
+		(void)snprintf(vlan, sizeof(vlan), " in VLAN %u", k->vid);
+	return vd_failf(e, tap, call, EEXIST, "%s: MAC %02x:%02x:%02x:%02x:%02x:%02x%s is vNIC %s's", verb, m[0], m[1], m[2], m[3], m[4],
+			m[5], vlan, r->vnics[other].tap);
 }
 
 /*
@@ -61,7 +84,7 @@ static int check_config(const struct relay_config *cfg, struct vd_error *e)
 
 	if (len < 1 || len >= IF_NAMESIZE)
 		return vd_failf(e, p, "relay_open", EINVAL, "cannot open relay: parent name of %zu bytes is outside 1..%d", len, IF_NAMESIZE - 1);
-	if (check_range(cfg->nvnics, 1, RELAY_MAX_VNICS, "", p, "vNIC count", e) < 0 ||
+	if (check_range(cfg->nvnics, 0, RELAY_MAX_VNICS, "", p, "vNIC count", e) < 0 ||
 	    check_range(cfg->membership, PSOCK_MR_PROMISC, PSOCK_MR_NONE, "", p, "membership", e) < 0 ||
 	    check_range(cfg->rcvbuf, 0, INT_MAX, " bytes", p, "receive buffer", e) < 0 ||
 	    check_range(cfg->tx_batch, 1, RELAY_TX_BATCH, "", p, "tx batch", e) < 0 ||
@@ -72,9 +95,20 @@ static int check_config(const struct relay_config *cfg, struct vd_error *e)
 	if (cfg->rx_ring != RELAY_RING_AUTO && cfg->rx_ring != RING_OFF && cfg->rx_ring != RING_V2 && cfg->rx_ring != RING_V3)
 		return vd_failf(e, p, "relay_open", EINVAL, "cannot open relay: receive ring mode %d is none of auto, v3, v2, off", cfg->rx_ring);
 	for (i = 0; i < cfg->nvnics; i++)
-		if (check_vnic(&cfg->vnics[i], e) < 0)
+		if (check_vnic(&cfg->vnics[i], OPEN_CALL, OPEN_VERB, e) < 0)
 			return -1;
 	return 0;
+}
+
+/* Slot vn empty: no descriptor. */
+static void vnic_reset(struct relay_vnic *vn)
+{
+	int k;
+
+	memset(vn, 0, sizeof(*vn));
+	vn->tap_ctl = -1;
+	for (k = 0; k < RELAY_MAX_QUEUES; k++)
+		vn->tap_fd[k] = -1;
 }
 
 /* r empty: nothing open, every descriptor -1 (relay_close() has nothing to do). */
@@ -85,33 +119,21 @@ static void relay_reset(struct relay *r)
 	memset(r, 0, sizeof(*r));
 	r->stop_fd = -1;
 	r->fanout_group = -1;
+	for (i = 0; i < RELAY_MAX_VNICS; i++)
+		vnic_reset(&r->vnics[i]);
+	r->tab = &r->tabs[0]; /* empty */
+	r->synced = 1;
 	for (i = 0; i < RELAY_MAX_QUEUES; i++) {
 		r->q[i].r = r;
 		r->q[i].index = i;
-		r->q[i].sock_fd = r->q[i].epoll_fd = -1;
+		r->q[i].sock_fd = r->q[i].epoll_fd = r->q[i].sync_fd = r->q[i].rx_map_fd = -1;
 	}
 }
 
 /* r as cfg (checked) asks, nothing open yet. */
 static void relay_init(struct relay *r, const struct relay_config *cfg)
 {
-	int i, k;
-
 	relay_reset(r);
-	r->nvnics = cfg->nvnics;
-	for (i = 0; i < r->nvnics; i++) {
-		struct relay_vnic *vn = &r->vnics[i];
-		const struct relay_vnic_config *vc = &cfg->vnics[i];
-
-		strncpy(vn->tap, vc->tap, IF_NAMESIZE - 1);
-		vn->tx_flags = (vc->antispoof ? FRAME_TX_ANTISPOOF : 0) | (vc->vlan ? FRAME_TX_ACCESS : 0) |
-			       (vc->ra_guard ? FRAME_TX_RA_GUARD : 0) | (vc->dhcp_guard ? FRAME_TX_DHCP_GUARD : 0) |
-			       FRAME_TX_LL_PASS(vc->link_local_pass);
-		vn->tap_ctl = -1;
-		for (k = 0; k < RELAY_MAX_QUEUES; k++)
-			vn->tap_fd[k] = -1;
-	}
-	vnictab_init(&r->tab);
 	strncpy(r->parent, cfg->parent, IF_NAMESIZE - 1);
 	r->membership = cfg->membership;
 	r->rcvbuf = cfg->rcvbuf;
@@ -178,12 +200,11 @@ static int add_memberships(const struct relay *r, int sock, const char *parent, 
 {
 	int i;
 
-	for (i = 0; i < r->nvnics; i++) {
-		if (psock_add_membership(sock, parent, ifindex, r->membership, r->tab.key[i].mac, e) < 0)
+	if (r->membership != PSOCK_MR_UNICAST) /* promisc is one refcount on the device, whatever the vNICs; none adds nothing */
+		return psock_add_membership(sock, parent, ifindex, r->membership, NULL, e);
+	for (i = vnictab_mask_next(r->serving, -1); i >= 0; i = vnictab_mask_next(r->serving, i))
+		if (psock_add_membership(sock, parent, ifindex, r->membership, r->key[i].mac, e) < 0)
 			return -1;
-		if (r->membership != PSOCK_MR_UNICAST)
-			break; /* promisc is one refcount on the device; none adds nothing */
-	}
 	return 0;
 }
 
@@ -235,10 +256,11 @@ static int set_arp_sysctls(const struct relay_vnic *vn, struct vd_error *e)
 /*
  * vNIC vn, in the calling thread's namespace: TAP created (with all its
  * queues), MAC set (or read back into mac), the parent's MTU, offloads, sysctls. The
- * first vNIC settles whether virtio_net_hdr is in force; the others must
+ * first vNIC (may_drop_vnet) settles whether virtio_net_hdr is in force; the others must
  * then take it too.
  */
-static int build_tap(struct relay *r, struct relay_vnic *vn, const struct relay_vnic_config *vc, uint8_t mac[6], struct vd_error *e)
+static int build_tap(struct relay *r, struct relay_vnic *vn, const struct relay_vnic_config *vc, uint8_t mac[6], int may_drop_vnet,
+		     struct vd_error *e)
 {
 	int tap_vnet = r->vnet_hdr;
 	int k;
@@ -250,7 +272,7 @@ static int build_tap(struct relay *r, struct relay_vnic *vn, const struct relay_
 	if (vn->tap_fd[0] < 0)
 		return -1;
 	if (r->vnet_hdr && !tap_vnet) { /* both ends must agree */
-		if (vn != &r->vnics[0])
+		if (!may_drop_vnet)
 			return vd_fail(e, vn->tap, "cannot enable virtio_net_hdr as on the other vNICs", "ioctl(TUNSETIFF)", ENOTSUP);
 		if (vnet_hdr_off(r, e) < 0)
 			return -1;
@@ -278,6 +300,7 @@ struct tap_step {
 	struct relay *r;
 	struct relay_vnic *vn;
 	const struct relay_vnic_config *vc;
+	int may_drop_vnet;                     /* build_tap()'s */
 	uint8_t mac[6];                        /* the MAC read back */
 };
 
@@ -286,49 +309,87 @@ static int build_tap_step(void *arg, struct vd_error *e)
 {
 	struct tap_step *t = arg;
 
-	return build_tap(t->r, t->vn, t->vc, t->mac, e);
+	return build_tap(t->r, t->vn, t->vc, t->mac, t->may_drop_vnet, e);
 }
 
-/*
- * vNIC i: build_tap(), inside its namespace when it has one (the calling
- * thread enters it and comes back); then its key in the vNIC table.
- */
-static int open_vnic(struct relay *r, int i, const struct relay_config *cfg, struct vd_error *e)
+int open_vnic(struct relay *r, int slot, const struct relay_vnic_config *vc, int may_drop_vnet, struct vd_error *e)
 {
-	struct tap_step t = { r, &r->vnics[i], &cfg->vnics[i], { 0 } };
-	int rc = t.vc->netns_fd < 0 ? build_tap(r, t.vn, t.vc, t.mac, e) : netns_call(t.vc->netns_fd, t.vn->tap, build_tap_step, &t, e);
+	struct tap_step t = { r, &r->vnics[slot], vc, may_drop_vnet, { 0 } };
+	struct relay_vnic *vn = t.vn;
+	int rc;
 
+	vnic_reset(vn);
+	strncpy(vn->tap, vc->tap, IF_NAMESIZE - 1);
+	vn->tx_flags = (vc->antispoof ? FRAME_TX_ANTISPOOF : 0) | (vc->vlan ? FRAME_TX_ACCESS : 0) |
+		       (vc->ra_guard ? FRAME_TX_RA_GUARD : 0) | (vc->dhcp_guard ? FRAME_TX_DHCP_GUARD : 0) |
+		       FRAME_TX_LL_PASS(vc->link_local_pass);
+	r->used |= 1ull << slot; /* from here relay_close() closes what it opens */
+	rc = vc->netns_fd < 0 ? build_tap(r, vn, vc, t.mac, may_drop_vnet, e) : netns_call(vc->netns_fd, vn->tap, build_tap_step, &t, e);
 	if (rc < 0)
 		return -1;
-	rc = vnictab_add(&r->tab, t.mac, t.vc->vlan); /* check_config() saw the VLAN ID and the count */
-	if (rc == -1)
-		return vd_fail(e, t.vn->tap, "cannot take the MAC another vNIC on the parent has in the same VLAN", "vnictab_add", EEXIST);
-	if (rc < 0)
-		return vd_failf(e, t.vn->tap, "vnictab_add", ENOSPC, "cannot add vNIC: the vNIC table is full (%d)", VNICTAB_MAX);
+	memcpy(r->key[slot].mac, t.mac, sizeof(t.mac));
+	r->key[slot].vid = (uint16_t)vc->vlan;
+	return 0;
+}
+
+/* The classic program fprog on queue q's socket (replacing any filter). */
+static int attach_classic(struct relay_queue *q, const struct sock_fprog *fprog, struct vd_error *e)
+{
+	if (setsockopt(q->sock_fd, SOL_SOCKET, SO_ATTACH_FILTER, fprog, sizeof(*fprog)) < 0)
+		return vd_fail(e, q->r->parent, "cannot attach packet filter", "setsockopt(SO_ATTACH_FILTER)", errno);
 	return 0;
 }
 
 /*
- * The BPF filter (filter.h) for the vNICs' MACs on queue q's socket: as eBPF
- * recording the receiving CPU in q->rx_cpu when follow asks for it and the
- * kernel lets us (rxcpu.h), else classic.
+ * The BPF filter (filter.h) for the MACs of table t on queue q's socket: as
+ * eBPF recording the receiving CPU in q->rx_cpu when follow asks for it and
+ * the kernel lets us (rxcpu.h), else classic.
  */
-static int attach_filter(struct relay_queue *q, int follow, struct vd_error *e)
+static int attach_filter(struct relay_queue *q, const struct vnictab *t, int follow, struct vd_error *e)
 {
-	const struct relay *r = q->r;
+	struct relay *r = q->r;
 	struct sock_filter prog[FILTER_MAX];
-	struct sock_fprog fprog = { .filter = prog };
+	struct sock_fprog fprog = { .filter = prog, .len = (unsigned short)filter_build(prog, t) };
 
-	fprog.len = (unsigned short)filter_build(prog, &r->tab);
 	if (follow && CPU_COUNT(&r->allowed) > 0) {
-		int rc = rxcpu_attach(q->sock_fd, prog, fprog.len, &q->rx_cpu, q->r->follow_why, sizeof(q->r->follow_why));
+		int rc = rxcpu_attach(q->sock_fd, prog, fprog.len, &q->rx_cpu, &q->rx_map_fd, r->follow_why, sizeof(r->follow_why));
 
 		if (rc == 0)
 			return 0;
-		q->r->follow_err = -rc; /* the classic filter then; info() says why */
+		r->follow_err = -rc; /* the classic filter then; info() says why */
 	}
-	if (setsockopt(q->sock_fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0)
-		return vd_fail(e, r->parent, "cannot attach packet filter", "setsockopt(SO_ATTACH_FILTER)", errno);
+	return attach_classic(q, &fprog, e);
+}
+
+/*
+ * Queue q's filter replaced by table t's, in the form in force (the kernel
+ * swaps a socket filter atomically: each frame meets the old one or the new
+ * one). The eBPF one keeps its map, so the thread's q->rx_cpu stays mapped;
+ * when it cannot be loaded again (EPERM: CAP_BPF dropped since set-up) the
+ * classic one takes over, and the map says RXCPU_NONE from then on (the
+ * thread waits on its queue's CPUs or anywhere: follow.h), with the reason
+ * in follow_err. Nothing to do without a kernel filter.
+ */
+int queue_filter(struct relay_queue *q, const struct vnictab *t, struct vd_error *e)
+{
+	struct relay *r = q->r;
+	struct sock_filter prog[FILTER_MAX];
+	struct sock_fprog fprog = { .filter = prog, .len = (unsigned short)filter_build(prog, t) };
+
+	if (!r->kernel_filter)
+		return 0;
+	if (q->rx_cpu) {
+		int rc = rxcpu_reattach(q->sock_fd, prog, fprog.len, q->rx_map_fd);
+
+		if (rc == 0)
+			return 0;
+		r->follow_err = -rc;
+		r->follow_why[0] = '\0';
+	}
+	if (attach_classic(q, &fprog, e) < 0)
+		return -1;
+	if (q->rx_cpu)
+		__atomic_store_n(q->rx_cpu, RXCPU_NONE, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -379,8 +440,9 @@ static int setup_qdisc_bypass(int sock, int want)
 }
 
 /*
- * Queue q's epoll set: queue q of every TAP (data: the vNIC index) and the
- * stop eventfd. Returns the descriptor or -1 with *e filled.
+ * Queue q's epoll set: queue q of every TAP (data: the vNIC's slot), the
+ * stop eventfd and the queue's sync eventfd. Returns the descriptor or -1
+ * with *e filled.
  */
 static int make_epoll(struct relay_queue *q, struct vd_error *e)
 {
@@ -394,7 +456,12 @@ static int make_epoll(struct relay_queue *q, struct vd_error *e)
 		vd_fail(e, r->parent, "cannot watch the stop eventfd", "epoll_ctl", errno);
 		goto fail;
 	}
-	for (i = 0; i < r->nvnics; i++) {
+	ev.data.u32 = TOKEN_SYNC;
+	if (epoll_ctl(fd, EPOLL_CTL_ADD, q->sync_fd, &ev) < 0) {
+		vd_fail(e, r->parent, "cannot watch the sync eventfd", "epoll_ctl", errno);
+		goto fail;
+	}
+	for (i = vnictab_mask_next(r->serving, -1); i >= 0; i = vnictab_mask_next(r->serving, i)) {
 		ev.data.u32 = (uint32_t)i;
 		if (epoll_ctl(fd, EPOLL_CTL_ADD, r->vnics[i].tap_fd[q->index], &ev) < 0) {
 			vd_fail(e, r->vnics[i].tap, "cannot watch the TAP", "epoll_ctl", errno);
@@ -412,9 +479,10 @@ static int setup_queue(struct relay_queue *q, const struct relay_config *cfg, st
 {
 	struct relay *r = q->r;
 	static const int types[] = { [RELAY_FANOUT_CPU] = PACKET_FANOUT_CPU, [RELAY_FANOUT_HASH] = PACKET_FANOUT_HASH };
-	const size_t counters = (size_t)r->nvnics * sizeof(struct relay_vnic_counters);
+	/* every slot's, now: a vNIC added later allocates nothing */
+	const size_t counters = (size_t)RELAY_MAX_VNICS * sizeof(struct relay_vnic_counters);
 
-	if (cfg->kernel_filter && attach_filter(q, cfg->follow_cpu, e) < 0)
+	if (cfg->kernel_filter && attach_filter(q, r->tab, cfg->follow_cpu, e) < 0)
 		return -1;
 	r->kernel_filter = cfg->kernel_filter != 0;
 	if (cfg->rx_ring != RING_OFF && setup_ring(q, cfg->rx_ring, e) < 0)
@@ -431,8 +499,30 @@ static int setup_queue(struct relay_queue *q, const struct relay_config *cfg, st
 	if (!q->rx_buf || !q->tx_buf || !q->c)
 		return vd_fail(e, r->parent, "cannot allocate relay buffers", "malloc", ENOMEM);
 	memset(q->c, 0, counters);
+	q->sync_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (q->sync_fd < 0)
+		return vd_fail(e, r->parent, "cannot create eventfd", "eventfd", errno);
 	q->epoll_fd = make_epoll(q, e);
 	return q->epoll_fd < 0 ? -1 : 0;
+}
+
+/*
+ * vNIC i of cfg built into slot i and keyed in the table relay_open() fills
+ * (r->tabs[0], the live one once the threads run). Two vNICs with the same
+ * (VLAN, MAC) are refused (EEXIST).
+ */
+static int open_config_vnic(struct relay *r, int i, const struct relay_config *cfg, struct vd_error *e)
+{
+	int other;
+
+	if (open_vnic(r, i, &cfg->vnics[i], i == 0, e) < 0)
+		return -1;
+	other = vnictab_find(&r->tabs[0], r->key[i].vid, r->key[i].mac);
+	if (other >= 0)
+		return mac_taken(r, r->vnics[i].tap, &r->key[i], other, OPEN_CALL, OPEN_VERB, e);
+	(void)vnictab_add_at(&r->tabs[0], i, r->key[i].mac, r->key[i].vid); /* check_config() saw the VLAN ID and the count */
+	r->serving |= 1ull << i;
+	return 0;
 }
 
 int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error *e)
@@ -451,8 +541,8 @@ int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error 
 	for (i = 0; i < r->queues; i++)
 		if (open_socket(&r->q[i], e) < 0)
 			goto fail;
-	for (i = 0; i < r->nvnics; i++)
-		if (open_vnic(r, i, cfg, e) < 0)
+	for (i = 0; i < cfg->nvnics; i++)
+		if (open_config_vnic(r, i, cfg, e) < 0)
 			goto fail;
 	for (i = 0; i < r->queues; i++)
 		if (setup_queue(&r->q[i], cfg, e) < 0)
@@ -478,9 +568,18 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+void close_vnic(struct relay *r, int slot)
+{
+	int k;
+
+	for (k = 0; k < RELAY_MAX_QUEUES; k++)
+		close_fd(&r->vnics[slot].tap_fd[k]); /* the last one deletes the vNIC */
+	close_fd(&r->vnics[slot].tap_ctl);
+}
+
 void relay_close(struct relay *r)
 {
-	int i, k;
+	int i;
 
 	relay_stop(r);
 	for (i = 0; i < RELAY_MAX_QUEUES; i++) {
@@ -489,19 +588,18 @@ void relay_close(struct relay *r)
 		ring_rx_close(&q->ring);
 		rxcpu_release(q->rx_cpu);
 		q->rx_cpu = NULL;
+		close_fd(&q->rx_map_fd);
 		close_fd(&q->sock_fd); /* queue 0's drops the promiscuous / unicast membership */
 		close_fd(&q->epoll_fd);
+		close_fd(&q->sync_fd);
 		free(q->rx_buf);
 		free(q->tx_buf);
 		free(q->c);
 		q->rx_buf = q->tx_buf = NULL;
 		q->c = NULL;
 	}
-	for (i = 0; i < r->nvnics; i++) {
-		for (k = 0; k < RELAY_MAX_QUEUES; k++)
-			close_fd(&r->vnics[i].tap_fd[k]); /* the last one deletes the vNIC */
-		close_fd(&r->vnics[i].tap_ctl);
-	}
+	for (i = vnictab_mask_next(r->used, -1); i >= 0; i = vnictab_mask_next(r->used, i))
+		close_vnic(r, i);
 	close_fd(&r->stop_fd);
 }
 

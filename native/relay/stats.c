@@ -35,29 +35,51 @@ static void add_dir(const struct relay_dir_counters *c, struct relay_dir_counter
 		sum->drops[i] += __atomic_load_n(&c->drops[i], __ATOMIC_RELAXED);
 }
 
-void relay_snapshot(const struct relay *r, struct relay_vnic_counters *vnics, struct relay_dir_counters *unrouted,
-		    struct relay_vnic_counters *total)
+void counters_fold(const struct relay_dir_counters *c, struct relay_dir_counters *into)
 {
-	int i, v;
+	int i;
 
-	if (vnics)
-		memset(vnics, 0, (size_t)r->nvnics * sizeof(*vnics));
-	memset(unrouted, 0, sizeof(*unrouted));
+	COUNTER_ADD(&into->frames, c->frames);
+	COUNTER_ADD(&into->bytes, c->bytes);
+	for (i = 0; i < FRAME_VERDICT_COUNT; i++)
+		COUNTER_ADD(&into->drops[i], c->drops[i]);
+}
+
+void vnic_counters_sum(const struct relay *r, int slot, struct relay_vnic_counters *sum)
+{
+	int i;
+
 	for (i = 0; i < r->queues; i++) {
 		const struct relay_queue *q = &r->q[i];
 
-		add_dir(&q->unrouted, unrouted);
-		for (v = 0; vnics && q->c && v < r->nvnics; v++) {
-			add_dir(&q->c[v].rx, &vnics[v].rx);
-			add_dir(&q->c[v].tx, &vnics[v].tx);
+		if (q->c) {
+			add_dir(&q->c[slot].rx, &sum->rx);
+			add_dir(&q->c[slot].tx, &sum->tx);
 		}
 	}
+}
+
+void relay_snapshot(const struct relay *r, struct relay_vnic_counters *vnics, struct relay_dir_counters *unrouted,
+		    struct relay_vnic_counters *total)
+{
+	const int slots = relay_vnic_slots(r);
+	int i, v;
+
+	if (vnics)
+		memset(vnics, 0, (size_t)slots * sizeof(*vnics));
+	memset(unrouted, 0, sizeof(*unrouted));
+	for (i = 0; i < r->queues; i++)
+		add_dir(&r->q[i].unrouted, unrouted);
+	for (v = 0; vnics && v < slots; v++)
+		vnic_counters_sum(r, v, &vnics[v]);
 	if (!total)
 		return;
 	memset(total, 0, sizeof(*total));
-	for (v = 0; vnics && v < r->nvnics; v++) {
+	for (v = 0; vnics && v < slots; v++) {
 		add_dir(&vnics[v].rx, &total->rx);
 		add_dir(&vnics[v].tx, &total->tx);
 	}
+	add_dir(&r->departed.rx, &total->rx);
+	add_dir(&r->departed.tx, &total->tx);
 	add_dir(unrouted, &total->rx);
 }

@@ -4,12 +4,14 @@
  * then the virtio_net_hdr guard), goes straight to another vNIC of its VLAN
  * when it is for one (a group address: to every other one, and on to the
  * wire), else is tagged with the vNIC's VLAN and queued; the batch leaves
- * with one sendmmsg(). A vNIC whose TAP is gone is retired alone.
+ * with one sendmmsg(). Who is who comes from the round's routing table
+ * (q->tab). A vNIC whose TAP is gone is retired alone.
  * Thread: relay (see relay.h).
  */
 #include "relay_int.h"
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 
 #include "../txguard.h"
@@ -50,17 +52,18 @@ static void tx_flush(struct relay_queue *q, struct tx_batch *b, struct relay_dir
 static int tx_switch(struct relay_queue *q, int from, const uint8_t *buf, size_t len, size_t vh)
 {
 	const struct relay *r = q->r;
-	const unsigned vid = r->tab.key[from].vid;
+	const struct vnictab *t = q->tab;
+	const unsigned vid = t->key[from].vid;
 	int to, i;
 
-	if (r->nvnics == 1)
+	if (t->count == 1)
 		return 0;
 	if (frame_mac_is_group(buf + vh)) {
-		FOR_EACH_VLAN_VNIC(r, vid, from, i)
+		FOR_EACH_VLAN_VNIC(r, t, vid, from, i)
 			put_frame(r->vnics[i].tap_fd[q->index], buf, vh + len, len, &q->c[i].rx);
 		return 0;
 	}
-	to = vnictab_find(&r->tab, vid, buf + vh);
+	to = vnictab_find(t, vid, buf + vh);
 	if (to < 0 || to == from)
 		return 0;
 	if (!vnic_serves(r, to)) { /* retired: the frame is for nobody, as for a station that left */
@@ -104,7 +107,7 @@ static int tx_pass(struct relay_queue *q, int v, struct tx_batch *b, size_t vh)
 {
 	const struct relay *r = q->r;
 	const struct relay_vnic *vn = &r->vnics[v];
-	const struct vnictab_key *k = &r->tab.key[v];
+	const struct vnictab_key *k = &q->tab->key[v];
 	struct relay_dir_counters *c = &q->c[v].tx;
 	const int fd = vn->tap_fd[q->index];
 	unsigned n = 0, reads;
@@ -151,8 +154,9 @@ static int tx_pass(struct relay_queue *q, int v, struct tx_batch *b, size_t vh)
  * the device is deleted: the descriptor then polls as EPOLLERR for ever). It
  * leaves this thread's epoll set; the first queue to see it records err in
  * vn->gone, which stops every queue routing frames to it. Its descriptors
- * stay open until relay_close(), so no number is reused under another
- * thread or under relay_announce(). Thread: relay.
+ * stay open until relay_remove_vnic() (once every thread passed a round
+ * boundary) or relay_close(), so no number is reused under another thread
+ * or under relay_announce(). Thread: relay.
  */
 static void retire_vnic(struct relay_queue *q, int v, int err)
 {
@@ -168,7 +172,10 @@ static void retire_vnic(struct relay_queue *q, int v, int err)
  * one with more queued is reported again by the next wait, so a busy vNIC
  * cannot starve the others or the parent). A vNIC whose TAP is gone (EBADFD)
  * is retired alone (retire_vnic); any other read error is one frame's, counted
- * as io_error: one tenant's trouble never ends the thread.
+ * as io_error: one tenant's trouble never ends the thread. A slot the
+ * round's table lacks (a vNIC added since the round began: its table comes
+ * next round) is left alone; the sync eventfd is emptied (the JS thread
+ * wrote it so this thread passes a round boundary: the loop's next round).
  * Thread: relay.
  */
 void tx_round(struct relay_queue *q, const struct epoll_event *ev, int n, struct tx_batch *b, size_t vh)
@@ -177,10 +184,17 @@ void tx_round(struct relay_queue *q, const struct epoll_event *ev, int n, struct
 
 	for (i = 0; i < n; i++) {
 		uint32_t tok = ev[i].data.u32;
+		eventfd_t ignored;
 		int err;
 
 		if (tok == TOKEN_STOP)
 			continue; /* the loop sees r->stop */
+		if (tok == TOKEN_SYNC) {
+			(void)eventfd_read(q->sync_fd, &ignored);
+			continue;
+		}
+		if (!vnictab_has(q->tab, (int)tok))
+			continue;
 		err = tx_pass(q, (int)tok, b, vh);
 		if (err == EBADFD || err == ENODEV) /* the device is gone: for good */
 			retire_vnic(q, (int)tok, err);

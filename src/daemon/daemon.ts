@@ -78,7 +78,7 @@ export interface VnicSpec {
 }
 
 export interface DaemonOptions extends HotPathOptions {
-  /** The vNICs, 1 to 64, all on the one parent; none with empty. */
+  /** The vNICs, 1 to 64, all on the one parent; none with empty (up to 64 come with adds). */
   vnics: VnicSpec[];
   /**
    * Start with no vNIC and wait for the control socket's adds (the CNI

@@ -92,7 +92,7 @@ export interface RelayOptions {
   /** Parent NIC name, 1 to 15 bytes; must exist and be Ethernet. */
   parent: string;
   /**
-   * The vNICs, 1 to 64, each with its own TAP and MAC, all on one packet
+   * The vNICs, 0 to 64 (addVnic() brings more), each with its own TAP and MAC, all on one packet
    * socket (frames switched between them by VLAN and destination MAC).
    * Two vNICs with the same MAC in the same VLAN: NativeError EEXIST.
    */

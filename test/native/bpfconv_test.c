@@ -137,7 +137,7 @@ static int test_kernel(char *why, size_t whylen)
 	const uint8_t macs[2][6] = { { 0x02, 0, 0xc0, 0, 2, 3 }, { 0x82, 0, 0xc0, 0, 2, 4 } };
 	struct sock_filter prog[FILTER_MAX];
 	uint32_t *cpu;
-	int n = build(prog, macs, 2, 0), fd = rxcpu_load(prog, n, &cpu, NULL, 0), two = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+	int n = build(prog, macs, 2, 0), fd = rxcpu_load(prog, n, &cpu, NULL, NULL, 0), two = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
 
 	if (fd < 0) {
 		snprintf(why, whylen, "cannot load: %s", strerror(-fd));
@@ -172,7 +172,7 @@ static int test_kernel(char *why, size_t whylen)
 
 	/* Access ports of VLAN 100: an untagged frame is dropped, even to a vNIC's MAC. */
 	n = build(prog, macs, 1, 100);
-	fd = rxcpu_load(prog, n, &cpu, NULL, 0);
+	fd = rxcpu_load(prog, n, &cpu, NULL, NULL, 0);
 	CHECK(fd >= 0);
 	if (fd >= 0) {
 		CHECK(run(fd, OTHER, VMAC, PEER) == 0);

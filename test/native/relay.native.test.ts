@@ -33,7 +33,7 @@ test.each([
   [{ txBatch: 40 }, 'vdnone0: cannot open relay: tx batch 40 is outside 1..32: Invalid argument (EINVAL)'],
   [{ queues: 0 }, 'vdnone0: cannot open relay: queue count 0 is outside 1..16: Invalid argument (EINVAL)'],
   [{ rxCoalesceUs: 5000 }, 'vdnone0: cannot open relay: rx coalescing pause 5000 µs is outside 0..1000 µs: Invalid argument (EINVAL)'],
-  [{ vnics: [] }, 'vdnone0: cannot open relay: vNIC count 0 is outside 1..64: Invalid argument (EINVAL)'],
+  [{ vnics: Array.from({ length: 65 }, (_, i) => ({ tap: `vdnone${i + 1}` })) }, 'vdnone0: cannot open relay: vNIC count 65 is outside 0..64: Invalid argument (EINVAL)'],
   [{ vnics: [{ tap: 'vdnone1', vlan: 4095 }] }, 'vdnone1: cannot open relay: VLAN ID 4095 is outside 0..4094: Invalid argument (EINVAL)'],
   [{ vnics: [{ tap: 'vdnone1', linkLocalPass: 0x10000 }] }, 'vdnone1: cannot open relay: link-local group mask 65536 is outside 0..65535: Invalid argument (EINVAL)'],
 ])('a value out of range is refused by the C core, EINVAL naming it: %j', (settings, message) => {

@@ -130,9 +130,9 @@ export class Lab {
     return run('ip', ['netns', 'exec', this.ns(host), cmd, ...args], { timeoutMs });
   }
 
-  /** Start a long-running command in a host's namespace; it is killed by destroy(). */
-  spawn(host: Host, cmd: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', this.ns(host), cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: env && { ...process.env, ...env } });
+  /** Start a long-running command in a host's namespace (stdin: a pipe for child.stdin, else none; env: added to this process's); it is killed by destroy(). */
+  spawn(host: Host, cmd: string, args: string[], opts: { stdin?: boolean; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', this.ns(host), cmd, ...args], { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: opts.env && { ...process.env, ...opts.env } });
     this.children.add(child);
     child.on('exit', () => this.children.delete(child));
     return child;

@@ -41,7 +41,7 @@ export interface LabVethd {
 export function spawnVethd(lab: Lab, args: string[], wrap: string[] = [], bin = BIN): LabVethd {
   const [cmd, ...rest] = [...wrap, bin, ...args];
   // Its default control socket in the lab's directory, one per vethd (RUNTIME_DIRECTORY, as systemd sets it), not the machine's /run/vethd.
-  const child = lab.spawn('fw', cmd, rest, { RUNTIME_DIRECTORY: path.join(lab.dir, `run-${++spawned}`) });
+  const child = lab.spawn('fw', cmd, rest, { env: { RUNTIME_DIRECTORY: path.join(lab.dir, `run-${++spawned}`) } });
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
