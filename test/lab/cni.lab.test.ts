@@ -15,7 +15,6 @@ import { controlRequest } from '../../src/cli/client';
 import { serveControl, type ControlServer } from '../../src/daemon/control';
 import type { StatusReply, VnicStatus } from '../../src/daemon/status';
 import { codedError } from '../../src/errors';
-import { loadNative } from '../../src/native/native';
 import { run, tryRun, waitFor } from '../../tools/lab/exec';
 import { Lab, PEER_IP } from '../../tools/lab/lab';
 import { linkExists, skipLab, VethdProcess } from './tools';
@@ -23,9 +22,6 @@ import { linkExists, skipLab, VethdProcess } from './tools';
 /** Where Debian's containernetworking-plugins puts the plugins. */
 const CNI_DIR = '/usr/lib/cni';
 const BIN = path.join(__dirname, '..', '..', 'bin', 'vethd-cni');
-/** Whether this addon can add a vNIC to a running relay (the C side of vethd add); until it can, the vethd rows are skipped, loudly. */
-const CAN_ADD = typeof (loadNative().Relay.prototype as { addVnic?: unknown }).addVnic === 'function';
-const NO_ADD = 'vethd-cni in the lab: this addon has no Relay.addVnic yet (the C side of vethd add), so a vethd cannot add a vNIC';
 
 interface CniRun {
   code: number | null;
@@ -73,14 +69,12 @@ describe.skipIf(skipLab)('vethd-cni beside the reference macvlan plugin, with ho
     });
     standInSocket = path.join(lab.dir, 'stand-in.sock');
     standIn = await startStandIn();
-    if (CAN_ADD) {
-      vethd = VethdProcess.spawn(lab, ['-e', 'eth0', '--empty', '--control-socket', socket]);
-      const up = await waitFor('vethd --empty to answer on its control socket', async () => {
-        if (vethd?.child.exitCode !== null) return 'exited';
-        return (await controlRequest(socket, 'GET', 'status').catch(() => undefined))?.status === 200 && 'up';
-      }, 20_000);
-      if (up === 'exited') throw new Error(`vethd --empty exited: ${vethd?.log()}`);
-    }
+    vethd = VethdProcess.spawn(lab, ['-e', 'eth0', '--empty', '--control-socket', socket]);
+    const up = await waitFor('vethd --empty to answer on its control socket', async () => {
+      if (vethd?.child.exitCode !== null) return 'exited';
+      return (await controlRequest(socket, 'GET', 'status').catch(() => undefined))?.status === 200 && 'up';
+    }, 20_000);
+    if (up === 'exited') throw new Error(`vethd --empty exited: ${vethd?.log()}`);
   });
   afterAll(async () => {
     await vethd?.stop().catch(() => undefined);
@@ -156,7 +150,6 @@ describe.skipIf(skipLab)('vethd-cni beside the reference macvlan plugin, with ho
   }
 
   const ok = (r: CniRun, what: string) => expect(r.code, `${what}: ${r.stdout}${r.stderr}`).toBe(0);
-  const skipUnlessAdd = (type: Kind, ctx: { skip: (cond: boolean, note: string) => void }) => ctx.skip(type === 'vethd' && !CAN_ADD, NO_ADD);
 
   /** After ADD: what holds the interface says it is the container's (vethd's status, or the kernel's macvlan link). */
   async function expectAttached(type: Kind, id: string, mac: string): Promise<void> {
@@ -169,8 +162,7 @@ describe.skipIf(skipLab)('vethd-cni beside the reference macvlan plugin, with ho
     }
   }
 
-  test.for(TYPES)('%s with host-local: ADD, the container pings the peer, CHECK passes and fails without its address, DEL frees the address, DEL again', async (type, ctx) => {
-    skipUnlessAdd(type, ctx);
+  test.for(TYPES)('%s with host-local: ADD, the container pings the peer, CHECK passes and fails without its address, DEL frees the address, DEL again', async (type) => {
     const dataDir = path.join(lab.dir, `host-local-${type}`);
     const conf = network(type, 'lab-hl', { type: 'host-local', dataDir, ranges: [[{ subnet: '192.0.2.0/24', rangeStart: '192.0.2.50', rangeEnd: '192.0.2.59', gateway: PEER_IP }]], routes: [{ dst: '0.0.0.0/0' }] });
     const id = `hl-${TYPES.indexOf(type)}`;
@@ -202,8 +194,7 @@ describe.skipIf(skipLab)('vethd-cni beside the reference macvlan plugin, with ho
     ok(await cni('DEL', withPrev, id), 'DEL again');
   });
 
-  test.for(TYPES)('%s with the reference dhcp IPAM: a lease from the LAN\'s dnsmasq, the container pings the peer, CHECK passes, DEL releases the lease', async (type, ctx) => {
-    skipUnlessAdd(type, ctx);
+  test.for(TYPES)('%s with the reference dhcp IPAM: a lease from the LAN\'s dnsmasq, the container pings the peer, CHECK passes, DEL releases the lease', async (type) => {
     const conf = network(type, 'lab-dhcp', { type: 'dhcp', daemonSocketPath: dhcpSocket });
     const id = `dhcp-${TYPES.indexOf(type)}`;
     const add = await cni('ADD', conf, id);
@@ -225,8 +216,7 @@ describe.skipIf(skipLab)('vethd-cni beside the reference macvlan plugin, with ho
     ok(await cni('DEL', { ...conf, prevResult: add.json }, id), 'DEL again');
   });
 
-  test('vethd-cni DEL when the daemon is gone: success (its vNICs went with it), for a runtime cleaning up after a crash', async (ctx) => {
-    ctx.skip(!CAN_ADD, NO_ADD);
+  test('vethd-cni DEL when the daemon is gone: success (its vNICs went with it), for a runtime cleaning up after a crash', async () => {
     const conf = network('vethd', 'lab-gone', { type: 'host-local', dataDir: path.join(lab.dir, 'host-local-gone'), ranges: [[{ subnet: '192.0.2.0/24', rangeStart: '192.0.2.60', rangeEnd: '192.0.2.69' }]] });
     ok(await cni('ADD', conf, 'gone'), 'ADD');
     expect(await vethd?.stop()).toBe(0);
