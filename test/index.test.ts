@@ -132,17 +132,19 @@ describe('the package', () => {
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    test('ships the command, the built JS and its types, the C sources and the toolchain check, the unit, README and LICENSE: no tests, tools, bench, source maps', () => {
-      const allowed = [/^bin\/vethd$/, /^dist\/.+\.(js|d\.ts)$/, /^dist\/man\/vethd\.(8|toml\.5)$/, /^native\/.+\.(c|cc|h)$/, /^native\/check-toolchain\.sh$/, /^binding\.gyp$/, /^systemd\/vethd@\.service$/, /^README\.md$/, /^LICENSE$/, /^package\.json$/];
+    test('ships the commands (vethd, vethd-cni), the built JS and its types, the C sources and the toolchain check, the unit, README and LICENSE: no tests, tools, bench, source maps', () => {
+      const allowed = [/^bin\/vethd(-cni)?$/, /^dist\/.+\.(js|d\.ts)$/, /^dist\/man\/vethd\.(8|toml\.5)$/, /^native\/.+\.(c|cc|h)$/, /^native\/check-toolchain\.sh$/, /^binding\.gyp$/, /^systemd\/vethd@\.service$/, /^README\.md$/, /^LICENSE$/, /^package\.json$/];
       expect(paths.filter((p) => !allowed.some((re) => re.test(p)))).toEqual([]);
-      for (const p of ['bin/vethd', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/cli.js', 'native/binding.cc', 'native/check-toolchain.sh', 'binding.gyp', 'systemd/vethd@.service', 'README.md', 'LICENSE']) expect(paths).toContain(p);
+      for (const p of ['bin/vethd', 'bin/vethd-cni', 'dist/cni/plugin.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/cli.js', 'native/binding.cc', 'native/check-toolchain.sh', 'binding.gyp', 'systemd/vethd@.service', 'README.md', 'LICENSE']) expect(paths).toContain(p);
       expect(paths.filter((p) => /^(test|tools|dist-tools|bench)\/|\.map$/.test(p))).toEqual([]);
     });
 
-    test('unpacked: require() of the package gives the API, and bin/vethd runs (exports does not hide dist/cli/cli.js from it)', () => {
+    test('unpacked: require() of the package gives the API, and bin/vethd and bin/vethd-cni run (exports does not hide dist/cli/cli.js from it)', () => {
       const keys = execFileSync(process.execPath, ['-e', 'console.log(Object.keys(require(process.argv[1])).sort().join(","))', unpacked], { encoding: 'utf8' }).trim();
       expect(keys).toBe(Object.keys(api).sort().join(','));
       expect(execFileSync(process.execPath, [path.join(unpacked, 'bin', 'vethd'), '--version'], { encoding: 'utf8' }).trim()).toBe(pkg.version);
+      const version = execFileSync(process.execPath, [path.join(unpacked, 'bin', 'vethd-cni')], { env: { ...process.env, CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"1.0.0"}', encoding: 'utf8' });
+      expect(JSON.parse(version)).toEqual({ cniVersion: '1.0.0', supportedVersions: expect.arrayContaining(['1.0.0']) });
     });
   });
 });

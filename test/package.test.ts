@@ -87,7 +87,7 @@ function man(file: string) {
 // package's ranges with full packuments, which `npm ci` (abbreviated ones, from the lock) never
 // stores, so on a fresh machine's cache --offline fails (ENOTCACHED); after one run with a
 // network, this test runs offline.
-test('npm install -g of the packed tarball into a temporary prefix: the addon builds from the shipped sources; the installed vethd runs --version and mac generate; man renders its pages', (ctx) => {
+test('npm install -g of the packed tarball into a temporary prefix: the addon builds from the shipped sources; the installed vethd runs --version and mac generate, vethd-cni answers VERSION; man renders its pages', (ctx) => {
   if (!existsSync(path.join(root, 'dist', 'index.js'))) throw new Error('dist/ is missing: run npm run build (npm test does)');
   const dir = path.join(tmp, 'global');
   mkdirSync(dir);
@@ -109,6 +109,9 @@ test('npm install -g of the packed tarball into a temporary prefix: the addon bu
   const vethd = path.join(prefix, 'bin', 'vethd');
   expect(realpathSync(vethd)).toBe(realpathSync(path.join(installed, 'bin', 'vethd')));
   expect(execFileSync(vethd, ['--version'], { cwd: dir, encoding: 'utf8' }).trim()).toBe(pkg.version);
+  const cni = path.join(prefix, 'bin', 'vethd-cni');
+  expect(realpathSync(cni)).toBe(realpathSync(path.join(installed, 'bin', 'vethd-cni')));
+  expect(JSON.parse(execFileSync(cni, [], { cwd: dir, env: { ...process.env, CNI_COMMAND: 'VERSION' }, input: '', encoding: 'utf8' })).supportedVersions).toContain('1.0.0');
   const mac = execFileSync(vethd, ['mac', 'generate'], { cwd: dir, encoding: 'utf8' }).trim();
   expect(mac).toMatch(/^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/); // locally administered unicast
 

@@ -320,7 +320,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   const addVnic = async (json: unknown): Promise<unknown> => {
     if (!opts.liveVnics || !deps.planVnic) throw notLive('add');
     const run = await addSpec(deps.planVnic(json, runs.map((v) => v.info)), 'added through the control socket');
-    return statusReply(relay.info(), relay.stats(), vnicStates(), watch.up, VERSION).vnics.find((v) => v.name === run.info.tap);
+    return statusReply(relay.info(), relay.stats(), vnicStates(), watch.up, VERSION).vnics.find((v) => v.id === run.id);
   };
   /** Build, probe, bring up and watch the vNIC spec; its Attached line says how it came (how). */
   const addSpec = async (spec: VnicSpec, how: string): Promise<VnicRun> => {
