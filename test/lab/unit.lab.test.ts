@@ -27,16 +27,15 @@ const METRICS = '127.0.0.1:10823';
 const METRICS2 = '127.0.0.1:10824';
 const WATCHDOG_SEC = 3;
 const SHIPPED = readFileSync(path.join(PROJECT, 'systemd', 'vethd@.service'), 'utf8');
-const DOC = readFileSync(path.join(PROJECT, 'docs', 'systemd.md'), 'utf8');
 
 /**
- * The file docs/systemd.md shows under its path: the indented block whose first line is
- * "# <file>", that line included (a comment in each of these formats).
+ * The file a docs page (default docs/systemd.md) shows under its path: the indented block whose
+ * first line is "# <file>", that line included (a comment in each of these formats).
  */
-function docFile(file: string): string {
-  const lines = DOC.split('\n');
+function docFile(file: string, page = 'systemd.md'): string {
+  const lines = readFileSync(path.join(PROJECT, 'docs', page), 'utf8').split('\n');
   const i = lines.indexOf(`    # ${file}`);
-  if (i < 0) throw new Error(`docs/systemd.md shows no ${file}`);
+  if (i < 0) throw new Error(`docs/${page} shows no ${file}`);
   const block: string[] = [];
   for (const l of lines.slice(i)) {
     if (l !== '' && !l.startsWith('    ')) break;
@@ -236,6 +235,33 @@ describe.skipIf(skipLab)('vethd@.service as shipped, under a real systemd', () =
     expect(await linkExists(sd.lab, 'fw', 'veth5')).toBe(false);
     expect(await props('vethd@lab2.service')).toMatchObject({ ActiveState: 'active', SubState: 'running', NRestarts: '0' });
     await sd.systemctl('stop', 'vethd@lab2.service');
+  });
+
+  test('the CNI daemon under the unit (empty = true, docs/containers.md\'s netns drop-in): vethd-cni ADD gives a container a vNIC and an address, DEL takes them', async () => {
+    const unit = 'vethd@cni.service';
+    await sd.writeFile('/etc/vethd/cni.toml', 'eth = "eth0"\nempty = true\nmetrics-listen = "127.0.0.1:10825"\n');
+    const dropin = docFile('/etc/systemd/system/vethd@eth0.service.d/netns.conf', 'containers.md');
+    await sd.writeFile('/etc/systemd/system/vethd@cni.service.d/netns.conf', dropin);
+    await sd.systemctl('daemon-reload');
+    await sd.systemctl('start', unit).catch(failing(unit));
+    expect(await props(unit)).toMatchObject({ ActiveState: 'active', StatusText: 'Serving eth0, no vNIC yet' });
+    await sd.exec('ip', ['netns', 'add', 'ct1']);
+    const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'lan', type: 'vethd', master: 'eth0', socket: '/run/vethd/cni/control.sock', ipam: { type: 'host-local', subnet: '192.0.2.0/24', rangeStart: '192.0.2.60', rangeEnd: '192.0.2.69' } });
+    const cni = (command: string) =>
+      sd.execStatus('sh', ['-c', 'printf %s "$1" | env CNI_COMMAND="$2" CNI_CONTAINERID=ct1 CNI_NETNS=/run/netns/ct1 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni "$3"', 'sh', conf, command, path.join(PROJECT_INSIDE, 'bin', 'vethd-cni')]);
+    try {
+      const add = await cni('ADD');
+      expect(add.status, `${add.stdout}${add.stderr}\n${await journal(unit)}`).toBe(0);
+      const result = JSON.parse(add.stdout);
+      expect(result).toMatchObject({ cniVersion: '1.0.0', interfaces: [{ name: 'eth0', sandbox: '/run/netns/ct1' }], ips: [{ address: expect.stringMatching(/^192\.0\.2\.6\d\/24$/) }] });
+      const ping = await sd.exec('ip', ['netns', 'exec', 'ct1', 'ping', '-c', '2', '-i', '0.2', '-W', '2', '192.0.2.1']);
+      expect(ping.stdout).toContain('2 received');
+      expect((await cni('DEL')).status).toBe(0);
+      expect((await sd.execStatus('ip', ['netns', 'exec', 'ct1', 'ip', 'link', 'show', 'eth0'])).status).not.toBe(0);
+    } finally {
+      await sd.execStatus('ip', ['netns', 'del', 'ct1']);
+      await sd.systemctl('stop', unit);
+    }
   });
 
   test("only the old unit's environment file: exit 2 with the keys to write, at priority err, and no restart", async () => {
