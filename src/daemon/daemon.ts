@@ -358,8 +358,8 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     if (named.length > 1 && !run) throw codedError('vethd.control-not-found', `remove: ${named.length} vNICs are named ${quote(name)} (in ${named.map((v) => v.info.netns ?? 'this namespace').join(', ')}): remove one by its id (${named.map((v) => v.id).join(', ')})`);
     if (!run) throw codedError('vethd.control-not-found', `remove: no vNIC named ${quote(name)} on ${info.parent} (it has ${runs.map((v) => v.info.tap).join(', ') || 'none'})`);
     if (runs.length === 1 && !lastToo && !opts.empty) throw codedError('vethd.control-last-vnic', `remove: ${name} is the last vNIC of this vethd: stop vethd instead`);
+    const counters = relay.removeVnic(run.index); // throws leaving it listed and watched (ETIMEDOUT: calling again finishes)
     unwatch(run);
-    const counters = relay.removeVnic(run.index);
     runs.splice(runs.indexOf(run), 1);
     if (!run.info.netns) watch.removeVnic(run.info.tapIfindex);
     run.log.info({ counters: statsSummary({ receive: counters.receive, transmit: counters.transmit, vnics: [{ ...counters, slot: run.index }], unrouted: emptyDirection(counters.receive) }, [run.info]) }, `vNIC ${name} removed ${how}: its TAP is deleted`);
