@@ -425,7 +425,7 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     );
   }
   log.info(
-    { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, rxCoalesceUs: info.rxCoalesceUs, queues: info.queues, fanout: info.fanout, followCpu: info.followCpu, hostPath: info.hostPath, vnetHdr: info.vnetHdr, vnics: runs.length },
+    { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, rxCoalesceUs: info.rxCoalesceUs, queues: info.queues, fanout: info.fanout, followCpu: info.followCpu, hostPath: info.hostPath, hostPathMark: `0x${info.hostPathMark.toString(16)}`, vnetHdr: info.vnetHdr, vnics: runs.length },
     'relay mode',
   );
   if (info.followCpuError) log.info({ followCpuError: info.followCpuError }, followHint(info.followCpu, info.followCpuError));
