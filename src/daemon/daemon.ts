@@ -252,7 +252,7 @@ function followHint(mode: FollowCpu, err: string): string {
 /** What running without the host path means (RelayInfo.hostPathError), and the cure. */
 export function hostPathHint(err: string): string {
   const cure = /\((EPERM|EACCES)\)/.test(err)
-    ? '; it needs CAP_BPF and the bpf() system call at start (under the systemd unit: the host-path drop-in in docs/containers.md)'
+    ? '; it needs CAP_BPF and the bpf() system call at start (under the systemd unit: the follow-cpu drop-in of docs/systemd.md lets both through)'
     : /\((EINVAL|EOPNOTSUPP|ENOTSUP)\)/.test(err)
       ? '; it needs tcx (Linux 6.6 or later)'
       : '';

@@ -224,7 +224,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
         expect(hints).toHaveLength(1);
         expect(hints[0].hostPathError).toBe(refused);
         expect(hints[0].msg).toMatch(/^host path off: a vNIC's frames to this host's own address on the parent go to the wire and never reach it/);
-        expect(hints[0].msg).toMatch(refused.includes('EPERM') ? /it needs CAP_BPF and the bpf\(\) system call .*host-path drop-in/ : /it needs tcx \(Linux 6.6 or later\)/);
+        expect(hints[0].msg).toMatch(refused.includes('EPERM') ? /it needs CAP_BPF and the bpf\(\) system call .*follow-cpu drop-in/ : /it needs tcx \(Linux 6.6 or later\)/);
       }
       signals.emit('SIGTERM');
       await run;

@@ -12,14 +12,17 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { tryRun, waitFor } from '../../tools/lab/exec';
-import { Lab, PEER_IP, type Host } from '../../tools/lab/lab';
+import { run, tryRun, waitFor } from '../../tools/lab/exec';
+import { FW_MAC, Lab, PEER_IP, type Host } from '../../tools/lab/lab';
 import { Capture, linkExists, skipLab, VethdProcess } from './tools';
 
 const HOST_IP = '192.0.2.10'; // fw's own address on eth0, the parent
 const CTR_IP = '192.0.2.40';
 const CTR_MAC = '02:00:c0:00:02:41';
 const MARK = '0x56440000'; // as the mode line gives it
+const NEW_FW_MAC = '02:00:00:00:0f:02';
+const CTR2_IP = '192.0.2.41';
+const CTR2_MAC = '02:00:c0:00:02:42';
 let port = 5100;
 
 /** Echo replies to `count` pings from host to ip (0 when none came back). */
@@ -163,6 +166,83 @@ describe.skipIf(skipLab)('the host and a container on its parent reach each othe
     await waitFor('the container vNIC to go', async () => !(await linkExists(lab, 'ctr', 'eth0')));
     await expectNoResidue(lab, ids);
   }, 60_000);
+
+  test('the host path follows the parent: deleted and re-created (a new link on the new device, capabilities long gone), then given another MAC', async () => {
+    await flushNeighbours(lab);
+    const v = await VethdProcess.start(lab, ['-v', 'eth0', '-e', 'eth0', '--netns', lab.ns('ctr'), '-m', CTR_MAC]);
+    afterStop = () => v.stop();
+    await addressContainer(lab);
+    expect(await pings(lab, 'ctr', HOST_IP)).toBe(2);
+
+    // Re-created: a new ifindex (the old link went with the old device).
+    await lab.unplug('fw');
+    await waitFor('vethd to notice the parent is gone', () => v.log().includes('parent eth0 was deleted or left this namespace'));
+    await lab.plug('fw');
+    await lab.exec('fw', 'ip', ['addr', 'add', `${HOST_IP}/24`, 'dev', 'eth0']);
+    await waitFor('vethd to rebind', () => v.log().includes('packet socket rebound'));
+    expect(v.log()).not.toContain('host path off');
+    await flushNeighbours(lab);
+    expect(await pings(lab, 'ctr', HOST_IP)).toBe(2);
+    expect(await pings(lab, 'fw', CTR_IP)).toBe(2);
+
+    // Another MAC on the same device: read again at the link event, the program follows.
+    await lab.exec('fw', 'ip', ['link', 'set', 'dev', 'eth0', 'address', NEW_FW_MAC]);
+    await waitFor('vethd to take the new MAC', () => v.log().includes("the parent's MAC changed"));
+    await flushNeighbours(lab);
+    expect(await pings(lab, 'ctr', HOST_IP)).toBe(2);
+    expect((await lab.exec('ctr', 'ip', ['neigh', 'show', HOST_IP])).stdout).toContain(NEW_FW_MAC);
+    expect(await tcp(lab, 'ctr', 'fw', HOST_IP)).toBe(true);
+    await lab.exec('fw', 'ip', ['link', 'set', 'dev', 'eth0', 'address', FW_MAC]);
+    expect(await v.stop()).toBe(0);
+    afterStop = undefined;
+  }, 120_000);
+
+  test('--queues 2: every packet socket marked and filtered, one program for the parent: pings and TCP both ways, no echo', async () => {
+    await flushNeighbours(lab);
+    const v = await VethdProcess.start(lab, ['-v', 'eth0', '-e', 'eth0', '--netns', lab.ns('ctr'), '-m', CTR_MAC, '--queues', '2']);
+    afterStop = () => v.stop();
+    expect(modeLine(v)).toMatchObject({ hostPath: 'on', queues: 2 });
+    await addressContainer(lab);
+    expect(await pings(lab, 'fw', CTR_IP)).toBe(2);
+    expect(await pings(lab, 'ctr', HOST_IP)).toBe(2);
+    expect(await tcp(lab, 'fw', 'ctr', CTR_IP)).toBe(true);
+    expect(await tcp(lab, 'ctr', 'fw', HOST_IP)).toBe(true);
+    const s = await v.stats();
+    expect(s.vnics[0].receive.drops.own_echo + s.vnics[0].receive.drops.mac_conflict).toBe(0);
+    expect(await v.stop()).toBe(0);
+    afterStop = undefined;
+  }, 120_000);
+
+  test('two vethd on one parent (one mark): each container reaches fw, and the other container, once: no DUP!, no conflict', async () => {
+    const ctr2 = `${lab.prefix}-ctr2`; // a second container, made and deleted here
+    await run('ip', ['netns', 'add', ctr2]);
+    const a = await VethdProcess.start(lab, ['-v', 'eth0', '-e', 'eth0', '--netns', lab.ns('ctr'), '-m', CTR_MAC]);
+    afterStop = () => a.stop();
+    let b: VethdProcess | undefined;
+    try {
+      b = await VethdProcess.start(lab, ['-v', 'eth0', '-e', 'eth0', '--netns', `/run/netns/${ctr2}`, '-m', CTR2_MAC]);
+      expect(modeLine(b)).toMatchObject({ hostPath: 'on' });
+      await addressContainer(lab);
+      await run('ip', ['-n', ctr2, 'addr', 'add', `${CTR2_IP}/24`, 'dev', 'eth0']);
+      await flushNeighbours(lab);
+      const ping = async (ns: string, ip: string) => (await run('ip', ['netns', 'exec', ns, 'sh', '-c', `ping -n -c 3 -i 0.2 -W 1 ${ip} || true`])).stdout;
+      for (const [from, to] of [[lab.ns('ctr'), HOST_IP], [ctr2, HOST_IP], [lab.ns('ctr'), CTR2_IP], [ctr2, CTR_IP], [lab.ns('fw'), CTR2_IP]]) {
+        const out = await ping(from, to);
+        expect(out, `${from} -> ${to}`).toContain('3 received');
+        expect(out, `${from} -> ${to}`).not.toContain('DUP!');
+      }
+      for (const v of [a, b]) {
+        const st = await v.stats();
+        expect(st.vnics[0].receive.drops.own_echo + st.vnics[0].receive.drops.mac_conflict).toBe(0);
+      }
+      expect(await b.stop()).toBe(0);
+      expect(await a.stop()).toBe(0);
+      afterStop = undefined;
+    } finally {
+      await b?.stop();
+      await run('ip', ['netns', 'del', ctr2]);
+    }
+  }, 120_000);
 
   test('--no-vnet-hdr: the host\'s TCP (GSO, partial checksums) reaches the container whole, and back', async () => {
     await flushNeighbours(lab);
