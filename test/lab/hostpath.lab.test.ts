@@ -250,6 +250,7 @@ describe.skipIf(skipLab)('the host and a container on its parent reach each othe
     afterStop = () => v.stop();
     expect(modeLine(v)).toMatchObject({ hostPath: 'on', vnetHdr: false });
     await addressContainer(lab);
+    expect(await pings(lab, 'fw', CTR_IP)).toBe(2);
     expect(await pings(lab, 'ctr', HOST_IP)).toBe(2);
     expect(await tcp(lab, 'fw', 'ctr', CTR_IP)).toBe(true);
     expect(await tcp(lab, 'ctr', 'fw', HOST_IP)).toBe(true);
