@@ -161,8 +161,8 @@ export interface RelayOptions {
   /**
    * The mark (SO_MARK) on every frame the relay sends, 1 to 2^32-1, which the
    * host path's program acts on (default 0x56440000): choose another when
-   * the host's policy routing or firewall uses this one. 0: no mark and no
-   * host path.
+   * the host's policy routing or firewall uses this one. 0: no mark (then
+   * hostPath must be false: EINVAL).
    */
   hostPathMark: number;
 }
