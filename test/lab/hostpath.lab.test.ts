@@ -19,6 +19,8 @@ import { Capture, linkExists, skipLab, VethdProcess } from './tools';
 const HOST_IP = '192.0.2.10'; // fw's own address on eth0, the parent
 const CTR_IP = '192.0.2.40';
 const CTR_MAC = '02:00:c0:00:02:41';
+const HOST_IP6 = '2001:db8::10';
+const CTR_IP6 = '2001:db8::40';
 const MARK = '0x56440000'; // as the mode line gives it
 const NEW_FW_MAC = '02:00:00:00:0f:02';
 const CTR2_IP = '192.0.2.41';
@@ -133,6 +135,12 @@ describe.skipIf(skipLab)('the host and a container on its parent reach each othe
       expect(await pings(lab, 'fw', CTR_IP)).toBe(2);
       expect(await pings(lab, 'ctr', HOST_IP)).toBe(2);
       expect(await pings(lab, 'ctr', PEER_IP)).toBe(2);
+      // IPv6: neighbour discovery (the container's solicitations to a multicast group reach fw as copies).
+      await lab.exec('fw', 'ip', ['-6', 'addr', 'add', `${HOST_IP6}/64`, 'dev', 'eth0', 'nodad']);
+      await lab.exec('ctr', 'ip', ['-6', 'addr', 'add', `${CTR_IP6}/64`, 'dev', 'eth0', 'nodad']);
+      expect(await pings(lab, 'fw', CTR_IP6)).toBe(2);
+      expect(await pings(lab, 'ctr', HOST_IP6)).toBe(2);
+      await lab.exec('fw', 'ip', ['-6', 'addr', 'del', `${HOST_IP6}/64`, 'dev', 'eth0']);
       expect(await tcp(lab, 'fw', 'ctr', CTR_IP)).toBe(true);
       expect(await tcp(lab, 'ctr', 'fw', HOST_IP)).toBe(true);
 
