@@ -8,6 +8,8 @@
         "native/caps.c",
         "native/filter.c",
         "native/frame.c",
+        "native/hostlink.c",
+        "native/hostpath.c",
         "native/ifconf.c",
         "native/linkmon.c",
         "native/netdev.c",

@@ -93,6 +93,16 @@ int IntArg(const Napi::Object& o, const char* key, const std::string& where) {
   return Required(o, key, where, int32, "a 32-bit integer").As<Napi::Number>().Int32Value();
 }
 
+// A number that is an unsigned 32-bit integer (an skb mark).
+uint32_t Uint32Arg(const Napi::Object& o, const char* key, const std::string& where) {
+  auto uint32 = [](const Napi::Value& v) {
+    if (!v.IsNumber()) return false;
+    double d = v.As<Napi::Number>().DoubleValue();
+    return d >= 0 && d <= 4294967295.0 && d == static_cast<double>(static_cast<uint32_t>(d));
+  };
+  return Required(o, key, where, uint32, "an unsigned 32-bit integer").As<Napi::Number>().Uint32Value();
+}
+
 struct Choice {
   const char* name;  // the option's string value
   int value;         // what the C config takes for it
@@ -155,11 +165,13 @@ class Relay : public Napi::ObjectWrap<Relay> {
                         InstanceMethod("status", &Relay::Status), InstanceMethod("rebind", &Relay::Rebind),
                         InstanceMethod("setAntiSpoofing", &Relay::SetAntiSpoofing),
                         InstanceMethod("announce", &Relay::Announce), InstanceMethod("addVnic", &Relay::AddVnic),
-                        InstanceMethod("removeVnic", &Relay::RemoveVnic)});
+                        InstanceMethod("removeVnic", &Relay::RemoveVnic),
+                        InstanceMethod("refreshHostPath", &Relay::RefreshHostPath)});
   }
 
   // new Relay({parent, vnics: [{tap, mac, netns, arpSysctls, vlan, antiSpoofing, linkLocalPass, raGuard, dhcpGuard}],
-  //            membership, vnetHdr, rcvbuf, rxRing, kernelFilter, txBatch, qdiscBypass, rxCoalesceUs, queues, fanout, followCpu}):
+  //            membership, vnetHdr, rcvbuf, rxRing, kernelFilter, txBatch, qdiscBypass, rxCoalesceUs, queues, fanout, followCpu,
+  //            hostPath, hostPathMark}):
   // every key required (src/native/native.ts RelayOptions; src/native/options.ts resolveRelayOptions() fills the defaults).
   explicit Relay(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Relay>(info) {
     Napi::Env env = info.Env();
@@ -191,6 +203,8 @@ class Relay : public Napi::ObjectWrap<Relay> {
     cfg.queues = IntArg(o, "queues", "options.");
     cfg.fanout = static_cast<enum relay_fanout>(ChoiceArg(o, "fanout", kFanouts));
     cfg.follow_cpu = BoolArg(o, "followCpu", "options.");
+    cfg.host_path = BoolArg(o, "hostPath", "options.");
+    cfg.mark = Uint32Arg(o, "hostPathMark", "options.");
     vd_error e{};
     int rc = 0;
     for (size_t i = 0; i < args.size() && rc == 0; i++) {
@@ -320,6 +334,19 @@ class Relay : public Napi::ObjectWrap<Relay> {
     return env.Undefined();
   }
 
+  // refreshHostPath(): the parent's MAC read again and given to the host path; true when it changed.
+  Napi::Value RefreshHostPath(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RequireOpen(env);
+    int rc = relay_host_refresh(relay_);
+    if (rc < 0) {
+      vd_error e{};
+      vd_fail(&e, Describe().parent, "cannot read the parent's MAC for the host path", "ioctl(SIOCGIFHWADDR)", -rc);
+      throw MakeError(env, e);
+    }
+    return Napi::Boolean::New(env, rc == 1);
+  }
+
   // setAntiSpoofing(on, slot?): on the vNIC in slot, or on every vNIC.
   Napi::Value SetAntiSpoofing(const Napi::CallbackInfo& info) {
     RequireOpen(info.Env());
@@ -384,6 +411,12 @@ class Relay : public Napi::ObjectWrap<Relay> {
     o.Set("followCpu", follows[ri.follow]);
     if (ri.follow_err)
       o.Set("followCpuError", ErrnoText(ri.follow_err) + (ri.follow_why[0] ? std::string(": verifier: ") + ri.follow_why : ""));
+    o.Set("hostPath", ri.host_path ? "on" : "off");
+    o.Set("hostPathMark", Napi::Number::New(env, ri.mark));
+    if (ri.host_err)
+      o.Set("hostPathError", ErrnoText(ri.host_err) + (ri.host_why[0] ? std::string(": verifier: ") + ri.host_why : ""));
+    else if (!ri.host_path && ri.host_why[0])
+      o.Set("hostPathError", std::string(ri.host_why));
     return o;
   }
 

@@ -41,6 +41,8 @@ static int ancillary_field(__u32 k)
 		return (int)offsetof(struct __sk_buff, vlan_tci);
 	case SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT:
 		return (int)offsetof(struct __sk_buff, vlan_present);
+	case SKF_AD_OFF + SKF_AD_MARK:
+		return (int)offsetof(struct __sk_buff, mark);
 	default:
 		return -1;
 	}

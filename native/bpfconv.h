@@ -28,7 +28,7 @@
  * Rewrite the classic program in[0..n-1] into out (room for BPFCONV_MAX(n)),
  * the CPU recorded in map map_fd's value (4 bytes at offset 0). Takes what
  * filter_build() writes: LD|ABS (W, H, B) of the packet and of SKF_AD_PKTTYPE,
- * SKF_AD_VLAN_TAG, SKF_AD_VLAN_TAG_PRESENT; ALU with K (ADD, SUB, AND, OR,
+ * SKF_AD_VLAN_TAG, SKF_AD_VLAN_TAG_PRESENT, SKF_AD_MARK; ALU with K (ADD, SUB, AND, OR,
  * LSH, RSH); JA, JEQ, JGT, JGE, JSET with K; RET K. Returns the number of
  * instructions, or -EINVAL for any other instruction or a jump out of the
  * program. Thread: any (pure).

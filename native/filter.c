@@ -65,19 +65,26 @@ static int by_pkttype(struct sock_filter *prog)
 	return 4;
 }
 
-int filter_build(struct sock_filter prog[FILTER_MAX], const struct vnictab *t)
+int filter_build(struct sock_filter prog[FILTER_MAX], const struct vnictab *t, uint32_t mark)
 {
 	const unsigned vid = vnictab_common_vid(t);
-	int pre = vid ? FILTER_VLAN_LEN : 0;
+	const int vlan = mark ? FILTER_MARK_LEN : 0; /* where the VLAN prefix starts */
+	const int pre = vlan + (vid ? FILTER_VLAN_LEN : 0);
 	int len = t->count <= FILTER_CHAIN_MAX ? chain(prog + pre, t) : by_pkttype(prog + pre);
 	const int drop = pre + len - 1; /* both programs end with a drop */
 
+	if (mark) { /* a copy of a vethd's own frame the host path sent to the host's stack (hostpath.h): never back to a vNIC */
+		prog[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_MARK);
+		prog[1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, mark, 0, 2);
+		prog[2] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE);
+		prog[3] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, (uint8_t)(drop - 4));
+	}
 	if (vid) {
-		prog[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT);
-		prog[1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, (uint8_t)(drop - 2), 0); /* untagged */
-		prog[2] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG);
-		prog[3] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x0fff);
-		prog[4] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, vid, 0, (uint8_t)(drop - 5)); /* another VLAN */
+		prog[vlan] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT);
+		prog[vlan + 1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, (uint8_t)(drop - (vlan + 2)), 0); /* untagged */
+		prog[vlan + 2] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG);
+		prog[vlan + 3] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x0fff);
+		prog[vlan + 4] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, vid, 0, (uint8_t)(drop - (vlan + 5))); /* another VLAN */
 	}
 	return pre + len;
 }

@@ -43,6 +43,17 @@ int netdev_hwtype(int sock, const char *name, struct vd_error *e)
 	return ifr.ifr_hwaddr.sa_family;
 }
 
+int netdev_get_mac(int sock, const char *name, uint8_t mac[6], struct vd_error *e)
+{
+	struct ifreq ifr;
+
+	ifr_init(&ifr, name);
+	if (ioctl(sock, SIOCGIFHWADDR, &ifr) < 0)
+		return vd_fail(e, name, "cannot read MAC", "ioctl(SIOCGIFHWADDR)", errno);
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	return 0;
+}
+
 int netdev_get_mtu(int sock, const char *name, struct vd_error *e)
 {
 	struct ifreq ifr;

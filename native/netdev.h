@@ -6,6 +6,8 @@
 #ifndef VETHD_NETDEV_H
 #define VETHD_NETDEV_H
 
+#include <stdint.h>
+
 #include "vderr.h"
 
 /* A datagram socket for interface ioctls, made in the calling thread's network namespace; name names the error. */
@@ -16,6 +18,9 @@ int netdev_ifindex(int sock, const char *name, const char *op, struct vd_error *
 
 /* The device's ARPHRD_* type (SIOCGIFHWADDR sa_family): 1 = ARPHRD_ETHER. */
 int netdev_hwtype(int sock, const char *name, struct vd_error *e);
+
+/* The device's hardware address, 6 bytes into mac (SIOCGIFHWADDR; an Ethernet device's MAC). */
+int netdev_get_mac(int sock, const char *name, uint8_t mac[6], struct vd_error *e);
 
 /* MTU in bytes, IP payload of one frame (SIOCGIFMTU). */
 int netdev_get_mtu(int sock, const char *name, struct vd_error *e);

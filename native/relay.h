@@ -145,6 +145,8 @@ struct relay_config {
 	int queues;                            /* 1..RELAY_MAX_QUEUES; above 1: a fanout group and multi-queue TAPs */
 	enum relay_fanout fanout;              /* how frames are spread when queues > 1 */
 	int follow_cpu;                        /* 1: try the filter that records the receiving CPU (needs kernel_filter and CAP_BPF), so each thread waits where its frames arrive */
+	uint32_t mark;                         /* SO_MARK on the packet sockets' frames (needs CAP_NET_ADMIN), which the filter drops at ingress (filter.h); 0: none */
+	int host_path;                         /* 1: try the host path (hostpath.h; needs mark, kernel_filter, no qdisc bypass, CAP_BPF, tcx: Linux 6.6); its refusal is not an error (relay_info.host_err) */
 };
 
 /* The relay as built (relay_describe). */
@@ -165,6 +167,10 @@ struct relay_info {
 	int follow_err;                        /* positive errno of the kernel's last refusal of the CPU-recording filter when following was asked for (EPERM without CAP_BPF; also when reloading it for a vNIC change), else 0 */
 	const char *follow_why;                /* with follow_err: the verifier's reason when it refused the program, else "" (valid while the relay is) */
 	int nvnics;                            /* vNICs, 0..RELAY_MAX_VNICS (relay_nvnics) */
+	uint32_t mark;                         /* the mark on the relay's frames, 0: none */
+	int host_path;                         /* 1: the host path is in force (its tcx link on the parent) */
+	int host_err;                          /* positive errno of the kernel's last refusal of the host path when it was asked for (EPERM without CAP_BPF, EINVAL without tcx), else 0 */
+	const char *host_why;                  /* the verifier's reason, or why the host path was not tried although asked for, else "" (valid while the relay is) */
 };
 
 /* One vNIC as built (relay_describe_vnic). */
@@ -260,10 +266,22 @@ void relay_close(struct relay *r);
  * socket is atomic towards recvmsg()/send()). The device must be Ethernet.
  * The parent's name and ifindex are updated. Returns 0 or -1 with *e filled
  * (EINVAL with several queues: a fanout member cannot be bound again, so the
- * daemon has to be restarted).
+ * daemon has to be restarted). The host path, when in force or refused
+ * by the link alone, follows: a new tcx link on the new device (the program
+ * kept; no capability needed), its MAC in the program's map; refused, the
+ * relay goes on without it (relay_info.host_err).
  * Thread: set-up (JS).
  */
 int relay_rebind(struct relay *r, const char *parent, int ifindex, struct vd_error *e);
+
+/*
+ * Read the parent's MAC again (SIOCGIFHWADDR, no capability) and, when it
+ * changed, write it into the host path's map, where its program reads it:
+ * after a link event on the parent (`ip link set dev eth0 address ...`).
+ * Returns 1 when it changed, 0 when not (or no host path), -errno when it
+ * cannot be read. Thread: set-up (JS).
+ */
+int relay_host_refresh(struct relay *r);
 
 /* The vNIC count: slots holding one (0 before relay_open()). Thread: set-up (JS). */
 int relay_nvnics(const struct relay *r);

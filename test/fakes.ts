@@ -39,6 +39,11 @@ export class FakeNative {
   rebindError: NativeError | undefined;
   /** What info() says the kernel answered the filter that records the receiving CPU (RelayInfo.followCpuError); following is then off. */
   followCpuError: string | undefined;
+  /** What info() says the kernel answered the host path (RelayInfo.hostPathError); the host path is then off. */
+  hostPathError: string | undefined;
+  /** What refreshHostPath() answers: true once (the parent's MAC changed), or the error it throws; refreshes counts the calls. */
+  hostMacChanged: boolean | NativeError = false;
+  hostRefreshes = 0;
   /** setAntiSpoofing() calls: on for every vNIC, or [vnic, on]. */
   antiSpoofing: (boolean | [number, boolean])[] = [];
   /** Addresses relay.announce() was called with, in order. */
@@ -110,7 +115,7 @@ export class FakeNative {
           ...(v.netns ? { netns: v.netns } : {}),
           ...(v.vlan ? { vlan: v.vlan } : {}),
         }));
-        return { vnics, parent: this.opts.parent, parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: this.opts.membership ?? 'promisc', rxRing: 'tpacket_v2' as const, kernelFilter: this.opts.kernelFilter ?? true, txBatch: this.opts.txBatch ?? 32, qdiscBypass: this.opts.qdiscBypass ?? false, rxCoalesceUs: this.opts.rxCoalesceUs ?? 200, queues: this.opts.queues ?? 1, followCpu: this.opts.followCpu === false || this.opts.kernelFilter === false || fake.followCpuError ? ('off' as const) : ('rx-cpu' as const), ...(fake.followCpuError ? { followCpuError: fake.followCpuError } : {}), ...(this.opts.queues && this.opts.queues > 1 ? { fanout: this.opts.fanout ?? ('cpu' as const) } : {}) };
+        return { vnics, parent: this.opts.parent, parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: this.opts.membership ?? 'promisc', rxRing: 'tpacket_v2' as const, kernelFilter: this.opts.kernelFilter ?? true, txBatch: this.opts.txBatch ?? 32, qdiscBypass: this.opts.qdiscBypass ?? false, rxCoalesceUs: this.opts.rxCoalesceUs ?? 200, queues: this.opts.queues ?? 1, followCpu: this.opts.followCpu === false || this.opts.kernelFilter === false || fake.followCpuError ? ('off' as const) : ('rx-cpu' as const), ...(fake.followCpuError ? { followCpuError: fake.followCpuError } : {}), hostPath: this.opts.hostPath === false || fake.hostPathError ? ('off' as const) : ('on' as const), hostPathMark: this.opts.hostPathMark ?? 0x56440000, ...(fake.hostPathError && this.opts.hostPath !== false ? { hostPathError: fake.hostPathError } : {}), ...(this.opts.queues && this.opts.queues > 1 ? { fanout: this.opts.fanout ?? ('cpu' as const) } : {}) };
       }
       stats(): RelayStats {
         fake.statsReads++;
@@ -132,6 +137,13 @@ export class FakeNative {
       rebind(parent: string, ifindex: number) {
         if (fake.rebindError) throw fake.rebindError;
         fake.rebinds.push({ parent, ifindex });
+      }
+      refreshHostPath() {
+        fake.hostRefreshes++;
+        const r = fake.hostMacChanged;
+        if (typeof r !== 'boolean') throw r;
+        fake.hostMacChanged = false;
+        return r;
       }
       setAntiSpoofing(on: boolean, vnic?: number) {
         fake.antiSpoofing.push(vnic === undefined ? on : [vnic, on]);

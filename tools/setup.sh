@@ -16,8 +16,9 @@ LAB='iproute2 procps dnsmasq-base isc-dhcp-client iputils-ping' # the lab: names
 # The tests' lab also sniffs, generates and scans traffic, scrapes metrics, runs systemd units and
 # renders the man pages (curl: the systemd lab scrapes metrics inside it); clang and its runtime build the libFuzzer target (test/native/fuzz.native.test.ts);
 # containernetworking-plugins are the reference CNI plugins (host-local, dhcp, macvlan) the CNI lab runs vethd-cni with (test/lab/cni.lab.test.ts).
+# bpftool shows the host path's program loaded while vethd runs and unloaded after it (test/lab/hostpath.lab.test.ts).
 # dnsmasq-base is the binary only: the dnsmasq package would start a system DNS service.
-TESTS='tcpdump netsniff-ng socat prometheus arp-scan ethtool systemd curl util-linux man-db bsdextrautils clang libclang-rt-14-dev containernetworking-plugins'
+TESTS='tcpdump netsniff-ng socat prometheus arp-scan ethtool systemd curl util-linux man-db bsdextrautils clang libclang-rt-14-dev containernetworking-plugins bpftool'
 
 die() {
   echo "$me: $*" >&2

@@ -109,6 +109,10 @@ void relay_describe(const struct relay *r, struct relay_info *out)
 	out->follow_err = r->follow_err;
 	out->follow_why = r->follow_why;
 	out->nvnics = relay_nvnics(r);
+	out->mark = r->mark;
+	out->host_path = r->host.link_fd >= 0;
+	out->host_err = r->host_err;
+	out->host_why = r->host_why;
 }
 
 void relay_describe_vnic(const struct relay *r, int vnic, struct relay_vnic_info *out)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../frame.h"
+#include "../hostlink.h"
 #include "../relay.h"
 #include "../ring.h"
 #include "../vnictab.h"
@@ -111,6 +112,12 @@ struct relay {
 	enum relay_follow follow;              /* how the threads follow their frames (follow.h: follow_mode_with over the queues) */
 	int follow_err;                        /* why the filter that records the receiving CPU was not attached when following was asked for (positive errno of the last refusal: EPERM without CAP_BPF), else 0 */
 	char follow_why[128];                  /* with follow_err: the verifier's reason when it refused the program, else "" */
+	uint32_t mark;                         /* SO_MARK on every packet socket, and the filter's mark prefix (filter.h); 0: none */
+	int host_want;                         /* 1: the host path was asked for (relay_config.host_path) */
+	struct hostlink host;                  /* the host path's program, map and tcx link (hostlink.h); host.link_fd >= 0 while it is in force */
+	uint8_t parent_mac[6];                 /* the parent's MAC as the host path's map has it */
+	int host_err;                          /* positive errno of the last refusal of the host path (at set-up, a rebind), else 0 */
+	char host_why[160];                    /* the verifier's reason, or why the host path was not tried (qdisc bypass, no kernel filter), else "" */
 	cpu_set_t allowed;                     /* the CPUs the process may run on at set-up: each following thread's affinity while traffic is dense, and the only CPUs it waits on */
 	long long dense_ns;                    /* when a following thread last saw dense traffic, CLOCK_MONOTONIC ns, 0: never (atomic; follow.c) */
 	int running;                           /* threads started and not joined; set-up thread only */

@@ -6,9 +6,10 @@
  * when it has one (MAC, MTU, offloads, ARP sysctls) and keyed in the routing
  * table; per queue the filter for their MACs, the receive ring (probe, then
  * fall back), qdisc bypass, the fanout group, buffers, counters for every
- * slot and the epoll set; then the membership. Any failure undoes it all
- * (relay_close). Also: the steps relay_add_vnic() shares (open_vnic,
- * queue_filter), rebind after the parent came back, and close.
+ * slot and the epoll set; then the membership; then the host path, whose
+ * refusal is not a failure. Any failure undoes it all (relay_close). Also:
+ * the steps relay_add_vnic() shares (open_vnic, queue_filter), rebind after
+ * the parent came back (the host path following), and close.
  */
 #include "relay_int.h"
 
@@ -23,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "../filter.h"
+#include "../hostlink.h"
 #include "../ifconf.h"
 #include "../netdev.h"
 #include "../netns.h"
@@ -92,6 +94,8 @@ static int check_config(const struct relay_config *cfg, struct vd_error *e)
 	    check_range(cfg->queues, 1, RELAY_MAX_QUEUES, "", p, "queue count", e) < 0 ||
 	    check_range(cfg->fanout, RELAY_FANOUT_CPU, RELAY_FANOUT_HASH, "", p, "fanout", e) < 0)
 		return -1;
+	if (cfg->host_path && !cfg->mark)
+		return vd_failf(e, p, "relay_open", EINVAL, "cannot open relay: the host path needs a mark other than 0");
 	if (cfg->rx_ring != RELAY_RING_AUTO && cfg->rx_ring != RING_OFF && cfg->rx_ring != RING_V2 && cfg->rx_ring != RING_V3)
 		return vd_failf(e, p, "relay_open", EINVAL, "cannot open relay: receive ring mode %d is none of auto, v3, v2, off", cfg->rx_ring);
 	for (i = 0; i < cfg->nvnics; i++)
@@ -123,6 +127,7 @@ static void relay_reset(struct relay *r)
 		vnic_reset(&r->vnics[i]);
 	r->tab = &r->tabs[0]; /* empty */
 	r->synced = 1;
+	hostlink_init(&r->host);
 	for (i = 0; i < RELAY_MAX_QUEUES; i++) {
 		r->q[i].r = r;
 		r->q[i].index = i;
@@ -141,6 +146,8 @@ static void relay_init(struct relay *r, const struct relay_config *cfg)
 	r->tx_batch = cfg->tx_batch;
 	r->queues = cfg->queues;
 	r->fanout = cfg->fanout;
+	r->mark = cfg->mark;
+	r->host_want = cfg->host_path != 0;
 	/* Left empty (no thread follows its frames) when the set cannot be read. */
 	if (sched_getaffinity(0, sizeof(r->allowed), &r->allowed) < 0)
 		CPU_ZERO(&r->allowed);
@@ -171,8 +178,10 @@ static int probe_parent(struct relay *r, int sock, struct vd_error *e)
 }
 
 /*
- * Queue q's packet socket, bound to the parent. Queue 0's decides whether
- * virtio_net_hdr is in force; the others must then get it too.
+ * Queue q's packet socket, bound to the parent, its frames marked with the
+ * relay's mark (SO_MARK: CAP_NET_ADMIN, or CAP_NET_RAW since Linux 5.17).
+ * Queue 0's decides whether virtio_net_hdr is in force; the others must then
+ * get it too.
  */
 static int open_socket(struct relay_queue *q, struct vd_error *e)
 {
@@ -182,6 +191,8 @@ static int open_socket(struct relay_queue *q, struct vd_error *e)
 	q->sock_fd = psock_open(r->parent, &vnet, e);
 	if (q->sock_fd < 0)
 		return -1;
+	if (r->mark && setsockopt(q->sock_fd, SOL_SOCKET, SO_MARK, &r->mark, sizeof(r->mark)) < 0)
+		return vd_fail(e, r->parent, "cannot mark the packet socket's frames", "setsockopt(SO_MARK)", errno);
 	if (q->index == 0) {
 		r->vnet_hdr = vnet;
 		if (probe_parent(r, q->sock_fd, e) < 0)
@@ -208,6 +219,58 @@ static int add_memberships(const struct relay *r, int sock, const char *parent, 
 	return 0;
 }
 
+/*
+ * The host path, when asked for: not tried with qdisc bypass (tc egress is
+ * skipped) or without the kernel filter (nothing would keep the host's
+ * copies of the vNICs' group frames from them: filter.h), with the reason in
+ * host_why; else the program loaded and linked to the parent's egress with
+ * the parent's MAC, or the kernel's refusal in host_err (and the verifier's
+ * reason in host_why). Never a failure of relay_open(). Thread: set-up.
+ */
+static void setup_host_path(struct relay *r)
+{
+	struct vd_error e;
+	int rc;
+
+	if (!r->host_want)
+		return;
+	if (r->qdisc_bypass) {
+		(void)snprintf(r->host_why, sizeof(r->host_why), "--qdisc-bypass sends the frames past tc egress, where it runs");
+		return;
+	}
+	if (!r->kernel_filter) {
+		(void)snprintf(r->host_why, sizeof(r->host_why), "it needs the kernel filter (--no-kernel-filter is in force)");
+		return;
+	}
+	if (netdev_get_mac(r->q[0].sock_fd, r->parent, r->parent_mac, &e) < 0) {
+		r->host_err = e.err;
+		return;
+	}
+	rc = hostlink_open(&r->host, r->mark, r->parent_ifindex, r->parent_mac, r->host_why, sizeof(r->host_why));
+	if (rc < 0)
+		r->host_err = -rc;
+}
+
+/*
+ * After a rebind: the host path's program linked to the new device with its
+ * MAC (the old link went with the old device). Only when the program was
+ * loaded at set-up: loading needs CAP_BPF, gone by now. A refusal leaves the
+ * relay without it, host_err saying why. Thread: set-up (JS).
+ */
+static void host_follow(struct relay *r, int sock)
+{
+	struct vd_error e;
+	int rc;
+
+	if (r->host.prog_fd < 0)
+		return;
+	(void)netdev_get_mac(sock, r->parent, r->parent_mac, &e); /* unreadable: the old one, the link all the same */
+	rc = hostlink_move(&r->host, r->parent_ifindex, r->parent_mac);
+	r->host_err = rc < 0 ? -rc : 0;
+	if (rc == 0)
+		r->host_why[0] = '\0';
+}
+
 int relay_rebind(struct relay *r, const char *parent, int ifindex, struct vd_error *e)
 {
 	char name[IF_NAMESIZE] = { 0 };
@@ -224,7 +287,24 @@ int relay_rebind(struct relay *r, const char *parent, int ifindex, struct vd_err
 		return -1;
 	memcpy(r->parent, name, IF_NAMESIZE);
 	r->parent_ifindex = ifindex;
+	host_follow(r, sock);
 	return 0;
+}
+
+int relay_host_refresh(struct relay *r)
+{
+	struct vd_error e;
+	uint8_t mac[6];
+
+	if (r->host.link_fd < 0)
+		return 0;
+	if (netdev_get_mac(r->q[0].sock_fd, r->parent, mac, &e) < 0)
+		return -e.err;
+	if (memcmp(mac, r->parent_mac, sizeof(mac)) == 0)
+		return 0;
+	memcpy(r->parent_mac, mac, sizeof(mac));
+	hostlink_set_mac(&r->host, mac);
+	return 1;
 }
 
 /* Turn virtio_net_hdr off on every socket opened so far: the TAP would not take it. */
@@ -349,7 +429,7 @@ static int attach_filter(struct relay_queue *q, const struct vnictab *t, int fol
 {
 	struct relay *r = q->r;
 	struct sock_filter prog[FILTER_MAX];
-	struct sock_fprog fprog = { .filter = prog, .len = (unsigned short)filter_build(prog, t) };
+	struct sock_fprog fprog = { .filter = prog, .len = (unsigned short)filter_build(prog, t, r->mark) };
 
 	if (follow && CPU_COUNT(&r->allowed) > 0) {
 		int rc = rxcpu_attach(q->sock_fd, prog, fprog.len, &q->rx_cpu, &q->rx_map_fd, r->follow_why, sizeof(r->follow_why));
@@ -374,7 +454,7 @@ int queue_filter(struct relay_queue *q, const struct vnictab *t, struct vd_error
 {
 	struct relay *r = q->r;
 	struct sock_filter prog[FILTER_MAX];
-	struct sock_fprog fprog = { .filter = prog, .len = (unsigned short)filter_build(prog, t) };
+	struct sock_fprog fprog = { .filter = prog, .len = (unsigned short)filter_build(prog, t, r->mark) };
 
 	if (!r->kernel_filter)
 		return 0;
@@ -549,6 +629,7 @@ int relay_open(struct relay *r, const struct relay_config *cfg, struct vd_error 
 			goto fail;
 	if (add_memberships(r, r->q[0].sock_fd, r->parent, r->parent_ifindex, e) < 0)
 		goto fail;
+	setup_host_path(r);
 	r->follow = follow_mode(r);
 	return 0;
 fail:
@@ -582,6 +663,7 @@ void relay_close(struct relay *r)
 	int i;
 
 	relay_stop(r);
+	hostlink_close(&r->host); /* first: no frame of ours goes to the host's stack once the vNICs are gone */
 	for (i = 0; i < RELAY_MAX_QUEUES; i++) {
 		struct relay_queue *q = &r->q[i];
 

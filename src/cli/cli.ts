@@ -84,6 +84,8 @@ interface RootOptions {
   queues: number;
   fanout: Fanout;
   followCpu: boolean;
+  hostPath: boolean;
+  hostPathMark: number;
   netns?: string;
   arpSysctls: boolean;
   announce: number;
@@ -96,7 +98,7 @@ interface RootOptions {
 }
 
 /** Settings SIGHUP cannot change in a running daemon (a restart applies them). */
-const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'queues', 'fanout', 'followCpu', 'netns', 'arpSysctls', 'announce', 'announceInterval', 'vlan', 'cpuLatency', 'linkLocal', 'raGuard', 'dhcpGuard', 'controlSocket', 'liveVnics', 'empty'] as const;
+const FIXED_SETTINGS = ['veth', 'eth', 'mac', 'membership', 'vnetHdr', 'probeWindow', 'metricsListen', 'logFormat', 'logFile', 'rxRing', 'kernelFilter', 'txBatch', 'qdiscBypass', 'rxCoalesce', 'queues', 'fanout', 'followCpu', 'hostPath', 'hostPathMark', 'netns', 'arpSysctls', 'announce', 'announceInterval', 'vlan', 'cpuLatency', 'linkLocal', 'raGuard', 'dhcpGuard', 'controlSocket', 'liveVnics', 'empty'] as const;
 
 const MAC_HELP = `MAC of the virtual NIC: an address (02:00:c0:00:02:03, 02-00-c0-00-02-03, 0200.c000.0203) or a policy: ${MAC_POLICIES.join(', ')}`;
 
@@ -180,6 +182,13 @@ const vlanId = intInRange(1, 4094, 'a VLAN ID');
 const announceCount = intInRange(0, 10, 'a frame count');
 const announceMs = intInRange(100, 60_000, 'milliseconds');
 const cpuLatencyUs = intInRange(0, CPU_LATENCY_MAX_US, 'microseconds');
+
+/** --host-path-mark: an skb mark, decimal or 0x hexadecimal, 1 to 2^32-1 (0 would be every unmarked frame). */
+function hostPathMark(value: string): number {
+  const n = /^(0x[0-9a-f]{1,8}|[0-9]{1,10})$/i.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= 0xffffffff)) throw new InvalidArgumentError(`expected a mark from 1 to 0xffffffff (decimal or 0x hexadecimal), got ${quote(value)}`);
+  return n;
+}
 
 /** The MAC for -m (default persistent) in ctx; without a machine id the default falls back to random, with a warning. */
 function chooseMac(text: string | undefined, ctx: MacContext, log: Logger): Buffer {
@@ -537,7 +546,13 @@ export function buildProgram(deps: CliDeps = {}): Command {
         .argParser(cpuLatencyUs)
         .env('VETHD_CPU_LATENCY'),
     )
-    .option('--qdisc-bypass', "send the vNIC's frames straight to the parent's driver (PACKET_QDISC_BYPASS), skipping its qdisc and any tc shaping")
+    .option('--qdisc-bypass', "send the vNIC's frames straight to the parent's driver (PACKET_QDISC_BYPASS), skipping its qdisc and any tc shaping (and the host path, which runs at tc egress)")
+    .option('--no-host-path', "leave a vNIC's frames to this host's own MAC on the wire (where they never reach it, as with macvlan) instead of giving them, and its ARP and neighbour discovery, to this host's stack with a tc program on the parent (which needs CAP_BPF and Linux 6.6)")
+    .addOption(
+      new Option('--host-path-mark <mark>', "the mark (SO_MARK) on the relay's frames, which the host path's tc program acts on; choose another when this host's policy routing or firewall uses it (decimal or 0x hex)")
+        .argParser(hostPathMark)
+        .default(RELAY_DEFAULTS.hostPathMark, '0x56440000'),
+    )
     .action(async (cliOpts: RootOptions) => {
       if (program.args.length) unknownCommand(program, program.args[0]);
       let opts = cliOpts;
@@ -605,6 +620,8 @@ export function buildProgram(deps: CliDeps = {}): Command {
             queues: opts.queues,
             fanout: opts.fanout,
             followCpu: opts.followCpu,
+            hostPath: opts.hostPath,
+            hostPathMark: opts.hostPathMark,
             probeWindowMs: opts.probeWindow,
             onConflict: opts.onConflict,
             metricsListen,

@@ -49,7 +49,7 @@ export interface VnicChanges {
 }
 
 /** Relay modes, passed to it as they are (see RelayOptions for meanings, RELAY_DEFAULTS for defaults). */
-type HotPathOptions = Pick<RelaySettings, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs' | 'queues' | 'fanout' | 'followCpu'>;
+type HotPathOptions = Pick<RelaySettings, 'rxRing' | 'kernelFilter' | 'txBatch' | 'qdiscBypass' | 'rxCoalesceUs' | 'queues' | 'fanout' | 'followCpu' | 'hostPath' | 'hostPathMark'>;
 
 /** One vNIC to run (see VnicOptions for the meanings). */
 export interface VnicSpec {
@@ -249,6 +249,16 @@ function followHint(mode: FollowCpu, err: string): string {
   return `${what}: the kernel refused the eBPF filter that records each frame's receiving CPU: ${err}; it needs CAP_BPF and the bpf() system call (under the systemd unit: the README's follow-cpu drop-in). A frame may wake the relay on an idle CPU meanwhile (higher ping RTT; --cpu-latency 0 is the other cure)`;
 }
 
+/** What running without the host path means (RelayInfo.hostPathError), and the cure. */
+export function hostPathHint(err: string): string {
+  const cure = /\((EPERM|EACCES)\)/.test(err)
+    ? '; it needs CAP_BPF and the bpf() system call at start (under the systemd unit: the follow-cpu drop-in of docs/systemd.md lets both through)'
+    : /\((EINVAL|EOPNOTSUPP|ENOTSUP)\)/.test(err)
+      ? '; it needs tcx (Linux 6.6 or later)'
+      : '';
+  return `host path off: a vNIC's frames to this host's own address on the parent go to the wire and never reach it (as with macvlan): ${err}${cure}`;
+}
+
 /** The original vethd's line for one vNIC; one made in another namespace says so after it. */
 function attachedLine(v: VnicInfo, parent: string): string {
   return `Attached ${v.tap} into ${parent} (${v.mac})${v.netns ? ` in network namespace ${v.netns}` : ''}`;
@@ -415,10 +425,11 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
     );
   }
   log.info(
-    { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, rxCoalesceUs: info.rxCoalesceUs, queues: info.queues, fanout: info.fanout, followCpu: info.followCpu, vnetHdr: info.vnetHdr, vnics: runs.length },
+    { rxRing: info.rxRing, kernelFilter: info.kernelFilter, txBatch: info.txBatch, qdiscBypass: info.qdiscBypass, rxCoalesceUs: info.rxCoalesceUs, queues: info.queues, fanout: info.fanout, followCpu: info.followCpu, hostPath: info.hostPath, hostPathMark: `0x${info.hostPathMark.toString(16)}`, vnetHdr: info.vnetHdr, vnics: runs.length },
     'relay mode',
   );
   if (info.followCpuError) log.info({ followCpuError: info.followCpuError }, followHint(info.followCpu, info.followCpuError));
+  if (info.hostPathError) log.info({ hostPathError: info.hostPathError }, hostPathHint(info.hostPathError));
   if (latency) log.info({ cpuLatencyUs: latency.us }, `holding a CPU wake-up latency request of ${latency.us} µs (PM QoS): idle CPUs stay out of deeper sleep states while vethd runs${latency.us === 0 ? ' (0: they poll, using CPU time while idle)' : ''}`);
   if (server) log.info({ url: `http://${fmtHost(server.address.host)}:${server.address.port}/metrics` }, 'metrics endpoint listening');
   if (control) log.info({ path: control.path }, `control socket listening on ${control.path} (vethd status)`);
@@ -436,11 +447,17 @@ export async function runDaemon(opts: DaemonOptions, deps: DaemonDeps): Promise<
   let fatal: Error | undefined; // set by a parent change the relay cannot follow; the health tick ends the daemon
   const onChange = (change: ParentChange): void => {
     const fail = (err: Error): void => void (fatal ??= err);
-    applyParentChange(change, { relay, watch, log, vnics: runs, mtu: info.mtu, queues: info.queues, parentUp, ifindexOf: deps.ifindexOf ?? sysfsIfindex, fail }, onChange);
+    const ctx: ChangeContext = { relay, watch, log, vnics: runs, mtu: info.mtu, queues: info.queues, hostPath: info.hostPath, parentUp, ifindexOf: deps.ifindexOf ?? sysfsIfindex, fail };
+    applyParentChange(change, ctx, onChange);
+    info.hostPath = ctx.hostPath;
     info.parent = watch.name;
     info.parentIfindex = watch.ifindex;
   };
-  onLinkEvents = (events) => events.forEach((ev) => watch.handle(ev).forEach(onChange));
+  onLinkEvents = (events) =>
+    events.forEach((ev) => {
+      watch.handle(ev).forEach(onChange);
+      if (ev.type === 'new' && ev.ifindex === watch.ifindex && watch.present) followParentMac(relay, log);
+    });
   onLinkEvents(early.splice(0));
   const exit = await new Promise<Omit<DaemonExit, 'stats'>>((resolve) => {
     const onSignal = (name: string) => () => finish({ code: 0, reason: name });
@@ -565,6 +582,15 @@ async function openControl(where: { path: string; explicit: boolean }, native: N
   }
 }
 
+/** A link event on the parent: its MAC read again for the host path, which follows a new one (logged). */
+function followParentMac(relay: Relay, log: Logger): void {
+  try {
+    if (relay.refreshHostPath()) log.info("the parent's MAC changed: the host path takes the vNICs' frames to the new one to the host");
+  } catch (err) {
+    log.warn({ err }, `host path: ${(err as Error).message}`);
+  }
+}
+
 interface ChangeContext {
   relay: Relay;
   watch: ParentWatch;
@@ -575,6 +601,8 @@ interface ChangeContext {
   mtu: number;
   /** Queues in use: above 1 the packet sockets are fanout members, which cannot be bound again. */
   queues: number;
+  /** The host path as it was before this change (RelayInfo.hostPath): a rebind that loses it says so once. */
+  hostPath: 'on' | 'off';
   /** End the daemon with exit 1 (a service manager restarts it). */
   fail: (err: Error) => void;
   parentUp: (name: string) => boolean | undefined;
@@ -606,6 +634,12 @@ function applyParentChange(change: ParentChange, c: ChangeContext, again: (chang
         return log.error({ err }, `parent ${change.name} is back (ifindex ${change.ifindex}) but cannot be used: still waiting`);
       }
       log.info({ ifindex: change.ifindex }, `parent ${change.name} is back (ifindex ${change.ifindex}): packet socket rebound`);
+      {
+        const now = c.relay.info(); // the host path follows the new device when it can (relay_rebind)
+        if (now.hostPath === 'off' && c.hostPath === 'on' && now.hostPathError) log.warn({ hostPathError: now.hostPathError }, hostPathHint(now.hostPathError));
+        if (now.hostPath === 'on' && c.hostPath === 'off') log.info(`host path on again, on ${change.name}`);
+        c.hostPath = now.hostPath;
+      }
       if (change.mtu > 0 && change.mtu !== c.mtu) log.warn(`parent ${change.name} now has MTU ${change.mtu}, the vNIC keeps ${c.mtu}`);
       return;
     case 'resync':

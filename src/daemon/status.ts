@@ -41,7 +41,7 @@ export interface StatusReply {
   version: string;
   pid: number;
   parent: { name: string; ifindex: number; up: boolean | null; mtu: number; membership: string };
-  relay: Pick<RelayInfo, 'vnetHdr' | 'rxRing' | 'kernelFilter' | 'queues' | 'followCpu' | 'txBatch' | 'rxCoalesceUs'>;
+  relay: Pick<RelayInfo, 'vnetHdr' | 'rxRing' | 'kernelFilter' | 'queues' | 'followCpu' | 'txBatch' | 'rxCoalesceUs' | 'hostPath'>;
   vnics: VnicStatus[];
   /** Receive drops that concern no vNIC (other stations' unicast, other VLANs, overruns). */
   unrouted: DirectionStats;
@@ -64,7 +64,7 @@ export function statusReply(info: RelayInfo, stats: RelayStats, vnics: VnicState
     version,
     pid,
     parent: { name: info.parent, ifindex: info.parentIfindex, up: parentUp ?? null, mtu: info.mtu, membership: info.membership },
-    relay: { vnetHdr: info.vnetHdr, rxRing: info.rxRing, kernelFilter: info.kernelFilter, queues: info.queues, followCpu: info.followCpu, txBatch: info.txBatch, rxCoalesceUs: info.rxCoalesceUs },
+    relay: { vnetHdr: info.vnetHdr, rxRing: info.rxRing, kernelFilter: info.kernelFilter, queues: info.queues, followCpu: info.followCpu, txBatch: info.txBatch, rxCoalesceUs: info.rxCoalesceUs, hostPath: info.hostPath },
     vnics: vnics.map((v) => {
       const s = stats.vnics.find((x) => x.slot === v.index);
       if (!s) throw new Error(`${v.info.tap}: the relay has no counters for slot ${v.index}`);

@@ -146,6 +146,25 @@ export interface RelayOptions {
    * queue's CPUs. info().followCpu says which is in force.
    */
   followCpu: boolean;
+  /**
+   * The host path (default true): a vNIC's frames to the parent's own MAC go
+   * to the host's own stack instead of the wire, and its group frames (ARP,
+   * neighbour discovery) to the host as well as the wire, so the host and
+   * its containers reach each other (which macvlan cannot). A tc program on
+   * the parent's egress, attached with a tcx link (Linux 6.6; CAP_BPF and
+   * CAP_NET_ADMIN at set-up), acts on the frames that carry hostPathMark;
+   * the kernel filter keeps its copies from the vNICs. Refused (no CAP_BPF,
+   * an older kernel, qdiscBypass, no kernelFilter), the relay runs without
+   * it: info().hostPath and hostPathError say so.
+   */
+  hostPath: boolean;
+  /**
+   * The mark (SO_MARK) on every frame the relay sends, 1 to 2^32-1, which the
+   * host path's program acts on (default 0x56440000): choose another when
+   * the host's policy routing or firewall uses this one. 0: no mark (then
+   * hostPath must be false: EINVAL).
+   */
+  hostPathMark: number;
 }
 
 /** How the relay threads follow their frames: 'rx-cpu' (the CPU the eBPF filter recorded), 'fanout' (the queue's CPUs under fanout 'cpu'), 'off'. */
@@ -253,6 +272,17 @@ export interface RelayInfo {
    * The classic filter is attached instead.
    */
   followCpuError?: string;
+  /** The host path is in force ('on': its tcx link on the parent; RelayOptions.hostPath). */
+  hostPath: 'on' | 'off';
+  /** The mark on the relay's frames (RelayOptions.hostPathMark), 0: none. */
+  hostPathMark: number;
+  /**
+   * Why the host path is off although asked for: the kernel's refusal as
+   * "<strerror> (<ERRNO>)" ("Operation not permitted (EPERM)" without
+   * CAP_BPF, "Invalid argument (EINVAL)" before Linux 6.6's tcx), or the
+   * setting that rules it out (qdiscBypass, no kernelFilter); absent otherwise.
+   */
+  hostPathError?: string;
 }
 
 /** An Error thrown by the addon: "<ifname>: <operation>: <strerror> (<ERRNO>)". */
@@ -349,6 +379,12 @@ export interface Relay {
    * info().parent/parentIfindex follow. Throws NativeError (EINVAL: not Ethernet).
    */
   rebind(parent: string, ifindex: number): void;
+  /**
+   * Read the parent's MAC again and give it to the host path's program (no
+   * capability needed): after a link event on the parent. True when it
+   * changed; false too without a host path. Throws NativeError when it cannot be read.
+   */
+  refreshHostPath(): boolean;
   /** Turn anti-spoofing on or off on the vNIC in `slot`, or on every vNIC when omitted, from the next frame on. RangeError for no vNIC in that slot. */
   setAntiSpoofing(on: boolean, slot?: number): void;
   /**

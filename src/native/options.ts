@@ -39,6 +39,9 @@ export const RELAY_DEFAULTS: Readonly<Omit<RelayOptions, 'parent' | 'vnics'>> = 
   queues: 1,
   fanout: 'cpu',
   followCpu: true,
+  hostPath: true,
+  /** "VD" in the upper 16 bits (native/hostpath.h HOSTPATH_MARK_DEFAULT). */
+  hostPathMark: 0x56440000,
 });
 
 /** defaults, with each key given defined in `given` instead (an undefined value keeps the default). */

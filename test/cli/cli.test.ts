@@ -82,7 +82,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     const run = parse('--probe-window', '0');
     await waitFor('attach', () => lines.length > 0);
     const mac = resolveMac({ kind: 'persistent' }, { machineId: MACHINE_ID, tap: 'veth0', parent: 'eth0' });
-    expect(fake.opened).toEqual([{ parent: 'eth0', vnics: [{ tap: 'veth0', mac, netns: null, arpSysctls: true, vlan: 0, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false }], membership: 'promisc', vnetHdr: true, rcvbuf: 4 << 20, rxRing: 'auto', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 200, queues: 1, fanout: 'cpu', followCpu: true }]);
+    expect(fake.opened).toEqual([{ parent: 'eth0', vnics: [{ tap: 'veth0', mac, netns: null, arpSysctls: true, vlan: 0, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false }], membership: 'promisc', vnetHdr: true, rcvbuf: 4 << 20, rxRing: 'auto', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 200, queues: 1, fanout: 'cpu', followCpu: true, hostPath: true, hostPathMark: 0x56440000 }]);
     expect(fake.started).toBe(1);
     expect(fake.ups).toBe(1);
     expect(lines).toEqual([`Attached veth0 into eth0 (${formatMac(mac)})`]);
@@ -180,6 +180,55 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     expect(logs.map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg === 'relay mode')).toEqual([expect.objectContaining({ rxRing: 'tpacket_v2', kernelFilter: false, txBatch: 4, qdiscBypass: true, queues: 2, fanout: 'hash', followCpu: 'off' })]);
     signals.emit('SIGTERM');
     await run;
+  });
+
+  test('the host path: on by default with its mark, in the mode line; --no-host-path and --host-path-mark reach the relay', async () => {
+    for (const [args, want, mode] of [
+      [[], { hostPath: true, hostPathMark: 0x56440000 }, 'on'],
+      [['--no-host-path'], { hostPath: false, hostPathMark: 0x56440000 }, 'off'],
+      [['--host-path-mark', '0x10'], { hostPath: true, hostPathMark: 16 }, 'on'],
+      [['--host-path-mark', '4294967295'], { hostPath: true, hostPathMark: 0xffffffff }, 'on'],
+    ] as const) {
+      const { fake, signals, lines, parse, logs } = setup();
+      const run = parse(...args, '--probe-window', '0');
+      await waitFor('attach', () => lines.length > 0);
+      expect(fake.opened[0]).toMatchObject(want);
+      expect(logs.map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg === 'relay mode')).toEqual([expect.objectContaining({ hostPath: mode })]);
+      signals.emit('SIGTERM');
+      await run;
+    }
+  });
+
+  test.each(['0', '0x100000000', '-1', '1e3', 'mark', ''])('--host-path-mark %j is refused, naming the value', async (bad) => {
+    const r = await runMain('--host-path-mark', bad);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('expected a mark from 1 to 0xffffffff');
+  });
+
+  test('a refused host path is said once, with its errno and the cure; a parent link event reads its MAC again and a new one is said', async () => {
+    for (const refused of [undefined, 'Operation not permitted (EPERM)', 'Invalid argument (EINVAL)']) {
+      const { fake, signals, lines, parse, logs } = setup();
+      fake.hostPathError = refused;
+      const run = parse('--probe-window', '0');
+      await waitFor('attach', () => lines.length > 0);
+      const hints = logs.map((l) => JSON.parse(l) as { msg: string; hostPathError?: string }).filter((l) => l.hostPathError);
+      if (!refused) {
+        expect(hints).toEqual([]);
+        fake.hostMacChanged = true;
+        fake.linkEvents({ ifindex: 2, name: 'eth0', flags: 0x1 | 0x40 | 0x10000, operstate: 6 });
+        await waitFor('the new MAC said', () => logs.some((l) => l.includes("the parent's MAC changed")));
+        expect(fake.hostRefreshes).toBe(1);
+        fake.linkEvents({ ifindex: 7, name: 'eth1' }); // another device: nothing to read
+        expect(fake.hostRefreshes).toBe(1);
+      } else {
+        expect(hints).toHaveLength(1);
+        expect(hints[0].hostPathError).toBe(refused);
+        expect(hints[0].msg).toMatch(/^host path off: a vNIC's frames to this host's own address on the parent go to the wire and never reach it/);
+        expect(hints[0].msg).toMatch(refused.includes('EPERM') ? /it needs CAP_BPF and the bpf\(\) system call .*follow-cpu drop-in/ : /it needs tcx \(Linux 6.6 or later\)/);
+      }
+      signals.emit('SIGTERM');
+      await run;
+    }
   });
 
   test('a refused filter for following the frames is said once, with its errno and the cure; nothing is said when it was attached', async () => {
@@ -462,7 +511,7 @@ describe('vethd [-v veth] [-e eth] [-m mac]', () => {
     const under = (heading: string) => (r.stdout.split(`\n${heading}\n`)[1] ?? '').split('\n\n')[0].match(/^ {2}(-[\w-]+)/gm)?.map((f) => f.trim()) ?? [];
     expect(under('Essentials:')).toEqual(['-v', '-e', '-m', '-c', '-V', '-h']);
     expect(under('What the vNIC may send:')).toEqual(['--no-anti-spoofing', '--link-local', '--ra-guard', '--dhcp-guard']);
-    expect(under('Relay tuning (the defaults suit most hosts):')).toEqual(['--no-vnet-hdr', '--rx-ring', '--no-kernel-filter', '--tx-batch', '--rx-coalesce', '--queues', '--fanout', '--no-follow-cpu', '--cpu-latency', '--qdisc-bypass']);
+    expect(under('Relay tuning (the defaults suit most hosts):')).toEqual(['--no-vnet-hdr', '--rx-ring', '--no-kernel-filter', '--tx-batch', '--rx-coalesce', '--queues', '--fanout', '--no-follow-cpu', '--cpu-latency', '--qdisc-bypass', '--no-host-path', '--host-path-mark']);
     // Every option is in one of the groups (none left under a plain "Options:").
     const listed = headings.slice(0, 5).flatMap(under);
     const program = buildProgram();

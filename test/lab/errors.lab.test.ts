@@ -97,6 +97,8 @@ describe.skipIf(skipLab)('set-up errors in the namespace lab', () => {
     [['--rx-ring', 'v4'], "vethd: option '--rx-ring <mode>' argument 'v4' is invalid"],
     [['--queues', '0'], 'expected a queue count from 1 to 16, got "0"'],
     [['--queues', '17'], 'expected a queue count from 1 to 16, got "17"'],
+    [['--host-path-mark', '0'], 'expected a mark from 1 to 0xffffffff (decimal or 0x hexadecimal), got "0"'],
+    [['--host-path-mark', '0x1ffffffff'], 'expected a mark from 1 to 0xffffffff (decimal or 0x hexadecimal), got "0x1ffffffff"'],
     [['--vlan', '0'], 'expected a VLAN ID from 1 to 4094, got "0"'],
     [['--vlan', '4095'], 'expected a VLAN ID from 1 to 4094, got "4095"'],
     [['--announce', '11'], 'expected a frame count from 0 to 10, got "11"'],

@@ -204,17 +204,22 @@ describe.skipIf(skipLab)('robustness in the namespace lab', () => {
     expect(vethd.log()).toMatch(/capabilities dropped \((\d+) of \1 threads hold none\)"/);
   });
 
-  test('without CAP_BPF the kernel filter stays classic and the one relay thread does not follow its frames: said once, with the errno', async () => {
+  test('without CAP_BPF the kernel filter stays classic, the one relay thread does not follow its frames and the host path is off: each said once, with the errno', async () => {
     // The bounding set without CAP_BPF and CAP_SYS_ADMIN (either lets bpf() load the program), as under the shipped unit.
     const v = await VethdProcess.start(lab, ['-v', 'vnobpf', '-e', 'eth0', '-m', '02:00:c0:00:02:14', '--probe-window', '0'], ['setpriv', '--bounding-set', '-bpf,-sys_admin', '--']);
     const lines = (has: string) => v.stdout().split('\n').filter((l) => l.includes(has)).map((l) => JSON.parse(l) as Record<string, unknown>);
     try {
       await waitFor('the following hint', () => lines('"followCpuError"').length > 0);
-      expect(lines('"msg":"relay mode"')).toEqual([expect.objectContaining({ kernelFilter: true, followCpu: 'off' })]);
+      expect(lines('"msg":"relay mode"')).toEqual([expect.objectContaining({ kernelFilter: true, followCpu: 'off', hostPath: 'off' })]);
       const hints = lines('"followCpuError"');
       expect(hints).toHaveLength(1);
       expect(hints[0]).toMatchObject({ followCpuError: 'Operation not permitted (EPERM)' });
       expect(String(hints[0].msg)).toMatch(/^the relay thread does not follow its frames: .*CAP_BPF/);
+      // The host path's program is refused the same way: the relay runs on without it (issue 29).
+      const host = lines('"hostPathError"');
+      expect(host).toHaveLength(1);
+      expect(host[0]).toMatchObject({ hostPathError: 'Operation not permitted (EPERM)' });
+      expect(String(host[0].msg)).toMatch(/^host path off: .*it needs CAP_BPF and the bpf\(\) system call at start/);
     } finally {
       expect(await v.stop()).toBe(0);
     }

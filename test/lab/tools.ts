@@ -25,9 +25,15 @@ export class Capture {
     readonly file: string,
   ) {}
 
-  static async start(lab: Lab, host: Host, ifname: string): Promise<Capture> {
+  /**
+   * inbound: only the frames the interface receives (tcpdump -Q in), not
+   * those it sends; each handed to tcpdump at once (--immediate-mode), so a
+   * count after stop() holds the last ones too (else libpcap's TPACKET_V3
+   * ring keeps up to its 1 s block timeout's worth unread at stop).
+   */
+  static async start(lab: Lab, host: Host, ifname: string, opts: { inbound?: boolean } = {}): Promise<Capture> {
     const file = path.join(lab.dir, `cap-${host}-${ifname}-${Date.now()}.pcap`);
-    const child = lab.spawn(host, 'tcpdump', ['-p', '-U', '-nn', '-i', ifname, '-s', '256', '-w', file]);
+    const child = lab.spawn(host, 'tcpdump', ['-p', '-U', '-nn', '-i', ifname, ...(opts.inbound ? ['-Q', 'in', '--immediate-mode'] : []), '-s', '256', '-w', file]);
     let err = '';
     child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     await waitFor(`tcpdump on ${host}/${ifname}`, () => {

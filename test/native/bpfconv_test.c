@@ -26,7 +26,9 @@ static const uint8_t OTHER[6] = { 0x02, 0x00, 0x00, 0x00, 0x09, 0x09 };
 static const uint8_t PEER[6] = { 0x02, 0x00, 0x00, 0x00, 0x01, 0x01 };
 static const uint8_t BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
-/* filter_build() for the given MACs (vid: every vNIC an access port of it, 0: none). */
+/* filter_build() for the given MACs (vid: every vNIC an access port of it, 0: none), with the relay's mark `build_mark` (0: none). */
+static uint32_t build_mark;
+
 static int build(struct sock_filter prog[FILTER_MAX], const uint8_t (*macs)[6], int n, unsigned vid)
 {
 	static struct vnictab t;
@@ -35,7 +37,7 @@ static int build(struct sock_filter prog[FILTER_MAX], const uint8_t (*macs)[6], 
 	vnictab_init(&t);
 	for (i = 0; i < n; i++)
 		vnictab_add(&t, macs[i], vid);
-	return filter_build(prog, &t);
+	return filter_build(prog, &t, build_mark);
 }
 
 static void test_rewrite(void)
@@ -60,6 +62,15 @@ static void test_rewrite(void)
 	}
 	n = build(prog, (const uint8_t(*)[6])many, FILTER_CHAIN_MAX + 1, 0); /* by packet type */
 	CHECK(bpfconv_build(prog, n, 3, out) > n);
+	/* The longest program (the mark prefix, the VLAN prefix, the whole chain) too. */
+	build_mark = 0x56440000u;
+	n = build(prog, (const uint8_t(*)[6])many, FILTER_CHAIN_MAX, 100);
+	CHECK(n == FILTER_MAX);
+	CHECK(bpfconv_build(prog, n, 3, out) > n);
+	n = build(prog, macs, 1, 0);
+	CHECK(n == FILTER_MARK_LEN + FILTER_CHAIN_LEN(1));
+	CHECK(prog[0].k == (__u32)(SKF_AD_OFF + SKF_AD_MARK) && prog[1].k == 0x56440000u);
+	build_mark = 0;
 
 	/* The map value is addressed through the map descriptor given. */
 	n = build(prog, macs, 1, 0);
@@ -98,9 +109,12 @@ static void test_rewrite(void)
  * packet type, from its destination, as received on loopback); so the frame
  * the filter sees goes after such a header with destination link_dst.
  */
+static uint32_t run_mark; /* the skb mark run() gives the frame */
+
 static long long run(int prog_fd, const uint8_t link_dst[6], const uint8_t dst[6], const uint8_t src[6])
 {
 	uint8_t data[14 + 60];
+	struct __sk_buff ctx;
 	union bpf_attr a;
 
 	memset(data, 0, sizeof(data));
@@ -117,6 +131,12 @@ static long long run(int prog_fd, const uint8_t link_dst[6], const uint8_t dst[6
 	a.test.data_in = (__u64)(unsigned long)data;
 	a.test.data_size_in = sizeof(data);
 	a.test.repeat = 1;
+	if (run_mark) {
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.mark = run_mark;
+		a.test.ctx_in = (__u64)(unsigned long)&ctx;
+		a.test.ctx_size_in = sizeof(ctx);
+	}
 	if (syscall(SYS_bpf, BPF_PROG_TEST_RUN, &a, sizeof(a)) < 0)
 		return -errno;
 	return a.test.retval;
@@ -179,6 +199,26 @@ static int test_kernel(char *why, size_t whylen)
 		close(fd);
 		rxcpu_release(cpu);
 	}
+
+	/* With the relay's mark: a frame carrying it that is not outgoing (the host path's copy) is dropped, even to a group. */
+	build_mark = 0x56440000u;
+	n = build(prog, macs, 2, 0);
+	fd = rxcpu_load(prog, n, &cpu, NULL, NULL, 0);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		run_mark = 0x56440000u;
+		CHECK(run(fd, BCAST, BCAST, VMAC) == 0);
+		CHECK(run(fd, OTHER, VMAC, PEER) == 0);
+		run_mark = 0x56440001u; /* another mark: as unmarked */
+		CHECK(run(fd, BCAST, BCAST, PEER) == 0xffffffffLL);
+		run_mark = 0;
+		CHECK(run(fd, BCAST, BCAST, PEER) == 0xffffffffLL);
+		CHECK(run(fd, OTHER, VMAC, PEER) == 0xffffffffLL);
+		CHECK(run(fd, OTHER, OTHER, PEER) == 0);
+		close(fd);
+		rxcpu_release(cpu);
+	}
+	build_mark = 0;
 	return 0;
 }
 

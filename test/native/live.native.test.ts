@@ -12,7 +12,7 @@ const isRoot = process.getuid?.() === 0;
 const SOURCES = [
   'test/native/live_stress.c',
   ...['ctl', 'follow', 'live', 'loop', 'rx', 'setup', 'stats', 'tx'].map((f) => `native/relay/${f}.c`),
-  ...['bpfconv', 'caps', 'filter', 'frame', 'ifconf', 'netdev', 'netns', 'psock', 'ring', 'rxcpu', 'tap', 'txguard', 'vnictab'].map((f) => `native/${f}.c`),
+  ...['bpfconv', 'caps', 'filter', 'frame', 'hostlink', 'hostpath', 'ifconf', 'netdev', 'netns', 'psock', 'ring', 'rxcpu', 'tap', 'txguard', 'vnictab'].map((f) => `native/${f}.c`),
 ];
 
 test.skipIf(!isRoot)('200 vNICs added and removed beside a busy one: no ThreadSanitizer report, every frame for it counted', () => {

@@ -122,17 +122,17 @@ static void test_filter(void)
 		CHECK(vnictab_add_at(&holey, 10 * i + 2, mac, 0) == 10 * i + 2);
 		CHECK(vnictab_add(&packed, mac, 0) == i);
 	}
-	la = filter_build(a, &holey);
-	lb = filter_build(b, &packed);
+	la = filter_build(a, &holey, 0);
+	lb = filter_build(b, &packed, 0);
 	CHECK(la == FILTER_CHAIN_LEN(3) && la == lb && memcmp(a, b, sizeof(a[0]) * (size_t)la) == 0);
 	vnictab_init(&holey);
-	CHECK(filter_build(a, &holey) == FILTER_CHAIN_LEN(0)); /* none: group addresses only */
+	CHECK(filter_build(a, &holey, 0) == FILTER_CHAIN_LEN(0)); /* none: group addresses only */
 	CHECK(a[FILTER_CHAIN_LEN(0) - 2].code == (BPF_RET | BPF_K) && a[FILTER_CHAIN_LEN(0) - 2].k == 0xffffffffu);
 	for (i = 0; i <= FILTER_CHAIN_MAX; i++) {
 		mac_of(mac, (unsigned)i + 50);
 		CHECK(vnictab_add_at(&holey, 63 - 2 * i, mac, 0) == 63 - 2 * i);
 	}
-	CHECK(filter_build(a, &holey) == 4); /* above FILTER_CHAIN_MAX: by packet type */
+	CHECK(filter_build(a, &holey, 0) == 4); /* above FILTER_CHAIN_MAX: by packet type */
 }
 
 /* The lowest free slot; how far the slots reach; who has seen a change; the waits. */

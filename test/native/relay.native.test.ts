@@ -9,7 +9,7 @@ test('resolveRelayOptions gives every key, the defaults where none is given', ()
   expect(complete()).toEqual({
     parent: 'vdnone0',
     vnics: [{ tap: 'vdnone1', mac: null, netns: null, arpSysctls: true, vlan: 0, antiSpoofing: true, linkLocalPass: 0x4008, raGuard: false, dhcpGuard: false }],
-    membership: 'promisc', vnetHdr: true, rcvbuf: 4 << 20, rxRing: 'auto', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 200, queues: 1, fanout: 'cpu', followCpu: true,
+    membership: 'promisc', vnetHdr: true, rcvbuf: 4 << 20, rxRing: 'auto', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 200, queues: 1, fanout: 'cpu', followCpu: true, hostPath: true, hostPathMark: 0x56440000,
   });
   expect(resolveRelayOptions({ parent: 'p', vnics: [{ tap: 't', vlan: 7, mac: undefined }], txBatch: undefined, queues: 2 })).toMatchObject({ vnics: [{ vlan: 7, mac: null }], txBatch: 32, queues: 2 });
 });
@@ -17,6 +17,8 @@ test('resolveRelayOptions gives every key, the defaults where none is given', ()
 test.each([
   ['txBatch', (o: Record<string, unknown>) => delete o.txBatch, /options\.txBatch must be a 32-bit integer/],
   ['followCpu', (o: Record<string, unknown>) => (o.followCpu = 1), /options\.followCpu must be a boolean/],
+  ['hostPathMark', (o: Record<string, unknown>) => (o.hostPathMark = -1), /options\.hostPathMark must be an unsigned 32-bit integer/],
+  ['hostPath', (o: Record<string, unknown>) => delete o.hostPath, /options\.hostPath must be a boolean/],
   ['rxRing', (o: Record<string, unknown>) => (o.rxRing = undefined), /options\.rxRing must be one of auto, v3, v2, off/],
   ['vnics', (o: Record<string, unknown>) => (o.vnics = { tap: 'x' }), /options\.vnics must be an array/],
   ['vnics[0].mac', (o: Record<string, unknown>) => ((o.vnics as Record<string, unknown>[])[0].mac = undefined), /options\.vnics\[0\]\.mac must be a 6-byte Buffer or null/],

@@ -4,7 +4,7 @@ import { createMetrics, type MetricsSource } from '../../src/obs/metrics';
 import type { RelayInfo, RelayStats } from '../../src/native/native';
 import { DROP_REASONS, zeroStats } from '../fakes';
 
-const MODES = { parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: 'promisc', rxRing: 'tpacket_v2', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 50, queues: 1, followCpu: 'rx-cpu' } as const;
+const MODES = { parentIfindex: 2, mtu: 1500, vnetHdr: true, membership: 'promisc', rxRing: 'tpacket_v2', kernelFilter: true, txBatch: 32, qdiscBypass: false, rxCoalesceUs: 50, queues: 1, followCpu: 'rx-cpu', hostPath: 'on', hostPathMark: 0x56440000 } as const;
 
 function source(info: RelayInfo, stats: RelayStats): MetricsSource {
   return { stats: () => stats, info: () => info, parentUp: () => true, version: '0.0.0', dropReasons: [...DROP_REASONS], announcements: (i) => ({ ipv4: i + 1, ipv6: 0 }) };
